@@ -1,0 +1,52 @@
+"""Reader for the IDX files MNIST and Fashion-MNIST ship in (optionally gzip-compressed).
+
+Format: two zero bytes, a type code (0x08 = unsigned byte), the number of
+dimensions, then each dimension as a big-endian int32, then the data.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(Exception):
+    """A data file exists but cannot be used (truncated, corrupt, wrong shape)."""
+
+
+def read_idx(path, expected_ndim: int) -> np.ndarray:
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(f"{path}: cannot be read ({error}); the file is truncated or corrupt, "
+                        "delete it and fetch it again") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
+    ndim = raw[3]
+    if ndim != expected_ndim:
+        raise DataError(f"{path}: expected {expected_ndim} dimensions, the header says {ndim}")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    size = math.prod(shape)
+    if len(raw) != header + size:
+        raise DataError(f"{path}: holds {len(raw) - header} bytes of data, the header promises {size} "
+                        f"(shape {shape}); the file is truncated or corrupt")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    """Write a uint8 array as an IDX file (gzip if the name ends in .gz); used by the tests."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as handle:
+        handle.write(header + array.tobytes())

@@ -1,0 +1,125 @@
+"""Where the raw data sets come from: local copies first, ``keras.datasets`` last.
+
+Search order for ``fashion_mnist`` and ``mnist``:
+
+1. ``data_dir`` (``--data_dir``) or, if not given, the ``FFNN_DATA_DIR``
+   environment variable: the four IDX files in that folder or in a
+   sub-folder named after the data set (``fashion-mnist``, ``mnist``, ...);
+2. the Keras cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``): the
+   IDX files Keras downloads for Fashion-MNIST, ``mnist.npz`` for MNIST;
+3. Debian's ``/usr/share/datasets/<name>`` (``apt-get install dataset-fashion-mnist``);
+4. ``keras.datasets.<name>.load_data()``, which downloads. Only this step
+   imports Keras (and TensorFlow, if Keras uses it), which is slow.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .idx import DataError, read_idx
+
+ENV_VAR = "FFNN_DATA_DIR"
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
+}
+FOLDER_NAMES = {"fashion_mnist": ("fashion-mnist", "fashion_mnist", "fashion"),
+                "mnist": ("mnist", "MNIST")}
+
+
+class DataUnavailable(Exception):
+    """No local copy and no way to download: the message says what to do."""
+
+
+@dataclass
+class RawData:
+    x_train: np.ndarray  # uint8, N x 28 x 28
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+def _idx_folder(folder: Path) -> Optional[Path]:
+    """``folder`` if it holds the four IDX files (``.gz`` or not)."""
+    if all((folder / (stem + ".gz")).is_file() or (folder / stem).is_file() for stem in IDX_FILES.values()):
+        return folder
+    return None
+
+
+def _read_idx_folder(folder: Path) -> RawData:
+    arrays = {}
+    for key, stem in IDX_FILES.items():
+        path = folder / (stem + ".gz")
+        arrays[key] = read_idx(path if path.is_file() else folder / stem, 3 if key.startswith("x") else 1)
+    for split in ("train", "test"):
+        if arrays[f"x_{split}"].shape[0] != arrays[f"y_{split}"].shape[0]:
+            raise DataError(f"{folder}: {split} images and labels differ in number")
+    return RawData(**arrays, source=str(folder))
+
+
+def _read_npz(path: Path) -> RawData:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in IDX_FILES}
+    except Exception as error:  # zipfile.BadZipFile, KeyError, ValueError, OSError
+        raise DataError(f"{path}: cannot be read as the Keras MNIST archive ({error})") from None
+    return RawData(**arrays, source=str(path))
+
+
+def candidate_folders(name: str, data_dir=None) -> list[Path]:
+    roots = []
+    chosen = data_dir or os.environ.get(ENV_VAR)
+    if chosen:
+        roots.append(Path(chosen).expanduser())
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+    roots.append(keras_home / "datasets")
+    roots.append(Path("/usr/share/datasets"))
+    folders = []
+    for root in roots:
+        folders.append(root)
+        folders.extend(root / sub for sub in FOLDER_NAMES[name])
+    return folders
+
+
+def find_local(name: str, data_dir=None) -> Optional[RawData]:
+    for folder in candidate_folders(name, data_dir):
+        if _idx_folder(folder):
+            return _read_idx_folder(folder)
+        if name == "mnist" and (folder / "mnist.npz").is_file():
+            return _read_npz(folder / "mnist.npz")
+    return None
+
+
+def download(name: str) -> RawData:
+    """Fetch through ``keras.datasets`` (the numpy backend is enough if TensorFlow is absent)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        os.environ.setdefault("KERAS_BACKEND", "numpy")
+    try:
+        import keras
+    except ImportError:
+        raise DataUnavailable(_advice(name, "keras is not installed to download it")) from None
+    try:
+        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    except Exception as error:  # no network: URLError, OSError, ... from keras' downloader
+        reason = " ".join(str(error).split())[:200]
+        raise DataUnavailable(_advice(name, f"the download failed: {reason}")) from None
+    return RawData(x_train, y_train, x_test, y_test, source=f"keras.datasets.{name}")
+
+
+def _advice(name: str, reason: str) -> str:
+    folder = FOLDER_NAMES[name][0]
+    debian = " or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else ""
+    return (f"no local copy of {name} was found and {reason}. Put the four IDX .gz files "
+            f"(train-images-idx3-ubyte.gz, ...) in a folder and pass --data_dir FOLDER "
+            f"(or set {ENV_VAR}; a '{folder}' sub-folder works too){debian}.")
+
+
+def load_raw(name: str, data_dir=None) -> RawData:
+    return find_local(name, data_dir) or download(name)

@@ -1,0 +1,125 @@
+"""The training loop: epochs of shuffled mini-batches, per-epoch metrics to callbacks.
+
+Data flows one way: ``fit`` trains, callbacks observe (W&B, local reports,
+progress bars, pruning). The core never imports W&B.
+
+Metrics reported after each epoch (a dict, also returned in the history):
+
+* ``epoch`` (1-based), ``train_loss`` and ``train_accuracy``: the mean over
+  the epoch's mini-batches of the data loss and accuracy, measured on each
+  batch just before its update (as Keras reports them; a separate pass over
+  the training set would cost a third of an epoch). ``train_loss`` excludes
+  the L2 penalty, reported apart as ``train_penalty``.
+* ``val_loss`` and ``val_accuracy`` on the validation set (if given),
+  measured after the epoch with the weights as they are then.
+* ``seconds``: wall time of the epoch's training; ``eval_seconds``: of the
+  validation pass.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Iterable, Optional
+
+import numpy as np
+
+from . import losses
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training after the current epoch, keeping the history."""
+
+
+class Diverged(FloatingPointError):
+    """The training objective became NaN or infinite."""
+
+    def __init__(self, epoch: int, batch: int, loss: float):
+        super().__init__(f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
+                         "try a smaller learning rate")
+        self.epoch, self.batch, self.loss = epoch, batch, loss
+
+
+class Callback:
+    """Hooks called by :func:`fit`. Override what you need; all are optional."""
+
+    def on_train_begin(self, info: dict) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, n_batches: int) -> None: ...
+
+    def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None: ...
+
+    def on_epoch_end(self, epoch: int, metrics: dict) -> None: ...
+
+    def on_train_end(self, history: list) -> None: ...
+
+
+def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
+        loss: str = "cross_entropy", weight_decay: float = 0.0, validation_data=None,
+        callbacks: Iterable[Callback] = (), seed: int = 0, shuffle: bool = True,
+        optimizer_state: Optional[dict] = None, eval_batch_size: int = 4096) -> list[dict]:
+    """Train ``model`` in place and return the list of per-epoch metric dicts.
+
+    ``seed`` fixes the order of the mini-batches (the model's own seed fixed
+    its initial weights): the same seeds give bit-identical training.
+    ``optimizer_state`` resumes from a saved state; otherwise a new one is made.
+    Raises :class:`Diverged` when the objective stops being finite (callbacks
+    have seen every completed epoch by then).
+    """
+    if epochs < 1 or batch_size < 1:
+        raise ValueError("epochs and batch_size must be at least 1")
+    callbacks = list(callbacks)
+    x = np.ascontiguousarray(x_train, dtype=model.dtype)
+    y = np.asarray(y_train, dtype=np.intp)
+    n = x.shape[0]
+    n_batches = math.ceil(n / batch_size)
+    loss_fn = losses.get(loss).value_and_grad
+    state = optimizer.init({"flat": model.flat_params}) if optimizer_state is None else optimizer_state
+    params, grads = {"flat": model.flat_params}, {"flat": model.flat_grads}
+    rng = np.random.default_rng([seed, 1])  # its own stream, apart from the weights' one
+    x_batch = np.empty((batch_size, x.shape[1]), dtype=model.dtype)
+    history: list[dict] = []
+    for callback in callbacks:
+        callback.on_train_begin({"n_train": n, "n_batches": n_batches, "epochs": epochs,
+                                 "optimizer_state": state})
+    try:
+        for epoch in range(1, epochs + 1):
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch, n_batches)
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            started = time.perf_counter()
+            loss_sum = penalty_sum = 0.0
+            correct = 0
+            for batch in range(n_batches):
+                index = order[batch * batch_size:(batch + 1) * batch_size]
+                xb = np.take(x, index, axis=0, out=x_batch[:index.size], mode="clip")
+                yb = y[index]
+                data_loss, penalty, n_correct = model.train_step_grads(
+                    xb, yb, weight_decay=weight_decay, loss_fn=loss_fn)
+                objective = data_loss + penalty
+                if not math.isfinite(objective):
+                    raise Diverged(epoch, batch + 1, objective)
+                optimizer.apply(params, grads, state, loss=objective)
+                loss_sum += data_loss * index.size
+                penalty_sum += penalty * index.size
+                correct += n_correct
+                for callback in callbacks:
+                    callback.on_batch_end(epoch, batch + 1, n_batches)
+            seconds = time.perf_counter() - started
+            if not np.all(np.isfinite(model.flat_params)):
+                raise Diverged(epoch, n_batches, math.nan)
+            metrics = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
+                       "train_penalty": penalty_sum / n, "seconds": seconds}
+            if validation_data is not None:
+                started = time.perf_counter()
+                val_loss, val_accuracy = model.evaluate(*validation_data, loss=loss,
+                                                        batch_size=eval_batch_size)
+                metrics.update(val_loss=val_loss, val_accuracy=val_accuracy,
+                               eval_seconds=time.perf_counter() - started)
+            history.append(metrics)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, metrics)
+    except StopTraining:
+        pass
+    for callback in callbacks:
+        callback.on_train_end(history)
+    return history

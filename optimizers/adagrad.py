@@ -1,0 +1,22 @@
+"""AdaGrad (Duchi, Hazan & Singer, 2011)."""
+import numpy as np
+
+from .base import Optimizer, register
+
+
+@register("adagrad")
+class AdaGrad(Optimizer):
+    """Per-coordinate step sizes from the sum of all squared gradients::
+
+        s <- s + g^2
+        w <- w - lr * g / (sqrt(s) + eps)
+    """
+
+    slot_names = ("s",)
+
+    def update(self, w, g, slots, state):
+        s = slots["s"]
+        s += np.square(g)
+        denominator = np.sqrt(s)
+        denominator += self.hp.epsilon
+        w -= self.hp.learning_rate * g / denominator

@@ -1,0 +1,165 @@
+"""Optimizer base class, hyperparameters and the exact-key registry.
+
+An optimizer is a small named update rule with explicit state:
+
+* ``state = opt.init(params)`` makes the state: ``{"step": 0, "slots": {name:
+  {slot: array}}, "globals": {...}}``. Slots have their parameter's dtype and
+  shape; globals hold optimizer-wide numbers (Eve's feedback term).
+* ``opt.apply(params, grads, state, loss=None)`` increments ``step`` (so the
+  first update has ``t = 1``), adds coupled weight decay to each gradient
+  (``g = grad + weight_decay * w``, PyTorch's convention, applied to every
+  array it is given) and updates ``params`` in place. Every rule accepts
+  ``loss``; only those that need it (Eve) use it.
+
+Every ``FLUSH_EVERY`` steps, slot values smaller in magnitude than
+``FLUSH_BELOW`` (1e-30) are set to exactly 0. Slots of coordinates whose
+gradient is always 0 (the blank border pixels of MNIST, dead ReLU units)
+decay geometrically (``m *= beta1``) and would otherwise reach float32
+subnormals (< 1.2e-38), on which every NumPy operation is ~100x slower: an
+Adam epoch on Fashion-MNIST went from 1.2 s to 2.0 s. Such values are
+30 orders of magnitude below anything that moves a parameter. Between two
+flushes a value decays by at most ``0.5 ** 16`` for betas >= 0.5, so it stays
+normal.
+
+State is plain data: :func:`state_to_arrays` and :func:`state_from_arrays`
+turn it into a flat dict of arrays for ``numpy.savez`` and back.
+
+Scalars are Python floats: a NumPy float64 scalar times a float32 array
+would silently give float64 (NEP 50), so float32 parameters and state stay
+float32.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+_REGISTRY: dict[str, type["Optimizer"]] = {}
+FLUSH_EVERY = 16
+FLUSH_BELOW = 1e-30
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Every hyperparameter any rule uses; each rule reads only its own."""
+
+    learning_rate: float = 0.001
+    momentum: float = 0.9
+    beta: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, float(getattr(self, field.name)))
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        for name in ("momentum", "beta", "beta1", "beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("epsilon", "weight_decay"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+class Optimizer:
+    """Base class: owns the one loop over parameters. Subclasses define :meth:`update`."""
+
+    name: str = ""
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, hyperparameters: Hyperparameters):
+        self.hp = hyperparameters
+
+    def init_globals(self) -> dict:
+        return {}
+
+    def init(self, params: dict) -> dict:
+        return {"step": 0,
+                "slots": {key: {slot: np.zeros_like(p) for slot in self.slot_names}
+                          for key, p in params.items()},
+                "globals": self.init_globals()}
+
+    def begin_step(self, state: dict, loss: Optional[float]) -> None:
+        """Optimizer-wide work before the per-parameter updates (``state["step"]`` is t)."""
+
+    def apply(self, params: dict, grads: dict, state: dict, loss: Optional[float] = None) -> None:
+        state["step"] += 1
+        self.begin_step(state, loss)
+        decay = self.hp.weight_decay
+        for key, w in params.items():
+            g = grads[key]
+            if decay:
+                g = g + decay * w
+            self.update(w, g, state["slots"].setdefault(key, {}), state)
+        if state["step"] % FLUSH_EVERY == 0:
+            for slots in state["slots"].values():
+                for array in slots.values():
+                    array[np.abs(array) < FLUSH_BELOW] = 0.0
+
+    def update(self, w: np.ndarray, g: np.ndarray, slots: dict, state: dict) -> None:
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.hp})"
+
+
+def register(name: str) -> Callable[[type[Optimizer]], type[Optimizer]]:
+    """Class decorator adding an optimizer to the registry under ``name`` (exact key)."""
+
+    def decorate(cls: type[Optimizer]) -> type[Optimizer]:
+        if name in _REGISTRY:
+            raise ValueError(f"optimizer {name!r} is registered twice")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def names() -> list[str]:
+    """Registered optimizer names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def make(name: str, **hyperparameters) -> Optimizer:
+    """Build the optimizer ``name`` with the given hyperparameters (see :class:`Hyperparameters`).
+
+    Each rule uses the hyperparameters it needs and ignores the others; an
+    unknown hyperparameter name is a ``TypeError``; an unknown optimizer name
+    a ``ValueError`` that lists the valid ones.
+    """
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; valid names: {', '.join(names())}") from None
+    return cls(Hyperparameters(**hyperparameters))
+
+
+def state_to_arrays(state: dict) -> dict[str, np.ndarray]:
+    """Flatten a state into ``{"step": ..., "slots/<param>/<slot>": ..., "globals/<k>": ...}``."""
+    arrays = {"step": np.array(state["step"])}
+    for key, slots in state["slots"].items():
+        for slot, array in slots.items():
+            arrays[f"slots/{key}/{slot}"] = array
+    for key, value in state["globals"].items():
+        arrays[f"globals/{key}"] = np.array(value)
+    return arrays
+
+
+def state_from_arrays(arrays) -> dict:
+    """Inverse of :func:`state_to_arrays` (accepts an ``np.load`` archive)."""
+    state = {"step": int(arrays["step"]), "slots": {}, "globals": {}}
+    for name in arrays.keys():
+        kind, _, rest = name.partition("/")
+        if kind == "slots":
+            key, _, slot = rest.rpartition("/")
+            state["slots"].setdefault(key, {})[slot] = np.array(arrays[name])
+        elif kind == "globals":
+            state["globals"][rest] = float(arrays[name])
+    return state

@@ -1,0 +1,22 @@
+"""Momentum-based gradient descent."""
+from .base import Optimizer, register
+
+
+@register("momentum")
+class Momentum(Optimizer):
+    """Heavy-ball momentum, in the form PyTorch uses (``m`` = ``momentum``)::
+
+        u <- m * u + g
+        w <- w - lr * u
+
+    The course's form ``v <- m v + lr g; w <- w - v`` is the same rule with
+    ``v = lr * u`` while the learning rate is constant.
+    """
+
+    slot_names = ("u",)
+
+    def update(self, w, g, slots, state):
+        u = slots["u"]
+        u *= self.hp.momentum
+        u += g
+        w -= self.hp.learning_rate * u

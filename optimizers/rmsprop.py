@@ -1,0 +1,25 @@
+"""RMSProp (Tieleman & Hinton, 2012)."""
+import numpy as np
+
+from .base import Optimizer, register
+
+
+@register("rmsprop")
+class RMSProp(Optimizer):
+    """Divide the gradient by a running root mean square (``beta`` = ``beta``)::
+
+        v <- beta * v + (1 - beta) * g^2
+        w <- w - lr * g / (sqrt(v) + eps)
+
+    ``eps`` sits outside the square root; no bias correction.
+    """
+
+    slot_names = ("v",)
+
+    def update(self, w, g, slots, state):
+        v, beta = slots["v"], self.hp.beta
+        v *= beta
+        v += (1.0 - beta) * np.square(g)
+        denominator = np.sqrt(v)
+        denominator += self.hp.epsilon
+        w -= self.hp.learning_rate * g / denominator

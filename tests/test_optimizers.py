@@ -1,0 +1,227 @@
+"""Optimizers against a deliberately naive reference written from the equations.
+
+The reference below works coordinate by coordinate on Python floats, straight
+from the update rules in the issue / the papers; it shares no code with
+``optimizers``. Hyperparameters are far from the defaults (large epsilon,
+small betas, momentum 0.7), because defaults hide mistakes.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import optimizers
+
+HYPER = dict(learning_rate=0.05, momentum=0.7, beta=0.6, beta1=0.5, beta2=0.8, epsilon=0.1)
+W0 = [1.0, -0.5, 2.0, 0.25]
+GRADIENTS = [[0.01, -0.02, 0.03, 0.0]] + [[0.1 * t, -0.3 + 0.05 * t, 1.0 / t, (-1) ** t * 0.2]
+                                          for t in range(1, 6)]
+LOSSES = [2.0, 1.5, 1.8, 1.0, 0.7, 0.75]
+
+
+def reference_trajectory(name, hp, weight_decay):
+    """Parameters after each step, computed naively from the equations."""
+    lr, mom, beta, b1, b2, eps = (hp[k] for k in ("learning_rate", "momentum", "beta", "beta1", "beta2", "epsilon"))
+    w = list(W0)
+    n = len(w)
+    u, v, s, m = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+    d, f_hat = 1.0, None
+    out = []
+    for t, (grad, f) in enumerate(zip(GRADIENTS, LOSSES), start=1):
+        if name == "eve":
+            if t == 1:
+                d, f_hat = 1.0, f
+            else:
+                if f >= f_hat:
+                    delta, Delta = 0.1 + 1, 10 + 1
+                else:
+                    delta, Delta = 1 / (10 + 1), 1 / (0.1 + 1)
+                c = min(max(delta, f / f_hat), Delta)
+                new = c * f_hat
+                r = abs(new - f_hat) / min(new, f_hat)
+                d = 0.999 * d + 0.001 * r
+                f_hat = new
+        for i in range(n):
+            g = grad[i] + weight_decay * w[i]
+            if name == "sgd":
+                w[i] = w[i] - lr * g
+            elif name == "momentum":
+                u[i] = mom * u[i] + g
+                w[i] = w[i] - lr * u[i]
+            elif name == "nag":
+                u[i] = mom * u[i] + g
+                w[i] = w[i] - lr * (g + mom * u[i])
+            elif name == "rmsprop":
+                v[i] = beta * v[i] + (1 - beta) * g * g
+                w[i] = w[i] - lr * g / (math.sqrt(v[i]) + eps)
+            elif name == "adagrad":
+                s[i] = s[i] + g * g
+                w[i] = w[i] - lr * g / (math.sqrt(s[i]) + eps)
+            elif name in ("adam", "nadam", "eve"):
+                m[i] = b1 * m[i] + (1 - b1) * g
+                v[i] = b2 * v[i] + (1 - b2) * g * g
+                m_hat = m[i] / (1 - b1 ** t)
+                v_hat = v[i] / (1 - b2 ** t)
+                if name == "adam":
+                    w[i] = w[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+                elif name == "nadam":
+                    w[i] = w[i] - lr / (math.sqrt(v_hat) + eps) * (b1 * m_hat + (1 - b1) * g / (1 - b1 ** t))
+                else:
+                    w[i] = w[i] - lr * m_hat / (d * math.sqrt(v_hat) + eps)
+            else:
+                raise AssertionError(f"no reference for {name}")
+        out.append(list(w))
+    return out
+
+
+def run(name, weight_decay=0.0, dtype=np.float64):
+    opt = optimizers.make(name, weight_decay=weight_decay, **HYPER)
+    params = {"w": np.array(W0, dtype=dtype)}
+    state = opt.init(params)
+    trajectory = []
+    for grad, loss in zip(GRADIENTS, LOSSES):
+        opt.apply(params, {"w": np.array(grad, dtype=dtype)}, state, loss=loss)
+        trajectory.append(params["w"].copy())
+    return trajectory, params, state
+
+
+def test_registry_has_the_course_optimizers_and_more():
+    assert {"sgd", "momentum", "nag", "rmsprop", "adam", "nadam", "adagrad", "eve"} <= set(optimizers.names())
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+@pytest.mark.parametrize("name", optimizers.names())
+def test_golden_trajectory_matches_naive_reference(name, weight_decay):
+    trajectory, _, _ = run(name, weight_decay)
+    np.testing.assert_allclose(trajectory, reference_trajectory(name, HYPER, weight_decay), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam"])
+def test_one_step_from_injected_state_at_step_nine(name):
+    """Bias corrections must use t = 9 for the ninth update (t counts from 1)."""
+    b1, b2, eps, lr = 0.5, 0.8, 0.1, 0.05
+    opt = optimizers.make(name, learning_rate=lr, beta1=b1, beta2=b2, epsilon=eps)
+    w = np.array([0.3, -1.2])
+    g = np.array([0.4, -0.1])
+    state = opt.init({"w": w})
+    state["step"] = 8
+    state["slots"]["w"]["m"][:] = [0.2, -0.05]
+    state["slots"]["w"]["v"][:] = [0.09, 0.01]
+    opt.apply({"w": w}, {"w": g}, state)
+    m = b1 * np.array([0.2, -0.05]) + (1 - b1) * g
+    v = b2 * np.array([0.09, 0.01]) + (1 - b2) * g ** 2
+    m_hat, v_hat = m / (1 - b1 ** 9), v / (1 - b2 ** 9)
+    if name == "adam":
+        step = m_hat
+    else:
+        step = b1 * m_hat + (1 - b1) * g / (1 - b1 ** 9)
+    expected = np.array([0.3, -1.2]) - lr * step / (np.sqrt(v_hat) + eps)
+    np.testing.assert_allclose(w, expected, rtol=1e-13)
+    assert state["step"] == 9
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_loss_decreases_on_a_quadratic(name):
+    curvature = np.array([1.0, 4.0, 0.5, 2.0])
+    opt = optimizers.make(name, learning_rate=0.1)
+    params = {"w": np.array([1.0, -2.0, 3.0, 0.5])}
+    state = opt.init(params)
+
+    def loss():
+        return float(0.5 * np.sum(curvature * params["w"] ** 2))
+
+    start = loss()
+    for _ in range(200):
+        opt.apply(params, {"w": curvature * params["w"]}, state, loss=loss())
+    assert loss() < 0.5 * start
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_float32_params_and_state_stay_float32(name):
+    _, params, state = run(name, weight_decay=0.05, dtype=np.float32)
+    assert params["w"].dtype == np.float32
+    for slot in state["slots"]["w"].values():
+        assert slot.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_state_round_trips_through_npz(name, tmp_path):
+    _, _, state = run(name)
+    np.savez(tmp_path / "state.npz", **optimizers.state_to_arrays(state))
+    with np.load(tmp_path / "state.npz", allow_pickle=False) as archive:
+        restored = optimizers.state_from_arrays(archive)
+    assert restored["step"] == state["step"] and restored["globals"] == state["globals"]
+    for slot, array in state["slots"]["w"].items():
+        np.testing.assert_array_equal(restored["slots"]["w"][slot], array)
+    # continuing from the restored state equals continuing from the original
+    opt = optimizers.make(name, **HYPER)
+    a, b = {"w": np.array(W0)}, {"w": np.array(W0)}
+    opt.apply(a, {"w": np.ones(4)}, state, loss=0.5)
+    opt.apply(b, {"w": np.ones(4)}, restored, loss=0.5)
+    np.testing.assert_array_equal(a["w"], b["w"])
+
+
+def test_unknown_names_raise_with_the_valid_names():
+    with pytest.raises(ValueError, match="valid names: .*adam.*sgd"):
+        optimizers.make("adamw")
+    with pytest.raises(TypeError):
+        optimizers.make("adam", lr=0.1)
+
+
+@pytest.mark.parametrize("bad", [dict(learning_rate=0.0), dict(beta1=1.0), dict(momentum=-0.1), dict(epsilon=-1.0)])
+def test_hyperparameters_are_range_checked(bad):
+    with pytest.raises(ValueError):
+        optimizers.make("adam", **bad)
+
+
+def test_eve_needs_the_loss():
+    opt = optimizers.make("eve")
+    params = {"w": np.ones(2)}
+    with pytest.raises(ValueError, match="loss"):
+        opt.apply(params, {"w": np.ones(2)}, opt.init(params))
+
+
+@pytest.mark.parametrize("name, variant, equal_to", [
+    ("momentum", dict(momentum=0.0), "sgd"),
+    ("nag", dict(momentum=0.0), "sgd"),
+])
+def test_momentum_zero_equals_sgd(name, variant, equal_to):
+    a = run_with(name, variant)
+    b = run_with(equal_to, {})
+    np.testing.assert_allclose(a, b, rtol=1e-15)
+
+
+def test_first_steps_of_adaptive_rules_agree():
+    """At t = 1: Adam's m^ = g and v^ = g^2, RMSProp with beta 0 has v = g^2,
+    AdaGrad has s = g^2: all three step by lr * g / (|g| + eps)."""
+    first = [run_with(name, dict(beta=0.0))[0] for name in ("adam", "rmsprop", "adagrad")]
+    g = np.array(GRADIENTS[0])
+    expected = np.array(W0) - HYPER["learning_rate"] * g / (np.abs(g) + HYPER["epsilon"])
+    for w in first:
+        np.testing.assert_allclose(w, expected, rtol=1e-15)
+
+
+def run_with(name, overrides):
+    opt = optimizers.make(name, **{**HYPER, **overrides})
+    params = {"w": np.array(W0)}
+    state = opt.init(params)
+    out = []
+    for grad, loss in zip(GRADIENTS, LOSSES):
+        opt.apply(params, {"w": np.array(grad)}, state, loss=loss)
+        out.append(params["w"].copy())
+    return out
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_state_never_decays_into_float32_subnormals(name):
+    """Coordinates whose gradient is always 0 must not leave subnormal values in the
+    state (they make every later NumPy operation on them ~100x slower)."""
+    opt = optimizers.make(name, learning_rate=0.01, momentum=0.9, beta=0.9, beta1=0.9, beta2=0.9)
+    params = {"w": np.ones(4, dtype=np.float32)}
+    state = opt.init(params)
+    opt.apply(params, {"w": np.full(4, 0.5, dtype=np.float32)}, state, loss=1.0)
+    tiny = np.finfo(np.float32).tiny
+    for _ in range(1200):  # 0.9 ** k crosses the subnormal range for k in about 800..950
+        opt.apply(params, {"w": np.zeros(4, dtype=np.float32)}, state, loss=1.0)
+        for array in state["slots"]["w"].values():
+            assert not np.any((array != 0) & (np.abs(array) < tiny))

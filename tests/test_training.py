@@ -1,0 +1,96 @@
+"""The training loop end to end on small synthetic data."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nn
+import optimizers
+from tests.conftest import ROOT
+
+
+def train(data, seed=0, epochs=4, **kwargs):
+    (x, y), validation = data
+    model = nn.FeedForward([20, 16, 16, 3], "ReLU", "Xavier", seed=seed)
+    opt = optimizers.make(kwargs.pop("optimizer", "adam"), learning_rate=0.01)
+    history = nn.fit(model, opt, x, y, epochs=epochs, batch_size=32, validation_data=validation,
+                     seed=seed, **kwargs)
+    return model, history
+
+
+def test_fit_learns_a_separable_problem(blobs):
+    _, history = train(blobs)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert history[-1]["val_accuracy"] >= 0.97
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"):
+        assert key in history[0]
+
+
+def test_same_seed_gives_identical_training(blobs):
+    def strip(history):
+        return [{k: v for k, v in h.items() if "seconds" not in k} for h in history]
+
+    a, history_a = train(blobs, seed=5)
+    b, history_b = train(blobs, seed=5)
+    c, _ = train(blobs, seed=6)
+    assert strip(history_a) == strip(history_b)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    assert not np.array_equal(a.flat_params, c.flat_params)
+
+
+def test_float32_training_stays_float32(blobs):
+    model, _ = train(blobs, epochs=1)
+    assert model.flat_params.dtype == model.flat_grads.dtype == np.float32
+    assert all(p.dtype == np.float32 for p in model.params.values())
+    assert model.predict_proba(blobs[1][0]).dtype == np.float32
+
+
+def test_callbacks_see_every_epoch_and_can_stop_training(blobs):
+    seen = []
+
+    class StopAfterTwo(nn.Callback):
+        def on_epoch_end(self, epoch, metrics):
+            seen.append(metrics["epoch"])
+            if epoch == 2:
+                raise nn.StopTraining
+
+    _, history = train(blobs, epochs=5, callbacks=[StopAfterTwo()])
+    assert seen == [1, 2] and len(history) == 2
+
+
+def test_divergence_is_reported(blobs):
+    (x, y), _ = blobs
+    model = nn.FeedForward([20, 8, 8, 3], "identity", "Xavier")
+    with pytest.raises(nn.Diverged, match="diverged"):
+        with np.errstate(all="ignore"):
+            nn.fit(model, optimizers.make("sgd", learning_rate=1e4), x, y, epochs=5, batch_size=50)
+
+
+def test_predict_proba_rows_are_distributions(blobs):
+    model, _ = train(blobs, epochs=1)
+    p = model.predict_proba(blobs[1][0], batch_size=7)
+    assert p.shape == (100, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(blobs[1][0]), p.argmax(axis=1))
+
+
+def test_model_save_load_round_trip_without_pickle(blobs, tmp_path):
+    model, _ = train(blobs, epochs=1)
+    path = model.save(tmp_path / "model.npz")
+    loaded = nn.FeedForward.load(path)
+    assert loaded.config == model.config
+    np.testing.assert_array_equal(loaded.flat_params, model.flat_params)
+    np.testing.assert_array_equal(loaded.predict_proba(blobs[1][0]), model.predict_proba(blobs[1][0]))
+
+
+def test_core_never_imports_wandb():
+    code = "import sys, nn, optimizers, datasets; assert 'wandb' not in sys.modules, 'wandb imported'"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_no_autodiff_package_in_the_core():
+    code = ("import sys, nn, optimizers; bad = {'torch', 'jax', 'tensorflow', 'autograd'} & set(sys.modules);"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
