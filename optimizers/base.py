@@ -11,15 +11,17 @@ An optimizer is a small named update rule with explicit state:
   array it is given) and updates ``params`` in place. Every rule accepts
   ``loss``; only those that need it (Eve) use it.
 
-Every ``FLUSH_EVERY`` steps, slot values smaller in magnitude than
-``FLUSH_BELOW`` (1e-30) are set to exactly 0. Slots of coordinates whose
-gradient is always 0 (the blank border pixels of MNIST, dead ReLU units)
-decay geometrically (``m *= beta1``) and would otherwise reach float32
-subnormals (< 1.2e-38), on which every NumPy operation is ~100x slower: an
-Adam epoch on Fashion-MNIST went from 1.2 s to 2.0 s. Such values are
-30 orders of magnitude below anything that moves a parameter. Between two
-flushes a value decays by at most ``0.5 ** 16`` for betas >= 0.5, so it stays
-normal.
+Every ``FLUSH_EVERY`` steps, parameter and slot values smaller in magnitude
+than ``FLUSH_BELOW`` (1e-30) are set to exactly 0 (what a CPU's flush-to-zero
+mode does, which NumPy cannot switch on). Coordinates whose gradient is
+always 0 (the blank border pixels of MNIST, dead ReLU units) see their slots
+decay geometrically (``m *= beta1``) and, under weight decay, their weights
+too; left alone they reach float32 subnormals (< 1.2e-38), on which every
+NumPy operation is ~100x slower. Measured on Fashion-MNIST (Nadam, batch
+64, weight decay 5e-4): epochs slowed from 1.0 s to 4.3 s by the fourth.
+Such values are 30 orders of magnitude below anything that changes an
+output. Between two flushes a value decays by at most ``0.5 ** 16`` for
+betas >= 0.5, so it stays normal.
 
 State is plain data: :func:`state_to_arrays` and :func:`state_from_arrays`
 turn it into a flat dict of arrays for ``numpy.savez`` and back.
@@ -98,9 +100,9 @@ class Optimizer:
                 g = g + decay * w
             self.update(w, g, state["slots"].setdefault(key, {}), state)
         if state["step"] % FLUSH_EVERY == 0:
-            for slots in state["slots"].values():
-                for array in slots.values():
-                    array[np.abs(array) < FLUSH_BELOW] = 0.0
+            arrays = list(params.values()) + [a for slots in state["slots"].values() for a in slots.values()]
+            for array in arrays:
+                array[np.abs(array) < FLUSH_BELOW] = 0.0
 
     def update(self, w: np.ndarray, g: np.ndarray, slots: dict, state: dict) -> None:
         raise NotImplementedError

@@ -212,16 +212,18 @@ def run_with(name, overrides):
     return out
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 1.0])
 @pytest.mark.parametrize("name", optimizers.names())
-def test_state_never_decays_into_float32_subnormals(name):
+def test_state_never_decays_into_float32_subnormals(name, weight_decay):
     """Coordinates whose gradient is always 0 must not leave subnormal values in the
-    state (they make every later NumPy operation on them ~100x slower)."""
-    opt = optimizers.make(name, learning_rate=0.01, momentum=0.9, beta=0.9, beta1=0.9, beta2=0.9)
+    parameters or the state (they make every later NumPy operation on them ~100x slower)."""
+    opt = optimizers.make(name, learning_rate=0.1, momentum=0.9, beta=0.9, beta1=0.9, beta2=0.9,
+                          weight_decay=weight_decay)
     params = {"w": np.ones(4, dtype=np.float32)}
     state = opt.init(params)
     opt.apply(params, {"w": np.full(4, 0.5, dtype=np.float32)}, state, loss=1.0)
     tiny = np.finfo(np.float32).tiny
     for _ in range(1200):  # 0.9 ** k crosses the subnormal range for k in about 800..950
         opt.apply(params, {"w": np.zeros(4, dtype=np.float32)}, state, loss=1.0)
-        for array in state["slots"]["w"].values():
+        for array in [params["w"], *state["slots"]["w"].values()]:
             assert not np.any((array != 0) & (np.abs(array) < tiny))
