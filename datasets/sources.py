@@ -101,6 +101,7 @@ def download(name: str) -> RawData:
 
     if importlib.util.find_spec("tensorflow") is None:
         os.environ.setdefault("KERAS_BACKEND", "numpy")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
     try:
         import keras
     except ImportError:

@@ -123,3 +123,36 @@ def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
     for callback in callbacks:
         callback.on_train_end(history)
     return history
+
+
+class BestWeights(Callback):
+    """Keeps a copy of the parameters from the epoch with the best ``monitor`` value.
+
+    ``mode`` is ``"max"`` for accuracies, ``"min"`` for losses. :meth:`restore`
+    copies them back into the model.
+    """
+
+    def __init__(self, model, monitor: str = "val_accuracy", mode: str = "max"):
+        self.model, self.monitor, self.mode = model, monitor, mode
+        self.best_value: Optional[float] = None
+        self.best_epoch: Optional[int] = None
+        self.weights: Optional[np.ndarray] = None
+
+    def on_epoch_end(self, epoch, metrics):
+        value = metrics.get(self.monitor)
+        if value is None or not math.isfinite(value):
+            return
+        better = (self.best_value is None or (value > self.best_value if self.mode == "max"
+                                               else value < self.best_value))
+        if better:
+            self.best_value, self.best_epoch = float(value), epoch
+            if self.weights is None:
+                self.weights = self.model.flat_params.copy()
+            else:
+                np.copyto(self.weights, self.model.flat_params)
+
+    def restore(self) -> bool:
+        if self.weights is None:
+            return False
+        np.copyto(self.model.flat_params, self.weights)
+        return True

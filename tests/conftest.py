@@ -17,3 +17,40 @@ def blobs():
     y = rng.integers(0, 3, size=600)
     x = (centres[y] + rng.normal(size=(600, 20))).astype(np.float32)
     return (x[:500], y[:500]), (x[500:], y[500:])
+
+
+def make_idx_folder(folder, n_train=200, n_test=50, seed=0):
+    """Write a tiny Fashion-MNIST-shaped data set (4 IDX .gz files) into ``folder``.
+
+    Each class has a bright square in its own place, so a network can learn it.
+    """
+    from datasets import write_idx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        rng.shuffle(labels)
+        images = rng.integers(0, 60, size=(n, 28, 28))
+        for i, c in enumerate(labels):
+            row, col = divmod(int(c), 5)
+            images[i, 4 + 10 * row:12 + 10 * row, 2 + 5 * col:6 + 5 * col] = 250
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+@pytest.fixture
+def tiny_idx(tmp_path):
+    return make_idx_folder(tmp_path / "data" / "fashion-mnist").parent
+
+
+def real_data_dir():
+    import os
+
+    folder = Path(os.environ.get("FFNN_DATA_DIR", ROOT.parent / "shared" / "data"))
+    return folder if (folder / "fashion-mnist").is_dir() else None
+
+
+requires_real_data = pytest.mark.skipif(real_data_dir() is None,
+                                        reason="real data not found (set FFNN_DATA_DIR)")

@@ -1,0 +1,176 @@
+"""train.py: the course's flags, validation, and whole runs on small data (offline W&B)."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import datasets
+import nn
+import optimizers
+import train
+from tests.conftest import ROOT
+
+COURSE_FLAGS = ["-wp", "--wandb_project", "-we", "--wandb_entity", "-d", "--dataset", "-e", "--epochs",
+                "-b", "--batch_size", "-l", "--loss", "-o", "--optimizer", "-lr", "--learning_rate",
+                "-m", "--momentum", "-beta", "--beta", "-beta1", "--beta1", "-beta2", "--beta2",
+                "-eps", "--epsilon", "-w_d", "--weight_decay", "-w_i", "--weight_init",
+                "-nhl", "--num_layers", "-sz", "--hidden_size", "-a", "--activation"]
+
+
+def run_cli(args, cwd, timeout=180, **env):
+    environment = {**os.environ, "WANDB_DIR": str(cwd), "WANDB_SILENT": "true", **env}
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=environment)
+
+
+def wandb_summary(run_dir: Path) -> str:
+    """What `wandb leet inspect --summary` shows for an offline run."""
+    wandb_cli = Path(sys.executable).parent / "wandb"
+    result = subprocess.run([str(wandb_cli), "leet", "inspect", "--summary", str(run_dir)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def offline_run(cwd: Path) -> Path:
+    runs = sorted((cwd / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_help_lists_every_flag_and_every_registered_name():
+    result = CliRunner().invoke(train.cli, ["--help"])
+    assert result.exit_code == 0
+    for flag in COURSE_FLAGS + ["--seed", "--data_dir", "--val_fraction", "--wandb_mode", "--output_dir",
+                                "--save_model"]:
+        assert re.search(rf"(^|[\s,]){re.escape(flag)}[\s,]", result.output), flag
+    for name in optimizers.names() + list(nn.ACTIVATIONS) + list(nn.INITIALIZERS) + list(nn.LOSSES):
+        assert name in result.output, name
+    assert "mnist|fashion_mnist" in result.output
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; sys.argv = ['train.py', '--help']; import train;"
+            "bad = {'tensorflow', 'keras', 'wandb', 'matplotlib', 'sklearn'} & set(sys.modules); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+@pytest.mark.parametrize("args", [["-e", "0"], ["-b", "-3"], ["-lr", "-1"], ["-beta1", "1.5"], ["-a", "relu6"],
+                                  ["-o", "adamw"], ["--val_fraction", "1"], ["-nhl", "x"]])
+def test_bad_values_exit_2_with_one_line(args):
+    result = CliRunner().invoke(train.cli, args)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: Invalid value"), result.output
+
+
+def test_choices_are_case_insensitive_and_normalised():
+    params = train.PARAMETERS
+    assert params["activation"].type.convert("relu", params["activation"], None) == "ReLU"
+    assert params["weight_init"].type.convert("XAVIER", params["weight_init"], None) == "Xavier"
+    assert params["optimizer"].type.convert("NAdam", params["optimizer"], None) == "nadam"
+
+
+def test_run_name_says_what_the_run_is():
+    config = {**train.DEFAULTS, "num_layers": 3, "hidden_size": 128, "batch_size": 64, "activation": "ReLU",
+              "optimizer": "nadam", "learning_rate": 0.001}
+    assert train.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
+    assert train.run_name({**config, "loss": "mean_squared_error"}).endswith("_mse")
+
+
+def test_values_injected_by_wandb_win_and_are_coerced():
+    said = []
+    config = train.reconcile(dict(train.DEFAULTS), {"learning_rate": "0.01", "epochs": 10, "batch_size": 32,
+                                                    "not_an_option": 1}, said.append)
+    assert config["learning_rate"] == 0.01 and config["batch_size"] == 32 and config["epochs"] == 10
+    assert len(said) == 2 and "learning_rate" in said[0]
+
+
+def test_missing_data_gives_a_clear_error(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli(["-d", "fashion_mnist", "--data_dir", str(empty), "--wandb_mode", "disabled"], tmp_path,
+                     HOME=str(empty), KERAS_HOME=str(empty / "keras"), FFNN_DATA_DIR="")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: no local copy of fashion_mnist") and "--data_dir" in last
+
+
+def test_corrupt_data_gives_a_clear_error(tiny_idx, tmp_path):
+    path = tiny_idx / "fashion-mnist" / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-9])
+    result = run_cli(["--data_dir", str(tiny_idx), "--wandb_mode", "disabled"], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "train-labels-idx1-ubyte.gz" in result.stderr
+
+
+def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, tmp_path):
+    result = run_cli(["--data_dir", str(tiny_idx), "-e", "2", "-b", "16", "-nhl", "1", "-sz", "32",
+                      "--wandb_mode", "offline", "--output_dir", "out", "--save_model"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 2/2" in result.stdout and "wandb sync" in result.stdout
+    folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_nadam_lr_0.001"
+    for name in ("config.json", "history.json", "history.csv", "summary.json", "samples.png", "curves.png",
+                 "confusion_matrix.png", "confusion_matrix.csv", "model.npz"):
+        assert (folder / name).is_file(), name
+    summary = json.loads((folder / "summary.json").read_text())
+    history = json.loads((folder / "history.json").read_text())
+    assert summary["status"] == "finished" and len(history) == 2
+    assert summary["best_val_accuracy"] == max(h["val_accuracy"] for h in history)
+    # the saved model reproduces the reported test accuracy
+    model = nn.FeedForward.load(folder / "model.npz")
+    data = datasets.load("fashion_mnist", tiny_idx)
+    assert model.evaluate(data.x_test, data.y_test)[1] == pytest.approx(summary["test_accuracy"])
+    assert np.loadtxt(folder / "confusion_matrix.csv", delimiter=",").sum() == len(data.y_test)
+    shown = wandb_summary(offline_run(tmp_path))
+    assert "finished" in shown
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "best_val_accuracy",
+                "test_accuracy", "test_loss", "confusion_matrix_table", "confusion_matrix_image", "samples"):
+        assert re.search(rf"^\s+{key}\s", shown, re.MULTILINE), key
+    assert f"{summary['test_accuracy']}"[:6] in shown
+
+
+def test_diverging_run_stops_cleanly_and_marks_wandb_failed(tiny_idx, tmp_path):
+    result = run_cli(["--data_dir", str(tiny_idx), "-o", "sgd", "-lr", "1000", "-a", "identity", "-e", "3",
+                      "--wandb_mode", "offline", "--output_dir", "out"], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "diverged" in result.stderr.strip().splitlines()[-1]
+    folder = next((tmp_path / "out").iterdir())
+    assert json.loads((folder / "summary.json").read_text())["status"] == "diverged"
+    assert (folder / "history.json").is_file()
+    assert re.search(r"state\s+failed|exit code 1", wandb_summary(offline_run(tmp_path)))
+
+
+def test_save_model_accepts_sweep_style_values():
+    param = train.PARAMETERS["save_model"]
+    assert param.type.convert("True", param, None) is True
+    assert param.type.convert("false", param, None) is False
+
+
+def test_ctrl_c_keeps_what_was_computed(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "-d", "digits", "-e", "2000", "--wandb_mode", "offline",
+         "--output_dir", "out"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "WANDB_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:
+        if line.startswith("epoch    3/"):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    folder = next((tmp_path / "out").iterdir())
+    history = json.loads((folder / "history.json").read_text())
+    assert len(history) >= 3
+    assert json.loads((folder / "summary.json").read_text())["status"] == "interrupted"
+    assert "interrupted" in out and "wandb sync" in out
+    assert "exit code" in wandb_summary(offline_run(tmp_path))

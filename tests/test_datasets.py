@@ -1,0 +1,100 @@
+"""Data loading: IDX parsing and checks, search order, scaling, the validation split."""
+import gzip
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import datasets
+from tests.conftest import ROOT, make_idx_folder, real_data_dir, requires_real_data
+
+
+def test_idx_round_trip(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    datasets.write_idx(tmp_path / "x.gz", images)
+    np.testing.assert_array_equal(datasets.read_idx(tmp_path / "x.gz", 3), images)
+
+
+def test_truncated_file_is_a_clear_error_naming_it(tmp_path):
+    datasets.write_idx(tmp_path / "x", np.zeros((5, 28, 28), dtype=np.uint8))
+    data = (tmp_path / "x").read_bytes()
+    with gzip.open(tmp_path / "short.gz", "wb") as handle:
+        handle.write(data[:-100])
+    with pytest.raises(datasets.DataError, match="short.gz.*truncated"):
+        datasets.read_idx(tmp_path / "short.gz", 3)
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(data)[:-30])  # broken gzip stream
+    with pytest.raises(datasets.DataError, match="cut.gz"):
+        datasets.read_idx(tmp_path / "cut.gz", 3)
+
+
+def test_bad_magic_and_wrong_rank_are_rejected(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04" + bytes(20))
+    with pytest.raises(datasets.DataError, match="magic"):
+        datasets.read_idx(tmp_path / "bad", 3)
+    datasets.write_idx(tmp_path / "labels", np.zeros(7, dtype=np.uint8))
+    with pytest.raises(datasets.DataError, match="expected 3 dimensions"):
+        datasets.read_idx(tmp_path / "labels", 3)
+
+
+def test_load_scales_flattens_and_splits_stratified(tiny_idx):
+    data = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=1)
+    assert data.x_train.dtype == np.float32 and data.x_train.shape == (160, 784)
+    assert data.x_val.shape == (40, 784) and data.x_test.shape == (50, 784)
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.x_train.max() == pytest.approx(250 / 255)
+    assert np.bincount(data.y_val, minlength=10).tolist() == [4] * 10  # stratified
+    assert data.image_shape == (28, 28) and data.n_classes == 10
+    assert data.class_names[9] == "Ankle boot"
+    again = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=1)
+    other = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=2)
+    np.testing.assert_array_equal(again.x_val, data.x_val)
+    assert not np.array_equal(other.x_val, data.x_val)
+    np.testing.assert_array_equal(other.x_test, data.x_test)  # the test set never moves
+
+
+def test_no_validation_split_when_fraction_is_zero(tiny_idx):
+    data = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.0)
+    assert data.x_val is None and data.validation is None and len(data.x_train) == 200
+
+
+def test_environment_variable_and_keras_cache_are_searched(tmp_path, monkeypatch):
+    make_idx_folder(tmp_path / "env" / "fashion_mnist")
+    monkeypatch.setenv("FFNN_DATA_DIR", str(tmp_path / "env"))
+    assert datasets.load("fashion_mnist").source.endswith("fashion_mnist")
+    monkeypatch.delenv("FFNN_DATA_DIR")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    make_idx_folder(tmp_path / "keras" / "datasets" / "fashion-mnist")
+    assert "keras" in datasets.load("fashion_mnist").source
+    # Keras keeps MNIST as one npz archive
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "keras" / "datasets" / "mnist.npz",
+             x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8), y_train=np.arange(30) % 10,
+             x_test=rng.integers(0, 255, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    data = datasets.load("mnist", val_fraction=0.0)
+    assert data.source.endswith("mnist.npz") and data.x_train.shape == (30, 784)
+
+
+def test_local_loading_imports_neither_keras_nor_tensorflow(tiny_idx):
+    code = (f"import sys, datasets; datasets.load('fashion_mnist', {str(tiny_idx)!r});"
+            "bad = {'keras', 'tensorflow', 'wandb'} & set(sys.modules); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_digits_is_always_available():
+    data = datasets.load("digits")
+    assert data.x_train.shape[1] == 64 and data.image_shape == (8, 8)
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 1797
+
+
+@requires_real_data
+@pytest.mark.parametrize("name", ["fashion_mnist", "mnist"])
+def test_real_data_sets(name):
+    data = datasets.load(name, real_data_dir(), val_fraction=0.1, seed=0)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (54000, 6000, 10000)
+    assert data.x_train.shape[1] == 784
+    counts = np.bincount(data.y_val, minlength=10)
+    totals = counts + np.bincount(data.y_train, minlength=10)
+    assert np.all(np.abs(counts - 0.1 * totals) <= 1)  # stratified: 10 % of every class
+    if name == "fashion_mnist":  # 6000 per class in the original training set
+        assert counts.tolist() == [600] * 10

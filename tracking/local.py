@@ -1,0 +1,51 @@
+"""Local results, for users with no W&B account: history, summary, figures, model.
+
+Layout: ``<output_dir>/<run name>/`` holding ``config.json``,
+``history.json`` and ``history.csv`` (rewritten after every epoch, so an
+interrupted run keeps what it computed), ``summary.json``, ``samples.png``,
+``curves.png``, ``confusion_matrix.png`` and, with ``--save_model``,
+``model.npz``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import nn
+
+
+def unique_dir(parent, name: str) -> Path:
+    """``parent/name``, or ``parent/name-2``, ``-3``, ... if taken; created."""
+    parent = Path(parent)
+    candidate, k = parent / name, 2
+    while candidate.exists():
+        candidate, k = parent / f"{name}-{k}", k + 1
+    candidate.mkdir(parents=True)
+    return candidate
+
+
+def write_json(path, data) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, default=float) + "\n")
+
+
+def write_history(folder: Path, history: list[dict]) -> None:
+    write_json(folder / "history.json", history)
+    if history:
+        keys = list(dict.fromkeys(k for row in history for k in row))
+        with open(folder / "history.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(history)
+
+
+class LocalHistory(nn.Callback):
+    """Keeps the metric history and rewrites it to disk after each epoch."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.history: list[dict] = []
+
+    def on_epoch_end(self, epoch, metrics):
+        self.history.append(dict(metrics))
+        write_history(self.folder, self.history)

@@ -1,0 +1,116 @@
+"""Figures written as PNG (and handed to W&B): sample grid, confusion matrix, curves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def one_sample_per_class(x: np.ndarray, y: np.ndarray, n_classes: int) -> list[int]:
+    """Index of the first sample of each class (the course's question 1)."""
+    return [int(np.flatnonzero(y == c)[0]) for c in range(n_classes) if np.any(y == c)]
+
+
+def sample_grid(x, y, image_shape, class_names, path) -> Path:
+    plt = _pyplot()
+    indices = one_sample_per_class(x, y, len(class_names))
+    columns = 5
+    rows = -(-len(indices) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.3 * rows))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, i in zip(np.ravel(axes), indices):
+        ax.imshow(x[i].reshape(image_shape), cmap="gray_r")
+        ax.set_title(class_names[y[i]], fontsize=10)
+    fig.suptitle("One training image per class")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def confusion_counts(y_true, y_pred, n_classes) -> np.ndarray:
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
+
+
+def most_confused(counts: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal cells as (true class, predicted class, count)."""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None)[::-1][:k]
+    return [(int(i), int(j), int(off[i, j])) for i, j in zip(*np.unravel_index(order, off.shape)) if off[i, j]]
+
+
+def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") -> Path:
+    """Row-normalised confusion matrix: each row is a true class and sums to 100 %.
+
+    The diagonal (per-class accuracy) is in green, errors in red; the three
+    most confused pairs are boxed and listed under the plot.
+    """
+    plt = _pyplot()
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Rectangle
+
+    n = len(class_names)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    fig, ax = plt.subplots(figsize=(9.5, 8.5))
+    errors = np.ma.masked_where(np.eye(n, dtype=bool), rates)
+    correct = np.ma.masked_where(~np.eye(n, dtype=bool), rates)
+    error_scale = max(float(errors.max() or 0), 0.05)
+    ax.imshow(errors, cmap="Reds", vmin=0, vmax=error_scale)
+    ax.imshow(correct, cmap=ListedColormap(plt.cm.Greens(np.linspace(0.25, 0.85, 256))), vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                ax.text(j, i, f"{100 * rates[i, j]:.0f}" if i != j else f"{100 * rates[i, j]:.1f}",
+                        ha="center", va="center", fontsize=8 if i != j else 9,
+                        fontweight="bold" if i == j else "normal",
+                        color="white" if rates[i, j] / (1.0 if i == j else error_scale) > 0.6 else "black")
+    pairs = most_confused(counts)
+    for i, j, _ in pairs:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2.5))
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), [f"{name} ({100 * rates[k, k]:.1f} %)" for k, name in enumerate(class_names)])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class (per-class accuracy)")
+    ax.set_title(f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images\n"
+                 "cells: % of the true class (rows sum to 100)")
+    lines = [f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} %)"
+             for i, j, c in pairs]
+    fig.text(0.02, 0.01, "Most confused (boxed): " + "; ".join(lines), fontsize=9, wrap=True)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def curves_figure(history: list[dict], path, title="") -> Path:
+    plt = _pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, style in (("train", "-o"), ("val", "-s")):
+        if f"{key}_loss" in history[0]:
+            left.plot(epochs, [h[f"{key}_loss"] for h in history], style, label=key)
+            right.plot(epochs, [h[f"{key}_accuracy"] for h in history], style, label=key)
+    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    right.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

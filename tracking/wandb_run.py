@@ -1,0 +1,113 @@
+"""Weights & Biases reporting: mode resolution, per-epoch logging, images, summary.
+
+``auto`` mode goes online only when an API key is configured (``WANDB_API_KEY``
+or a ``~/.netrc`` entry for the W&B host) *and* the host answers within a
+few seconds; otherwise offline, so there is never a 90-second wait for a
+server that cannot be reached. ``WANDB_MODE`` in the environment wins over
+``auto``. Offline runs are written under ``./wandb`` (or ``$WANDB_DIR``) and
+can be uploaded later with ``wandb sync``.
+"""
+from __future__ import annotations
+
+import netrc
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nn
+
+MODES = ("auto", "online", "offline", "disabled")
+
+
+def _host() -> str:
+    return urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+
+
+def has_api_key() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators(_host()) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def reachable(host: str, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def resolve_mode(mode: str) -> str:
+    if mode != "auto":
+        return mode
+    if os.environ.get("WANDB_MODE") in ("online", "offline", "disabled"):
+        return os.environ["WANDB_MODE"]
+    return "online" if has_api_key() and reachable(_host()) else "offline"
+
+
+class WandbRun(nn.Callback):
+    """One W&B run: started in ``__init__``, per-epoch metrics as a callback, finished by :meth:`finish`."""
+
+    def __init__(self, *, project, entity, name, config, mode, group=None, tags=None):
+        import wandb
+
+        self.wandb = wandb
+        self.mode = resolve_mode(mode)
+        self.run = wandb.init(project=project, entity=entity, name=name, config=config, group=group,
+                              tags=tags, mode=self.mode, settings=wandb.Settings(silent=True))
+        self.run.define_metric("epoch")
+        self.run.define_metric("*", step_metric="epoch")
+        self.best_val_accuracy = None
+
+    @property
+    def injected_config(self) -> dict:
+        """The values W&B holds for this run (under ``wandb agent``: the sweep's)."""
+        return dict(self.run.config)
+
+    def update_config(self, values: dict) -> None:
+        self.run.config.update(values, allow_val_change=True)
+
+    def on_epoch_end(self, epoch, metrics):
+        self.run.log(dict(metrics))
+        if "val_accuracy" in metrics and (self.best_val_accuracy is None
+                                          or metrics["val_accuracy"] > self.best_val_accuracy):
+            self.best_val_accuracy = float(metrics["val_accuracy"])
+            self.run.summary["best_val_accuracy"] = self.best_val_accuracy
+            self.run.summary["best_epoch"] = int(epoch)
+
+    def log_samples(self, x, y, image_shape, class_names, grid_png: Path) -> None:
+        from .plots import one_sample_per_class
+
+        images = [self.wandb.Image(x[i].reshape(image_shape), caption=class_names[y[i]])
+                  for i in one_sample_per_class(x, y, len(class_names))]
+        self.run.log({"samples": images, "sample_grid": self.wandb.Image(str(grid_png))}, commit=False)
+
+    def log_confusion(self, y_true, y_pred, class_names, figure_png: Path) -> None:
+        matrix = self.wandb.plot.confusion_matrix(y_true=list(map(int, y_true)), preds=list(map(int, y_pred)),
+                                                  class_names=list(class_names), title="Test confusion matrix")
+        self.run.log({"confusion_matrix": matrix,
+                      "confusion_matrix_image": self.wandb.Image(str(figure_png))}, commit=False)
+
+    def log_images(self, images: dict) -> None:
+        self.run.log({key: self.wandb.Image(str(path)) for key, path in images.items()}, commit=False)
+
+    def set_summary(self, values: dict) -> None:
+        for key, value in values.items():
+            self.run.summary[key] = value
+
+    def where(self) -> str:
+        if self.mode == "offline":
+            folder = Path(self.run.dir).parent
+            return f"W&B: offline run saved in {folder}; upload it with `wandb sync {folder}`"
+        if self.mode == "online":
+            return f"W&B: {self.run.url}"
+        return ""
+
+    def finish(self, exit_code: int = 0) -> str:
+        where = self.where()
+        self.run.finish(exit_code=exit_code)
+        return where
