@@ -29,8 +29,9 @@ DEFAULTS = {
     "learning_rate": 0.001, "momentum": 0.9, "beta": 0.9, "beta1": 0.9, "beta2": 0.999,
     "epsilon": 1e-8, "weight_decay": 0.0005, "weight_init": "Xavier", "num_layers": 3,
     "hidden_size": 128, "activation": "ReLU", "seed": 0, "data_dir": None, "val_fraction": 0.1,
-    "wandb_mode": "auto", "output_dir": "outputs", "save_model": False, "dtype": "float32",
+    "wandb_mode": "auto", "output_dir": "outputs", "save_model": False, "dtype": "float32", "preset": None,
 }
+PRESETS_FILE = Path(__file__).resolve().parent / "presets.yaml"
 DATASETS = ("mnist", "fashion_mnist", "digits")
 
 class Choice(click.Choice):
@@ -89,6 +90,8 @@ OPTIONS = [
     (("--save_model", "--save-model"), click.BOOL,
      "Save the trained model as model.npz in the run folder (also --save_model=True)."),
     (("--dtype",), Choice(("float32", "float64")), "Floating-point precision."),
+    (("--preset",), str, "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
+                         "flags given explicitly override its values."),
 ]
 PARAMETERS = {}  # long underscore name -> click.Option, filled by the decorator below
 
@@ -126,6 +129,32 @@ def convert(name: str, value):
     if value is None:
         return None
     return param.type.convert(value, param, None)
+
+
+def load_presets() -> dict:
+    import yaml
+
+    return yaml.safe_load(PRESETS_FILE.read_text()) or {} if PRESETS_FILE.is_file() else {}
+
+
+def resolve_config(explicit: dict) -> dict:
+    """Defaults, then the preset named in ``explicit`` (if any), then ``explicit``; all type-checked."""
+    preset_name = explicit.get("preset")
+    preset = {}
+    if preset_name:
+        presets = load_presets()
+        if preset_name not in presets:
+            raise click.BadParameter(f"unknown preset {preset_name!r}; presets.yaml has: "
+                                     f"{', '.join(presets) or 'none'}", param_hint="'--preset'")
+        preset = presets[preset_name]
+        unknown = set(preset) - set(PARAMETERS)
+        if unknown:
+            raise click.BadParameter(f"preset {preset_name!r} sets unknown options {', '.join(sorted(unknown))}",
+                                     param_hint="'--preset'")
+    config = dict(DEFAULTS)
+    for key, value in {**preset, **explicit}.items():
+        config[key] = convert(key, value)
+    return config
 
 
 def run_name(config: dict) -> str:
@@ -301,9 +330,13 @@ def _report(say, status, message, summary, folder, where) -> None:
 @click.command(cls=OneLineErrors, help=__doc__,
                context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @_with_options
-def cli(**config):
+@click.pass_context
+def cli(ctx, **config):
     import datasets
 
+    given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    explicit = {key: value for key, value in config.items() if ctx.get_parameter_source(key) in given}
+    config = resolve_config(explicit)
     try:
         result = run(config, say=click.echo)
     except (datasets.DataUnavailable, datasets.DataError) as error:

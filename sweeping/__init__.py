@@ -1,0 +1,1 @@
+"""Running W&B sweep files offline with Optuna (see sweep.py)."""

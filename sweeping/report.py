@@ -1,0 +1,197 @@
+"""The end of a sweep: best trials, the best configuration as a command, figures.
+
+Written under the sweep's folder: ``trials.csv`` (every trial),
+``best.json`` (the best configuration), ``report.md`` (the table and the
+command), ``parallel_coordinates.png`` and ``param_importances.png`` (what
+W&B's panels show), ``importance.csv`` (Optuna's fANOVA importance and, for
+numeric parameters, the correlation with the metric, like W&B's parameter
+importance panel), and ``curves.png`` (every trial's training loss and
+validation accuracy, one line per trial).
+
+As in W&B, where a run stopped early keeps the last value it logged, the
+parallel coordinates and the importances use every complete *and pruned*
+trial, a pruned one with its last reported value (Optuna's own plots would
+drop the pruned trials, which are the informative failures). Repeated
+configurations count once.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import train
+
+
+def best_command(config: dict, swept: list[str]) -> str:
+    keys = [k for k in train.PARAMETERS if k in config and k not in ("wandb_mode", "output_dir", "preset")
+            and config[k] is not None and (k in swept or config[k] != train.DEFAULTS.get(k))]
+    parts = ["python", "train.py"]
+    for key in keys:
+        parts += [f"--{key}", str(config[key])]
+    return shlex.join(parts)
+
+
+def _table(rows, headers) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def last_value(trial):
+    if trial.value is not None:
+        return trial.value
+    return trial.intermediate_values[max(trial.intermediate_values)] if trial.intermediate_values else None
+
+
+def as_run_view(study, trials):
+    """An in-memory copy of the study in which every complete or pruned trial is complete,
+    valued by its last reported metric (W&B's view of runs stopped early)."""
+    import optuna
+
+    view = optuna.create_study(directions=study.directions)
+    for t in trials:
+        value = last_value(t)
+        if value is None or t.state not in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) \
+                or "duplicate_of" in t.user_attrs:
+            continue
+        view.add_trial(optuna.trial.create_trial(params=t.params, distributions=t.distributions, value=value,
+                                                 user_attrs=t.user_attrs))
+    return view
+
+
+def _figures(study, spec, folder: Path, trials, say) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as ovm
+
+    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
+    study = as_run_view(study, trials)
+    trials = study.get_trials(deepcopy=False)
+    if len(trials) >= 2 and varying:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ax = ovm.plot_parallel_coordinate(study, params=varying, target_name=spec.metric)
+                ax.set_title(f"{len(trials)} runs (pruned ones at their last {spec.metric})")
+                ax.figure.set_size_inches(max(10, 1.6 * len(varying)), 6)
+                ax.figure.tight_layout()
+                ax.figure.savefig(folder / "parallel_coordinates.png", dpi=100)
+                plt.close(ax.figure)
+            except Exception as error:  # plotting must never cost the sweep's results
+                say(f"(parallel coordinates not drawn: {error})")
+            try:
+                importances = _importances(study, varying, trials, folder)
+                if importances:
+                    ax = ovm.plot_param_importances(study, params=list(importances), target_name=spec.metric)
+                    ax.figure.set_size_inches(9, 0.5 * len(importances) + 2)
+                    ax.figure.tight_layout()
+                    ax.figure.savefig(folder / "param_importances.png", dpi=100)
+                    plt.close(ax.figure)
+            except Exception as error:
+                say(f"(parameter importances not drawn: {error})")
+    histories = []
+    for trial in trials:  # one curve per distinct run
+        path = Path(trial.user_attrs.get("folder", "")) / "history.json"
+        if path.is_file():
+            histories.append((trial, json.loads(path.read_text())))
+    if histories:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+        for trial, history in histories:
+            label = ", ".join(f"{k}={trial.params[k]}" for k in varying if k in trial.params) or f"#{trial.number}"
+            epochs = [h["epoch"] for h in history]
+            line, = left.plot(epochs, [h["train_loss"] for h in history], label=label)
+            if history and "val_accuracy" in history[0]:
+                right.plot(epochs, [h["val_accuracy"] for h in history], color=line.get_color())
+        left.set(xlabel="epoch", ylabel="training loss", title="training loss")
+        right.set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy")
+        for ax in (left, right):
+            ax.grid(alpha=0.3)
+        if len(histories) <= 16:
+            left.legend(fontsize=7)
+        fig.suptitle(f"sweep {spec.name}: one line per trial")
+        fig.tight_layout()
+        fig.savefig(folder / "curves.png", dpi=100)
+        plt.close(fig)
+
+
+def _importances(study, varying, trials, folder: Path) -> dict:
+    import optuna
+
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    moving = [k for k in varying if len({str(t.params.get(k)) for t in complete}) > 1]
+    if len(complete) < 3 or not moving:
+        return {}
+    importance = optuna.importance.get_param_importances(study, params=moving)
+    values = np.array([t.value for t in complete])
+    rows = []
+    for name, weight in importance.items():
+        xs = [t.params.get(name) for t in complete]
+        corr = ""
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs) and np.std(xs) > 0:
+            corr = f"{np.corrcoef(np.array(xs, dtype=float), values)[0, 1]:.3f}"
+        rows.append(f"{name},{weight:.4f},{corr}")
+    (folder / "importance.csv").write_text(
+        "parameter,importance,correlation_with_metric\n" + "\n".join(rows) + "\n")
+    return importance
+
+
+def _write_trials_csv(trials, path: Path) -> None:
+    import csv
+
+    params = list(dict.fromkeys(k for t in trials for k in t.params))
+    attrs = list(dict.fromkeys(k for t in trials for k in t.user_attrs))
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "state", "value", "last_reported_epoch"] + params + attrs)
+        for t in trials:
+            last = max(t.intermediate_values) if t.intermediate_values else ""
+            writer.writerow([t.number, t.state.name.lower(), "" if t.value is None else t.value, last]
+                            + [t.params.get(k, "") for k in params] + [t.user_attrs.get(k, "") for k in attrs])
+
+
+def write(study, spec, fixed: dict, folder: Path, say) -> None:
+    import optuna
+
+    folder.mkdir(parents=True, exist_ok=True)
+    trials = study.get_trials(deepcopy=False)
+    states = {}
+    for t in trials:
+        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+    say(f"\n{len(trials)} trials: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    _write_trials_csv(trials, folder / "trials.csv")
+    scored = [t for t in trials if last_value(t) is not None and "duplicate_of" not in t.user_attrs]
+    sign = 1.0 if spec.direction == "maximize" else -1.0
+    scored.sort(key=lambda t: sign * last_value(t), reverse=True)
+    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
+    headers = ["#", spec.metric, "state", "epochs run", "test_acc"] + varying
+    rows = []
+    for t in scored[:10]:
+        rows.append([t.number, _fmt(last_value(t)), t.state.name.lower(), t.user_attrs.get("epochs_completed", ""),
+                     _fmt(t.user_attrs.get("test_accuracy", ""))] + [t.params.get(k, "") for k in varying])
+    table = _table(rows, headers)
+    say(table)
+    lines = [f"# Sweep {spec.name}", "", f"Engine: {spec.engine}. Trials: {len(trials)} "
+             f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}).", "", "## Best trials", "", table]
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if complete:
+        best = study.best_trial
+        constants = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
+        config = train.resolve_config({**fixed, **constants, **best.params})
+        command = best_command(config, varying)
+        (folder / "best.json").write_text(json.dumps({"trial": best.number, spec.metric: best.value,
+                                                      "config": config, "command": command}, indent=2) + "\n")
+        say(f"\nbest: trial {best.number}, {spec.metric} {best.value:.4f}\n{command}")
+        lines += ["", "## Best configuration", "", "```", command, "```"]
+    _figures(study, spec, folder, trials, say)
+    (folder / "report.md").write_text("\n".join(lines) + "\n")
+    say(f"results: {folder}")
