@@ -16,7 +16,10 @@ class AdaGrad(Optimizer):
 
     def update(self, w, g, slots, state):
         s = slots["s"]
-        s += np.square(g)
-        denominator = np.sqrt(s)
-        denominator += self.hp.epsilon
-        w -= self.hp.learning_rate * g / denominator
+        work = np.multiply(g, g, out=self.scratch(w))
+        s += work
+        np.sqrt(s, out=work)
+        work += self.hp.epsilon
+        np.divide(g, work, out=work)
+        work *= self.hp.learning_rate
+        w -= work

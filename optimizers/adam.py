@@ -23,24 +23,35 @@ class Adam(Optimizer):
 
     slot_names = ("m", "v")
 
-    def direction(self, m, g, t):
-        """The bias-corrected first moment ``m^``."""
-        return m * (1.0 / (1.0 - self.hp.beta1 ** t))
+    def direction(self, m, g, t, out):
+        """Return ``(d, c)`` with ``m^ = c * d`` (Adam: ``d = m``, ``c = 1 / (1 - b1^t)``).
+
+        ``d`` may be written into ``out``; keeping the scalar ``c`` apart lets
+        :meth:`update` fold it into one multiplication.
+        """
+        return m, 1.0 / (1.0 - self.hp.beta1 ** t)
 
     def denominator_scale(self, state) -> float:
         return 1.0
 
     def update(self, w, g, slots, state):
+        # Same rule as the docstring, arranged for few passes and no temporaries:
+        # with k = sqrt(1 - b2^t) / scale,  lr * m^ / (scale * sqrt(v^) + eps)
+        #                                 = (lr * k) * m^ / (sqrt(v) + eps * k).
         m, v, t = slots["m"], slots["v"], state["step"]
         b1, b2 = self.hp.beta1, self.hp.beta2
+        work = self.scratch(w)
+        np.multiply(g, 1.0 - b1, out=work)
         m *= b1
-        m += (1.0 - b1) * g
+        m += work
+        np.multiply(g, g, out=work)
+        work *= 1.0 - b2
         v *= b2
-        v += (1.0 - b2) * np.square(g)
-        denominator = np.sqrt(v)
-        denominator *= self.denominator_scale(state) / math.sqrt(1.0 - b2 ** t)  # d * sqrt(v^)
-        denominator += self.hp.epsilon
-        step = self.direction(m, g, t)
-        step /= denominator
-        step *= self.hp.learning_rate
-        w -= step
+        v += work
+        k = math.sqrt(1.0 - b2 ** t) / self.denominator_scale(state)
+        direction, c = self.direction(m, g, t, self.scratch(w, 1))
+        np.sqrt(v, out=work)
+        work += self.hp.epsilon * k
+        np.divide(direction, work, out=work)
+        work *= self.hp.learning_rate * k * c
+        w -= work

@@ -77,6 +77,15 @@ class Optimizer:
 
     def __init__(self, hyperparameters: Hyperparameters):
         self.hp = hyperparameters
+        self._scratch: dict = {}
+
+    def scratch(self, like: np.ndarray, index: int = 0) -> np.ndarray:
+        """A reusable work array shaped like ``like`` (not state: never saved)."""
+        key = (like.shape, like.dtype, index)
+        array = self._scratch.get(key)
+        if array is None:
+            array = self._scratch[key] = np.empty_like(like)
+        return array
 
     def init_globals(self) -> dict:
         return {}

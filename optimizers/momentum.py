@@ -1,4 +1,6 @@
 """Momentum-based gradient descent."""
+import numpy as np
+
 from .base import Optimizer, register
 
 
@@ -19,4 +21,4 @@ class Momentum(Optimizer):
         u = slots["u"]
         u *= self.hp.momentum
         u += g
-        w -= self.hp.learning_rate * u
+        w -= np.multiply(u, self.hp.learning_rate, out=self.scratch(w))

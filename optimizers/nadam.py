@@ -1,4 +1,6 @@
 """Nadam: Adam with Nesterov momentum (Dozat, 2016)."""
+import numpy as np
+
 from .adam import Adam
 from .base import register
 
@@ -16,9 +18,10 @@ class Nadam(Adam):
     ``momentum_decay``: neither is this rule.)
     """
 
-    def direction(self, m, g, t):
+    def direction(self, m, g, t, out):
         b1 = self.hp.beta1
-        correction = 1.0 / (1.0 - b1 ** t)
-        out = m * (b1 * correction)
-        out += ((1.0 - b1) * correction) * g
-        return out
+        if b1 == 0.0:  # no momentum: the step direction is the gradient
+            return g, 1.0
+        np.multiply(g, (1.0 - b1) / b1, out=out)  # (b1 m + (1 - b1) g) = b1 (m + g (1 - b1) / b1)
+        out += m
+        return out, b1 / (1.0 - b1 ** t)

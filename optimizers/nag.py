@@ -1,4 +1,6 @@
 """Nesterov accelerated gradient."""
+import numpy as np
+
 from .base import Optimizer, register
 
 
@@ -24,7 +26,7 @@ class Nesterov(Optimizer):
         u, m = slots["u"], self.hp.momentum
         u *= m
         u += g
-        step = m * u
+        step = np.multiply(u, m, out=self.scratch(w))
         step += g
         step *= self.hp.learning_rate
         w -= step

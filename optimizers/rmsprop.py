@@ -18,8 +18,12 @@ class RMSProp(Optimizer):
 
     def update(self, w, g, slots, state):
         v, beta = slots["v"], self.hp.beta
+        work = np.multiply(g, g, out=self.scratch(w))
+        work *= 1.0 - beta
         v *= beta
-        v += (1.0 - beta) * np.square(g)
-        denominator = np.sqrt(v)
-        denominator += self.hp.epsilon
-        w -= self.hp.learning_rate * g / denominator
+        v += work
+        np.sqrt(v, out=work)
+        work += self.hp.epsilon
+        np.divide(g, work, out=work)
+        work *= self.hp.learning_rate
+        w -= work

@@ -1,4 +1,6 @@
 """Plain stochastic gradient descent."""
+import numpy as np
+
 from .base import Optimizer, register
 
 
@@ -7,4 +9,5 @@ class SGD(Optimizer):
     """``w <- w - lr * g``."""
 
     def update(self, w, g, slots, state):
-        w -= self.hp.learning_rate * g
+        step = np.multiply(g, self.hp.learning_rate, out=self.scratch(w))
+        w -= step

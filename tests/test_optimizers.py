@@ -227,3 +227,17 @@ def test_state_never_decays_into_float32_subnormals(name, weight_decay):
         opt.apply(params, {"w": np.zeros(4, dtype=np.float32)}, state, loss=1.0)
         for array in [params["w"], *state["slots"]["w"].values()]:
             assert not np.any((array != 0) & (np.abs(array) < tiny))
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "eve"])
+def test_golden_trajectory_without_momentum(name):
+    """beta1 = 0 is allowed: the first moment is then the gradient itself."""
+    hyper = {**HYPER, "beta1": 0.0}
+    opt = optimizers.make(name, **hyper)
+    params = {"w": np.array(W0)}
+    state = opt.init(params)
+    trajectory = []
+    for grad, loss in zip(GRADIENTS, LOSSES):
+        opt.apply(params, {"w": np.array(grad)}, state, loss=loss)
+        trajectory.append(params["w"].copy())
+    np.testing.assert_allclose(trajectory, reference_trajectory(name, hyper, 0.0), rtol=1e-12, atol=1e-14)
