@@ -20,14 +20,13 @@ import nn
 import optimizers
 from nn.losses import LOSSES
 
-# Defaults: the configuration with the best validation accuracy found by the
-# assignment's sweep (see README "Results"). Until that sweep has run they are
-# a strong standard choice: Xavier-initialised ReLU network, Nadam at 1e-3.
+# Defaults: the configuration with the best validation accuracy (0.8892) of the
+# assignment's sweep (sweep.yaml, 100 trials; README "Results"), preset fmnist_top1.
 DEFAULTS = {
     "wandb_project": "da6401-assignment1", "wandb_entity": None, "dataset": "fashion_mnist",
-    "epochs": 10, "batch_size": 64, "loss": "cross_entropy", "optimizer": "nadam",
+    "epochs": 10, "batch_size": 64, "loss": "cross_entropy", "optimizer": "adam",
     "learning_rate": 0.001, "momentum": 0.9, "beta": 0.9, "beta1": 0.9, "beta2": 0.999,
-    "epsilon": 1e-8, "weight_decay": 0.0005, "weight_init": "Xavier", "num_layers": 3,
+    "epsilon": 1e-8, "weight_decay": 0.0, "weight_init": "Xavier", "num_layers": 5,
     "hidden_size": 128, "activation": "ReLU", "seed": 0, "data_dir": None, "val_fraction": 0.1,
     "wandb_mode": "auto", "output_dir": "outputs", "save_model": False, "dtype": "float32", "preset": None,
 }

@@ -117,7 +117,7 @@ def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, t
                       "--wandb_mode", "offline", "--output_dir", "out", "--save_model"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "epoch 2/2" in result.stdout and "wandb sync" in result.stdout
-    folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_nadam_lr_0.001"
+    folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_adam_lr_0.001"
     for name in ("config.json", "history.json", "history.csv", "summary.json", "samples.png", "curves.png",
                  "confusion_matrix.png", "confusion_matrix.csv", "model.npz"):
         assert (folder / name).is_file(), name
@@ -174,3 +174,15 @@ def test_ctrl_c_keeps_what_was_computed(tmp_path):
     assert json.loads((folder / "summary.json").read_text())["status"] == "interrupted"
     assert "interrupted" in out and "wandb sync" in out
     assert "exit code" in wandb_summary(offline_run(tmp_path))
+
+
+def test_defaults_are_the_sweeps_best_configuration():
+    best = train.load_presets()["fmnist_top1"]
+    assert {key: train.DEFAULTS[key] for key in best} == {key: train.convert(key, v) for key, v in best.items()}
+
+
+def test_preset_values_yield_to_explicit_flags():
+    config = train.resolve_config({"preset": "fmnist_top3", "epochs": 2})
+    assert config["activation"] == "tanh" and config["hidden_size"] == 32 and config["epochs"] == 2
+    result = CliRunner().invoke(train.cli, ["--preset", "nope"])
+    assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
