@@ -81,7 +81,7 @@ class DataCache:
         self._cache = {}
 
     def get(self, config):
-        key = tuple(config[k] for k in ("dataset", "data_dir", "val_fraction", "seed"))
+        key = tuple(config[k] for k in train.DATA_KEYS)
         if key not in self._cache:
             self._cache[key] = train.load_data(config)
         return self._cache[key]

@@ -29,7 +29,10 @@ DEFAULTS = {
     "epsilon": 1e-8, "weight_decay": 0.0, "weight_init": "Xavier", "num_layers": 5,
     "hidden_size": 128, "activation": "ReLU", "seed": 0, "data_dir": None, "val_fraction": 0.1,
     "wandb_mode": "auto", "output_dir": "outputs", "save_model": False, "dtype": "float32", "preset": None,
+    "l1": 0.0, "patience": 0, "min_delta": 0.0, "shuffle": True, "scaling": "minmax", "permute_pixels": False,
 }
+# Options that change the loaded data: a run (or a sweep worker) reloads when one of them changes.
+DATA_KEYS = ("dataset", "data_dir", "val_fraction", "seed", "scaling", "permute_pixels")
 PRESETS_FILE = Path(__file__).resolve().parent / "presets.yaml"
 DATASETS = ("mnist", "fashion_mnist", "digits")
 
@@ -89,6 +92,17 @@ OPTIONS = [
     (("--save_model", "--save-model"), click.BOOL,
      "Save the trained model as model.npz in the run folder (also --save_model=True)."),
     (("--dtype",), Choice(("float32", "float64")), "Floating-point precision."),
+    (("--l1",), NON_NEGATIVE, "L1 regularisation: adds l1*sum|W| to the loss (weights only)."),
+    (("--patience",), click.IntRange(min=0),
+     "Early stopping: stop after this many epochs without a better val_accuracy and restore the best "
+     "weights (0: off)."),
+    (("--min_delta", "--min-delta"), NON_NEGATIVE,
+     "Stop once the mean training loss changes by less than this between epochs (0: off)."),
+    (("--shuffle",), click.BOOL, "Shuffle the training set every epoch (--shuffle=False: fixed order)."),
+    (("--scaling",), Choice(("minmax", "standard", "none")),
+     "Input scaling fitted on the training split: min-max to [0, 1], per-pixel standardisation, or raw."),
+    (("--permute_pixels", "--permute-pixels"), click.BOOL,
+     "Scramble the pixel positions with one fixed, seeded permutation (same for every split)."),
     (("--preset",), str, "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
                          "flags given explicitly override its values."),
 ]
@@ -190,7 +204,8 @@ class RunResult:
 def load_data(config: dict):
     import datasets
 
-    return datasets.load(config["dataset"], config["data_dir"], config["val_fraction"], config["seed"])
+    return datasets.load(config["dataset"], config["data_dir"], config["val_fraction"], config["seed"],
+                         scaling=config["scaling"], permute_pixels=config["permute_pixels"])
 
 
 def reconcile(config: dict, injected: dict, say) -> dict:
@@ -226,7 +241,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
                            name=run_name(config), config=config, mode=config["wandb_mode"], group=group,
                            tags=tags)
         reconciled = reconcile(config, tracker.injected_config, say)
-        if any(reconciled[k] != config[k] for k in ("dataset", "data_dir", "val_fraction", "seed")):
+        if any(reconciled[k] != config[k] for k in DATA_KEYS):
             data = load_data(reconciled)
         config = reconciled
         tracker.update_config(config)
@@ -243,6 +258,11 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     history_writer = local.LocalHistory(folder)
     best = nn.BestWeights(model, "val_accuracy" if n_val else "train_accuracy")
     all_callbacks = [history_writer, best]
+    stoppers = []
+    if config["patience"] and n_val:
+        stoppers.append(nn.EarlyStopping(model, config["patience"], "val_accuracy", "max"))
+    if config["min_delta"]:
+        stoppers.append(nn.LossPlateau(config["min_delta"]))
     if progress:
         all_callbacks.append(ConsoleProgress())
     if tracker:
@@ -252,13 +272,15 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
         all_callbacks.append(tracker)
     else:
         plots.sample_grid(data.x_train, data.y_train, data.image_shape, data.class_names, folder / "samples.png")
+    all_callbacks.extend(stoppers)  # after the loggers' hooks: the epoch that stops is still logged
     all_callbacks.extend(callbacks)
 
     status, message, exit_code = "finished", "", 0
     try:
         nn.fit(model, optimizer, data.x_train, data.y_train, epochs=config["epochs"],
                batch_size=config["batch_size"], loss=config["loss"], weight_decay=config["weight_decay"],
-               validation_data=data.validation, callbacks=all_callbacks, seed=config["seed"])
+               l1=config["l1"], validation_data=data.validation, callbacks=all_callbacks, seed=config["seed"],
+               shuffle=config["shuffle"])
     except nn.Diverged as error:
         status, message, exit_code = "diverged", str(error), 1
     except KeyboardInterrupt:
@@ -271,6 +293,12 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     summary = {"status": status, "epochs_completed": len(history), "n_params": model.n_params}
     if best.best_epoch is not None:
         summary.update({f"best_{best.monitor}": best.best_value, "best_epoch": best.best_epoch})
+    for stopper in stoppers:
+        if stopper.stopped_epoch is not None:
+            summary["stopped_early_at_epoch"] = stopper.stopped_epoch
+            summary["stopped_by"] = type(stopper).__name__
+    if any(isinstance(s, nn.EarlyStopping) for s in stoppers) and best.best_epoch is not None:
+        summary["restored_weights_of_epoch"] = best.best_epoch  # test metrics below use these
     if history:
         summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
         summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})

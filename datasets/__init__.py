@@ -1,9 +1,22 @@
 """Data sets: Fashion-MNIST and MNIST (local IDX files first, keras.datasets second),
 plus scikit-learn's 8x8 digits, tiny and always available, for tests and demos.
 
-:func:`load` returns a :class:`Dataset`: pixels scaled to [0, 1] as float32
-and images flattened (784 values for the 28x28 sets), a stratified, seeded
-validation split carved from the training set, and the test set untouched.
+:func:`load` returns a :class:`Dataset`: images flattened (784 values for the
+28x28 sets) as float32, a stratified, seeded validation split carved from the
+training set, and the test set untouched.
+
+Preprocessing (``scaling``), always fitted on the training split only and
+then applied unchanged to validation and test:
+
+* ``minmax`` (default): ``(x - min) / (max - min)`` with the minimum and
+  maximum over all training pixels (0 and 255 here, so pixels land in [0, 1]);
+* ``standard``: per pixel, ``(x - mean) / std`` (scikit-learn's
+  ``StandardScaler``; constant pixels are only centred);
+* ``none``: raw pixel values, 0 to 255.
+
+``permute_pixels`` applies one fixed, seeded permutation of the pixel
+positions to every split (the scrambled-pixels study): a fully connected
+network should not care.
 """
 from __future__ import annotations
 
@@ -66,11 +79,31 @@ def _digits() -> RawData:
     return RawData(x_train, y_train, x_test, y_test, source="sklearn.datasets.load_digits")
 
 
-def _scale(images: np.ndarray) -> np.ndarray:
-    return np.multiply(images.reshape(images.shape[0], -1), 1.0 / 255.0, dtype=np.float32)
+SCALINGS = ("minmax", "standard", "none")
 
 
-def load(name: str, data_dir=None, val_fraction: float = 0.1, seed: int = 0) -> Dataset:
+def _flat(images: np.ndarray) -> np.ndarray:
+    return images.reshape(images.shape[0], -1).astype(np.float32)
+
+
+def _scaler(x_train: np.ndarray, scaling: str):
+    """A function applying ``scaling`` with statistics of ``x_train`` only."""
+    if scaling == "none":
+        return lambda x: x
+    if scaling == "minmax":
+        low, high = float(x_train.min()), float(x_train.max())
+        span = 1.0 / (high - low) if high > low else 1.0
+        return lambda x: np.multiply(np.subtract(x, low, dtype=np.float32), span, dtype=np.float32)
+    if scaling == "standard":
+        from sklearn.preprocessing import StandardScaler
+
+        fitted = StandardScaler().fit(x_train)
+        return lambda x: fitted.transform(x).astype(np.float32, copy=False)
+    raise ValueError(f"unknown scaling {scaling!r}; valid: {', '.join(SCALINGS)}")
+
+
+def load(name: str, data_dir=None, val_fraction: float = 0.1, seed: int = 0, scaling: str = "minmax",
+         permute_pixels: bool = False) -> Dataset:
     """Load ``name`` (one of :data:`NAMES`) and split off ``val_fraction`` of training as validation."""
     if name not in NAMES:
         raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(NAMES)}")
@@ -85,10 +118,16 @@ def load(name: str, data_dir=None, val_fraction: float = 0.1, seed: int = 0) -> 
 
         x_train, x_val, y_train, y_val = train_test_split(
             x_train, y_train, test_size=val_fraction, stratify=y_train, random_state=seed)
-        x_val = _scale(x_val)
-    return Dataset(name, _scale(x_train), y_train, x_val, y_val, _scale(raw.x_test),
+    x_train, x_test = _flat(x_train), _flat(raw.x_test)
+    x_val = None if x_val is None else _flat(x_val)
+    if permute_pixels:
+        order = np.random.default_rng([seed, 2]).permutation(x_train.shape[1])
+        x_train, x_test = x_train[:, order], x_test[:, order]
+        x_val = None if x_val is None else x_val[:, order]
+    scale = _scaler(x_train, scaling)
+    return Dataset(name, scale(x_train), y_train, None if x_val is None else scale(x_val), y_val, scale(x_test),
                    np.asarray(raw.y_test, dtype=np.int64), image_shape, CLASS_NAMES[name], raw.source)
 
 
-__all__ = ["Dataset", "DataError", "DataUnavailable", "ENV_VAR", "NAMES", "CLASS_NAMES", "load", "read_idx",
+__all__ = ["SCALINGS", "Dataset", "DataError", "DataUnavailable", "ENV_VAR", "NAMES", "CLASS_NAMES", "load", "read_idx",
            "write_idx"]

@@ -7,7 +7,7 @@ from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .losses import LOSSES, softmax
 from .model import FeedForward
-from .training import BestWeights, Callback, Diverged, StopTraining, fit
+from .training import BestWeights, Callback, Diverged, EarlyStopping, LossPlateau, StopTraining, fit
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "softmax", "FeedForward", "fit", "Callback",
-           "Diverged", "StopTraining", "BestWeights"]
+           "Diverged", "StopTraining", "BestWeights", "EarlyStopping", "LossPlateau"]

@@ -31,7 +31,8 @@ class FeedForward:
     Weight decay is L2 regularisation coupled to the gradient, as PyTorch's
     ``weight_decay`` in SGD and Adam: the objective is
     ``L + (lambda / 2) * sum ||W||^2`` and its gradient adds ``lambda * W``.
-    Biases are not decayed.
+    ``l1`` adds ``mu * sum |W|`` and ``mu * sign(W)`` (the subgradient 0 at 0).
+    Biases are not regularised.
 
     ``seed`` fixes the initial weights; the dtype (float32 by default) is kept
     by parameters, gradients and activations.
@@ -120,14 +121,17 @@ class FeedForward:
         for position in range(last, -1, -1):
             d = self.layers[position].backward(d, need_input_grad=position > 0)
 
-    def penalty(self, weight_decay: float) -> float:
-        """``(lambda / 2) * sum ||W||^2`` over the decayed parameters."""
-        if not weight_decay:
-            return 0.0
+    def penalty(self, weight_decay: float, l1: float = 0.0) -> float:
+        """``(lambda / 2) * sum ||W||^2 + mu * sum |W|`` over the regularised parameters."""
         decayed = self.flat_params[:self.n_decayed]
-        return 0.5 * float(weight_decay) * float(np.dot(decayed, decayed))
+        total = 0.0
+        if weight_decay:
+            total += 0.5 * float(weight_decay) * float(np.dot(decayed, decayed))
+        if l1:
+            total += float(l1) * float(np.sum(np.abs(decayed), dtype=np.float64))
+        return total
 
-    def train_step_grads(self, x, y, loss="cross_entropy", weight_decay=0.0, loss_fn=None):
+    def train_step_grads(self, x, y, loss="cross_entropy", weight_decay=0.0, loss_fn=None, l1=0.0):
         """Forward and backward on one batch, leaving the gradient in :attr:`flat_grads`.
 
         Returns ``(data_loss, penalty, n_correct)``; the objective is their sum.
@@ -139,19 +143,22 @@ class FeedForward:
         data_loss, dlogits = (loss_fn or losses.get(loss).value_and_grad)(logits, y)
         self.backward(dlogits)
         penalty = 0.0
-        if weight_decay:
-            penalty = self.penalty(weight_decay)
-            decayed = self.flat_params[:self.n_decayed]
-            self.flat_grads[:self.n_decayed] += float(weight_decay) * decayed
+        if weight_decay or l1:
+            penalty = self.penalty(weight_decay, l1)
+            decayed, grads = self.flat_params[:self.n_decayed], self.flat_grads[:self.n_decayed]
+            if weight_decay:
+                grads += float(weight_decay) * decayed
+            if l1:
+                grads += float(l1) * np.sign(decayed)
         return data_loss, penalty, n_correct
 
-    def loss_and_grads(self, x, y, loss="cross_entropy", weight_decay=0.0):
-        """Objective (data loss + L2 penalty) on a batch and its gradient.
+    def loss_and_grads(self, x, y, loss="cross_entropy", weight_decay=0.0, l1=0.0):
+        """Objective (data loss + L2 and L1 penalties) on a batch and its gradient.
 
         ``y`` holds integer class ids. Returns ``(loss, grads)``, ``grads`` a
         dict keyed like :attr:`params` holding copies.
         """
-        data_loss, penalty, _ = self.train_step_grads(self._as_input(x), np.asarray(y), loss, weight_decay)
+        data_loss, penalty, _ = self.train_step_grads(self._as_input(x), np.asarray(y), loss, weight_decay, l1=l1)
         return data_loss + penalty, {name: g.copy() for name, g in self.grads.items()}
 
     def predict_proba(self, x, batch_size: int = DEFAULT_EVAL_BATCH) -> np.ndarray:

@@ -54,11 +54,14 @@ class Callback:
 
 
 def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
-        loss: str = "cross_entropy", weight_decay: float = 0.0, validation_data=None,
+        loss: str = "cross_entropy", weight_decay: float = 0.0, l1: float = 0.0, validation_data=None,
         callbacks: Iterable[Callback] = (), seed: int = 0, shuffle: bool = True,
         optimizer_state: Optional[dict] = None, eval_batch_size: int = 4096) -> list[dict]:
     """Train ``model`` in place and return the list of per-epoch metric dicts.
 
+    ``weight_decay`` and ``l1`` regularise the weights (see :class:`nn.FeedForward`).
+    ``shuffle=False`` keeps the data's order in every epoch (pattern-mode training
+    on sorted data, for the study that shows what it does).
     ``seed`` fixes the order of the mini-batches (the model's own seed fixed
     its initial weights): the same seeds give bit-identical training.
     ``optimizer_state`` resumes from a saved state; otherwise a new one is made.
@@ -94,7 +97,7 @@ def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
                 xb = np.take(x, index, axis=0, out=x_batch[:index.size], mode="clip")
                 yb = y[index]
                 data_loss, penalty, n_correct = model.train_step_grads(
-                    xb, yb, weight_decay=weight_decay, loss_fn=loss_fn)
+                    xb, yb, weight_decay=weight_decay, loss_fn=loss_fn, l1=l1)
                 objective = data_loss + penalty
                 if not math.isfinite(objective):
                     raise Diverged(epoch, batch + 1, objective)
@@ -116,8 +119,14 @@ def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
                 metrics.update(val_loss=val_loss, val_accuracy=val_accuracy,
                                eval_seconds=time.perf_counter() - started)
             history.append(metrics)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, metrics)
+            stop = False
+            for callback in callbacks:  # every callback sees the epoch, even if one asks to stop
+                try:
+                    callback.on_epoch_end(epoch, metrics)
+                except StopTraining:
+                    stop = True
+            if stop:
+                break
     except StopTraining:
         pass
     for callback in callbacks:
@@ -156,3 +165,45 @@ class BestWeights(Callback):
             return False
         np.copyto(self.model.flat_params, self.weights)
         return True
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs, then restore the best weights.
+
+    "Improved" means better than the best so far (``mode`` ``"max"`` for
+    accuracies, ``"min"`` for losses). The best weights are restored when
+    training ends, however it ends, so evaluation after ``fit`` uses them.
+    """
+
+    def __init__(self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max"):
+        if patience < 1:
+            raise ValueError("patience must be at least 1")
+        self.best = BestWeights(model, monitor, mode)
+        self.patience = patience
+        self.stopped_epoch: Optional[int] = None
+
+    def on_epoch_end(self, epoch, metrics):
+        self.best.on_epoch_end(epoch, metrics)
+        if self.best.best_epoch is not None and epoch - self.best.best_epoch >= self.patience:
+            self.stopped_epoch = epoch
+            raise StopTraining
+
+    def on_train_end(self, history):
+        self.best.restore()
+
+
+class LossPlateau(Callback):
+    """The older stopping rule: stop once the mean training loss changes by less than
+    ``min_delta`` (in absolute value) from one epoch to the next."""
+
+    def __init__(self, min_delta: float):
+        self.min_delta = float(min_delta)
+        self.previous: Optional[float] = None
+        self.stopped_epoch: Optional[int] = None
+
+    def on_epoch_end(self, epoch, metrics):
+        current = metrics["train_loss"]
+        if self.previous is not None and abs(self.previous - current) < self.min_delta:
+            self.stopped_epoch = epoch
+            raise StopTraining
+        self.previous = current

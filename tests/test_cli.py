@@ -186,3 +186,20 @@ def test_preset_values_yield_to_explicit_flags():
     assert config["activation"] == "tanh" and config["hidden_size"] == 32 and config["epochs"] == 2
     result = CliRunner().invoke(train.cli, ["--preset", "nope"])
     assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
+
+
+def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_path):
+    result = run_cli(["--data_dir", str(tiny_idx), "-e", "40", "-b", "16", "--patience", "2", "--save_model",
+                      "--wandb_mode", "disabled", "--output_dir", "out", "--l1", "0.0001", "--scaling", "standard"],
+                     tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = next((tmp_path / "out").iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    history = json.loads((folder / "history.json").read_text())
+    assert summary["stopped_by"] == "EarlyStopping"
+    assert summary["stopped_early_at_epoch"] == len(history) == summary["best_epoch"] + 2 < 40
+    assert summary["restored_weights_of_epoch"] == summary["best_epoch"]
+    # the saved model is the restored one: it scores the best validation accuracy
+    model = nn.FeedForward.load(folder / "model.npz")
+    data = datasets.load("fashion_mnist", tiny_idx, scaling="standard")
+    assert model.evaluate(data.x_val, data.y_val)[1] == pytest.approx(summary["best_val_accuracy"])

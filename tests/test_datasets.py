@@ -42,7 +42,7 @@ def test_load_scales_flattens_and_splits_stratified(tiny_idx):
     assert data.x_train.dtype == np.float32 and data.x_train.shape == (160, 784)
     assert data.x_val.shape == (40, 784) and data.x_test.shape == (50, 784)
     assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
-    assert data.x_train.max() == pytest.approx(250 / 255)
+    assert data.x_train.max() == 1.0 and data.x_train.min() == 0.0  # min-max over the training pixels
     assert np.bincount(data.y_val, minlength=10).tolist() == [4] * 10  # stratified
     assert data.image_shape == (28, 28) and data.n_classes == 10
     assert data.class_names[9] == "Ankle boot"
@@ -98,3 +98,31 @@ def test_real_data_sets(name):
     assert np.all(np.abs(counts - 0.1 * totals) <= 1)  # stratified: 10 % of every class
     if name == "fashion_mnist":  # 6000 per class in the original training set
         assert counts.tolist() == [600] * 10
+
+
+def test_scaling_is_fitted_on_the_training_split_only(tiny_idx):
+    raw = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=3, scaling="none")
+    assert raw.x_train.max() == 250.0 and raw.x_train.dtype == np.float32
+    standard = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=3, scaling="standard")
+    mean, std = raw.x_train.mean(axis=0), raw.x_train.std(axis=0)
+    std[std == 0] = 1.0
+    # training statistics, applied unchanged to validation and test
+    np.testing.assert_allclose(standard.x_train, (raw.x_train - mean) / std, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(standard.x_test, (raw.x_test - mean) / std, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(standard.x_val, (raw.x_val - mean) / std, rtol=1e-4, atol=1e-4)
+    own = (raw.x_test - raw.x_test.mean(axis=0)) / np.where(raw.x_test.std(axis=0) > 0, raw.x_test.std(axis=0), 1)
+    assert not np.allclose(standard.x_test, own, atol=1e-2)  # the test set's own statistics were not used
+    minmax = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=3, scaling="minmax")
+    low, high = raw.x_train.min(), raw.x_train.max()
+    np.testing.assert_allclose(minmax.x_test, (raw.x_test - low) / (high - low), rtol=1e-6)
+
+
+def test_permuted_pixels_are_one_fixed_permutation_for_every_split(tiny_idx):
+    plain = datasets.load("fashion_mnist", tiny_idx, seed=4)
+    scrambled = datasets.load("fashion_mnist", tiny_idx, seed=4, permute_pixels=True)
+    order = [int(np.flatnonzero((plain.x_train.T == column).all(axis=1))[0])
+             for column in scrambled.x_train.T[:5] if np.ptp(column) > 0]
+    assert order and order != list(range(len(order)))
+    perm = np.random.default_rng([4, 2]).permutation(784)
+    for split in ("x_train", "x_val", "x_test"):
+        np.testing.assert_array_equal(getattr(scrambled, split), getattr(plain, split)[:, perm])

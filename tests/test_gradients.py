@@ -46,6 +46,32 @@ def test_backprop_matches_finite_differences(activation, loss, weight_decay):
         assert relative_error(analytic[name], numeric[name]) < 1e-6, name
 
 
+@pytest.mark.parametrize("loss", sorted(nn.LOSSES))
+def test_l1_and_l2_together_match_finite_differences(loss):
+    rng = np.random.default_rng(11)
+    model = nn.FeedForward([4, 5, 3], "tanh", "Xavier", seed=2, dtype=np.float64)
+    x, y = rng.normal(size=(5, 4)), np.array([0, 1, 2, 1, 0])
+    _, analytic = model.loss_and_grads(x, y, loss, weight_decay=0.2, l1=0.05)
+
+    def objective():
+        return model.loss_and_grads(x, y, loss, weight_decay=0.2, l1=0.05)[0]
+
+    for name, param in model.params.items():
+        numeric = np.zeros_like(param)
+        for index in np.ndindex(param.shape):
+            saved = param[index]
+            param[index] = saved + H
+            plus = objective()
+            param[index] = saved - H
+            numeric[index] = (plus - objective()) / (2 * H)
+            param[index] = saved
+        assert relative_error(analytic[name], numeric) < 1e-6, name
+    weights = sum(np.abs(model.params[k]).sum() for k in ("0.W", "1.W"))
+    squares = sum((model.params[k] ** 2).sum() for k in ("0.W", "1.W"))
+    base = model.loss_and_grads(x, y, loss)[0]
+    assert objective() == pytest.approx(base + 0.1 * squares + 0.05 * weights, rel=1e-12)
+
+
 def test_weight_decay_penalises_weights_not_biases():
     model = nn.FeedForward([3, 2, 2], "identity", "Xavier", seed=0, dtype=np.float64)
     x, y = np.ones((1, 3)), np.array([1])

@@ -94,3 +94,57 @@ def test_no_autodiff_package_in_the_core():
     code = ("import sys, nn, optimizers; bad = {'torch', 'jax', 'tensorflow', 'autograd'} & set(sys.modules);"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_early_stopping_restores_the_best_weights(blobs):
+    (x, y), validation = blobs
+    model = nn.FeedForward([20, 16, 3], "ReLU", "Xavier", seed=0)
+    snapshots = {}
+
+    class Snapshot(nn.Callback):
+        def on_epoch_end(self, epoch, metrics):
+            snapshots[epoch] = (metrics["val_loss"], model.flat_params.copy())
+
+    stopper = nn.EarlyStopping(model, patience=2, monitor="val_loss", mode="min")
+    # a learning rate high enough that the validation loss gets worse after a few epochs
+    history = nn.fit(model, optimizers.make("sgd", learning_rate=3.0), x, y, epochs=40, batch_size=16,
+                     validation_data=validation, callbacks=[Snapshot(), stopper], seed=0)
+    best_epoch = min(snapshots, key=lambda e: snapshots[e][0])
+    assert stopper.stopped_epoch == len(history) == best_epoch + 2
+    np.testing.assert_array_equal(model.flat_params, snapshots[best_epoch][1])
+    assert model.evaluate(*validation)[0] == pytest.approx(snapshots[best_epoch][0])
+
+
+def test_loss_plateau_rule_stops_when_the_training_loss_settles(blobs):
+    (x, y), _ = blobs
+    rule = nn.LossPlateau(min_delta=0.05)
+    model = nn.FeedForward([20, 8, 3], "ReLU", "Xavier")
+    history = nn.fit(model, optimizers.make("adam", learning_rate=0.01), x, y, epochs=50, batch_size=50,
+                     callbacks=[rule])
+    losses = [h["train_loss"] for h in history]
+    assert rule.stopped_epoch == len(history) < 50
+    assert abs(losses[-1] - losses[-2]) < 0.05
+    assert all(abs(a - b) >= 0.05 for a, b in zip(losses[:-2], losses[1:-1]))
+
+
+def test_every_callback_sees_the_epoch_a_stop_was_asked_in(blobs):
+    seen = []
+
+    class Stop(nn.Callback):
+        def on_epoch_end(self, epoch, metrics):
+            raise nn.StopTraining
+
+    class Watch(nn.Callback):
+        def on_epoch_end(self, epoch, metrics):
+            seen.append(epoch)
+
+    train(blobs, epochs=3, callbacks=[Stop(), Watch()])
+    assert seen == [1]
+
+
+def test_unshuffled_training_uses_the_data_order(blobs):
+    (x, y), _ = blobs
+    a, b = (nn.FeedForward([20, 8, 3], "ReLU", "Xavier") for _ in range(2))
+    nn.fit(a, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, shuffle=False, seed=1)
+    nn.fit(b, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, shuffle=False, seed=2)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)  # the seed no longer matters
