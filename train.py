@@ -30,6 +30,7 @@ DEFAULTS = {
     "hidden_size": 128, "activation": "ReLU", "seed": 0, "data_dir": None, "val_fraction": 0.1,
     "wandb_mode": "auto", "output_dir": "outputs", "save_model": False, "dtype": "float32", "preset": None,
     "l1": 0.0, "patience": 0, "min_delta": 0.0, "shuffle": True, "scaling": "minmax", "permute_pixels": False,
+    "norm": "none", "dropout": 0.0, "plots": False,
 }
 # Options that change the loaded data: a run (or a sweep worker) reloads when one of them changes.
 DATA_KEYS = ("dataset", "data_dir", "val_fraction", "seed", "scaling", "permute_pixels")
@@ -103,6 +104,12 @@ OPTIONS = [
      "Input scaling fitted on the training split: min-max to [0, 1], per-pixel standardisation, or raw."),
     (("--permute_pixels", "--permute-pixels"), click.BOOL,
      "Scramble the pixel positions with one fixed, seeded permutation (same for every split)."),
+    (("--norm",), Choice(("none", "batch", "layer")),
+     "Normalisation between each hidden linear map and its activation."),
+    (("--dropout",), click.FloatRange(0.0, 1.0, max_open=True),
+     "Inverted-dropout rate after each hidden activation (0: off; off at evaluation)."),
+    (("--plots",), click.BOOL,
+     "At the end, also draw the first layer's weights as images and per-layer weight histograms."),
     (("--preset",), str, "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
                          "flags given explicitly override its values."),
 ]
@@ -184,7 +191,7 @@ def run_name(config: dict) -> str:
 def build(config: dict, n_features: int, n_classes: int):
     sizes = [n_features] + [config["hidden_size"]] * config["num_layers"] + [n_classes]
     model = nn.FeedForward(sizes, config["activation"], config["weight_init"], seed=config["seed"],
-                           dtype=np.dtype(config["dtype"]))
+                           dtype=np.dtype(config["dtype"]), norm=config["norm"], dropout=config["dropout"])
     optimizer = optimizers.make(config["optimizer"], learning_rate=config["learning_rate"],
                                 momentum=config["momentum"], beta=config["beta"], beta1=config["beta1"],
                                 beta2=config["beta2"], epsilon=config["epsilon"])
@@ -257,7 +264,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
         f"from {data.source})")
     history_writer = local.LocalHistory(folder)
     best = nn.BestWeights(model, "val_accuracy" if n_val else "train_accuracy")
-    all_callbacks = [history_writer, best]
+    all_callbacks = [nn.GradientNorms(model), history_writer, best]
     stoppers = []
     if config["patience"] and n_val:
         stoppers.append(nn.EarlyStopping(model, config["patience"], "val_accuracy", "max"))
@@ -305,8 +312,13 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     if status == "finished":
         summary.update(_evaluate_test(model, data, config, folder, tracker))
         plots.curves_figure(history, folder / "curves.png", title=name)
+        figures = {"curves": folder / "curves.png"}
+        if config["plots"]:
+            figures["first_layer_weights"] = plots.first_layer_figure(
+                model.params["0.W"], data.image_shape, folder / "first_layer_weights.png", title=name)
+            figures["weight_histograms"] = plots.weight_histograms(model, folder / "weight_histograms.png")
         if tracker:
-            tracker.log_images({"curves": folder / "curves.png"})
+            tracker.log_images(figures)
     if config["save_model"]:
         if status != "finished" and best.restore():
             summary["saved_model_epoch"] = best.best_epoch  # the last finite, best-validated weights

@@ -7,7 +7,8 @@ from .activations import ACTIVATIONS
 from .initializers import INITIALIZERS
 from .losses import LOSSES, softmax
 from .model import FeedForward
-from .training import BestWeights, Callback, Diverged, EarlyStopping, LossPlateau, StopTraining, fit
+from .training import (BestWeights, Callback, Diverged, EarlyStopping, GradientNorms, LossPlateau,
+                       StopTraining, fit)
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "softmax", "FeedForward", "fit", "Callback",
-           "Diverged", "StopTraining", "BestWeights", "EarlyStopping", "LossPlateau"]
+           "Diverged", "StopTraining", "BestWeights", "EarlyStopping", "LossPlateau", "GradientNorms"]

@@ -103,3 +103,134 @@ class ActivationLayer(Layer):
 
     def __repr__(self):
         return f"Activation({self.function.name!r})"
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, ``y = x * mask / (1 - p)`` with ``mask ~ Bernoulli(1 - p)``
+    drawn afresh for every batch; in evaluation ``y = x``. Backward: ``dx = dy * mask / (1 - p)``.
+
+    Scaling at training time keeps the expected activation equal in both modes,
+    so nothing changes at evaluation. ``rng`` is the model's seeded generator.
+    """
+
+    def __init__(self, rate: float, rng: np.random.Generator):
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+        self.rate, self.rng = float(rate), rng
+
+    def forward(self, x, training=False):
+        self._training = training
+        if not training or self.rate == 0.0:
+            return x
+        mask = self._buffer("mask", x.shape, x.dtype)
+        self.rng.random(out=mask, dtype=mask.dtype)
+        np.greater_equal(mask, self.rate, out=mask, casting="unsafe")
+        mask *= 1.0 / (1.0 - self.rate)
+        self._mask = mask
+        out = self._buffer("y", x.shape, x.dtype)
+        return np.multiply(x, mask, out=out)
+
+    def backward(self, dy, need_input_grad=True):
+        if self._training and self.rate > 0.0:
+            dy *= self._mask
+        return dy
+
+    def __repr__(self):
+        return f"Dropout({self.rate})"
+
+
+class _Normalisation(Layer):
+    """``y = gamma * xhat + beta`` with ``xhat = (x - mean) / sqrt(var + eps)`` over ``axis``.
+
+    Backward, with ``n`` values per mean and ``dxhat = dy * gamma``:
+    ``dgamma = sum_n dy * xhat``, ``dbeta = sum_n dy``,
+    ``dx = (n * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (n * sqrt(var + eps))``
+    (sums over ``axis``). ``gamma`` starts at 1, ``beta`` at 0; neither is decayed.
+    """
+
+    axis = 0
+    eps = 1e-5
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def param_shapes(self):
+        return {"gamma": (self.size,), "beta": (self.size,)}
+
+    def init_params(self):
+        self.params["gamma"][...] = 1.0
+
+    def _statistics(self, x, training):
+        return x.mean(axis=self.axis, keepdims=True), x.var(axis=self.axis, keepdims=True)
+
+    def forward(self, x, training=False):
+        mean, var = self._statistics(x, training)
+        self._inv_std = 1.0 / np.sqrt(var + self.eps)
+        xhat = self._buffer("xhat", x.shape, x.dtype)
+        np.subtract(x, mean, out=xhat)
+        xhat *= self._inv_std
+        self._xhat = xhat
+        y = self._buffer("y", x.shape, x.dtype)
+        np.multiply(xhat, self.params["gamma"], out=y)
+        y += self.params["beta"]
+        return y
+
+    def backward(self, dy, need_input_grad=True):
+        xhat, axis = self._xhat, self.axis
+        np.sum(dy * xhat, axis=0, out=self.grads["gamma"])
+        np.sum(dy, axis=0, out=self.grads["beta"])
+        dxhat = dy * self.params["gamma"]
+        n = dy.shape[axis]
+        dx = self._buffer("dx", dy.shape, dy.dtype)
+        np.multiply(dxhat, float(n), out=dx)
+        dx -= dxhat.sum(axis=axis, keepdims=True)
+        dx -= xhat * (dxhat * xhat).sum(axis=axis, keepdims=True)
+        dx *= self._inv_std * (1.0 / n)
+        return dx
+
+
+class BatchNorm(_Normalisation):
+    """Batch normalisation (Ioffe & Szegedy 2015): statistics over the batch in training;
+    in evaluation the running averages ``r <- m * r + (1 - m) * batch`` (``m = 0.9``; the
+    variance's running average uses the unbiased batch variance, as PyTorch does)."""
+
+    axis = 0
+    momentum = 0.9
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.running_mean = None
+        self.running_var = None
+
+    def _statistics(self, x, training):
+        if self.running_mean is None:
+            self.running_mean = np.zeros((1, self.size), dtype=x.dtype)
+            self.running_var = np.ones((1, self.size), dtype=x.dtype)
+        if not training:
+            return self.running_mean, self.running_var
+        mean, var = x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True)
+        n = x.shape[0]
+        self.running_mean *= self.momentum
+        self.running_mean += (1.0 - self.momentum) * mean
+        self.running_var *= self.momentum
+        self.running_var += (1.0 - self.momentum) * var * (n / max(n - 1, 1))
+        return mean, var
+
+    def state(self) -> dict:
+        return {} if self.running_mean is None else {"running_mean": self.running_mean,
+                                                     "running_var": self.running_var}
+
+    def __repr__(self):
+        return f"BatchNorm({self.size})"
+
+
+class LayerNorm(_Normalisation):
+    """Layer normalisation (Ba et al. 2016): statistics over the features of each sample,
+    the same in training and evaluation."""
+
+    axis = 1
+
+    def __repr__(self):
+        return f"LayerNorm({self.size})"

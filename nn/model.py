@@ -8,14 +8,19 @@ from pathlib import Path
 import numpy as np
 
 from . import activations, initializers, losses
-from .layers import ActivationLayer, Dense, Layer
+from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, LayerNorm
 from .naming import canonical_name
 
 DEFAULT_EVAL_BATCH = 4096
+NORMS = {"none": None, "batch": BatchNorm, "layer": LayerNorm}
 
 
 class FeedForward:
-    """Fully connected network ``x -> [Dense -> activation] * H -> Dense -> softmax``.
+    """Fully connected network ``x -> [Dense -> norm -> activation -> dropout] * H -> Dense -> softmax``.
+
+    ``norm`` (``none``, ``batch``, ``layer``) sits between each hidden linear map
+    and its activation; ``dropout`` is the rate of the inverted dropout after each
+    hidden activation (0: none). Both act differently in training and evaluation.
 
     ``layer_sizes = [n_inputs, hidden_1, ..., hidden_H, n_classes]``, e.g.
     ``[784, 128, 128, 10]``: any depth and widths, nothing hard-wired. The
@@ -39,7 +44,7 @@ class FeedForward:
     """
 
     def __init__(self, layer_sizes, activation="sigmoid", weight_init="random", seed=0,
-                 dtype=np.float32):
+                 dtype=np.float32, norm="none", dropout=0.0):
         sizes = [int(n) for n in layer_sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"layer_sizes needs at least an input and an output size, all >= 1; got {layer_sizes}")
@@ -50,11 +55,20 @@ class FeedForward:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, not {self.dtype}")
+        self.norm = canonical_name(norm, NORMS)
+        self.dropout = float(dropout)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dropout_rng = np.random.default_rng([self.seed, 3])  # masks: apart from the weights' stream
         self.blocks: list[list[Layer]] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             block: list[Layer] = [Dense(n_in, n_out)]
             if i < len(sizes) - 2:
+                if NORMS[self.norm] is not None:
+                    block.append(NORMS[self.norm](n_out))
                 block.append(ActivationLayer(self.activation))
+                if self.dropout > 0.0:
+                    block.append(Dropout(self.dropout, self.dropout_rng))
             self.blocks.append(block)
         self.layers = [layer for block in self.blocks for layer in block]
         self._allocate()
@@ -90,6 +104,9 @@ class FeedForward:
         for index, block in enumerate(self.blocks):
             dense = block[0]
             self.params[f"{index}.W"][...] = init(rng, dense.n_in, dense.n_out, self.dtype)
+            for layer in block[1:]:
+                if hasattr(layer, "init_params"):
+                    layer.init_params()
 
     @property
     def n_params(self) -> int:
@@ -98,7 +115,13 @@ class FeedForward:
     @property
     def config(self) -> dict:
         return {"layer_sizes": self.layer_sizes, "activation": self.activation,
-                "weight_init": self.weight_init, "seed": self.seed, "dtype": self.dtype.name}
+                "weight_init": self.weight_init, "seed": self.seed, "dtype": self.dtype.name,
+                "norm": self.norm, "dropout": self.dropout}
+
+    def layer_state(self) -> dict:
+        """Arrays that are not parameters but define the model (batch norm's running statistics)."""
+        return {f"{index}.{key}": array for index, block in enumerate(self.blocks) for layer in block
+                if hasattr(layer, "state") for key, array in layer.state().items()}
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
@@ -191,7 +214,7 @@ class FeedForward:
     def save(self, path) -> Path:
         """Write parameters and configuration to one ``.npz`` (config as a JSON string)."""
         path = Path(path)
-        np.savez(path, __config__=np.array(json.dumps(self.config)), **self.params)
+        np.savez(path, __config__=np.array(json.dumps(self.config)), **self.params, **self.layer_state())
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
     @classmethod
@@ -199,7 +222,13 @@ class FeedForward:
         with np.load(path, allow_pickle=False) as archive:
             config = json.loads(str(archive["__config__"]))
             model = cls(config["layer_sizes"], config["activation"], config["weight_init"],
-                        config["seed"], np.dtype(config["dtype"]))
+                        config["seed"], np.dtype(config["dtype"]), config.get("norm", "none"),
+                        config.get("dropout", 0.0))
             for name, array in model.params.items():
                 array[...] = archive[name]
+            for index, block in enumerate(model.blocks):
+                for layer in block:
+                    if isinstance(layer, BatchNorm) and f"{index}.running_mean" in archive:
+                        layer.running_mean = np.array(archive[f"{index}.running_mean"])
+                        layer.running_var = np.array(archive[f"{index}.running_var"])
         return model

@@ -114,16 +114,18 @@ def test_corrupt_data_gives_a_clear_error(tiny_idx, tmp_path):
 
 def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, tmp_path):
     result = run_cli(["--data_dir", str(tiny_idx), "-e", "2", "-b", "16", "-nhl", "1", "-sz", "32",
-                      "--wandb_mode", "offline", "--output_dir", "out", "--save_model"], tmp_path)
+                      "--wandb_mode", "offline", "--output_dir", "out", "--save_model", "--plots"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "epoch 2/2" in result.stdout and "wandb sync" in result.stdout
     folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_adam_lr_0.001"
     for name in ("config.json", "history.json", "history.csv", "summary.json", "samples.png", "curves.png",
-                 "confusion_matrix.png", "confusion_matrix.csv", "model.npz"):
+                 "confusion_matrix.png", "confusion_matrix.csv", "model.npz", "first_layer_weights.png",
+                 "weight_histograms.png"):
         assert (folder / name).is_file(), name
     summary = json.loads((folder / "summary.json").read_text())
     history = json.loads((folder / "history.json").read_text())
     assert summary["status"] == "finished" and len(history) == 2
+    assert history[0]["grad_norm/0"] > 0 and history[0]["grad_norm/1"] > 0  # per-layer gradient norms
     assert summary["best_val_accuracy"] == max(h["val_accuracy"] for h in history)
     # the saved model reproduces the reported test accuracy
     model = nn.FeedForward.load(folder / "model.npz")

@@ -114,3 +114,39 @@ def curves_figure(history: list[dict], path, title="") -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: int = 32) -> Path:
+    """The first hidden layer's incoming weights, one image per unit (the pixels it looks at);
+    each image has its own symmetric colour scale (red positive, blue negative)."""
+    plt = _pyplot()
+    units = min(units, weights.shape[1])
+    columns = 8
+    rows = -(-units // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows + 0.6))
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if k < units:
+            image = weights[:, k].reshape(image_shape)
+            limit = float(np.abs(image).max()) or 1.0
+            ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    fig.suptitle(f"first-layer weights of {units} units {title}".strip())
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
+
+
+def weight_histograms(model, path) -> Path:
+    plt = _pyplot()
+    names = [name for name in model.params if name.endswith(".W")]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = model.params[name].ravel()
+        ax.hist(values, bins=60, color="tab:blue")
+        ax.set_title(f"{name}  std {values.std():.3g}", fontsize=9)
+    fig.suptitle("weight distributions per layer")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)
