@@ -181,6 +181,12 @@ def run_name(config: dict) -> str:
     """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``."""
     name = (f"hl_{config['num_layers']}_sz_{config['hidden_size']}_bs_{config['batch_size']}"
             f"_ac_{config['activation']}_o_{config['optimizer']}_lr_{config['learning_rate']:g}")
+    if config["norm"] != "none":
+        name += f"_{config['norm']}norm"
+    if config["dropout"]:
+        name += f"_do_{config['dropout']:g}"
+    if config["permute_pixels"]:
+        name += "_scrambled"
     if config["loss"] != "cross_entropy":
         name += "_mse"
     if config["dataset"] != "fashion_mnist":

@@ -83,6 +83,7 @@ def test_run_name_says_what_the_run_is():
               "optimizer": "nadam", "learning_rate": 0.001}
     assert train.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
     assert train.run_name({**config, "loss": "mean_squared_error"}).endswith("_mse")
+    assert train.run_name({**config, "norm": "batch", "dropout": 0.2}).endswith("_batchnorm_do_0.2")
 
 
 def test_values_injected_by_wandb_win_and_are_coerced():

@@ -234,3 +234,18 @@ def test_a_repeated_configuration_is_not_trained_again(tmp_path):
     by_lr = {r["learning_rate"]: r["value"] for r in trained}
     assert all(r["value"] == by_lr[r["learning_rate"]] for r in rows)
     assert "same as #" in result.stdout
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("study_*.yaml")), ids=lambda p: p.stem)
+def test_each_study_runs_offline_end_to_end_on_tiny_data(path, tmp_path):
+    from tests.conftest import make_idx_folder
+
+    data = tmp_path / "data"
+    make_idx_folder(data / "fashion-mnist", n_train=120, n_test=30)
+    make_idx_folder(data / "mnist", n_train=120, n_test=30, seed=1)
+    result = run_sweep([path, "--count", "3", "--set", "epochs=1", "--set", "hidden_size=16",
+                        "--data_dir", data, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [r for r in trials_csv(tmp_path / "o" / path.stem) if r["state"] != "waiting"]
+    assert len(rows) == 3 and all(r["state"] == "complete" for r in rows), rows
+    assert (tmp_path / "o" / path.stem / "curves.png").is_file()
