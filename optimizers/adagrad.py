@@ -18,8 +18,4 @@ class AdaGrad(Optimizer):
         s = slots["s"]
         work = np.multiply(g, g, out=self.scratch(w))
         s += work
-        np.sqrt(s, out=work)
-        work += self.hp.epsilon
-        np.divide(g, work, out=work)
-        work *= self.hp.learning_rate
-        w -= work
+        self.normalised_step(w, g, s, work)

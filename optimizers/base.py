@@ -116,6 +116,15 @@ class Optimizer:
     def update(self, w: np.ndarray, g: np.ndarray, slots: dict, state: dict) -> None:
         raise NotImplementedError
 
+    def normalised_step(self, w, g, second_moment, work) -> None:
+        """``w <- w - lr * g / (sqrt(second_moment) + eps)``, through the scratch array ``work``
+        (the step RMSProp and AdaGrad share; they differ in how they accumulate)."""
+        np.sqrt(second_moment, out=work)
+        work += self.hp.epsilon
+        np.divide(g, work, out=work)
+        work *= self.hp.learning_rate
+        w -= work
+
     def __repr__(self):
         return f"{type(self).__name__}({self.hp})"
 

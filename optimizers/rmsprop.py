@@ -22,8 +22,4 @@ class RMSProp(Optimizer):
         work *= 1.0 - beta
         v *= beta
         v += work
-        np.sqrt(v, out=work)
-        work += self.hp.epsilon
-        np.divide(g, work, out=work)
-        work *= self.hp.learning_rate
-        w -= work
+        self.normalised_step(w, g, v, work)
