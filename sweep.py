@@ -13,7 +13,6 @@ parallel-coordinates and parameter-importance figures under --output_dir.
 """
 from __future__ import annotations
 
-import logging
 import math
 import signal
 import sys

@@ -272,19 +272,18 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     best = nn.BestWeights(model, "val_accuracy" if n_val else "train_accuracy")
     all_callbacks = [nn.GradientNorms(model), history_writer, best]
     stoppers = []
-    if config["patience"] and n_val:
-        stoppers.append(nn.EarlyStopping(model, config["patience"], "val_accuracy", "max"))
+    if config["patience"] and not n_val:
+        say("note: --patience needs a validation set (--val_fraction > 0); early stopping is off")
+    elif config["patience"]:
+        stoppers.append(nn.EarlyStopping(model, config["patience"], best=best))
     if config["min_delta"]:
         stoppers.append(nn.LossPlateau(config["min_delta"]))
     if progress:
         all_callbacks.append(ConsoleProgress())
+    grid = plots.sample_grid(data.x_train, data.y_train, data.image_shape, data.class_names, folder / "samples.png")
     if tracker:
-        grid = plots.sample_grid(data.x_train, data.y_train, data.image_shape, data.class_names,
-                                 folder / "samples.png")
         tracker.log_samples(data.x_train, data.y_train, data.image_shape, data.class_names, grid)
         all_callbacks.append(tracker)
-    else:
-        plots.sample_grid(data.x_train, data.y_train, data.image_shape, data.class_names, folder / "samples.png")
     all_callbacks.extend(stoppers)  # after the loggers' hooks: the epoch that stops is still logged
     all_callbacks.extend(callbacks)
 
@@ -311,7 +310,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
             summary["stopped_early_at_epoch"] = stopper.stopped_epoch
             summary["stopped_by"] = type(stopper).__name__
     if any(isinstance(s, nn.EarlyStopping) for s in stoppers) and best.best_epoch is not None:
-        summary["restored_weights_of_epoch"] = best.best_epoch  # test metrics below use these
+        summary["restored_weights_of_epoch"] = best.best_epoch  # the stopper restored them; testing uses them
     if history:
         summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
         summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})

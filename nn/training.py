@@ -135,7 +135,9 @@ def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
 
 
 class BestWeights(Callback):
-    """Keeps a copy of the parameters from the epoch with the best ``monitor`` value.
+    """Keeps a copy of the model from the epoch with the best ``monitor`` value: its
+    parameters and its layer state (batch norm's running statistics, which must match
+    the weights they were accumulated with).
 
     ``mode`` is ``"max"`` for accuracies, ``"min"`` for losses. :meth:`restore`
     copies them back into the model.
@@ -146,6 +148,7 @@ class BestWeights(Callback):
         self.best_value: Optional[float] = None
         self.best_epoch: Optional[int] = None
         self.weights: Optional[np.ndarray] = None
+        self.layer_state: dict = {}
 
     def on_epoch_end(self, epoch, metrics):
         value = metrics.get(self.monitor)
@@ -159,11 +162,15 @@ class BestWeights(Callback):
                 self.weights = self.model.flat_params.copy()
             else:
                 np.copyto(self.weights, self.model.flat_params)
+            self.layer_state = {key: array.copy() for key, array in self.model.layer_state().items()}
 
     def restore(self) -> bool:
         if self.weights is None:
             return False
         np.copyto(self.model.flat_params, self.weights)
+        current = self.model.layer_state()
+        for key, array in self.layer_state.items():
+            np.copyto(current[key], array)
         return True
 
 
@@ -173,17 +180,22 @@ class EarlyStopping(Callback):
     "Improved" means better than the best so far (``mode`` ``"max"`` for
     accuracies, ``"min"`` for losses). The best weights are restored when
     training ends, however it ends, so evaluation after ``fit`` uses them.
+    ``best`` shares a :class:`BestWeights` already among the callbacks (it must
+    come before this one) instead of keeping a second copy.
     """
 
-    def __init__(self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max"):
+    def __init__(self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max",
+                 best: Optional[BestWeights] = None):
         if patience < 1:
             raise ValueError("patience must be at least 1")
-        self.best = BestWeights(model, monitor, mode)
+        self.shared = best is not None
+        self.best = best if best is not None else BestWeights(model, monitor, mode)
         self.patience = patience
         self.stopped_epoch: Optional[int] = None
 
     def on_epoch_end(self, epoch, metrics):
-        self.best.on_epoch_end(epoch, metrics)
+        if not self.shared:
+            self.best.on_epoch_end(epoch, metrics)
         if self.best.best_epoch is not None and epoch - self.best.best_epoch >= self.patience:
             self.stopped_epoch = epoch
             raise StopTraining

@@ -129,9 +129,7 @@ class SweepSpec:
         return [dict(zip([p.name for p in axes], combo)) for combo in itertools.product(*[p.values for p in axes])]
 
     def grid_size(self) -> Optional[int]:
-        if self.method != "grid":
-            return None
-        return math.prod(len(p.values) for p in self.parameters.values() if p.kind == "categorical")
+        return len(self.grid()) if self.method == "grid" else None
 
     def export(self) -> dict:
         """The file for ``wandb sweep``: registry references expanded to plain ``values``."""

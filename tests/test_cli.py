@@ -206,3 +206,12 @@ def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_
     model = nn.FeedForward.load(folder / "model.npz")
     data = datasets.load("fashion_mnist", tiny_idx, scaling="standard")
     assert model.evaluate(data.x_val, data.y_val)[1] == pytest.approx(summary["best_val_accuracy"])
+
+
+def test_patience_without_a_validation_set_says_it_is_off(tmp_path):
+    result = run_cli(["-d", "digits", "-e", "2", "--patience", "1", "--val_fraction", "0",
+                      "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "early stopping is off" in result.stdout
+    history = json.loads(next((tmp_path / "out").glob("*/history.json")).read_text())
+    assert len(history) == 2

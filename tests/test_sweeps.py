@@ -174,8 +174,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
         "activation": {"value": "identity"}, "learning_rate": {"values": [10000.0, 0.01]}})
     result = run_sweep([path, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 0, result.stderr
-    states = {row["params_learning_rate"] if "params_learning_rate" in row else row["learning_rate"]: row["state"]
-              for row in trials_csv(tmp_path / "o" / "fail")}
+    states = {row["learning_rate"]: row["state"] for row in trials_csv(tmp_path / "o" / "fail")}
     assert states == {"10000.0": "fail", "0.01": "complete"}
     assert "diverged" in result.stdout
 

@@ -148,3 +148,33 @@ def test_unshuffled_training_uses_the_data_order(blobs):
     nn.fit(a, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, shuffle=False, seed=1)
     nn.fit(b, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, shuffle=False, seed=2)
     np.testing.assert_array_equal(a.flat_params, b.flat_params)  # the seed no longer matters
+
+
+def test_best_weights_restore_batch_norm_statistics_with_the_weights(blobs):
+    (x, y), validation = blobs
+    model = nn.FeedForward([20, 16, 3], "ReLU", "Xavier", seed=0, norm="batch")
+    best = nn.BestWeights(model, "val_loss", "min")
+    nn.fit(model, optimizers.make("sgd", learning_rate=0.05), x, y, epochs=1, batch_size=32,
+           validation_data=validation, callbacks=[best])
+    kept_params = model.flat_params.copy()
+    kept_state = {k: v.copy() for k, v in model.layer_state().items()}
+    assert kept_state  # running mean and variance of the hidden batch norm
+    output = model.predict_proba(validation[0])
+    nn.fit(model, optimizers.make("sgd", learning_rate=0.05), x * 3.0, y, epochs=1, batch_size=32)  # moves both
+    assert not np.allclose(model.layer_state()["0.running_mean"], kept_state["0.running_mean"])
+    best.restore()
+    np.testing.assert_array_equal(model.flat_params, kept_params)
+    for key, array in kept_state.items():
+        np.testing.assert_array_equal(model.layer_state()[key], array)
+    np.testing.assert_array_equal(model.predict_proba(validation[0]), output)
+
+
+def test_early_stopping_can_share_the_runs_best_weights(blobs):
+    (x, y), validation = blobs
+    model = nn.FeedForward([20, 16, 3], "ReLU", "Xavier", seed=0)
+    best = nn.BestWeights(model, "val_loss", "min")
+    stopper = nn.EarlyStopping(model, patience=2, best=best)
+    history = nn.fit(model, optimizers.make("sgd", learning_rate=3.0), x, y, epochs=40, batch_size=16,
+                     validation_data=validation, callbacks=[best, stopper], seed=0)
+    assert stopper.best is best and stopper.stopped_epoch == len(history) == best.best_epoch + 2
+    np.testing.assert_array_equal(model.flat_params, best.weights)
