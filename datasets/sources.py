@@ -1,6 +1,6 @@
-"""Where the raw data sets come from: local copies first, ``keras.datasets`` last.
+"""Where the image data sets come from: local copies first, ``keras.datasets`` last.
 
-Search order for ``fashion_mnist`` and ``mnist``:
+Search order for an IDX data set (``fashion_mnist``, ``mnist``):
 
 1. ``data_dir`` (``--data_dir``) or, if not given, the ``FFNN_DATA_DIR``
    environment variable: the four IDX files in that folder or in a
@@ -14,12 +14,12 @@ Search order for ``fashion_mnist`` and ``mnist``:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from .base import RawData
 from .idx import DataError, read_idx
 
 ENV_VAR = "FFNN_DATA_DIR"
@@ -27,21 +27,10 @@ IDX_FILES = {
     "x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
     "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
 }
-FOLDER_NAMES = {"fashion_mnist": ("fashion-mnist", "fashion_mnist", "fashion"),
-                "mnist": ("mnist", "MNIST")}
 
 
 class DataUnavailable(Exception):
     """No local copy and no way to download: the message says what to do."""
-
-
-@dataclass
-class RawData:
-    x_train: np.ndarray  # uint8, N x 28 x 28
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: str
 
 
 def _idx_folder(folder: Path) -> Optional[Path]:
@@ -71,7 +60,7 @@ def _read_npz(path: Path) -> RawData:
     return RawData(**arrays, source=str(path))
 
 
-def candidate_folders(name: str, data_dir=None) -> list[Path]:
+def candidate_folders(folder_names, data_dir=None) -> list[Path]:
     roots = []
     chosen = data_dir or os.environ.get(ENV_VAR)
     if chosen:
@@ -82,20 +71,20 @@ def candidate_folders(name: str, data_dir=None) -> list[Path]:
     folders = []
     for root in roots:
         folders.append(root)
-        folders.extend(root / sub for sub in FOLDER_NAMES[name])
+        folders.extend(root / sub for sub in folder_names)
     return folders
 
 
-def find_local(name: str, data_dir=None) -> Optional[RawData]:
-    for folder in candidate_folders(name, data_dir):
+def find_local(folder_names, data_dir=None, keras_npz: Optional[str] = None) -> Optional[RawData]:
+    for folder in candidate_folders(folder_names, data_dir):
         if _idx_folder(folder):
             return _read_idx_folder(folder)
-        if name == "mnist" and (folder / "mnist.npz").is_file():
-            return _read_npz(folder / "mnist.npz")
+        if keras_npz and (folder / keras_npz).is_file():
+            return _read_npz(folder / keras_npz)
     return None
 
 
-def download(name: str) -> RawData:
+def download(name: str, advice: str) -> RawData:
     """Fetch through ``keras.datasets`` (the numpy backend is enough if TensorFlow is absent)."""
     import importlib.util
 
@@ -105,22 +94,24 @@ def download(name: str) -> RawData:
     try:
         import keras
     except ImportError:
-        raise DataUnavailable(_advice(name, "keras is not installed to download it")) from None
+        raise DataUnavailable(f"no local copy of {name} was found and keras is not installed to download it. "
+                              + advice) from None
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as error:  # no network: URLError, OSError, ... from keras' downloader
         reason = " ".join(str(error).split())[:200]
-        raise DataUnavailable(_advice(name, f"the download failed: {reason}")) from None
+        raise DataUnavailable(f"no local copy of {name} was found and the download failed: {reason}. "
+                              + advice) from None
     return RawData(x_train, y_train, x_test, y_test, source=f"keras.datasets.{name}")
 
 
-def _advice(name: str, reason: str) -> str:
-    folder = FOLDER_NAMES[name][0]
-    debian = " or `apt-get install dataset-fashion-mnist`" if name == "fashion_mnist" else ""
-    return (f"no local copy of {name} was found and {reason}. Put the four IDX .gz files "
-            f"(train-images-idx3-ubyte.gz, ...) in a folder and pass --data_dir FOLDER "
-            f"(or set {ENV_VAR}; a '{folder}' sub-folder works too){debian}.")
-
-
-def load_raw(name: str, data_dir=None) -> RawData:
-    return find_local(name, data_dir) or download(name)
+def idx_or_keras(name: str, folder_names: tuple, data_dir=None, keras_npz: Optional[str] = None,
+                 debian_package: Optional[str] = None) -> RawData:
+    """The loader of an IDX image set: a local copy (see the module docstring), else a download."""
+    local = find_local(folder_names, data_dir, keras_npz)
+    if local is not None:
+        return local
+    debian = f" or `apt-get install {debian_package}`" if debian_package else ""
+    advice = (f"Put the four IDX .gz files (train-images-idx3-ubyte.gz, ...) in a folder and pass "
+              f"--data_dir FOLDER (or set {ENV_VAR}; a '{folder_names[0]}' sub-folder works too){debian}.")
+    return download(name, advice)

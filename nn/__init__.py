@@ -1,14 +1,29 @@
-"""A feed-forward neural network in NumPy with hand-written backpropagation.
+"""Neural networks in NumPy with hand-written backpropagation: the maths of the tool.
 
-Public API: :class:`FeedForward`, :func:`fit` and the name -> function tables
-:data:`ACTIVATIONS`, :data:`LOSSES`, :data:`INITIALIZERS`.
+* models: :class:`Sequential` over one flat parameter buffer, built by
+  :func:`mlp` (or from any list of :mod:`nn.layers`);
+* registries (name -> object, case-insensitive): :data:`ACTIVATIONS`,
+  :data:`INITIALIZERS`, :data:`LOSSES`, :data:`LAYERS`, :data:`NORMS`;
+* losses that say what they consume and for which task (:mod:`nn.losses`),
+  metrics by task (:mod:`nn.metrics`);
+* the loop :func:`fit` over :class:`Batches` with a pluggable ``step``,
+  :func:`evaluate`, :func:`objective_and_grads`, :func:`input_gradient`, and
+  the callbacks.
+
+This package imports no reporting, sweeping or command-line code.
 """
 from .activations import ACTIVATIONS
+from .builders import mlp
+from .callbacks import BestWeights, Callback, EarlyStopping, GradientNorms, LossPlateau, StopTraining
 from .initializers import INITIALIZERS
-from .losses import LOSSES, softmax
-from .model import FeedForward
-from .training import (BestWeights, Callback, Diverged, EarlyStopping, GradientNorms, LossPlateau,
-                       StopTraining, fit)
+from .layers import LAYERS, NORMS
+from .losses import LOSSES, Loss, softmax
+from .model import ModelFileError, Sequential
+from .registry import Registry
+from .training import (Batches, Diverged, default_step, evaluate, fit, input_gradient,
+                       objective_and_grads)
 
-__all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "softmax", "FeedForward", "fit", "Callback",
-           "Diverged", "StopTraining", "BestWeights", "EarlyStopping", "LossPlateau", "GradientNorms"]
+__all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "LAYERS", "NORMS", "Loss", "softmax", "Sequential",
+           "ModelFileError", "Registry", "mlp", "fit", "evaluate", "objective_and_grads", "input_gradient",
+           "default_step", "Batches", "Callback", "Diverged", "StopTraining", "BestWeights", "EarlyStopping",
+           "LossPlateau", "GradientNorms"]

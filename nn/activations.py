@@ -10,9 +10,9 @@ of vectorised functions working in place on whole mini-batches:
   ``a`` wherever possible (``sigmoid' = a(1-a)``, ``tanh' = 1-a^2``), as
   scikit-learn does, so no extra pass over ``z`` is needed.
 
-Adding an activation is one more dict entry. The course's names
+Adding an activation is one more registry entry. The course's names
 (``identity``, ``sigmoid``, ``tanh``, ``ReLU``) are the keys, spelled as the
-course spells them; :func:`get` looks names up case-insensitively.
+course spells them; lookups are case-insensitive (``relu`` finds ``ReLU``).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import expit
 
-from .naming import canonical_name
+from .registry import Registry
 
 LEAKY_RELU_SLOPE = 0.01
 """Slope of ``leaky_relu`` for negative inputs: ``f(z) = max(z, 0.01 z)``."""
@@ -131,17 +131,15 @@ def _swish_backward(da, z, a):
     return da
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "identity": Activation("identity", _identity_forward, _identity_backward),
-    "sigmoid": Activation("sigmoid", _sigmoid_forward, _sigmoid_backward),
-    "tanh": Activation("tanh", _tanh_forward, _tanh_backward),
-    "ReLU": Activation("ReLU", _relu_forward, _relu_backward),
-    "leaky_relu": Activation("leaky_relu", _leaky_relu_forward, _leaky_relu_backward),
-    "elu": Activation("elu", _elu_forward, _elu_backward),
-    "swish": Activation("swish", _swish_forward, _swish_backward),
-}
-
-
-def get(name: str) -> Activation:
-    """The activation called ``name`` (case-insensitive: ``relu`` finds ``ReLU``)."""
-    return ACTIVATIONS[canonical_name(name, ACTIVATIONS)]
+ACTIVATIONS = Registry("activation")
+for _activation in (
+    Activation("identity", _identity_forward, _identity_backward),
+    Activation("sigmoid", _sigmoid_forward, _sigmoid_backward),
+    Activation("tanh", _tanh_forward, _tanh_backward),
+    Activation("ReLU", _relu_forward, _relu_backward),
+    Activation("leaky_relu", _leaky_relu_forward, _leaky_relu_backward),
+    Activation("elu", _elu_forward, _elu_backward),
+    Activation("swish", _swish_forward, _swish_backward),
+):
+    ACTIVATIONS.register(_activation.name, _activation)
+get = ACTIVATIONS.get

@@ -1,7 +1,9 @@
 """Weight initialisation schemes.
 
-Each maps ``(rng, fan_in, fan_out, dtype)`` to a ``fan_in x fan_out`` weight
-matrix. Biases always start at zero.
+Each maps ``(rng, shape, fan_in, fan_out, dtype)`` to an array of ``shape``.
+The layer says what its fan-in and fan-out are (a dense layer's are its input
+and output sizes; a convolution's would include the kernel area), so one
+scheme serves every kind of layer. Biases always start at zero.
 
 * ``random``: ``W ~ N(0, 0.01^2)``, the "small random numbers" of the course
   (``0.01 * randn``). Deep sigmoid or ReLU stacks start with vanishing
@@ -16,39 +18,34 @@ matrix. Biases always start at zero.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
-from .naming import canonical_name
+from .registry import Registry
 
 RANDOM_STD = 0.01
+INITIALIZERS = Registry("weight initialisation")
 
 
-def random_normal(rng, fan_in, fan_out, dtype):
-    return (RANDOM_STD * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+@INITIALIZERS.register("random")
+def random_normal(rng, shape, fan_in, fan_out, dtype):
+    return (RANDOM_STD * rng.standard_normal(shape)).astype(dtype)
 
 
-def xavier_uniform(rng, fan_in, fan_out, dtype):
+@INITIALIZERS.register("Xavier")
+def xavier_uniform(rng, shape, fan_in, fan_out, dtype):
     limit = math.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype)
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def he_normal(rng, fan_in, fan_out, dtype):
-    return (math.sqrt(2.0 / fan_in) * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+@INITIALIZERS.register("He")
+def he_normal(rng, shape, fan_in, fan_out, dtype):
+    return (math.sqrt(2.0 / fan_in) * rng.standard_normal(shape)).astype(dtype)
 
 
-def zeros(rng, fan_in, fan_out, dtype):
-    return np.zeros((fan_in, fan_out), dtype=dtype)
+@INITIALIZERS.register("zero")
+def zeros(rng, shape, fan_in, fan_out, dtype):
+    return np.zeros(shape, dtype=dtype)
 
 
-INITIALIZERS: dict[str, Callable] = {
-    "random": random_normal,
-    "Xavier": xavier_uniform,
-    "He": he_normal,
-    "zero": zeros,
-}
-
-
-def get(name: str) -> Callable:
-    return INITIALIZERS[canonical_name(name, INITIALIZERS)]
+get = INITIALIZERS.get

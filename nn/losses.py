@@ -1,32 +1,47 @@
-"""Output layer (softmax) and the two losses the course compares.
+"""Losses: each says what it consumes and for which task.
 
-Both losses take the **logits** ``z`` (one row per sample, one column per
-class) and integer class labels ``y``; they return the mean loss over the
-batch as a Python float and, when asked, ``dL/dz``. Softmax is part of the
-loss, so the network's last layer is linear.
+A :class:`Loss` takes the network's raw outputs ``z`` (one row per sample)
+and the targets ``y`` and returns the mean loss over the batch as a Python
+float and, when asked, ``dL/dz``. Its metadata says
 
-Conventions, with ``p = softmax(z)``, ``Y`` the one-hot targets and ``N`` the
+* ``task``: ``classification`` (targets are integer class ids, shape ``N``)
+  or ``regression`` (targets are real values, shape ``N x k`` like ``z``;
+  a vector is read as one column);
+* ``output``: what ``z`` is fed through: ``softmax`` (the loss owns the
+  softmax, so the network's last layer is linear and :meth:`Loss.predict`
+  gives probabilities) or ``linear`` (``z`` is the prediction itself).
+
+Conventions, with ``p = softmax(z)``, ``Y`` the one-hot targets, ``N`` the
 batch size:
 
-* ``cross_entropy``: ``L = -(1/N) sum_n log p[n, y_n]``, computed as
-  ``logsumexp(z_n) - z[n, y_n]`` so it is finite for any finite logits, even
-  when a probability underflows to exactly 0 or rounds to exactly 1.
+* ``cross_entropy`` (classification, softmax): ``L = -(1/N) sum_n log p[n, y_n]``,
+  computed as ``logsumexp(z_n) - z[n, y_n]`` so it is finite for any finite
+  logits, even when a probability underflows to exactly 0 or rounds to 1.
   Gradient (softmax fused with the loss): ``dL/dz = (p - Y) / N``. That short
-  form holds for softmax + cross-entropy only (as it does for sigmoid +
-  binary cross-entropy); it is not used for the squared error.
-* ``mean_squared_error``: ``L = (1/N) sum_n sum_c (p[n, c] - Y[n, c])^2``
-  (summed over classes, averaged over samples, no factor 1/2). Gradient
-  through the full softmax Jacobian ``dp_i/dz_j = p_i (delta_ij - p_j)``:
-  with ``g = dL/dp = 2 (p - Y) / N``, ``dL/dz = p * (g - sum_c g_c p_c)``.
+  form holds for softmax + cross-entropy only (as for sigmoid + binary
+  cross-entropy); it is not used for the squared errors.
+* ``mean_squared_error`` (classification, softmax; the assignment's):
+  ``L = (1/N) sum_n sum_c (p[n, c] - Y[n, c])^2`` (summed over classes,
+  averaged over samples, no factor 1/2). Gradient through the softmax
+  Jacobian ``dp_i/dz_j = p_i (delta_ij - p_j)``: with ``g = dL/dp = 2 (p - Y) / N``,
+  ``dL/dz = p * (g - sum_c g_c p_c)``.
+* ``squared_error`` (regression, linear): ``L = (1/N) sum_n sum_k (z[n, k] - y[n, k])^2``,
+  the same convention without the softmax; ``dL/dz = 2 (z - y) / N``. For one
+  output it is the usual mean squared error, whose square root is the RMSE.
+
+:func:`for_task` resolves the name a user typed for the data set's task: on
+a regression data set ``mean_squared_error`` means ``squared_error``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
-from .naming import canonical_name
+from .registry import Registry
+
+TASKS = ("classification", "regression")
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -57,10 +72,7 @@ def cross_entropy(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
 
 
 def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
-    """Squared error between softmax probabilities and one-hot targets.
-
-    Returns ``(loss, dL/dz or None)``; see the module docstring for the form.
-    """
+    """Squared error between softmax probabilities and one-hot targets (see the module docstring)."""
     rows = np.arange(z.shape[0])
     p = softmax(z)
     diff = p.copy()
@@ -76,17 +88,68 @@ def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
     return loss, g
 
 
+def squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
+    """Squared error of a linear output against real targets (see the module docstring)."""
+    diff = z - y.reshape(z.shape)
+    loss = float(np.sum(np.square(diff, dtype=np.float64)) / z.shape[0])
+    if not need_grad:
+        return loss, None
+    diff *= 2.0 / z.shape[0]
+    return loss, diff
+
+
 @dataclass(frozen=True)
 class Loss:
     name: str
+    task: str
+    output: str
     value_and_grad: Callable
 
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        """Class probabilities (softmax output) or the predicted values (linear output)."""
+        return softmax(z) if self.output == "softmax" else z
 
-LOSSES: dict[str, Loss] = {
-    "cross_entropy": Loss("cross_entropy", cross_entropy),
-    "mean_squared_error": Loss("mean_squared_error", mean_squared_error),
-}
+    def check_targets(self, y: np.ndarray, n_outputs: Optional[int] = None) -> None:
+        """``ValueError`` if ``y`` is not what this loss consumes (never a silent cast); with
+        ``n_outputs``, also if the class ids or the number of values do not fit the outputs."""
+        y = np.asarray(y)
+        if self.task == "classification":
+            if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(f"{self.name} takes integer class ids (a vector), got {y.dtype} of shape {y.shape}")
+            if n_outputs is not None and y.size and (y.min() < 0 or y.max() >= n_outputs):
+                raise ValueError(f"{self.name}: class ids must lie in [0, {n_outputs}), got {y.min()}..{y.max()}")
+        elif y.ndim > 2 or not np.issubdtype(y.dtype, np.floating):
+            raise ValueError(f"{self.name} takes real targets (N or N x k floats), got {y.dtype} of shape {y.shape}")
+        elif n_outputs is not None and y.size // max(y.shape[0], 1) != n_outputs:
+            raise ValueError(f"{self.name}: {y.size // max(y.shape[0], 1)} target values per sample "
+                             f"for {n_outputs} outputs")
+
+    def __repr__(self):
+        return f"Loss({self.name!r}, {self.task}, {self.output} output)"
 
 
-def get(name: str) -> Loss:
-    return LOSSES[canonical_name(name, LOSSES)]
+LOSSES = Registry("loss")
+for _loss in (Loss("cross_entropy", "classification", "softmax", cross_entropy),
+              Loss("mean_squared_error", "classification", "softmax", mean_squared_error),
+              Loss("squared_error", "regression", "linear", squared_error)):
+    LOSSES.register(_loss.name, _loss)
+# The name a user types -> the loss it means on a task where its own task differs.
+TASK_ALIASES = {("mean_squared_error", "regression"): "squared_error"}
+
+get = LOSSES.get
+
+
+def names_for(task: str) -> list[str]:
+    """The names a user may type for ``task`` (registered losses of that task and aliases)."""
+    return [name for name in LOSSES if LOSSES[name].task == task] + [
+        alias for (alias, aliased_task) in TASK_ALIASES if aliased_task == task]
+
+
+def for_task(name: str, task: str) -> Loss:
+    """The loss ``name`` means on a ``task`` data set; ``ValueError`` if it does not fit the task."""
+    canonical = LOSSES.canonical(name)
+    loss = LOSSES[TASK_ALIASES.get((canonical, task), canonical)]
+    if loss.task != task:
+        raise ValueError(f"loss {canonical!r} is for {loss.task}, but the data set is a {task} task; "
+                         f"use one of: {', '.join(names_for(task))}")
+    return loss

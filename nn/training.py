@@ -1,16 +1,28 @@
-"""The training loop: epochs of shuffled mini-batches, per-epoch metrics to callbacks.
+"""The training loop: epochs of mini-batches, a pluggable step, per-epoch metrics to callbacks.
 
-Data flows one way: ``fit`` trains, callbacks observe (W&B, local reports,
-progress bars, pruning). The core never imports W&B.
+Data flows one way: :func:`fit` trains, callbacks observe (W&B, local
+reports, progress bars, pruning). The core never imports W&B.
 
-Metrics reported after each epoch (a dict, also returned in the history):
+The loop, per mini-batch ``(x, y)`` from :class:`Batches`::
 
-* ``epoch`` (1-based), ``train_loss`` and ``train_accuracy``: the mean over
-  the epoch's mini-batches of the data loss and accuracy, measured on each
-  batch just before its update (as Keras reports them; a separate pass over
-  the training set would cost a third of an epoch). ``train_loss`` excludes
-  the L2 penalty, reported apart as ``train_penalty``.
-* ``val_loss`` and ``val_accuracy`` on the validation set (if given),
+    data_loss, outputs = step(model, loss, x, y)      # leaves dL/dθ in model.flat_grads
+    penalty = model.add_penalty_grad(weight_decay, l1) # + λW, + μ sign(W) on the weights
+    optimizer.apply(params, grads, state, loss=data_loss + penalty)
+
+:func:`default_step` is forward (training mode), loss, backward. A different
+objective (adversarial training, an autoencoder's reconstruction) is a small
+function with the same signature passed as ``step=``; the loop, the metrics,
+the callbacks and the divergence checks stay the same.
+
+Metrics reported after each epoch (a dict, also returned in the history),
+with the metric names of the loss's task (:mod:`nn.metrics`):
+
+* ``epoch`` (1-based), ``train_loss`` and ``train_<metric>`` (accuracy, or
+  rmse/mae/r2): over the epoch's mini-batches, each measured on the batch's
+  ``outputs`` just before its update (as Keras reports them; a separate pass
+  over the training set would cost a third of an epoch). ``train_loss``
+  excludes the regularisation penalty, reported apart as ``train_penalty``.
+* ``val_loss`` and ``val_<metric>`` on the validation set (if given),
   measured after the epoch with the weights as they are then.
 * ``seconds``: wall time of the epoch's training; ``eval_seconds``: of the
   validation pass.
@@ -19,19 +31,17 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from . import losses
-
-
-class StopTraining(Exception):
-    """Raised by a callback to end training after the current epoch, keeping the history."""
+from . import losses, metrics
+from .callbacks import Callback, StopTraining
+from .model import DEFAULT_EVAL_BATCH
 
 
 class Diverged(FloatingPointError):
-    """The training objective became NaN or infinite."""
+    """The training objective or the parameters stopped being finite."""
 
     def __init__(self, epoch: int, batch: int, loss: float):
         super().__init__(f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
@@ -39,90 +49,127 @@ class Diverged(FloatingPointError):
         self.epoch, self.batch, self.loss = epoch, batch, loss
 
 
-class Callback:
-    """Hooks called by :func:`fit`. Override what you need; all are optional."""
+class Batches:
+    """Mini-batches of ``(x, y)``, one pass per iteration.
 
-    def on_train_begin(self, info: dict) -> None: ...
-
-    def on_epoch_begin(self, epoch: int, n_batches: int) -> None: ...
-
-    def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None: ...
-
-    def on_epoch_end(self, epoch: int, metrics: dict) -> None: ...
-
-    def on_train_end(self, history: list) -> None: ...
-
-
-def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
-        loss: str = "cross_entropy", weight_decay: float = 0.0, l1: float = 0.0, validation_data=None,
-        callbacks: Iterable[Callback] = (), seed: int = 0, shuffle: bool = True,
-        optimizer_state: Optional[dict] = None, eval_batch_size: int = 4096) -> list[dict]:
-    """Train ``model`` in place and return the list of per-epoch metric dicts.
-
-    ``weight_decay`` and ``l1`` regularise the weights (see :class:`nn.FeedForward`).
-    ``shuffle=False`` keeps the data's order in every epoch (pattern-mode training
-    on sorted data, for the study that shows what it does).
-    ``seed`` fixes the order of the mini-batches (the model's own seed fixed
-    its initial weights): the same seeds give bit-identical training.
-    ``optimizer_state`` resumes from a saved state; otherwise a new one is made.
-    Raises :class:`Diverged` when the objective stops being finite (callbacks
-    have seen every completed epoch by then).
+    ``shuffle=True`` draws a new order every epoch from a generator seeded by
+    ``seed`` (its own stream, apart from the weights'), so the same seeds give
+    bit-identical training; ``shuffle=False`` keeps the data's order. Inputs
+    may have any rank (batch first); each batch is gathered into one
+    preallocated buffer, so a yielded ``x`` is valid until the next one.
     """
-    if epochs < 1 or batch_size < 1:
-        raise ValueError("epochs and batch_size must be at least 1")
+
+    def __init__(self, x, y, batch_size: int, *, seed: int = 0, shuffle: bool = True, dtype=None):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.x = np.ascontiguousarray(x, dtype=dtype)
+        self.y = np.asarray(y)
+        if self.x.shape[0] != self.y.shape[0]:
+            raise ValueError(f"{self.x.shape[0]} inputs but {self.y.shape[0]} targets")
+        self.batch_size, self.shuffle = int(batch_size), bool(shuffle)
+        self.rng = np.random.default_rng([seed, 1])
+        self._buffer = np.empty((self.batch_size, *self.x.shape[1:]), dtype=self.x.dtype)
+
+    @property
+    def n_samples(self) -> int:
+        return self.x.shape[0]
+
+    def __len__(self) -> int:
+        return math.ceil(self.n_samples / self.batch_size)
+
+    def cast(self, dtype) -> None:
+        if self.x.dtype != dtype:
+            self.x = self.x.astype(dtype)
+            self._buffer = self._buffer.astype(dtype)
+
+    def __iter__(self):
+        n = self.n_samples
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            index = order[start:start + self.batch_size]
+            yield np.take(self.x, index, axis=0, out=self._buffer[:index.size], mode="clip"), self.y[index]
+
+
+StepFunction = Callable[..., tuple]
+
+
+def default_step(model, loss, x, y):
+    """Forward in training mode, loss, backward without the input gradient.
+
+    Leaves ``dL/dθ`` of the data loss in ``model.flat_grads`` and returns
+    ``(data_loss, outputs)``; ``outputs`` feed the training metrics.
+    """
+    outputs = model.forward(x, training=True)
+    value, doutputs = loss.value_and_grad(outputs, y)
+    model.backward(doutputs, need_input_grad=False)
+    return value, outputs
+
+
+def _as_loss(loss) -> losses.Loss:
+    return losses.get(loss) if isinstance(loss, str) else loss
+
+
+def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_data=None,
+        step: StepFunction = default_step, callbacks: Iterable[Callback] = (), weight_decay: float = 0.0,
+        l1: float = 0.0, optimizer_state: Optional[dict] = None,
+        eval_batch_size: int = DEFAULT_EVAL_BATCH) -> list[dict]:
+    """Train ``model`` in place on ``batches`` and return the list of per-epoch metric dicts.
+
+    ``loss`` is a :class:`nn.losses.Loss` or its name; its task chooses the
+    metrics. ``weight_decay`` and ``l1`` regularise the weights (see
+    :class:`nn.Sequential`). ``optimizer_state`` continues from a saved state;
+    otherwise a new one is made. Raises :class:`Diverged` when the objective
+    or the parameters stop being finite (callbacks have seen every completed
+    epoch by then).
+    """
+    if epochs < 1:
+        raise ValueError("epochs must be at least 1")
+    loss = _as_loss(loss)
+    loss.check_targets(batches.y, None)
+    batches.cast(model.dtype)
     callbacks = list(callbacks)
-    x = np.ascontiguousarray(x_train, dtype=model.dtype)
-    y = np.asarray(y_train, dtype=np.intp)
-    n = x.shape[0]
-    n_batches = math.ceil(n / batch_size)
-    loss_fn = losses.get(loss).value_and_grad
-    state = optimizer.init({"flat": model.flat_params}) if optimizer_state is None else optimizer_state
     params, grads = {"flat": model.flat_params}, {"flat": model.flat_grads}
-    rng = np.random.default_rng([seed, 1])  # its own stream, apart from the weights' one
-    x_batch = np.empty((batch_size, x.shape[1]), dtype=model.dtype)
+    state = optimizer.init(params) if optimizer_state is None else optimizer_state
+    n, n_batches = batches.n_samples, len(batches)
     history: list[dict] = []
     for callback in callbacks:
         callback.on_train_begin({"n_train": n, "n_batches": n_batches, "epochs": epochs,
-                                 "optimizer_state": state})
+                                 "optimizer_state": state, "loss": loss})
     try:
         for epoch in range(1, epochs + 1):
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, n_batches)
-            order = rng.permutation(n) if shuffle else np.arange(n)
             started = time.perf_counter()
             loss_sum = penalty_sum = 0.0
-            correct = 0
-            for batch in range(n_batches):
-                index = order[batch * batch_size:(batch + 1) * batch_size]
-                xb = np.take(x, index, axis=0, out=x_batch[:index.size], mode="clip")
-                yb = y[index]
-                data_loss, penalty, n_correct = model.train_step_grads(
-                    xb, yb, weight_decay=weight_decay, loss_fn=loss_fn, l1=l1)
+            tracker = metrics.for_task(loss.task)
+            for batch, (xb, yb) in enumerate(batches, start=1):
+                data_loss, outputs = step(model, loss, xb, yb)
+                penalty = model.add_penalty_grad(weight_decay, l1)
                 objective = data_loss + penalty
                 if not math.isfinite(objective):
-                    raise Diverged(epoch, batch + 1, objective)
+                    raise Diverged(epoch, batch, objective)
+                tracker.update(outputs, yb)
                 optimizer.apply(params, grads, state, loss=objective)
-                loss_sum += data_loss * index.size
-                penalty_sum += penalty * index.size
-                correct += n_correct
+                loss_sum += data_loss * yb.shape[0]
+                penalty_sum += penalty * yb.shape[0]
                 for callback in callbacks:
-                    callback.on_batch_end(epoch, batch + 1, n_batches)
+                    callback.on_batch_end(epoch, batch, n_batches)
             seconds = time.perf_counter() - started
             if not np.all(np.isfinite(model.flat_params)):
                 raise Diverged(epoch, n_batches, math.nan)
-            metrics = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
-                       "train_penalty": penalty_sum / n, "seconds": seconds}
+            epoch_metrics = {"epoch": epoch, "train_loss": loss_sum / n,
+                             **{f"train_{k}": v for k, v in tracker.result().items()},
+                             "train_penalty": penalty_sum / n, "seconds": seconds}
             if validation_data is not None:
                 started = time.perf_counter()
-                val_loss, val_accuracy = model.evaluate(*validation_data, loss=loss,
-                                                        batch_size=eval_batch_size)
-                metrics.update(val_loss=val_loss, val_accuracy=val_accuracy,
-                               eval_seconds=time.perf_counter() - started)
-            history.append(metrics)
+                scores = evaluate(model, loss, *validation_data, batch_size=eval_batch_size)
+                epoch_metrics.update({f"val_{k}": v for k, v in scores.items()})
+                epoch_metrics["eval_seconds"] = time.perf_counter() - started
+            history.append(epoch_metrics)
             stop = False
             for callback in callbacks:  # every callback sees the epoch, even if one asks to stop
                 try:
-                    callback.on_epoch_end(epoch, metrics)
+                    callback.on_epoch_end(epoch, epoch_metrics)
                 except StopTraining:
                     stop = True
             if stop:
@@ -134,113 +181,35 @@ def fit(model, optimizer, x_train, y_train, *, epochs: int, batch_size: int,
     return history
 
 
-class BestWeights(Callback):
-    """Keeps a copy of the model from the epoch with the best ``monitor`` value: its
-    parameters and its layer state (batch norm's running statistics, which must match
-    the weights they were accumulated with).
-
-    ``mode`` is ``"max"`` for accuracies, ``"min"`` for losses. :meth:`restore`
-    copies them back into the model.
-    """
-
-    def __init__(self, model, monitor: str = "val_accuracy", mode: str = "max"):
-        self.model, self.monitor, self.mode = model, monitor, mode
-        self.best_value: Optional[float] = None
-        self.best_epoch: Optional[int] = None
-        self.weights: Optional[np.ndarray] = None
-        self.layer_state: dict = {}
-
-    def on_epoch_end(self, epoch, metrics):
-        value = metrics.get(self.monitor)
-        if value is None or not math.isfinite(value):
-            return
-        better = (self.best_value is None or (value > self.best_value if self.mode == "max"
-                                               else value < self.best_value))
-        if better:
-            self.best_value, self.best_epoch = float(value), epoch
-            if self.weights is None:
-                self.weights = self.model.flat_params.copy()
-            else:
-                np.copyto(self.weights, self.model.flat_params)
-            self.layer_state = {key: array.copy() for key, array in self.model.layer_state().items()}
-
-    def restore(self) -> bool:
-        if self.weights is None:
-            return False
-        np.copyto(self.model.flat_params, self.weights)
-        current = self.model.layer_state()
-        for key, array in self.layer_state.items():
-            np.copyto(current[key], array)
-        return True
+def evaluate(model, loss, x, y, batch_size: int = DEFAULT_EVAL_BATCH) -> dict:
+    """Mean data loss (no penalty) and the task's metrics over a data set, in evaluation mode
+    and large chunks: ``{"loss": ..., "accuracy": ...}`` or ``{"loss": ..., "rmse": ..., ...}``."""
+    loss = _as_loss(loss)
+    x, y = model.as_input(x), np.asarray(y)
+    tracker = metrics.for_task(loss.task)
+    total = 0.0
+    for i in range(0, x.shape[0], batch_size):
+        outputs, targets = model.forward(x[i:i + batch_size]), y[i:i + batch_size]
+        value, _ = loss.value_and_grad(outputs, targets, need_grad=False)
+        total += value * targets.shape[0]
+        tracker.update(outputs, targets)
+    return {"loss": total / max(x.shape[0], 1), **tracker.result()}
 
 
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved for ``patience`` epochs, then restore the best weights.
-
-    "Improved" means better than the best so far (``mode`` ``"max"`` for
-    accuracies, ``"min"`` for losses). The best weights are restored when
-    training ends, however it ends, so evaluation after ``fit`` uses them.
-    ``best`` shares a :class:`BestWeights` already among the callbacks (it must
-    come before this one) instead of keeping a second copy.
-    """
-
-    def __init__(self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max",
-                 best: Optional[BestWeights] = None):
-        if patience < 1:
-            raise ValueError("patience must be at least 1")
-        self.shared = best is not None
-        self.best = best if best is not None else BestWeights(model, monitor, mode)
-        self.patience = patience
-        self.stopped_epoch: Optional[int] = None
-
-    def on_epoch_end(self, epoch, metrics):
-        if not self.shared:
-            self.best.on_epoch_end(epoch, metrics)
-        if self.best.best_epoch is not None and epoch - self.best.best_epoch >= self.patience:
-            self.stopped_epoch = epoch
-            raise StopTraining
-
-    def on_train_end(self, history):
-        self.best.restore()
+def objective_and_grads(model, loss, x, y, weight_decay: float = 0.0, l1: float = 0.0):
+    """Objective (data loss + penalties) on one batch in training mode and its gradient:
+    ``(value, grads)`` with ``grads`` a dict keyed like ``model.params`` holding copies."""
+    loss = _as_loss(loss)
+    value, _ = default_step(model, loss, model.as_input(x), np.asarray(y))
+    value += model.add_penalty_grad(weight_decay, l1)
+    return value, {name: g.copy() for name, g in model.grads.items()}
 
 
-class LossPlateau(Callback):
-    """The older stopping rule: stop once the mean training loss changes by less than
-    ``min_delta`` (in absolute value) from one epoch to the next."""
-
-    def __init__(self, min_delta: float):
-        self.min_delta = float(min_delta)
-        self.previous: Optional[float] = None
-        self.stopped_epoch: Optional[int] = None
-
-    def on_epoch_end(self, epoch, metrics):
-        current = metrics["train_loss"]
-        if self.previous is not None and abs(self.previous - current) < self.min_delta:
-            self.stopped_epoch = epoch
-            raise StopTraining
-        self.previous = current
-
-
-class GradientNorms(Callback):
-    """Adds ``grad_norm/<block>`` to each epoch's metrics: the mean Frobenius norm of
-    ``dL/dW`` of each weight matrix over every ``every``-th mini-batch of the epoch
-    (sampling keeps the cost near 0.5 % of an epoch). Must come before the loggers."""
-
-    def __init__(self, model, every: int = 8):
-        self.model, self.every = model, every
-        self.names = [name for name in model.grads if name.endswith(".W")]
-
-    def on_epoch_begin(self, epoch, n_batches):
-        self.sums = dict.fromkeys(self.names, 0.0)
-        self.count = 0
-
-    def on_batch_end(self, epoch, batch, n_batches):
-        if batch % self.every == 1 or self.every == 1:
-            for name in self.names:
-                g = self.model.grads[name].ravel()
-                self.sums[name] += math.sqrt(float(np.dot(g, g)))
-            self.count += 1
-
-    def on_epoch_end(self, epoch, metrics):
-        for name in self.names:
-            metrics[f"grad_norm/{name.split('.')[0]}"] = self.sums[name] / max(self.count, 1)
+def input_gradient(model, loss, x, y, training: bool = False) -> tuple[float, np.ndarray]:
+    """``(L, dL/dx)`` of the data loss for a batch, in evaluation mode unless ``training``:
+    what FGSM, saliency maps and layer-wise pretraining need. Parameter gradients are
+    overwritten as a side effect."""
+    loss = _as_loss(loss)
+    outputs = model.forward(model.as_input(x), training=training)
+    value, doutputs = loss.value_and_grad(outputs, np.asarray(y))
+    return value, model.backward(doutputs, need_input_grad=True).copy()

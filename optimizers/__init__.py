@@ -4,15 +4,12 @@ Every module in this package is imported at start-up, so adding an
 optimizer is one new file whose class carries ``@register("name")``: the
 CLI's choices, the sweep values and the shared tests read :func:`names`.
 """
-import importlib
-import pkgutil
+from nn.registry import import_submodules
 
-from .base import (Hyperparameters, Optimizer, make, names, register, state_from_arrays,
+from .base import (OPTIMIZERS, Hyperparameters, Optimizer, make, names, register, state_from_arrays,
                    state_to_arrays)
 
-for _module in pkgutil.iter_modules(__path__):
-    if _module.name != "base" and not _module.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module.name}")
+import_submodules(__name__, __path__, skip=lambda name: name == "base")
 
-__all__ = ["Hyperparameters", "Optimizer", "make", "names", "register", "state_from_arrays",
+__all__ = ["OPTIMIZERS", "Hyperparameters", "Optimizer", "make", "names", "register", "state_from_arrays",
            "state_to_arrays"]

@@ -6,10 +6,12 @@ An optimizer is a small named update rule with explicit state:
   {slot: array}}, "globals": {...}}``. Slots have their parameter's dtype and
   shape; globals hold optimizer-wide numbers (Eve's feedback term).
 * ``opt.apply(params, grads, state, loss=None)`` increments ``step`` (so the
-  first update has ``t = 1``), adds coupled weight decay to each gradient
-  (``g = grad + weight_decay * w``, PyTorch's convention, applied to every
-  array it is given) and updates ``params`` in place. Every rule accepts
-  ``loss``; only those that need it (Eve) use it.
+  first update has ``t = 1``) and updates ``params`` in place from ``grads``.
+  Every rule accepts ``loss``; only those that need it (Eve) use it.
+
+Weight decay is not here: it belongs to the objective, where the model adds
+it to the weights' gradient only (``nn.Sequential.add_penalty_grad``), so it
+exists once. A rule with decoupled decay (AdamW) would be its own optimizer.
 
 Every ``FLUSH_EVERY`` steps, parameter and slot values smaller in magnitude
 than ``FLUSH_BELOW`` (1e-30) are set to exactly 0 (what a CPU's flush-to-zero
@@ -39,7 +41,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-_REGISTRY: dict[str, type["Optimizer"]] = {}
+from nn.registry import Registry
+
+OPTIMIZERS = Registry("optimizer", case_sensitive=True)
 FLUSH_EVERY = 16
 FLUSH_BELOW = 1e-30
 
@@ -54,7 +58,6 @@ class Hyperparameters:
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
-    weight_decay: float = 0.0
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -62,11 +65,10 @@ class Hyperparameters:
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         for name in ("momentum", "beta", "beta1", "beta2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
+            if not 0.0 <= getattr(self, name) < 1.0:  # also rejects nan
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        for name in ("epsilon", "weight_decay"):
-            if not getattr(self, name) >= 0.0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not (self.epsilon >= 0.0 and math.isfinite(self.epsilon)):
+            raise ValueError(f"epsilon must be >= 0, got {self.epsilon}")
 
 
 class Optimizer:
@@ -102,12 +104,8 @@ class Optimizer:
     def apply(self, params: dict, grads: dict, state: dict, loss: Optional[float] = None) -> None:
         state["step"] += 1
         self.begin_step(state, loss)
-        decay = self.hp.weight_decay
         for key, w in params.items():
-            g = grads[key]
-            if decay:
-                g = g + decay * w
-            self.update(w, g, state["slots"].setdefault(key, {}), state)
+            self.update(w, grads[key], state["slots"].setdefault(key, {}), state)
         if state["step"] % FLUSH_EVERY == 0:
             arrays = list(params.values()) + [a for slots in state["slots"].values() for a in slots.values()]
             for array in arrays:
@@ -130,21 +128,18 @@ class Optimizer:
 
 
 def register(name: str) -> Callable[[type[Optimizer]], type[Optimizer]]:
-    """Class decorator adding an optimizer to the registry under ``name`` (exact key)."""
+    """Class decorator adding an optimizer to :data:`OPTIMIZERS` under ``name`` (exact key)."""
 
     def decorate(cls: type[Optimizer]) -> type[Optimizer]:
-        if name in _REGISTRY:
-            raise ValueError(f"optimizer {name!r} is registered twice")
         cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        return OPTIMIZERS.register(name, cls)
 
     return decorate
 
 
 def names() -> list[str]:
     """Registered optimizer names, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(OPTIMIZERS)
 
 
 def make(name: str, **hyperparameters) -> Optimizer:
@@ -154,11 +149,7 @@ def make(name: str, **hyperparameters) -> Optimizer:
     unknown hyperparameter name is a ``TypeError``; an unknown optimizer name
     a ``ValueError`` that lists the valid ones.
     """
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; valid names: {', '.join(names())}") from None
-    return cls(Hyperparameters(**hyperparameters))
+    return OPTIMIZERS.get(name)(Hyperparameters(**hyperparameters))
 
 
 def state_to_arrays(state: dict) -> dict[str, np.ndarray]:

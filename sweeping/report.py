@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-import train
+from experiments import config as configuration
 
 
 def best_command(config: dict, swept: list[str]) -> str:
-    keys = [k for k in train.PARAMETERS if k in config and k not in ("wandb_mode", "output_dir", "preset")
-            and config[k] is not None and (k in swept or config[k] != train.DEFAULTS.get(k))]
+    keys = [k for k in configuration.DEFAULTS if k in config and k not in ("wandb_mode", "output_dir", "preset")
+            and config[k] is not None and (k in swept or config[k] != configuration.DEFAULTS.get(k))]
     parts = ["python", "train.py"]
     for key in keys:
         parts += [f"--{key}", str(config[key])]
@@ -186,7 +186,7 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     if complete:
         best = study.best_trial
         constants = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
-        config = train.resolve_config({**fixed, **constants, **best.params})
+        config = configuration.resolve({**fixed, **constants, **best.params})
         command = best_command(config, varying)
         (folder / "best.json").write_text(json.dumps({"trial": best.number, spec.metric: best.value,
                                                       "config": config, "command": command}, indent=2) + "\n")

@@ -54,3 +54,21 @@ def real_data_dir():
 
 requires_real_data = pytest.mark.skipif(real_data_dir() is None,
                                         reason="real data not found (set FFNN_DATA_DIR)")
+
+
+CLASSIFICATION_LOSSES = ["cross_entropy", "mean_squared_error"]
+
+
+def fit_arrays(model, optimizer, x, y, *, epochs, batch_size, seed=0, shuffle=True, loss="cross_entropy", **kwargs):
+    """``nn.fit`` on in-memory arrays: the batches made from ``x``, ``y`` with ``seed`` and ``shuffle``."""
+    import nn
+
+    batches = nn.Batches(x, y, batch_size, seed=seed, shuffle=shuffle)
+    return nn.fit(model, loss, optimizer, batches, epochs=epochs, **kwargs)
+
+
+def proba(model, x):
+    """Class probabilities: the softmax of the model's outputs."""
+    import nn
+
+    return nn.softmax(model.predict(x))

@@ -15,6 +15,8 @@ import datasets
 import nn
 import optimizers
 import train
+from experiments import config as configuration
+from experiments.run import reconcile
 from tests.conftest import ROOT
 
 COURSE_FLAGS = ["-wp", "--wandb_project", "-we", "--wandb_entity", "-d", "--dataset", "-e", "--epochs",
@@ -53,7 +55,8 @@ def test_help_lists_every_flag_and_every_registered_name():
         assert re.search(rf"(^|[\s,]){re.escape(flag)}[\s,]", result.output), flag
     for name in optimizers.names() + list(nn.ACTIVATIONS) + list(nn.INITIALIZERS) + list(nn.LOSSES):
         assert name in result.output, name
-    assert "mnist|fashion_mnist" in result.output
+    for name in datasets.names():
+        assert name in result.output, name
 
 
 def test_help_imports_nothing_heavy():
@@ -72,23 +75,22 @@ def test_bad_values_exit_2_with_one_line(args):
 
 
 def test_choices_are_case_insensitive_and_normalised():
-    params = train.PARAMETERS
-    assert params["activation"].type.convert("relu", params["activation"], None) == "ReLU"
-    assert params["weight_init"].type.convert("XAVIER", params["weight_init"], None) == "Xavier"
-    assert params["optimizer"].type.convert("NAdam", params["optimizer"], None) == "nadam"
+    assert configuration.convert("activation", "relu") == "ReLU"
+    assert configuration.convert("weight_init", "XAVIER") == "Xavier"
+    assert configuration.convert("optimizer", "NAdam") == "nadam"
 
 
 def test_run_name_says_what_the_run_is():
-    config = {**train.DEFAULTS, "num_layers": 3, "hidden_size": 128, "batch_size": 64, "activation": "ReLU",
+    config = {**configuration.DEFAULTS, "num_layers": 3, "hidden_size": 128, "batch_size": 64, "activation": "ReLU",
               "optimizer": "nadam", "learning_rate": 0.001}
-    assert train.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
-    assert train.run_name({**config, "loss": "mean_squared_error"}).endswith("_mse")
-    assert train.run_name({**config, "norm": "batch", "dropout": 0.2}).endswith("_batchnorm_do_0.2")
+    assert configuration.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
+    assert configuration.run_name({**config, "loss": "mean_squared_error"}).endswith("_mse")
+    assert configuration.run_name({**config, "norm": "batch", "dropout": 0.2}).endswith("_batchnorm_do_0.2")
 
 
 def test_values_injected_by_wandb_win_and_are_coerced():
     said = []
-    config = train.reconcile(dict(train.DEFAULTS), {"learning_rate": "0.01", "epochs": 10, "batch_size": 32,
+    config = reconcile(dict(configuration.DEFAULTS), {"learning_rate": "0.01", "epochs": 10, "batch_size": 32,
                                                     "not_an_option": 1}, said.append)
     assert config["learning_rate"] == 0.01 and config["batch_size"] == 32 and config["epochs"] == 10
     assert len(said) == 2 and "learning_rate" in said[0]
@@ -129,9 +131,11 @@ def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, t
     assert history[0]["grad_norm/0"] > 0 and history[0]["grad_norm/1"] > 0  # per-layer gradient norms
     assert summary["best_val_accuracy"] == max(h["val_accuracy"] for h in history)
     # the saved model reproduces the reported test accuracy
-    model = nn.FeedForward.load(folder / "model.npz")
+    model = nn.Sequential.load(folder / "model.npz")
+    assert model.metadata["task"] == "classification" and model.metadata["dataset"] == "fashion_mnist"
     data = datasets.load("fashion_mnist", tiny_idx)
-    assert model.evaluate(data.x_test, data.y_test)[1] == pytest.approx(summary["test_accuracy"])
+    scores = nn.evaluate(model, model.metadata["loss"], data.x_test, data.y_test)
+    assert scores["accuracy"] == pytest.approx(summary["test_accuracy"])
     assert np.loadtxt(folder / "confusion_matrix.csv", delimiter=",").sum() == len(data.y_test)
     shown = wandb_summary(offline_run(tmp_path))
     assert "finished" in shown
@@ -154,9 +158,8 @@ def test_diverging_run_stops_cleanly_and_marks_wandb_failed(tiny_idx, tmp_path):
 
 
 def test_save_model_accepts_sweep_style_values():
-    param = train.PARAMETERS["save_model"]
-    assert param.type.convert("True", param, None) is True
-    assert param.type.convert("false", param, None) is False
+    assert configuration.convert("save_model", "True") is True
+    assert configuration.convert("save_model", "false") is False
 
 
 def test_ctrl_c_keeps_what_was_computed(tmp_path):
@@ -180,12 +183,12 @@ def test_ctrl_c_keeps_what_was_computed(tmp_path):
 
 
 def test_defaults_are_the_sweeps_best_configuration():
-    best = train.load_presets()["fmnist_top1"]
-    assert {key: train.DEFAULTS[key] for key in best} == {key: train.convert(key, v) for key, v in best.items()}
+    best = configuration.load_presets()["fmnist_top1"]
+    assert {key: configuration.DEFAULTS[key] for key in best} == {key: configuration.convert(key, v) for key, v in best.items()}
 
 
 def test_preset_values_yield_to_explicit_flags():
-    config = train.resolve_config({"preset": "fmnist_top3", "epochs": 2})
+    config = configuration.resolve({"preset": "fmnist_top3", "epochs": 2})
     assert config["activation"] == "tanh" and config["hidden_size"] == 32 and config["epochs"] == 2
     result = CliRunner().invoke(train.cli, ["--preset", "nope"])
     assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
@@ -203,9 +206,10 @@ def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_
     assert summary["stopped_early_at_epoch"] == len(history) == summary["best_epoch"] + 2 < 40
     assert summary["restored_weights_of_epoch"] == summary["best_epoch"]
     # the saved model is the restored one: it scores the best validation accuracy
-    model = nn.FeedForward.load(folder / "model.npz")
+    model = nn.Sequential.load(folder / "model.npz")
     data = datasets.load("fashion_mnist", tiny_idx, scaling="standard")
-    assert model.evaluate(data.x_val, data.y_val)[1] == pytest.approx(summary["best_val_accuracy"])
+    assert nn.evaluate(model, "cross_entropy", data.x_val, data.y_val)["accuracy"] == pytest.approx(
+        summary["best_val_accuracy"])
 
 
 def test_patience_without_a_validation_set_says_it_is_off(tmp_path):

@@ -126,3 +126,29 @@ def test_permuted_pixels_are_one_fixed_permutation_for_every_split(tiny_idx):
     perm = np.random.default_rng([4, 2]).permutation(784)
     for split in ("x_train", "x_val", "x_test"):
         np.testing.assert_array_equal(getattr(scrambled, split), getattr(plain, split)[:, perm])
+
+
+def test_holdout_and_kfold_partition_the_training_set_by_class():
+    y = np.repeat(np.arange(4), [40, 30, 20, 10])
+    train, val = datasets.holdout(y, 0.1, seed=3)
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(100))
+    assert np.bincount(y[val]).tolist() == [4, 3, 2, 1]  # stratified: the class proportions kept
+    folds = datasets.kfold(y, 5, seed=3)
+    validated = np.concatenate([v for _, v in folds])
+    assert sorted(validated.tolist()) == list(range(100))  # every sample validated exactly once
+    for train, val in folds:
+        assert not set(train) & set(val) and len(train) + len(val) == 100
+        assert np.bincount(y[val], minlength=4).tolist() == [8, 6, 4, 2]
+    again = datasets.kfold(y, 5, seed=3)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))  # seeded
+    plain = datasets.kfold(np.linspace(0, 1, 100), 4, seed=0, stratify=False)  # regression targets
+    assert sorted(np.concatenate([v for _, v in plain]).tolist()) == list(range(100))
+
+
+def test_preprocessing_is_plain_data_fitted_on_training_only(tiny_idx):
+    data = datasets.load("fashion_mnist", tiny_idx, scaling="standard", permute_pixels=True, seed=4)
+    prep = data.preprocessing
+    assert prep.scaling == "standard" and sorted(prep.permutation.tolist()) == list(range(784))
+    raw = datasets.load("fashion_mnist", tiny_idx, scaling="none", permute_pixels=False, seed=4)
+    # applying the stored preprocessing to the raw test images gives the loaded test set
+    np.testing.assert_allclose(prep.apply(raw.x_test.copy()), data.x_test, rtol=1e-6, atol=1e-6)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import optimizers
-import train
+from experiments import config as configuration
 from sweeping import spec as specs
 from tests.conftest import ROOT
 
@@ -43,12 +43,12 @@ def test_every_key_is_a_cli_option_and_every_value_is_accepted(path):
     spec, literal = specs.load(path)
     assert spec.parameters
     for name, parameter in spec.parameters.items():
-        assert name in train.PARAMETERS, f"{path.name}: {name} is not a train.py option"
+        assert name in configuration.DEFAULTS, f"{path.name}: {name} is not a train.py option"
         for value in parameter.values:
-            train.convert(name, value)  # raises click.BadParameter if train.py would reject it
+            configuration.convert(name, value)  # raises click.BadParameter if train.py would reject it
         if name == "preset":
             for value in parameter.values:
-                train.resolve_config({"preset": value})
+                configuration.resolve({"preset": value})
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)

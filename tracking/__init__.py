@@ -1,4 +1,24 @@
-"""Reporting, kept out of the core: console progress, local files and plots, W&B.
+"""Reporting, kept out of the core: console progress, the local run folder, figures, W&B.
 
-Everything here observes training through :class:`nn.Callback` hooks.
+Everything here observes training through :class:`nn.Callback` hooks. A
+:class:`Reporter` is a callback that also takes what a run produces after
+training (figures, the confusion matrix, the summary); the experiment hands
+the same calls to every reporter it has (the local folder, W&B), so no code
+asks which ones are on.
 """
+import nn
+
+
+class Reporter(nn.Callback):
+    def watch(self, monitor: str, goal: str) -> None:
+        """The metric whose best value (``goal`` "max" or "min") the run reports, e.g. ``val_accuracy``."""
+
+    def log_samples(self, x, y, image_shape, class_names, grid_png) -> None: ...
+
+    def log_figures(self, figures: dict) -> None: ...
+
+    def log_confusion(self, y_true, y_pred, class_names) -> None: ...
+
+    def finish(self, summary: dict, exit_code: int) -> str:
+        """Write the summary and close; return a line saying where the results are ("" if nothing to say)."""
+        return ""

@@ -6,12 +6,18 @@ import sys
 import nn
 
 
+SHORT = {"accuracy": "acc"}
+
+
 def format_metrics(metrics: dict, epochs: int) -> str:
+    """``epoch 3/10 | loss 0.41 | acc 0.85 | val_loss ... | 1.02s``: the loss and the task's metrics."""
     width = len(str(epochs))
-    parts = [f"epoch {metrics['epoch']:>{width}}/{epochs}",
-             f"loss {metrics['train_loss']:.4f}", f"acc {metrics['train_accuracy']:.4f}"]
-    if "val_loss" in metrics:
-        parts += [f"val_loss {metrics['val_loss']:.4f}", f"val_acc {metrics['val_accuracy']:.4f}"]
+    parts = [f"epoch {metrics['epoch']:>{width}}/{epochs}"]
+    for prefix, label in (("train_", ""), ("val_", "val_")):
+        for key, value in metrics.items():
+            name = key[len(prefix):]
+            if key.startswith(prefix) and name != "penalty":
+                parts.append(f"{label}{SHORT.get(name, name)} {value:.4f}")
     parts.append(f"{metrics['seconds']:.2f}s")
     return " | ".join(parts)
 

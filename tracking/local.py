@@ -1,10 +1,10 @@
-"""Local results, for users with no W&B account: history, summary, figures, model.
+"""The local run folder, for users with no W&B account: config, history, summary, figures, model.
 
 Layout: ``<output_dir>/<run name>/`` holding ``config.json``,
 ``history.json`` and ``history.csv`` (rewritten after every epoch, so an
-interrupted run keeps what it computed), ``summary.json``, ``samples.png``,
-``curves.png``, ``confusion_matrix.png`` and, with ``--save_model``,
-``model.npz``.
+interrupted run keeps what it computed), ``summary.json`` and the figures
+the run draws there (``samples.png``, ``curves.png``, ``confusion_matrix.png``
+...) and, with ``--save_model``, ``model.npz``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import csv
 import json
 from pathlib import Path
 
-import nn
+from . import Reporter
 
 
 def unique_dir(parent, name: str) -> Path:
@@ -39,13 +39,19 @@ def write_history(folder: Path, history: list[dict]) -> None:
             writer.writerows(history)
 
 
-class LocalHistory(nn.Callback):
-    """Keeps the metric history and rewrites it to disk after each epoch."""
+class LocalRun(Reporter):
+    """A new run folder under ``parent`` holding ``config.json``; the history is rewritten after each epoch."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, parent, name: str, config: dict):
+        self.folder = unique_dir(parent, name)
+        write_json(self.folder / "config.json", config)
         self.history: list[dict] = []
 
     def on_epoch_end(self, epoch, metrics):
         self.history.append(dict(metrics))
         write_history(self.folder, self.history)
+
+    def finish(self, summary, exit_code):
+        write_history(self.folder, self.history)
+        write_json(self.folder / "summary.json", summary)
+        return ""

@@ -96,16 +96,17 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     return Path(path)
 
 
-def curves_figure(history: list[dict], path, title="") -> Path:
+def curves_figure(history: list[dict], path, title="", metric: str = "accuracy") -> Path:
+    """Loss (left) and ``metric`` (right) per epoch, training and validation."""
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for key, style in (("train", "-o"), ("val", "-s")):
         if f"{key}_loss" in history[0]:
             left.plot(epochs, [h[f"{key}_loss"] for h in history], style, label=key)
-            right.plot(epochs, [h[f"{key}_accuracy"] for h in history], style, label=key)
+            right.plot(epochs, [h[f"{key}_{metric}"] for h in history], style, label=key)
     left.set(xlabel="epoch", ylabel="loss", title="loss")
-    right.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    right.set(xlabel="epoch", ylabel=metric, title=metric)
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend()
@@ -139,7 +140,7 @@ def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: 
 
 def weight_histograms(model, path) -> Path:
     plt = _pyplot()
-    names = [name for name in model.params if name.endswith(".W")]
+    names = model.decayed_names()
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names):
         values = model.params[name].ravel()

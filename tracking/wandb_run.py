@@ -15,9 +15,7 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-import nn
-
-MODES = ("auto", "online", "offline", "disabled")
+from . import Reporter
 
 
 def _host() -> str:
@@ -49,7 +47,7 @@ def resolve_mode(mode: str) -> str:
     return "online" if has_api_key() and reachable(_host()) else "offline"
 
 
-class WandbRun(nn.Callback):
+class WandbRun(Reporter):
     """One W&B run: started in ``__init__``, per-epoch metrics as a callback, finished by :meth:`finish`."""
 
     def __init__(self, *, project, entity, name, config, mode, group=None, tags=None):
@@ -61,7 +59,12 @@ class WandbRun(nn.Callback):
                               tags=tags, mode=self.mode, settings=wandb.Settings(silent=True))
         self.run.define_metric("epoch")
         self.run.define_metric("*", step_metric="epoch")
-        self.best_val_accuracy = None
+        self.best = None
+        self.monitor, self.goal = "val_accuracy", "max"
+
+    def watch(self, monitor: str, goal: str) -> None:
+        """The metric whose best value and epoch go into the summary as they happen (goal "max"/"min")."""
+        self.monitor, self.goal = monitor, goal
 
     @property
     def injected_config(self) -> dict:
@@ -73,10 +76,10 @@ class WandbRun(nn.Callback):
 
     def on_epoch_end(self, epoch, metrics):
         self.run.log(dict(metrics))
-        if "val_accuracy" in metrics and (self.best_val_accuracy is None
-                                          or metrics["val_accuracy"] > self.best_val_accuracy):
-            self.best_val_accuracy = float(metrics["val_accuracy"])
-            self.run.summary["best_val_accuracy"] = self.best_val_accuracy
+        value = metrics.get(self.monitor)
+        if value is not None and (self.best is None or (value > self.best if self.goal == "max" else value < self.best)):
+            self.best = float(value)
+            self.run.summary[f"best_{self.monitor}"] = self.best  # a plain float: summary="max" would be replaced
             self.run.summary["best_epoch"] = int(epoch)
 
     def log_samples(self, x, y, image_shape, class_names, grid_png: Path) -> None:
@@ -86,18 +89,13 @@ class WandbRun(nn.Callback):
                   for i in one_sample_per_class(x, y, len(class_names))]
         self.run.log({"samples": images, "sample_grid": self.wandb.Image(str(grid_png))}, commit=False)
 
-    def log_confusion(self, y_true, y_pred, class_names, figure_png: Path) -> None:
+    def log_confusion(self, y_true, y_pred, class_names) -> None:
         matrix = self.wandb.plot.confusion_matrix(y_true=list(map(int, y_true)), preds=list(map(int, y_pred)),
                                                   class_names=list(class_names), title="Test confusion matrix")
-        self.run.log({"confusion_matrix": matrix,
-                      "confusion_matrix_image": self.wandb.Image(str(figure_png))}, commit=False)
+        self.run.log({"confusion_matrix": matrix}, commit=False)
 
-    def log_images(self, images: dict) -> None:
-        self.run.log({key: self.wandb.Image(str(path)) for key, path in images.items()}, commit=False)
-
-    def set_summary(self, values: dict) -> None:
-        for key, value in values.items():
-            self.run.summary[key] = value
+    def log_figures(self, figures: dict) -> None:
+        self.run.log({key: self.wandb.Image(str(path)) for key, path in figures.items()}, commit=False)
 
     def where(self) -> str:
         if self.mode == "offline":
@@ -107,7 +105,10 @@ class WandbRun(nn.Callback):
             return f"W&B: {self.run.url}"
         return ""
 
-    def finish(self, exit_code: int = 0) -> str:
+    def finish(self, summary: dict, exit_code: int = 0) -> str:
+        for key, value in summary.items():
+            if isinstance(value, (int, float, str)):
+                self.run.summary[key] = value
         where = self.where()
         self.run.finish(exit_code=exit_code)
         return where

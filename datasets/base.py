@@ -1,0 +1,43 @@
+"""The data-set registry: one entry per data set, each in its own file of this package.
+
+A :class:`DatasetInfo` says what a data set is (its task, its class names, a
+one-line description) and how to get its raw arrays (``load_raw(data_dir)``
+-> :class:`RawData`). Adding a data set is one new file calling
+``DATASETS.register(name, DatasetInfo(...))``; the CLI's choices, its
+``--help`` and the tests read the registry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from nn.registry import Registry
+
+
+@dataclass
+class RawData:
+    """Arrays as the source gives them: images ``N x H x W`` (uint8) or features ``N x d``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    task: str  # "classification" or "regression"
+    description: str
+    load_raw: Callable[[Optional[str]], RawData]
+    class_names: tuple = ()
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+DATASETS = Registry("data set")

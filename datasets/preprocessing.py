@@ -1,0 +1,62 @@
+"""Input preprocessing, fitted on the training split only and applied unchanged to the others.
+
+Scalings (:data:`SCALINGS`):
+
+* ``minmax`` (default): ``(x - min) / (max - min)`` with the minimum and
+  maximum over all training values (0 and 255 for the image sets, so pixels
+  land in [0, 1]);
+* ``standard``: per feature, ``(x - mean) / std`` (fitted with scikit-learn's
+  ``StandardScaler``; a constant feature is only centred);
+* ``none``: raw values.
+
+``permute_pixels`` applies one fixed, seeded permutation of the feature
+positions first (the scrambled-pixels study). A fitted :class:`Preprocessing`
+is plain data (a permutation, an offset, a scale), so it can be stored with
+a model and applied again later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+SCALINGS = ("minmax", "standard", "none")
+
+
+@dataclass
+class Preprocessing:
+    """``x -> (x[:, permutation] - offset) * scale``; offset and scale are Python floats
+    (min-max: float32 arithmetic) or float64 arrays per feature (standard)."""
+
+    scaling: str
+    offset: float | np.ndarray
+    scale: float | np.ndarray
+    permutation: Optional[np.ndarray] = None
+
+    @classmethod
+    def fit(cls, x_train: np.ndarray, scaling: str, permutation: Optional[np.ndarray] = None) -> "Preprocessing":
+        if permutation is not None:
+            x_train = x_train[:, permutation]
+        if scaling == "none":
+            return cls(scaling, 0.0, 1.0, permutation)
+        if scaling == "minmax":
+            low, high = float(x_train.min()), float(x_train.max())
+            return cls(scaling, low, 1.0 / (high - low) if high > low else 1.0, permutation)
+        if scaling == "standard":
+            from sklearn.preprocessing import StandardScaler
+
+            fitted = StandardScaler().fit(x_train)
+            return cls(scaling, fitted.mean_, 1.0 / fitted.scale_, permutation)
+        raise ValueError(f"unknown scaling {scaling!r}; valid: {', '.join(SCALINGS)}")
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """The preprocessed float32 array; a float32 ``x`` without permutation is changed in place
+        (the loader's own copies: a full copy of the training set is 170 MB)."""
+        if self.permutation is not None:
+            x = x[:, self.permutation]
+        x = np.asarray(x, dtype=np.float32)
+        if self.scaling != "none":
+            x -= self.offset
+            x *= self.scale
+        return x

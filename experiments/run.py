@@ -1,0 +1,207 @@
+"""One training run, as ``train.py`` and every sweep trial make it.
+
+:func:`run` loads the data (unless given), reconciles the configuration with
+W&B (under ``wandb agent`` W&B holds the sweep's values), builds the model,
+loss and optimizer, trains with the callbacks (history, best weights, early
+stopping, gradient norms, console, reporters), evaluates the best-validated
+weights on the test set, draws the figures, saves the model, and closes
+every reporter with the summary. Faults lose nothing already computed: a
+diverged or interrupted run still writes its history and summary, closes the
+W&B run with a failure code and, with ``save_model``, saves the best weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+import datasets
+import nn
+from nn import metrics
+
+from . import build, classify
+from .config import DATA_KEYS, DEFAULTS, convert, run_name
+
+KINDS = {"classification": classify}  # task -> the module that reports its test set
+
+
+class ConfigError(ValueError):
+    """A configuration that does not fit the data (a regression loss on classes, ...)."""
+
+
+@dataclass
+class RunResult:
+    status: str  # finished, diverged, interrupted
+    history: list = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    folder: Optional[Path] = None
+    message: str = ""
+    model: object = None
+
+
+def load_data(config: dict) -> datasets.Dataset:
+    return datasets.load(config["dataset"], config["data_dir"], config["val_fraction"], config["seed"],
+                         scaling=config["scaling"], permute_pixels=config["permute_pixels"])
+
+
+def reconcile(config: dict, injected: dict, say) -> dict:
+    """Under ``wandb agent`` W&B holds the sweep's values: use them, and say where the flags differ."""
+    config = dict(config)
+    for key, value in injected.items():
+        if key in DEFAULTS:
+            value = convert(key, value)
+            if value != config[key]:
+                say(f"note: W&B's config sets {key}={value!r} (the flags said {config[key]!r}); using W&B's")
+                config[key] = value
+    return config
+
+
+def _loss(config, data) -> nn.Loss:
+    try:
+        return build.loss_for(config, data.task)
+    except ValueError as error:
+        raise ConfigError(f"--loss {config['loss']} on {data.name}: {error}") from None
+
+
+def _stoppers(config, model, best, has_validation, say) -> list:
+    stoppers = []
+    if config["patience"] and not has_validation:
+        say("note: --patience needs a validation set (--val_fraction > 0); early stopping is off")
+    elif config["patience"]:
+        stoppers.append(nn.EarlyStopping(model, config["patience"], best=best))
+    if config["min_delta"]:
+        stoppers.append(nn.LossPlateau(config["min_delta"]))
+    return stoppers
+
+
+def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print, progress=True) -> RunResult:
+    """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given.
+
+    Exceptions other than divergence and Ctrl-C propagate, after every reporter
+    is closed with status ``failed``.
+    """
+    from tracking.console import ConsoleProgress
+    from tracking.local import LocalRun
+
+    config = {**DEFAULTS, **config}
+    if data is None:
+        data = load_data(config)
+    _loss(config, data)  # a misfit fails before anything is started
+    reporters = []
+    if config["wandb_mode"] != "disabled":
+        from tracking.wandb_run import WandbRun
+
+        wandb_run = WandbRun(project=config["wandb_project"], entity=config["wandb_entity"], name=run_name(config),
+                             config=config, mode=config["wandb_mode"], group=group, tags=tags)
+        reconciled = reconcile(config, wandb_run.injected_config, say)
+        if any(reconciled[k] != config[k] for k in DATA_KEYS):
+            data = load_data(reconciled)
+        config = reconciled
+        wandb_run.update_config(config)
+        wandb_run.run.name = run_name(config)
+        reporters.append(wandb_run)
+    loss = _loss(config, data)
+    name = run_name(config)
+    local = LocalRun(config["output_dir"], name, config)
+    reporters.insert(0, local)
+    folder = local.folder
+    model = build.model_for(config, data.n_features, data.n_outputs)
+    optimizer = build.optimizer_for(config)
+    n_val = 0 if data.x_val is None else len(data.x_val)
+    hidden = [config["hidden_size"]] * config["num_layers"]
+    say(f"{name}: {'-'.join(map(str, [data.n_features, *hidden, data.n_outputs]))} {config['activation']}, "
+        f"{config['optimizer']} lr {config['learning_rate']:g}, batch {config['batch_size']}, "
+        f"{config['epochs']} epochs, {loss.name} on {data.name} ({len(data.x_train)} train / {n_val} val / "
+        f"{len(data.x_test)} test, from {data.source})")
+
+    metric, mode = metrics.PRIMARY[data.task]
+    best = nn.BestWeights(model, f"{'val' if n_val else 'train'}_{metric}", mode)
+    for reporter in reporters:
+        reporter.watch(best.monitor, mode)
+    stoppers = _stoppers(config, model, best, n_val > 0, say)
+    all_callbacks = [nn.GradientNorms(model), local, best, *([ConsoleProgress()] if progress else []),
+                     *reporters[1:], *stoppers, *callbacks]  # stoppers after the loggers: a stopping epoch is logged
+    kind = KINDS[data.task]
+    kind.before_training(data, folder, reporters)
+
+    status, message, exit_code = "finished", "", 0
+    try:
+        nn.fit(model, loss, optimizer,
+               nn.Batches(data.x_train, data.y_train, config["batch_size"], seed=config["seed"],
+                          shuffle=config["shuffle"]),
+               epochs=config["epochs"], validation_data=data.validation, callbacks=all_callbacks,
+               weight_decay=config["weight_decay"], l1=config["l1"])
+    except nn.Diverged as error:
+        status, message, exit_code = "diverged", str(error), 1
+    except KeyboardInterrupt:
+        status, message, exit_code = "interrupted", "interrupted by the user (Ctrl-C)", 130
+    except BaseException:
+        for reporter in reporters:
+            reporter.finish({"status": "failed"}, 1)
+        raise
+
+    history = local.history
+    summary = _summary(status, history, model, best, stoppers)
+    if status == "finished":
+        summary.update(kind.test_report(model, loss, data, folder, reporters))
+        from tracking import plots
+
+        figures = {"curves": plots.curves_figure(history, folder / "curves.png", title=name, metric=metric)}
+        if config["plots"]:
+            figures.update(_study_figures(model, data, folder, name))
+        for reporter in reporters:
+            reporter.log_figures(figures)
+    if config["save_model"]:
+        if status != "finished" and best.restore():
+            summary["saved_model_epoch"] = best.best_epoch  # the last finite, best-validated weights
+        if status == "finished" or best.best_epoch is not None:
+            metadata = {"task": data.task, "dataset": data.name, "class_names": data.class_names, "loss": loss.name}
+            summary["model_path"] = str(model.save(folder / "model.npz", metadata))
+    where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
+    _report(say, status, message, summary, folder, where, best.monitor)
+    return RunResult(status, history, summary, folder, message, model)
+
+
+def _summary(status, history, model, best, stoppers) -> dict:
+    """What the run did: status, epochs, the best epoch and value, why it stopped, the last epoch's metrics."""
+    summary = {"status": status, "epochs_completed": len(history), "n_params": model.n_params}
+    if best.best_epoch is not None:
+        summary.update({f"best_{best.monitor}": best.best_value, "best_epoch": best.best_epoch})
+    for stopper in stoppers:
+        if stopper.stopped_epoch is not None:
+            summary["stopped_early_at_epoch"] = stopper.stopped_epoch
+            summary["stopped_by"] = type(stopper).__name__
+    if any(isinstance(s, nn.EarlyStopping) for s in stoppers) and best.best_epoch is not None:
+        summary["restored_weights_of_epoch"] = best.best_epoch  # the stopper restored them; testing uses them
+    if history:
+        summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
+        summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})
+    return summary
+
+
+def _study_figures(model, data, folder, name) -> dict:
+    from tracking import plots
+
+    figures = {"weight_histograms": plots.weight_histograms(model, folder / "weight_histograms.png")}
+    if data.image_shape is not None:
+        first = model.params[model.decayed_names()[0]]
+        figures["first_layer_weights"] = plots.first_layer_figure(first, data.image_shape,
+                                                                  folder / "first_layer_weights.png", title=name)
+    return figures
+
+
+def _report(say, status, message, summary, folder, where, monitor) -> None:
+    if status == "finished":
+        tests = " | ".join(f"{key} {value:.4f}" for key, value in summary.items()
+                           if key.startswith("test_") and isinstance(value, float))
+        best = summary.get(f"best_{monitor}")
+        best_text = (f" | best {monitor.replace('accuracy', 'acc')} {best:.4f} (epoch {summary['best_epoch']})"
+                     if best is not None and monitor.startswith("val_") else "")
+        say(tests.replace("accuracy", "acc") + best_text)
+    else:
+        say(f"stopped: {message}")
+    say(f"results: {folder}")
+    for line in where:
+        say(line)

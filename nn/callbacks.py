@@ -1,0 +1,140 @@
+"""Callbacks: what :func:`nn.fit` calls, and the ones the core provides.
+
+A callback raising :class:`StopTraining` from ``on_epoch_end`` ends training
+after that epoch (every other callback still sees it), keeping the history.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training after the current epoch, keeping the history."""
+
+
+class Callback:
+    """Hooks called by :func:`nn.fit`. Override what you need; all are optional."""
+
+    def on_train_begin(self, info: dict) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, n_batches: int) -> None: ...
+
+    def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None: ...
+
+    def on_epoch_end(self, epoch: int, metrics: dict) -> None: ...
+
+    def on_train_end(self, history: list) -> None: ...
+
+
+def _better(value: float, best: Optional[float], mode: str) -> bool:
+    return best is None or (value > best if mode == "max" else value < best)
+
+
+class BestWeights(Callback):
+    """Keeps a copy of the model from the epoch with the best ``monitor`` value: its
+    parameters and its layer state (batch norm's running statistics, which must match
+    the weights they were accumulated with).
+
+    ``mode`` is ``"max"`` for accuracies, ``"min"`` for losses and errors.
+    :meth:`restore` copies them back into the model.
+    """
+
+    def __init__(self, model, monitor: str = "val_accuracy", mode: str = "max"):
+        self.model, self.monitor, self.mode = model, monitor, mode
+        self.best_value: Optional[float] = None
+        self.best_epoch: Optional[int] = None
+        self.weights: Optional[np.ndarray] = None
+        self.layer_state: dict = {}
+
+    def on_epoch_end(self, epoch, metrics):
+        value = metrics.get(self.monitor)
+        if value is None or not math.isfinite(value) or not _better(value, self.best_value, self.mode):
+            return
+        self.best_value, self.best_epoch = float(value), epoch
+        if self.weights is None:
+            self.weights = self.model.flat_params.copy()
+        else:
+            np.copyto(self.weights, self.model.flat_params)
+        self.layer_state = {key: array.copy() for key, array in self.model.state().items()}
+
+    def restore(self) -> bool:
+        if self.weights is None:
+            return False
+        np.copyto(self.model.flat_params, self.weights)
+        self.model.set_state(self.layer_state)
+        return True
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs, then restore the best weights.
+
+    "Improved" means better than the best so far (``mode`` ``"max"`` for
+    accuracies, ``"min"`` for losses). The best weights are restored when
+    training ends, however it ends, so evaluation after ``fit`` uses them.
+    ``best`` shares a :class:`BestWeights` already among the callbacks (it must
+    come before this one) instead of keeping a second copy.
+    """
+
+    def __init__(self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max",
+                 best: Optional[BestWeights] = None):
+        if patience < 1:
+            raise ValueError("patience must be at least 1")
+        self.shared = best is not None
+        self.best = best if best is not None else BestWeights(model, monitor, mode)
+        self.patience = patience
+        self.stopped_epoch: Optional[int] = None
+
+    def on_epoch_end(self, epoch, metrics):
+        if not self.shared:
+            self.best.on_epoch_end(epoch, metrics)
+        if self.best.best_epoch is not None and epoch - self.best.best_epoch >= self.patience:
+            self.stopped_epoch = epoch
+            raise StopTraining
+
+    def on_train_end(self, history):
+        self.best.restore()
+
+
+class LossPlateau(Callback):
+    """The older stopping rule: stop once the mean training loss changes by less than
+    ``min_delta`` (in absolute value) from one epoch to the next."""
+
+    def __init__(self, min_delta: float):
+        self.min_delta = float(min_delta)
+        self.previous: Optional[float] = None
+        self.stopped_epoch: Optional[int] = None
+
+    def on_epoch_end(self, epoch, metrics):
+        current = metrics["train_loss"]
+        if self.previous is not None and abs(self.previous - current) < self.min_delta:
+            self.stopped_epoch = epoch
+            raise StopTraining
+        self.previous = current
+
+
+class GradientNorms(Callback):
+    """Adds ``grad_norm/<k>`` to each epoch's metrics: the mean Frobenius norm of ``dL/dW``
+    of the k-th weight matrix (k = 0 at the input) over every ``every``-th mini-batch of
+    the epoch (sampling keeps the cost near 0.5 % of an epoch). Must come before the loggers."""
+
+    def __init__(self, model, every: int = 8):
+        self.model, self.every = model, every
+        self.names = model.decayed_names()
+
+    def on_epoch_begin(self, epoch, n_batches):
+        self.sums = dict.fromkeys(self.names, 0.0)
+        self.count = 0
+
+    def on_batch_end(self, epoch, batch, n_batches):
+        if batch % self.every == 1 or self.every == 1:
+            for name in self.names:
+                g = self.model.grads[name].ravel()
+                self.sums[name] += math.sqrt(float(np.dot(g, g)))
+            self.count += 1
+
+    def on_epoch_end(self, epoch, metrics):
+        for k, name in enumerate(self.names):
+            metrics[f"grad_norm/{k}"] = self.sums[name] / max(self.count, 1)
