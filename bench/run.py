@@ -363,7 +363,7 @@ def targets(by, peak, extras) -> list[str]:
             f"the step, reach {100 * ceiling.get(64, 0) / peak:.0f} % of the peak at batch 64 and "
             f"{100 * ceiling.get(256, 0) / peak:.0f} % at batch 256 (table above): a whole step cannot go faster "
             "than its products, and it does more: the element-wise work, at best a few percent of the "
-            "peak. (The peak itself varied from 240 to 342 GFLOP/s between runs on this shared machine.) The rest of a step is element-wise NumPy work, "
+            "peak. (The peak itself varied from 152 to 342 GFLOP/s between runs on this shared machine.) The rest of a step is element-wise NumPy work, "
             f"memory-bound: the Adam update alone is {100 * optimizer:.0f} % of a batch-64 epoch "
             "(12 passes over the 151k-parameter buffer; NumPy cannot fuse passes). Tried and measured "
             "slower on this machine: numexpr for a fused Adam (1.8 ms vs 0.33 ms per step), splitting "
