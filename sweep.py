@@ -29,10 +29,11 @@ from experiments.cli import OneLineErrors, fail
               help="Trials this worker runs (like `wandb agent --count`); default: until the sweep is done "
                    "(grid exhausted or run_cap reached).")
 @click.option("--storage", default=None,
-              help="Optuna storage URL shared by the workers, e.g. postgresql://user:pw@host/db; "
+              help="Optuna storage URL shared by the workers, e.g. postgresql://user:pw@host/db "
+                   "(also postgresql+psycopg:// or postgresql+psycopg2://); "
                    "default: sqlite file OUTPUT_DIR/sweeps.db.")
 @click.option("--study", "study_name", default=None, help="Study name; default: the sweep's name (file stem).")
-@click.option("--data_dir", "--data-dir", "data_dir", default=None, type=click.Path(file_okay=False),
+@click.option("--data_dir", "--data-dir", "data_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Passed to every trial (see train.py --help).")
 @click.option("--output_dir", "--output-dir", "output_dir", default="outputs/sweeps", show_default=True,
               type=click.Path(file_okay=False), help="Sweep results: OUTPUT_DIR/<study>/ and the sqlite file.")
@@ -40,12 +41,15 @@ from experiments.cli import OneLineErrors, fail
               type=configuration.Choice(configuration.WANDB_MODES), help="W&B mode of every trial.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Fix a train.py option for every trial, over the file (e.g. --set epochs=1).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the search (sampler).")
-@click.option("--export", is_flag=True, help="Print the file for `wandb sweep` (registry values expanded) and exit.")
-def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode, overrides, seed, export):
-    import yaml
-
+@click.option("--seed", default=0, show_default=True,
+              help="Seed of the search; each worker mixes it with the trials already run and its process id, "
+                   "so resumed and added workers propose new configurations.")
+@click.option("--heartbeat", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Seconds between a worker's heartbeats; a trial whose worker has been silent for twice this "
+                   "is marked failed and run again by the next worker that starts a trial.")
+def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode, overrides, seed, heartbeat):
     import datasets
+    from experiments.preflight import ConfigError, check_writable
     from sweeping import engine, report
     from sweeping import spec as specs
 
@@ -53,12 +57,13 @@ def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode
         spec, literal = specs.load(sweep_file)
     except specs.SpecError as error:
         raise click.BadParameter(str(error), param_hint="'SWEEP_FILE'")
-    if export:
-        click.echo(yaml.safe_dump(spec.export(), sort_keys=False))
-        return
     fixed = engine.fixed_values(spec, literal, overrides, data_dir, wandb_mode, sweep_file)
     study_name = study_name or spec.name
-    study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed)
+    try:
+        check_writable(output_dir, "--output_dir")
+        study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
+    except ConfigError as error:
+        fail(str(error), 2)
     for line in engine.describe(spec, study_name, study, url):
         click.echo(line)
     sweep_dir = Path(output_dir) / study_name
@@ -67,10 +72,10 @@ def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)
     if interrupted:
-        click.echo("interrupted: the trial in progress will be re-run when the sweep resumes")
+        click.echo("interrupted: the trial in progress is recorded as failed and will be run again")
     report.write(study, spec, fixed, sweep_dir, click.echo)
     if interrupted:
-        sys.exit(130)
+        sys.exit(interrupted)
 
 
 if __name__ == "__main__":

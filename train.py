@@ -1,8 +1,8 @@
 """Train a neural network (NumPy, hand-written backprop) on Fashion-MNIST, MNIST or another registered data set.
 
 Every run prints one line per epoch, logs to Weights & Biases (offline when
-you are not logged in) and writes its history, figures and summary under
---output_dir. Choices are case-insensitive.
+you are not logged in) and writes its history, figures, summary and an
+every-epoch checkpoint under --output_dir. Choices are case-insensitive.
 """
 from __future__ import annotations
 
@@ -16,23 +16,34 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 @click.command(cls=OneLineErrors, help=__doc__,
                context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @add_options
+@click.option("--resume", type=click.Path(file_okay=False), default=None,
+              help="Continue the run in this run folder from its last checkpoint, with its own configuration "
+                   "(only --epochs and --wandb_mode may be given beside it).")
 @click.pass_context
-def cli(ctx, **_):
+def cli(ctx, resume, **_):
     import datasets
     from experiments import config as configuration
-    from experiments.run import ConfigError, run
+    from experiments.run import ConfigError, Terminated, resume as resume_run, run, stop_on_sigterm
 
-    config = configuration.resolve(explicit_options(ctx))
+    stop_on_sigterm()
+    explicit = explicit_options(ctx)
+    explicit.pop("resume", None)
     try:
-        result = run(config, say=click.echo)
+        if resume:
+            result = resume_run(resume, explicit, say=click.echo)
+        else:
+            result = run(configuration.resolve(explicit), say=click.echo)
     except ConfigError as error:
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)
+    except Terminated:
+        fail("stopped by SIGTERM before training started", 143)
+    except KeyboardInterrupt:
+        fail("interrupted before training started", 130)
     if result.status == "diverged":
         fail(result.message, 1)
-    if result.status == "interrupted":
-        sys.exit(130)
+    sys.exit(result.exit_code)
 
 
 if __name__ == "__main__":

@@ -60,3 +60,20 @@ class Preprocessing:
             x -= self.offset
             x *= self.scale
         return x
+
+    def to_dict(self) -> dict:
+        """JSON-friendly: stored in a saved model's metadata, so the model can be evaluated on raw data."""
+        def plain(value):
+            return value.tolist() if isinstance(value, np.ndarray) else value
+
+        return {"scaling": self.scaling, "offset": plain(self.offset), "scale": plain(self.scale),
+                "permutation": plain(self.permutation)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Preprocessing":
+        def array(value):
+            return np.asarray(value, dtype=np.float64) if isinstance(value, list) else float(value)
+
+        permutation = values.get("permutation")
+        return cls(values["scaling"], array(values["offset"]), array(values["scale"]),
+                   None if permutation is None else np.asarray(permutation, dtype=np.intp))

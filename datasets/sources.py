@@ -64,6 +64,8 @@ def candidate_folders(folder_names, data_dir=None) -> list[Path]:
     roots = []
     chosen = data_dir or os.environ.get(ENV_VAR)
     if chosen:
+        if not Path(chosen).expanduser().is_dir():
+            raise DataUnavailable(f"{'--data_dir' if data_dir else ENV_VAR} {chosen}: no such folder")
         roots.append(Path(chosen).expanduser())
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
     roots.append(keras_home / "datasets")

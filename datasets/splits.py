@@ -7,6 +7,8 @@ scikit-learn's splitters (``train_test_split``, ``StratifiedKFold``,
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -16,6 +18,11 @@ def holdout(y: np.ndarray, fraction: float, seed: int, stratify: bool = True) ->
 
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"the validation fraction must be in (0, 1), got {fraction}")
+    if stratify:
+        n_classes, n_val = len(np.unique(y)), math.ceil(fraction * len(y))  # scikit-learn rounds the test part up
+        if n_val < n_classes or len(y) - n_val < n_classes:
+            raise ValueError(f"a validation fraction of {fraction:g} holds out {n_val} of {len(y)} examples; a "
+                             f"stratified split needs at least one of each of the {n_classes} classes on both sides")
     return train_test_split(np.arange(len(y)), test_size=fraction, stratify=y if stratify else None,
                             random_state=seed)
 

@@ -83,7 +83,7 @@ OPTIONS = [
     (("-sz", "--hidden_size"), click.IntRange(min=1), 128, "Neurons in each hidden layer."),
     (("-a", "--activation"), Choice(nn.ACTIVATIONS.names()), "ReLU", "Hidden-layer activation."),
     (("--seed",), int, 0, "Seed of the initial weights, the validation split and the batch order."),
-    (("--data_dir", "--data-dir"), click.Path(file_okay=False), None,
+    (("--data_dir", "--data-dir"), click.Path(exists=True, file_okay=False), None,
      f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder); also {datasets.ENV_VAR}. "
      "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download."),
     (("--val_fraction", "--val-fraction"), FiniteFloat(0.0, 1.0, max_open=True), 0.1,
@@ -129,7 +129,11 @@ def convert(name: str, value):
     ``click.BadParameter`` if the CLI would reject it."""
     if value is None:
         return None
-    return click.types.convert_type(TYPES[name]).convert(value, None, None)
+    try:
+        return click.types.convert_type(TYPES[name]).convert(value, None, None)
+    except click.BadParameter as error:
+        error.param_hint = f"'{name}'"
+        raise
 
 
 def load_presets() -> dict:

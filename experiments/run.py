@@ -6,8 +6,10 @@ loss and optimizer, trains with the callbacks (history, best weights, early
 stopping, gradient norms, console, reporters), evaluates the best-validated
 weights on the test set, draws the figures, saves the model, and closes
 every reporter with the summary. Faults lose nothing already computed: a
-diverged or interrupted run still writes its history and summary, closes the
-W&B run with a failure code and, with ``save_model``, saves the best weights.
+diverged or interrupted (Ctrl-C, SIGTERM) run still writes its history and
+summary, closes the W&B run with a failure code and, with ``save_model``,
+saves the best weights. Every epoch leaves ``checkpoint.npz`` in the run
+folder, from which :func:`resume` continues the run bit for bit.
 """
 from __future__ import annotations
 
@@ -21,14 +23,27 @@ import datasets
 import nn
 from nn import metrics
 
-from . import build, classify
-from .config import DATA_KEYS, DEFAULTS, convert, run_name
+from . import build, classify, preflight
+from .config import DATA_KEYS, DEFAULTS, convert, resolve, run_name
+from .preflight import ConfigError
 
 KINDS = {"classification": classify}  # task -> the module that reports its test set
+CHECKPOINT = "checkpoint.npz"
+RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
 
 
-class ConfigError(ValueError):
-    """A configuration that does not fit the data (a regression loss on classes, ...)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise :class:`Terminated` in the main thread, as SIGINT raises KeyboardInterrupt."""
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 @dataclass
@@ -39,11 +54,16 @@ class RunResult:
     folder: Optional[Path] = None
     message: str = ""
     model: object = None
+    exit_code: int = 0
 
 
 def load_data(config: dict) -> datasets.Dataset:
-    return datasets.load(config["dataset"], config["data_dir"], config["val_fraction"], config["seed"],
-                         scaling=config["scaling"], permute_pixels=config["permute_pixels"])
+    """The data set of ``config``; a split the data cannot make is a :class:`ConfigError`."""
+    try:
+        return datasets.load(config["dataset"], config["data_dir"], config["val_fraction"], config["seed"],
+                             scaling=config["scaling"], permute_pixels=config["permute_pixels"])
+    except ValueError as error:
+        raise ConfigError(f"{config['dataset']}: {error}") from None
 
 
 def reconcile(config: dict, injected: dict, say) -> dict:
@@ -58,11 +78,40 @@ def reconcile(config: dict, injected: dict, say) -> dict:
     return config
 
 
-def _loss(config, data) -> nn.Loss:
-    try:
-        return build.loss_for(config, data.task)
-    except ValueError as error:
-        raise ConfigError(f"--loss {config['loss']} on {data.name}: {error}") from None
+class Checkpoint(nn.Callback):
+    """Writes the run folder's ``checkpoint.npz`` after every epoch (see :mod:`nn.checkpoint`);
+    placed after the history and best-weights callbacks, so it includes the epoch."""
+
+    def __init__(self, path, model, best, history: list):
+        self.path, self.model, self.best, self.history = path, model, best, history
+
+    def on_train_begin(self, info):
+        self.state, self.batches = info["optimizer_state"], info["batches"]
+
+    def on_epoch_end(self, epoch, metrics):
+        import optimizers
+        from nn import checkpoint
+
+        checkpoint.save(self.path, model=self.model, optimizer_arrays=optimizers.state_to_arrays(self.state),
+                        batches=self.batches, epoch=epoch, history=self.history, best=self.best)
+
+
+def resume(folder, changes: dict, **kwargs) -> "RunResult":
+    """Continue the run in ``folder`` from its last checkpoint with its own configuration;
+    ``changes`` may raise ``epochs`` or set ``wandb_mode`` (nothing else: the run would change)."""
+    import json
+
+    folder = Path(folder)
+    if not (folder / CHECKPOINT).is_file() or not (folder / "config.json").is_file():
+        raise ConfigError(f"--resume {folder}: no {CHECKPOINT} and config.json there (a run folder keeps them "
+                          "from its first completed epoch on)")
+    other = sorted(set(changes) - set(RESUMABLE))
+    if other:
+        raise ConfigError(f"--resume continues the run with its own configuration; it takes only "
+                          f"{', '.join('--' + k for k in RESUMABLE)}, not {', '.join('--' + k for k in other)}")
+    saved = json.loads((folder / "config.json").read_text())
+    config = resolve({**{k: v for k, v in saved.items() if k in DEFAULTS and k != "preset"}, **changes})
+    return run(config, resume_from=folder, **kwargs)
 
 
 def _stoppers(config, model, best, has_validation, say) -> list:
@@ -76,11 +125,14 @@ def _stoppers(config, model, best, has_validation, say) -> list:
     return stoppers
 
 
-def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print, progress=True) -> RunResult:
-    """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given.
+def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print, progress=True,
+        resume_from=None) -> RunResult:
+    """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given;
+    ``resume_from`` continues the run folder's checkpoint (use :func:`resume`).
 
-    Exceptions other than divergence and Ctrl-C propagate, after every reporter
-    is closed with status ``failed``.
+    A configuration that cannot run raises :class:`ConfigError` before anything
+    starts. Exceptions other than divergence, Ctrl-C and SIGTERM propagate,
+    after every reporter is closed with status ``failed``.
     """
     from tracking.console import ConsoleProgress
     from tracking.local import LocalRun
@@ -88,53 +140,67 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     config = {**DEFAULTS, **config}
     if data is None:
         data = load_data(config)
-    _loss(config, data)  # a misfit fails before anything is started
+    preflight.check(config, data)
     reporters = []
     if config["wandb_mode"] != "disabled":
         from tracking.wandb_run import WandbRun
 
         wandb_run = WandbRun(project=config["wandb_project"], entity=config["wandb_entity"], name=run_name(config),
-                             config=config, mode=config["wandb_mode"], group=group, tags=tags)
+                             config=config, mode=config["wandb_mode"], group=group, tags=tags,
+                             resume_id=LocalRun.wandb_id(resume_from))
         reconciled = reconcile(config, wandb_run.injected_config, say)
         if any(reconciled[k] != config[k] for k in DATA_KEYS):
             data = load_data(reconciled)
         config = reconciled
+        try:
+            preflight.check(config, data)
+        except ConfigError:
+            wandb_run.finish({"status": "failed"}, 2)
+            raise
         wandb_run.update_config(config)
         wandb_run.run.name = run_name(config)
         reporters.append(wandb_run)
-    loss = _loss(config, data)
+    loss = build.loss_for(config, data.task)
     name = run_name(config)
-    local = LocalRun(config["output_dir"], name, config)
+    local = LocalRun(config["output_dir"], name, config, folder=resume_from)
     reporters.insert(0, local)
     folder = local.folder
+    for reporter in reporters[1:]:
+        local.remember_wandb(getattr(reporter, "run_id", None))
     model = build.model_for(config, data.n_features, data.n_outputs)
     optimizer = build.optimizer_for(config)
+    batches = nn.Batches(data.x_train, data.y_train, config["batch_size"], seed=config["seed"],
+                         shuffle=config["shuffle"])
     n_val = 0 if data.x_val is None else len(data.x_val)
+    metric, mode = metrics.PRIMARY[data.task]
+    best = nn.BestWeights(model, f"{'val' if n_val else 'train'}_{metric}", mode)
+    stoppers = _stoppers(config, model, best, n_val > 0, say)
+    initial_epoch, optimizer_state = 0, None
+    if resume_from is not None:
+        initial_epoch, optimizer_state = _restore(folder / CHECKPOINT, model, batches, best, local, stoppers)
+        say(f"resuming {folder} after epoch {initial_epoch}")
     hidden = [config["hidden_size"]] * config["num_layers"]
     say(f"{name}: {'-'.join(map(str, [data.n_features, *hidden, data.n_outputs]))} {config['activation']}, "
         f"{config['optimizer']} lr {config['learning_rate']:g}, batch {config['batch_size']}, "
         f"{config['epochs']} epochs, {loss.name} on {data.name} ({len(data.x_train)} train / {n_val} val / "
         f"{len(data.x_test)} test, from {data.source})")
-
-    metric, mode = metrics.PRIMARY[data.task]
-    best = nn.BestWeights(model, f"{'val' if n_val else 'train'}_{metric}", mode)
     for reporter in reporters:
         reporter.watch(best.monitor, mode)
-    stoppers = _stoppers(config, model, best, n_val > 0, say)
-    all_callbacks = [nn.GradientNorms(model), local, best, *([ConsoleProgress()] if progress else []),
-                     *reporters[1:], *stoppers, *callbacks]  # stoppers after the loggers: a stopping epoch is logged
+    all_callbacks = [nn.GradientNorms(model), local, best, Checkpoint(folder / CHECKPOINT, model, best, local.history),
+                     *([ConsoleProgress()] if progress else []), *reporters[1:], *stoppers, *callbacks]
     kind = KINDS[data.task]
     kind.before_training(data, folder, reporters)
 
     status, message, exit_code = "finished", "", 0
     try:
-        nn.fit(model, loss, optimizer,
-               nn.Batches(data.x_train, data.y_train, config["batch_size"], seed=config["seed"],
-                          shuffle=config["shuffle"]),
-               epochs=config["epochs"], validation_data=data.validation, callbacks=all_callbacks,
-               weight_decay=config["weight_decay"], l1=config["l1"])
+        if initial_epoch < config["epochs"]:
+            nn.fit(model, loss, optimizer, batches, epochs=config["epochs"], validation_data=data.validation,
+                   callbacks=all_callbacks, weight_decay=config["weight_decay"], l1=config["l1"],
+                   optimizer_state=optimizer_state, initial_epoch=initial_epoch)
     except nn.Diverged as error:
         status, message, exit_code = "diverged", str(error), 1
+    except Terminated:
+        status, message, exit_code = "interrupted", "stopped by SIGTERM", 143
     except KeyboardInterrupt:
         status, message, exit_code = "interrupted", "interrupted by the user (Ctrl-C)", 130
     except BaseException:
@@ -157,11 +223,37 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
         if status != "finished" and best.restore():
             summary["saved_model_epoch"] = best.best_epoch  # the last finite, best-validated weights
         if status == "finished" or best.best_epoch is not None:
-            metadata = {"task": data.task, "dataset": data.name, "class_names": data.class_names, "loss": loss.name}
-            summary["model_path"] = str(model.save(folder / "model.npz", metadata))
+            path = model.save(folder / "model.npz", model_metadata(data, loss, config))
+            summary["model_path"] = str(path)
+            for reporter in reporters:
+                reporter.log_model(path, {k: v for k, v in summary.items() if isinstance(v, (int, float, str))})
     where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
     _report(say, status, message, summary, folder, where, best.monitor)
-    return RunResult(status, history, summary, folder, message, model)
+    return RunResult(status, history, summary, folder, message, model, exit_code)
+
+
+def model_metadata(data, loss, config) -> dict:
+    """What a saved model needs to be used on its own: task, classes, the input it expects and how
+    raw inputs are preprocessed (scaling, pixel permutation), and the configuration that trained it."""
+    return {"task": data.task, "dataset": data.name, "class_names": data.class_names, "loss": loss.name,
+            "n_features": data.n_features, "image_shape": data.image_shape,
+            "preprocessing": data.preprocessing.to_dict(),
+            "config": {k: v for k, v in config.items() if k not in ("wandb_entity", "data_dir", "output_dir")}}
+
+
+def _restore(path, model, batches, best, local, stoppers) -> tuple[int, dict]:
+    import optimizers
+    from nn import checkpoint
+
+    try:
+        epoch, history, arrays = checkpoint.restore(path, model=model, batches=batches, best=best)
+    except checkpoint.CheckpointError as error:
+        raise ConfigError(str(error)) from None
+    local.history[:] = history
+    for stopper in stoppers:
+        if isinstance(stopper, nn.LossPlateau) and history:
+            stopper.previous = history[-1]["train_loss"]
+    return epoch, optimizers.state_from_arrays(arrays)
 
 
 def _summary(status, history, model, best, stoppers) -> dict:

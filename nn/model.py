@@ -198,6 +198,8 @@ class Sequential:
                     stored = archive[name]
                     if stored.shape != array.shape:
                         raise ModelFileError(f"{path}: {name} has shape {stored.shape}, the model needs {array.shape}")
+                    if not np.all(np.isfinite(stored)):
+                        raise ModelFileError(f"{path}: {name} holds non-finite values (nan or inf)")
                     array[...] = stored
                 model.set_state({key[len("state/"):]: archive[key] for key in archive.files
                                  if key.startswith("state/")})

@@ -40,11 +40,17 @@ from .callbacks import Callback, StopTraining
 from .model import DEFAULT_EVAL_BATCH
 
 
-class Diverged(FloatingPointError):
-    """The training objective or the parameters stopped being finite."""
+DIVERGENCE_FACTOR = 100.0
+"""A mini-batch objective above ``DIVERGENCE_FACTOR * max(1, first objective)`` counts as divergence."""
 
-    def __init__(self, epoch: int, batch: int, loss: float):
-        super().__init__(f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
+
+class Diverged(FloatingPointError):
+    """The objective blew up: not finite, or past ``DIVERGENCE_FACTOR`` times its start (see :func:`fit`)."""
+
+    def __init__(self, epoch: int, batch: int, loss: float, bound: Optional[float] = None):
+        why = (f"{loss:.4g}, over {bound:.4g} ({DIVERGENCE_FACTOR:g}x its start)"
+               if math.isfinite(loss) and bound is not None else f"{loss}")
+        super().__init__(f"training diverged: the loss became {why} at epoch {epoch}, batch {batch}; "
                          "try a smaller learning rate")
         self.epoch, self.batch, self.loss = epoch, batch, loss
 
@@ -111,19 +117,27 @@ def _as_loss(loss) -> losses.Loss:
 
 def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_data=None,
         step: StepFunction = default_step, callbacks: Iterable[Callback] = (), weight_decay: float = 0.0,
-        l1: float = 0.0, optimizer_state: Optional[dict] = None,
+        l1: float = 0.0, optimizer_state: Optional[dict] = None, initial_epoch: int = 0,
         eval_batch_size: int = DEFAULT_EVAL_BATCH) -> list[dict]:
     """Train ``model`` in place on ``batches`` and return the list of per-epoch metric dicts.
 
     ``loss`` is a :class:`nn.losses.Loss` or its name; its task chooses the
     metrics. ``weight_decay`` and ``l1`` regularise the weights (see
     :class:`nn.Sequential`). ``optimizer_state`` continues from a saved state;
-    otherwise a new one is made. Raises :class:`Diverged` when the objective
-    or the parameters stop being finite (callbacks have seen every completed
-    epoch by then).
+    otherwise a new one is made. ``initial_epoch`` (Keras' name) resumes after
+    that many epochs: epochs ``initial_epoch + 1 .. epochs`` run; with the model,
+    the optimizer state and the generators of ``batches`` and the model restored
+    from a checkpoint (:mod:`nn.checkpoint`), the result is bit for bit that of an
+    uninterrupted run.
+
+    Raises :class:`Diverged` when the objective stops being finite, or a
+    mini-batch objective exceeds ``DIVERGENCE_FACTOR * max(1, L0)`` with ``L0``
+    the first mini-batch's objective of this call (a finite blow-up: a healthy
+    run never multiplies its starting loss by 100), or the parameters stop
+    being finite. Callbacks have seen every completed epoch by then.
     """
-    if epochs < 1:
-        raise ValueError("epochs must be at least 1")
+    if epochs < 1 or not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"need epochs >= 1 and 0 <= initial_epoch <= epochs, got {epochs}, {initial_epoch}")
     loss = _as_loss(loss)
     loss.check_targets(batches.y, None)
     batches.cast(model.dtype)
@@ -132,11 +146,12 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
     state = optimizer.init(params) if optimizer_state is None else optimizer_state
     n, n_batches = batches.n_samples, len(batches)
     history: list[dict] = []
+    bound = None
     for callback in callbacks:
         callback.on_train_begin({"n_train": n, "n_batches": n_batches, "epochs": epochs,
-                                 "optimizer_state": state, "loss": loss})
+                                 "optimizer_state": state, "loss": loss, "batches": batches})
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(initial_epoch + 1, epochs + 1):
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, n_batches)
             started = time.perf_counter()
@@ -146,8 +161,10 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
                 data_loss, outputs = step(model, loss, xb, yb)
                 penalty = model.add_penalty_grad(weight_decay, l1)
                 objective = data_loss + penalty
-                if not math.isfinite(objective):
-                    raise Diverged(epoch, batch, objective)
+                if bound is None:
+                    bound = DIVERGENCE_FACTOR * max(1.0, objective)
+                if not (math.isfinite(objective) and objective <= bound):
+                    raise Diverged(epoch, batch, objective, bound)
                 tracker.update(outputs, yb)
                 optimizer.apply(params, grads, state, loss=objective)
                 loss_sum += data_loss * yb.shape[0]

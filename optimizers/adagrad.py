@@ -13,6 +13,7 @@ class AdaGrad(Optimizer):
     """
 
     slot_names = ("s",)
+    divides_by_epsilon = True
 
     def update(self, w, g, slots, state):
         s = slots["s"]

@@ -22,6 +22,7 @@ class Adam(Optimizer):
     """
 
     slot_names = ("m", "v")
+    divides_by_epsilon = True
 
     def direction(self, m, g, t, out):
         """Return ``(d, c)`` with ``m^ = c * d`` (Adam: ``d = m``, ``c = 1 / (1 - b1^t)``).

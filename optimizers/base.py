@@ -76,8 +76,12 @@ class Optimizer:
 
     name: str = ""
     slot_names: tuple[str, ...] = ()
+    divides_by_epsilon = False  # True for rules whose step is g / (sqrt(...) + eps): eps must be > 0
 
     def __init__(self, hyperparameters: Hyperparameters):
+        if self.divides_by_epsilon and not hyperparameters.epsilon > 0:
+            raise ValueError(f"epsilon must be > 0 for {self.name}: its step divides by sqrt(...) + epsilon, "
+                             "which is 0/0 for a parameter whose gradient has always been 0")
         self.hp = hyperparameters
         self._scratch: dict = {}
 

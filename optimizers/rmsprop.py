@@ -15,6 +15,7 @@ class RMSProp(Optimizer):
     """
 
     slot_names = ("v",)
+    divides_by_epsilon = True
 
     def update(self, w, g, slots, state):
         v, beta = slots["v"], self.hp.beta

@@ -12,6 +12,7 @@ share one.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
 import warnings
@@ -22,7 +23,7 @@ import click
 
 import nn
 from experiments import config as configuration
-from experiments.run import load_data, run
+from experiments.run import ConfigError, load_data, run
 
 class Pruning(nn.Callback):
     """Reports the sweep metric to Optuna each epoch; stops the run when the pruner says so."""
@@ -44,25 +45,29 @@ class TrialFailed(RuntimeError):
 
 
 class Interrupt(nn.Callback):
-    """Ctrl-C for a sweep: the first one ends the current trial at the next mini-batch.
+    """Ctrl-C or SIGTERM for a sweep: the first one ends the current trial at the next mini-batch;
+    the trial is recorded as failed and queued again, so this or another worker runs it again.
 
     A KeyboardInterrupt raised at an arbitrary point (inside Optuna's storage
     writes, say) can leave the study's database session in a bad state, so the
-    signal only sets a flag, checked where stopping is safe. A second Ctrl-C
-    stops at once.
+    signal only sets a flag, checked where stopping is safe. A second signal
+    stops at once. :attr:`exit_code` is 130 after Ctrl-C, 143 after SIGTERM.
     """
 
     def __init__(self):
         self.requested = False
+        self.exit_code = 0
 
     def install(self):
-        signal.signal(signal.SIGINT, self._handler)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._handler)
 
     def _handler(self, signum, frame):
         if self.requested:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
         self.requested = True
+        self.exit_code = 128 + signum
 
     def on_batch_end(self, epoch, batch, n_batches):
         if self.requested:
@@ -82,21 +87,64 @@ class DataCache:
         return self._cache[key]
 
 
-def storage_for(url: Optional[str], output_dir: Path):
-    import optuna
+RETRIES = 8
+RACES = ("already exists", "duplicate", "unique", "locked")  # what losing a creation race says
 
+
+def _retrying(action, what: str):
+    """``action()``, tried again after a short random pause when the database reports a race.
+
+    Workers started at the same moment on a new database race to create its
+    tables and the version row (SQLite: "table already exists", UNIQUE
+    alembic_version; PostgreSQL: duplicate table or key). Whichever loses finds
+    them in place on the next attempt.
+    """
+    import random
+
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(RETRIES):
+        try:
+            return action()
+        except DBAPIError as error:
+            text = str(error.orig).lower()
+            if attempt == RETRIES - 1 or not any(word in text for word in RACES):
+                raise
+            time.sleep((0.2 + random.random()) * (attempt + 1) * 0.5)
+    raise AssertionError(what)
+
+
+def storage_url(url: Optional[str], output_dir: Path) -> str:
+    """The study's database URL: ``url``, or a SQLite file ``OUTPUT_DIR/sweeps.db``."""
     if url is None:
         output_dir.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{(output_dir / 'sweeps.db').resolve()}"
-    if url.startswith(("sqlite", "postgresql", "mysql")):
-        # A worker that dies leaves its trial RUNNING; the heartbeat marks it failed
-        # and puts its parameters back in the queue for another worker.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=30, grace_period=120,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)), url
-    return url, url
+        return f"sqlite:///{(output_dir / 'sweeps.db').resolve()}"
+    return url
+
+
+def storage_for(url: str, heartbeat: int = 30):
+    """An Optuna storage for ``url``. A worker that dies leaves its trial RUNNING; its heartbeat
+    (every ``heartbeat`` seconds) stops, and once it is ``2 * heartbeat`` seconds old the next
+    worker to start a trial marks it failed and queues its parameters again (one retry)."""
+    import optuna
+
+    if not url.startswith(("sqlite", "postgresql", "mysql")):
+        return url
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _retrying(lambda: optuna.storages.RDBStorage(
+            url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)),
+            "creating the storage")
+
+
+def worker_seed(seed: int, n_recorded: int) -> int:
+    """The sampler's seed for this worker: ``--seed`` mixed with the number of trials the study
+    already holds and this process's id, so a resumed or added worker never replays the
+    proposals of another (the training of each trial stays deterministic for its configuration)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, n_recorded, os.getpid()]).generate_state(1)[0])
 
 
 def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, interrupt: Interrupt):
@@ -119,8 +167,12 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
         data = cache.get(config)
         pruning = Pruning(trial, spec.metric)
         started = time.perf_counter()
-        result = run(config, data=data, callbacks=[pruning, interrupt], group=spec.name, tags=["sweep", spec.name],
-                           say=lambda line: None, progress=False)
+        try:
+            result = run(config, data=data, callbacks=[pruning, interrupt], group=spec.name,
+                         tags=["sweep", spec.name], say=lambda line: None, progress=False)
+        except ConfigError as error:
+            say(_line(trial, "failed", str(error)[:60], time.perf_counter() - started))
+            raise TrialFailed(str(error)) from None
         seconds = time.perf_counter() - started
         trial.set_user_attr("run_name", configuration.run_name(config))
         trial.set_user_attr("folder", str(result.folder))
@@ -262,15 +314,26 @@ def recorded(study) -> int:
     return len([t for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING])
 
 
-def open_study(spec, study_name: str, storage: Optional[str], output_dir: Path, seed: int):
+def open_study(spec, study_name: str, storage: Optional[str], output_dir: Path, seed: int, heartbeat: int = 30):
     """Create or resume the study (a grid enqueues its points once); returns ``(study, storage URL)``."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial outcomes are reported by our own lines
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    storage_object, url = storage_for(storage, output_dir)
-    study = optuna.create_study(study_name=study_name, storage=storage_object, direction=spec.direction,
-                                sampler=spec.sampler(seed), pruner=spec.pruner(), load_if_exists=True)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = storage_url(storage, output_dir)
+
+    def create():
+        return optuna.create_study(study_name=study_name, storage=storage_for(url, heartbeat),
+                                   direction=spec.direction, pruner=spec.pruner(), load_if_exists=True)
+
+    try:
+        study = _retrying(create, "creating the study")
+    except (SQLAlchemyError, ImportError) as error:
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
+        raise ConfigError(f"--storage {url}: cannot open the study database ({reason})") from None
+    study.sampler = spec.sampler(worker_seed(seed, recorded(study)))
     if spec.method == "grid" and not study.get_trials(deepcopy=False):
         for params in spec.grid():
             study.enqueue_trial(params, user_attrs={"queued": True}, skip_if_exists=True)
@@ -286,9 +349,10 @@ def describe(spec, study_name: str, study, url: str) -> list[str]:
             f"storage {url}" + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else "")]
 
 
-def optimize(study, spec, fixed: dict, sweep_dir: Path, count: Optional[int], say) -> bool:
+def optimize(study, spec, fixed: dict, sweep_dir: Path, count: Optional[int], say) -> int:
     """Run this worker's trials (``count``, capped by run_cap; none when a grid is exhausted).
-    Returns whether Ctrl-C stopped it (the trial in progress is then queued again)."""
+    Returns 0, or the exit code of the signal that stopped it (130 Ctrl-C, 143 SIGTERM; the
+    trial in progress is then failed and queued again)."""
     interrupt = Interrupt()
     interrupt.install()
     objective = make_objective(spec, fixed, DataCache(), say, sweep_dir, interrupt)
@@ -302,5 +366,5 @@ def optimize(study, spec, fixed: dict, sweep_dir: Path, count: Optional[int], sa
             study.optimize(objective, n_trials=count, catch=(TrialFailed, FloatingPointError, ValueError),
                            callbacks=[Stopper(spec, interrupt)], gc_after_trial=False)
     except KeyboardInterrupt:
-        return True
-    return interrupt.requested
+        return interrupt.exit_code or 130
+    return interrupt.exit_code

@@ -12,10 +12,9 @@ What maps (W&B's sweep configuration keys):
   ``categorical``, ``int_uniform``, ``uniform``, ``q_uniform`` (Optuna
   ``step``), ``log_uniform_values``, ``log_uniform`` (bounds are natural-log
   exponents, as in W&B); ``min``/``max`` without a distribution (W&B infers
-  ``int_uniform`` for integers, ``uniform`` otherwise). Extension, for files
-  run by this tool: ``values_from: optimizers`` (or ``activations``,
-  ``initializers``) lists the registry; ``python sweep.py FILE --export``
-  writes the expanded file for ``wandb sweep``.
+  ``int_uniform`` for integers, ``uniform`` otherwise). Only W&B's own keys:
+  every file runs unchanged under ``wandb sweep`` (a test checks them with
+  W&B's validator, the ``sweeps`` package).
 * ``metric``: ``name``, ``goal`` (W&B's default ``minimize``), ``target``
   (the sweep stops once a trial reaches it).
 * ``early_terminate``: ``type: hyperband`` with ``min_iter`` (or
@@ -50,14 +49,6 @@ MACROS = {"${env}", "${interpreter}", "${program}", "${args}"}
 
 class SpecError(ValueError):
     """The sweep file uses something that cannot be mapped exactly."""
-
-
-def registries() -> dict:
-    import nn
-    import optimizers
-
-    return {"optimizers": optimizers.names(), "activations": list(nn.ACTIVATIONS),
-            "initializers": list(nn.INITIALIZERS)}
 
 
 @dataclass
@@ -131,15 +122,6 @@ class SweepSpec:
     def grid_size(self) -> Optional[int]:
         return len(self.grid()) if self.method == "grid" else None
 
-    def export(self) -> dict:
-        """The file for ``wandb sweep``: registry references expanded to plain ``values``."""
-        raw = dict(self.raw)
-        raw["parameters"] = {}
-        for name, spec in self.raw["parameters"].items():
-            p = self.parameters[name]
-            raw["parameters"][name] = {"values": p.values} if "values_from" in spec else spec
-        return raw
-
 
 def _number(value, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -153,16 +135,11 @@ def _parameter(name: str, spec) -> Parameter:
         raise SpecError(f"{where} must be a mapping such as {{values: [...]}}")
     if "parameters" in spec:
         raise SpecError(f"{where}: nested parameters are not supported")
-    allowed = {"value", "values", "values_from", "distribution", "min", "max", "q"}
+    allowed = {"value", "values", "distribution", "min", "max", "q"}
     unknown = set(spec) - allowed
     if unknown:
         raise SpecError(f"{where}: cannot map {', '.join(sorted(unknown))} (supported: {', '.join(sorted(allowed))})")
     distribution = spec.get("distribution")
-    if "values_from" in spec:
-        table = registries()
-        if spec["values_from"] not in table:
-            raise SpecError(f"{where}: values_from must be one of {', '.join(table)}")
-        return Parameter(name, "categorical", list(table[spec["values_from"]]))
     if "value" in spec or distribution == "constant":
         return Parameter(name, "constant", [spec["value"]])
     if "values" in spec or distribution == "categorical":

@@ -48,7 +48,7 @@ def tiny_idx(tmp_path):
 def real_data_dir():
     import os
 
-    folder = Path(os.environ.get("FFNN_DATA_DIR", ROOT.parent / "shared" / "data"))
+    folder = Path(os.environ.get("FFNN_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
     return folder if (folder / "fashion-mnist").is_dir() else None
 
 

@@ -162,16 +162,22 @@ def test_save_model_accepts_sweep_style_values():
     assert configuration.convert("save_model", "false") is False
 
 
-def test_ctrl_c_keeps_what_was_computed(tmp_path):
+def signal_during_training(tmp_path, signum, *args):
+    """Start a long digits run, send ``signum`` once epoch 3 is printed; ``(process, out, err)``."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "train.py"), "-d", "digits", "-e", "2000", "--wandb_mode", "offline",
-         "--output_dir", "out"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--output_dir", "out", *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "WANDB_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"})
     for line in process.stdout:
         if line.startswith("epoch    3/"):
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=120)
+    return process, out, err
+
+
+def test_ctrl_c_keeps_what_was_computed(tmp_path):
+    process, out, err = signal_during_training(tmp_path, signal.SIGINT)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     folder = next((tmp_path / "out").iterdir())

@@ -84,8 +84,17 @@ def test_model_save_load_round_trip_without_pickle(blobs, tmp_path):
     np.testing.assert_array_equal(proba(loaded, blobs[1][0]), proba(model, blobs[1][0]))
 
 
-def test_early_stopping_restores_the_best_weights(blobs):
-    (x, y), validation = blobs
+def overlapping_blobs():
+    """Three classes that overlap: the validation loss bottoms out after a few epochs and rises."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(scale=0.7, size=(3, 20))
+    y = rng.integers(0, 3, size=300)
+    x = (centres[y] + rng.normal(size=(300, 20))).astype(np.float32)
+    return (x[:200], y[:200]), (x[200:], y[200:])
+
+
+def test_early_stopping_restores_the_best_weights():
+    (x, y), validation = overlapping_blobs()
     model = nn.mlp([20, 16, 3], activation="ReLU", weight_init="Xavier", seed=0)
     snapshots = {}
 
@@ -94,8 +103,7 @@ def test_early_stopping_restores_the_best_weights(blobs):
             snapshots[epoch] = (metrics["val_loss"], model.flat_params.copy())
 
     stopper = nn.EarlyStopping(model, patience=2, monitor="val_loss", mode="min")
-    # a learning rate high enough that the validation loss gets worse after a few epochs
-    history = fit_arrays(model, optimizers.make("sgd", learning_rate=3.0), x, y, epochs=40, batch_size=16,
+    history = fit_arrays(model, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=40, batch_size=16,
                      validation_data=validation, callbacks=[Snapshot(), stopper], seed=0)
     best_epoch = min(snapshots, key=lambda e: snapshots[e][0])
     assert stopper.stopped_epoch == len(history) == best_epoch + 2
@@ -157,12 +165,12 @@ def test_best_weights_restore_batch_norm_statistics_with_the_weights(blobs):
     np.testing.assert_array_equal(proba(model, validation[0]), output)
 
 
-def test_early_stopping_can_share_the_runs_best_weights(blobs):
-    (x, y), validation = blobs
+def test_early_stopping_can_share_the_runs_best_weights():
+    (x, y), validation = overlapping_blobs()
     model = nn.mlp([20, 16, 3], activation="ReLU", weight_init="Xavier", seed=0)
     best = nn.BestWeights(model, "val_loss", "min")
     stopper = nn.EarlyStopping(model, patience=2, best=best)
-    history = fit_arrays(model, optimizers.make("sgd", learning_rate=3.0), x, y, epochs=40, batch_size=16,
+    history = fit_arrays(model, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=40, batch_size=16,
                      validation_data=validation, callbacks=[best, stopper], seed=0)
     assert stopper.best is best and stopper.stopped_epoch == len(history) == best.best_epoch + 2
     np.testing.assert_array_equal(model.flat_params, best.weights)

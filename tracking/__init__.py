@@ -19,6 +19,8 @@ class Reporter(nn.Callback):
 
     def log_confusion(self, y_true, y_pred, class_names) -> None: ...
 
+    def log_model(self, path, metadata: dict) -> None: ...
+
     def finish(self, summary: dict, exit_code: int) -> str:
         """Write the summary and close; return a line saying where the results are ("" if nothing to say)."""
         return ""

@@ -40,12 +40,25 @@ def write_history(folder: Path, history: list[dict]) -> None:
 
 
 class LocalRun(Reporter):
-    """A new run folder under ``parent`` holding ``config.json``; the history is rewritten after each epoch."""
+    """A new run folder under ``parent`` holding ``config.json`` (or, resuming, the existing ``folder``,
+    whose ``config.json`` is updated); the history is rewritten after each epoch."""
 
-    def __init__(self, parent, name: str, config: dict):
-        self.folder = unique_dir(parent, name)
+    WANDB_ID = "wandb_run_id"
+
+    def __init__(self, parent, name: str, config: dict, folder=None):
+        self.folder = unique_dir(parent, name) if folder is None else Path(folder)
         write_json(self.folder / "config.json", config)
         self.history: list[dict] = []
+
+    def remember_wandb(self, run_id) -> None:
+        """Keep the W&B run's id, so a resumed run continues the same W&B run."""
+        if run_id:
+            (self.folder / self.WANDB_ID).write_text(run_id + "\n")
+
+    @classmethod
+    def wandb_id(cls, folder):
+        path = None if folder is None else Path(folder) / cls.WANDB_ID
+        return path.read_text().strip() if path is not None and path.is_file() else None
 
     def on_epoch_end(self, epoch, metrics):
         self.history.append(dict(metrics))

@@ -50,13 +50,15 @@ def resolve_mode(mode: str) -> str:
 class WandbRun(Reporter):
     """One W&B run: started in ``__init__``, per-epoch metrics as a callback, finished by :meth:`finish`."""
 
-    def __init__(self, *, project, entity, name, config, mode, group=None, tags=None):
+    def __init__(self, *, project, entity, name, config, mode, group=None, tags=None, resume_id=None):
         import wandb
 
         self.wandb = wandb
         self.mode = resolve_mode(mode)
+        resuming = {"id": resume_id, "resume": "allow"} if resume_id else {}
         self.run = wandb.init(project=project, entity=entity, name=name, config=config, group=group,
-                              tags=tags, mode=self.mode, settings=wandb.Settings(silent=True))
+                              tags=tags, mode=self.mode, settings=wandb.Settings(silent=True), **resuming)
+        self.run_id = self.run.id
         self.run.define_metric("epoch")
         self.run.define_metric("*", step_metric="epoch")
         self.best = None
@@ -94,6 +96,12 @@ class WandbRun(Reporter):
                                                   class_names=list(class_names), title="Test confusion matrix")
         self.run.log({"confusion_matrix": matrix}, commit=False)
 
+    def log_model(self, path, metadata: dict) -> None:
+        """The saved model as a W&B Artifact of type "model", its metrics in the metadata."""
+        artifact = self.wandb.Artifact(f"model-{self.run.id}", type="model", metadata=metadata)
+        artifact.add_file(str(path))
+        self.run.log_artifact(artifact)
+
     def log_figures(self, figures: dict) -> None:
         self.run.log({key: self.wandb.Image(str(path)) for key, path in figures.items()}, commit=False)
 
@@ -110,5 +118,7 @@ class WandbRun(Reporter):
             if isinstance(value, (int, float, str)):
                 self.run.summary[key] = value
         where = self.where()
+        if exit_code == 143:  # SIGTERM: the scheduler's stop, W&B's "preempted"
+            self.run.mark_preempting()
         self.run.finish(exit_code=exit_code)
         return where

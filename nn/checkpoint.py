@@ -1,0 +1,67 @@
+"""Checkpoints: everything a training run needs to continue bit for bit, in one ``.npz``.
+
+A checkpoint holds the model's parameters and layer state, the optimizer's
+state (:func:`optimizers.state_to_arrays` layout, under ``optimizer/``), the
+states of the two random generators that training draws from (the batch
+order of :class:`nn.Batches` and the model's noise for dropout), the number
+of epochs completed, the history so far and the best weights kept by
+:class:`nn.BestWeights`. No pickle: arrays, and one JSON string for the rest.
+It is written to a temporary file and renamed, so a run killed while saving
+leaves the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .callbacks import BestWeights
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not fit the model; the message names the file."""
+
+
+def save(path, *, model, optimizer_arrays: dict, batches, epoch: int, history: list, best: BestWeights) -> None:
+    path = Path(path)
+    header = {"epoch": epoch, "history": history,
+              "batch_rng": batches.rng.bit_generator.state, "noise_rng": model.noise_rng.bit_generator.state,
+              "best": {"value": best.best_value, "epoch": best.best_epoch, "monitor": best.monitor}}
+    arrays = {f"params/{k}": v for k, v in model.params.items()}
+    arrays.update({f"state/{k}": v for k, v in model.state().items()})
+    arrays.update({f"optimizer/{k}": v for k, v in optimizer_arrays.items()})
+    if best.weights is not None:
+        arrays["best/weights"] = best.weights
+        arrays.update({f"best/state/{k}": v for k, v in best.layer_state.items()})
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, __header__=np.array(json.dumps(header, default=float)), **arrays)
+    os.replace(temporary, path)
+
+
+def restore(path, *, model, batches, best: BestWeights) -> tuple[int, list, dict]:
+    """Load a checkpoint into ``model``, ``batches`` and ``best``; return ``(epoch, history, optimizer arrays)``."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(str(archive["__header__"]))
+            for name, array in model.params.items():
+                stored = archive[f"params/{name}"]
+                if stored.shape != array.shape:
+                    raise CheckpointError(f"{path}: {name} has shape {stored.shape}, the model needs {array.shape}")
+                array[...] = stored
+            model.set_state({k[len("state/"):]: archive[k] for k in archive.files if k.startswith("state/")})
+            optimizer_arrays = {k[len("optimizer/"):]: np.array(archive[k]) for k in archive.files
+                                if k.startswith("optimizer/")}
+            if "best/weights" in archive.files:
+                best.weights = np.array(archive["best/weights"])
+                best.layer_state = {k[len("best/state/"):]: np.array(archive[k]) for k in archive.files
+                                    if k.startswith("best/state/")}
+    except CheckpointError:
+        raise
+    except Exception as error:  # BadZipFile, KeyError, OSError, JSON errors
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+    batches.rng.bit_generator.state = header["batch_rng"]
+    model.noise_rng.bit_generator.state = header["noise_rng"]
+    best.best_value, best.best_epoch = header["best"]["value"], header["best"]["epoch"]
+    return header["epoch"], header["history"], optimizer_arrays
