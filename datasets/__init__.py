@@ -99,7 +99,7 @@ def load(name: str, data_dir=None, val_fraction: float = 0.1, seed: int = 0, sca
     else:
         x_train, y_train = _flat(raw.x_train), y_all
     permutation = np.random.default_rng([seed, 2]).permutation(x_train.shape[1]) if permute_pixels else None
-    preprocessing = Preprocessing.fit(x_train, scaling, permutation)
+    preprocessing = Preprocessing.fit(x_train, scaling, permutation, per_feature=image_shape is None)
     return Dataset(info, preprocessing.apply(x_train), y_train,
                    None if x_val is None else preprocessing.apply(x_val), y_val,
                    preprocessing.apply(_flat(raw.x_test)), _targets(raw.y_test, info.task), image_shape,

@@ -18,7 +18,8 @@ from nn.registry import Registry
 
 @dataclass
 class RawData:
-    """Arrays as the source gives them: images ``N x H x W`` (uint8) or features ``N x d``."""
+    """Arrays as the source gives them: images ``N x H x W`` (uint8) or features ``N x d``
+    (tabular sets); targets are class ids or real values."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -29,11 +30,15 @@ class RawData:
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """``truth``, for a synthetic regression set, is the noise-free function of the raw input
+    (drawn in the fit plot)."""
+
     name: str
     task: str  # "classification" or "regression"
     description: str
     load_raw: Callable[[Optional[str]], RawData]
     class_names: tuple = ()
+    truth: Optional[Callable] = None
 
     @property
     def n_classes(self) -> int:

@@ -2,9 +2,10 @@
 
 Scalings (:data:`SCALINGS`):
 
-* ``minmax`` (default): ``(x - min) / (max - min)`` with the minimum and
-  maximum over all training values (0 and 255 for the image sets, so pixels
-  land in [0, 1]);
+* ``minmax`` (default): ``(x - min) / (max - min)``: for image sets with the
+  minimum and maximum over all training pixels (0 and 255, so pixels land in
+  [0, 1] and keep their relative brightness); for tabular sets per feature
+  (scikit-learn's ``MinMaxScaler``), since their features have unrelated units;
 * ``standard``: per feature, ``(x - mean) / std`` (fitted with scikit-learn's
   ``StandardScaler``; a constant feature is only centred);
 * ``none``: raw values.
@@ -35,11 +36,16 @@ class Preprocessing:
     permutation: Optional[np.ndarray] = None
 
     @classmethod
-    def fit(cls, x_train: np.ndarray, scaling: str, permutation: Optional[np.ndarray] = None) -> "Preprocessing":
+    def fit(cls, x_train: np.ndarray, scaling: str, permutation: Optional[np.ndarray] = None,
+            per_feature: bool = False) -> "Preprocessing":
         if permutation is not None:
             x_train = x_train[:, permutation]
         if scaling == "none":
             return cls(scaling, 0.0, 1.0, permutation)
+        if scaling == "minmax" and per_feature:
+            low, high = x_train.min(axis=0).astype(np.float64), x_train.max(axis=0).astype(np.float64)
+            span = high - low
+            return cls(scaling, low, np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0), permutation)
         if scaling == "minmax":
             low, high = float(x_train.min()), float(x_train.max())
             return cls(scaling, low, 1.0 / (high - low) if high > low else 1.0, permutation)
@@ -49,6 +55,13 @@ class Preprocessing:
             fitted = StandardScaler().fit(x_train)
             return cls(scaling, fitted.mean_, 1.0 / fitted.scale_, permutation)
         raise ValueError(f"unknown scaling {scaling!r}; valid: {', '.join(SCALINGS)}")
+
+    def invert(self, x: np.ndarray) -> np.ndarray:
+        """Raw values from preprocessed ones (for plots in the data's own units)."""
+        raw = np.asarray(x, dtype=np.float64) / self.scale + self.offset
+        if self.permutation is not None:
+            raw = raw[:, np.argsort(self.permutation)]
+        return raw
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The preprocessed float32 array; a float32 ``x`` without permutation is changed in place

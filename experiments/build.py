@@ -7,6 +7,8 @@ import nn
 import optimizers
 from nn import losses
 
+from .config import hidden_sizes
+
 
 def loss_for(config: dict, task: str) -> nn.Loss:
     """The loss ``config["loss"]`` means on a ``task`` data set (``ValueError`` if it does not fit)."""
@@ -14,7 +16,7 @@ def loss_for(config: dict, task: str) -> nn.Loss:
 
 
 def model_for(config: dict, n_inputs: int, n_outputs: int) -> nn.Sequential:
-    sizes = [n_inputs] + [config["hidden_size"]] * config["num_layers"] + [n_outputs]
+    sizes = [n_inputs] + hidden_sizes(config) + [n_outputs]
     return nn.mlp(sizes, activation=config["activation"], weight_init=config["weight_init"], norm=config["norm"],
                   dropout=config["dropout"], seed=config["seed"], dtype=np.dtype(config["dtype"]))
 

@@ -29,8 +29,31 @@ def fail(message: str, exit_code: int = 1):
     sys.exit(exit_code)
 
 
+LIST_OPTIONS = ("-sz", "--hidden_size")  # options that take several values, as argparse's nargs="+"
+
+
+def join_list_values(args: list[str]) -> list[str]:
+    """``-sz 128 64 32`` -> ``-sz 128,64,32``: click options take one value, the 2026 interface several."""
+    out, i = [], 0
+    while i < len(args):
+        out.append(args[i])
+        i += 1
+        if out[-1] in LIST_OPTIONS:
+            values = []
+            while i < len(args) and args[i].isdigit():
+                values.append(args[i])
+                i += 1
+            if values:
+                out.append(",".join(values))
+    return out
+
+
 class OneLineErrors(click.Command):
-    """Usage errors as one line (``Error: ...``) and exit code 2, without the usage block."""
+    """Usage errors as one line (``Error: ...``) and exit code 2, without the usage block;
+    list-valued options (``-sz 128 64 32``) read as argparse reads them."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, join_list_values(list(args)))
 
     def main(self, args=None, prog_name=None, **kwargs):
         try:

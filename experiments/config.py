@@ -51,6 +51,38 @@ class FiniteFloat(click.FloatRange):
         return number
 
 
+class HiddenSizes(click.ParamType):
+    """``-sz``: one size for every hidden layer (``128``) or one per layer (``128 64 32``, as
+    argparse's ``nargs="+"`` reads it; also ``128,64,32`` or a list from a sweep file)."""
+
+    name = "size [size ...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) and not isinstance(value, bool):
+            sizes = [value]
+        elif isinstance(value, (list, tuple)):
+            sizes = list(value)
+        else:
+            sizes = [part for part in str(value).replace(",", " ").split()]
+        try:
+            sizes = [int(size) for size in sizes]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a size or a list of sizes.", param, ctx)
+        if not sizes or min(sizes) < 1:
+            self.fail(f"{value!r}: sizes must be at least 1.", param, ctx)
+        return sizes[0] if len(sizes) == 1 else sizes
+
+
+def hidden_sizes(config: dict) -> list[int]:
+    """The width of each hidden layer; ``ValueError`` if a list's length differs from ``num_layers``."""
+    size, layers = config["hidden_size"], config["num_layers"]
+    if isinstance(size, int):
+        return [size] * layers
+    if len(size) != layers:
+        raise ValueError(f"-sz gives {len(size)} sizes ({' '.join(map(str, size))}) for -nhl {layers} hidden layers")
+    return list(size)
+
+
 POSITIVE = FiniteFloat(min=0.0, min_open=True)
 NON_NEGATIVE = FiniteFloat(min=0.0)
 UNIT = FiniteFloat(0.0, 1.0, max_open=True)
@@ -75,12 +107,13 @@ OPTIONS = [
     (("-beta1", "--beta1"), UNIT, _HP["beta1"], "First-moment decay, used by adam, nadam and eve."),
     (("-beta2", "--beta2"), UNIT, _HP["beta2"], "Second-moment decay, used by adam, nadam and eve."),
     (("-eps", "--epsilon"), NON_NEGATIVE, _HP["epsilon"], "Epsilon of rmsprop, adagrad, adam, nadam and eve."),
-    (("-w_d", "--weight_decay"), NON_NEGATIVE, 0.0,
+    (("-w_d", "-wd", "--weight_decay"), NON_NEGATIVE, 0.0,
      "L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases)."),
-    (("-w_i", "--weight_init"), Choice(nn.INITIALIZERS.names()), "Xavier",
+    (("-w_i", "-wi", "--weight_init"), Choice(nn.INITIALIZERS.names()), "Xavier",
      "Weight initialisation: random is N(0, 0.01^2), Xavier is Glorot uniform, He is He normal."),
     (("-nhl", "--num_layers"), click.IntRange(min=0), 5, "Number of hidden layers."),
-    (("-sz", "--hidden_size"), click.IntRange(min=1), 128, "Neurons in each hidden layer."),
+    (("-sz", "--hidden_size"), HiddenSizes(), 128,
+     "Neurons per hidden layer: one size for all (-sz 128) or one per layer (-nhl 3 -sz 128 64 32)."),
     (("-a", "--activation"), Choice(nn.ACTIVATIONS.names()), "ReLU", "Hidden-layer activation."),
     (("--seed",), int, 0, "Seed of the initial weights, the validation split and the batch order."),
     (("--data_dir", "--data-dir"), click.Path(exists=True, file_okay=False), None,
@@ -102,6 +135,14 @@ OPTIONS = [
     (("--min_delta", "--min-delta"), NON_NEGATIVE, 0.0,
      "Stop once the mean training loss changes by less than this between epochs (0: off)."),
     (("--shuffle",), click.BOOL, True, "Shuffle the training set every epoch (--shuffle=False: fixed order)."),
+    (("--order",), Choice(nn.Batches.ORDERS), "shuffled",
+     "Order of the training examples in each epoch: shuffled anew, fixed (the data's order), or sorted by "
+     "class (pattern-mode training on sorted data). --shuffle=False means fixed."),
+    (("--log_every", "--log-every"), click.IntRange(min=0), 0,
+     "Also log the training loss every N mini-batches, on its own W&B step axis 'batch' (0: off)."),
+    (("--folds",), click.IntRange(min=0), 0,
+     "k-fold cross-validation: train one model per fold of the training set (stratified for classes) and "
+     "report cv_val_<metric>_mean and _std (0 or 1: off, one hold-out split)."),
     (("--scaling",), Choice(datasets.SCALINGS), "minmax",
      "Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw."),
     (("--permute_pixels", "--permute-pixels"), click.BOOL, False,
@@ -109,6 +150,12 @@ OPTIONS = [
     (("--norm",), Choice(nn.NORMS.names()), "none", "Normalisation between each hidden linear map and its activation."),
     (("--dropout",), FiniteFloat(0.0, 1.0, max_open=True), 0.0,
      "Inverted-dropout rate after each hidden activation (0: off; off at evaluation)."),
+    (("--fgsm_eps", "--fgsm-eps"), FiniteFloat(0.0, 1.0), 0.0,
+     "FGSM: after training, also test on images perturbed by eps*sign(dL/dx) in [0, 1] pixel space and report "
+     "test_accuracy_fgsm (image classification sets; 0: off)."),
+    (("--adv_train", "--adv-train"), click.BOOL, False,
+     "Adversarial training: minimise 0.5*L(x) + 0.5*L(x_adv), FGSM examples at --fgsm_eps from the current "
+     "weights for every mini-batch."),
     (("--plots",), click.BOOL, False,
      "At the end, also draw the first layer's weights as images and per-layer weight histograms."),
     (("--preset",), str, None, "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
@@ -164,7 +211,9 @@ def resolve(explicit: dict) -> dict:
 
 def run_name(config: dict) -> str:
     """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``."""
-    name = (f"hl_{config['num_layers']}_sz_{config['hidden_size']}_bs_{config['batch_size']}"
+    size = config["hidden_size"]
+    size = "-".join(map(str, size)) if isinstance(size, list) else size
+    name = (f"hl_{config['num_layers']}_sz_{size}_bs_{config['batch_size']}"
             f"_ac_{config['activation']}_o_{config['optimizer']}_lr_{config['learning_rate']:g}")
     if config["norm"] != "none":
         name += f"_{config['norm']}norm"
@@ -173,7 +222,12 @@ def run_name(config: dict) -> str:
     if config["permute_pixels"]:
         name += "_scrambled"
     if config["loss"] != "cross_entropy":
-        name += "_mse"
+        name += "_mse" if "squared" in config["loss"] else f"_{config['loss']}"
     if config["dataset"] != "fashion_mnist":
         name += f"_{config['dataset']}"
+    order = "fixed" if not config["shuffle"] and config["order"] == "shuffled" else config["order"]
+    if order != "shuffled":
+        name += f"_{order}"
+    if config.get("folds", 0) > 1:
+        name += f"_cv{config['folds']}"
     return name

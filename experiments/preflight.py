@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from . import build
+from .config import hidden_sizes
 
 
 class ConfigError(ValueError):
@@ -33,7 +34,7 @@ def memory_needed(config: dict, n_inputs: int, n_outputs: int) -> int:
     training batch and for the 4,096-row evaluation chunks.
     """
     item = 4 if config["dtype"] == "float32" else 8
-    sizes = [n_inputs] + [config["hidden_size"]] * config["num_layers"] + [n_outputs]
+    sizes = [n_inputs] + hidden_sizes(config) + [n_outputs]
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     rows = config["batch_size"] + 4096
     return item * (6 * n_params + 4 * rows * sum(sizes))
@@ -42,6 +43,10 @@ def memory_needed(config: dict, n_inputs: int, n_outputs: int) -> int:
 def check(config: dict, data) -> None:
     """Raise :class:`ConfigError` for a configuration this data set and machine cannot run."""
     try:
+        hidden_sizes(config)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    try:
         build.loss_for(config, data.task)
     except ValueError as error:
         raise ConfigError(f"--loss {config['loss']} on {data.name}: {error}") from None
@@ -49,9 +54,13 @@ def check(config: dict, data) -> None:
         build.optimizer_for(config)
     except ValueError as error:
         raise ConfigError(f"--optimizer {config['optimizer']}: {error}") from None
+    if (config["fgsm_eps"] or config["adv_train"]) and (data.image_shape is None or data.task != "classification"):
+        raise ConfigError(f"--fgsm_eps and --adv_train need an image classification data set, not {data.name}")
+    if config["adv_train"] and not config["fgsm_eps"]:
+        raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
     needed, available = memory_needed(config, data.n_features, data.n_outputs), available_memory()
     if needed > available:
-        raise ConfigError(f"a {config['num_layers']} x {config['hidden_size']} network would need about "
+        raise ConfigError(f"a network of hidden sizes {hidden_sizes(config)} would need about "
                           f"{needed / 2 ** 30:.1f} GiB, more than the {available / 2 ** 30:.1f} GiB available; "
                           "use fewer or smaller hidden layers")
     check_writable(config["output_dir"], "--output_dir")

@@ -23,11 +23,11 @@ import datasets
 import nn
 from nn import metrics
 
-from . import build, classify, preflight
-from .config import DATA_KEYS, DEFAULTS, convert, resolve, run_name
+from . import build, classify, preflight, regress
+from .config import DATA_KEYS, DEFAULTS, convert, hidden_sizes, resolve, run_name
 from .preflight import ConfigError
 
-KINDS = {"classification": classify}  # task -> the module that reports its test set
+KINDS = {"classification": classify, "regression": regress}  # task -> what a run of that task shows
 CHECKPOINT = "checkpoint.npz"
 RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
 
@@ -96,6 +96,24 @@ class Checkpoint(nn.Callback):
                         batches=self.batches, epoch=epoch, history=self.history, best=self.best)
 
 
+class BatchLoss(nn.Callback):
+    """``--log_every N``: the training loss of every N-th mini-batch, against the running batch
+    count (W&B step axis ``batch``), to every reporter (``batch_loss.csv`` locally)."""
+
+    def __init__(self, every: int, reporters):
+        self.every, self.reporters, self.count = every, reporters, 0
+
+    def on_train_begin(self, info):
+        self.count = info["n_batches"] * info["initial_epoch"]
+
+    def on_batch_end(self, epoch, batch, n_batches, logs):
+        self.count += 1
+        if self.count % self.every == 0:
+            row = {"batch": self.count, "epoch": epoch, "batch_loss": logs["loss"]}
+            for reporter in self.reporters:
+                reporter.log_batch(row)
+
+
 def resume(folder, changes: dict, **kwargs) -> "RunResult":
     """Continue the run in ``folder`` from its last checkpoint with its own configuration;
     ``changes`` may raise ``epochs`` or set ``wandb_mode`` (nothing else: the run would change)."""
@@ -126,9 +144,11 @@ def _stoppers(config, model, best, has_validation, say) -> list:
 
 
 def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print, progress=True,
-        resume_from=None) -> RunResult:
+        resume_from=None, fold=None) -> RunResult:
     """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given;
-    ``resume_from`` continues the run folder's checkpoint (use :func:`resume`).
+    ``resume_from`` continues the run folder's checkpoint (use :func:`resume`). With ``folds`` > 1
+    in the configuration the run is a cross-validation (:mod:`experiments.crossval`), whose folds
+    are runs with ``fold=(index, parent folder)``.
 
     A configuration that cannot run raises :class:`ConfigError` before anything
     starts. Exceptions other than divergence, Ctrl-C and SIGTERM propagate,
@@ -138,6 +158,11 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     from tracking.local import LocalRun
 
     config = {**DEFAULTS, **config}
+    if config["folds"] > 1 and fold is None:
+        from . import crossval
+
+        return crossval.cross_validate(config, callbacks=callbacks, group=group, tags=tags, say=say,
+                                       progress=progress)
     if data is None:
         data = load_data(config)
     preflight.check(config, data)
@@ -145,9 +170,10 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     if config["wandb_mode"] != "disabled":
         from tracking.wandb_run import WandbRun
 
-        wandb_run = WandbRun(project=config["wandb_project"], entity=config["wandb_entity"], name=run_name(config),
+        wandb_run = WandbRun(project=config["wandb_project"], entity=config["wandb_entity"],
+                             name=run_name(config) + (f"/fold{fold[0]}" if fold else ""),
                              config=config, mode=config["wandb_mode"], group=group, tags=tags,
-                             resume_id=LocalRun.wandb_id(resume_from))
+                             resume_id=LocalRun.wandb_id(resume_from), job_type="fold" if fold else None)
         reconciled = reconcile(config, wandb_run.injected_config, say)
         if any(reconciled[k] != config[k] for k in DATA_KEYS):
             data = load_data(reconciled)
@@ -158,19 +184,21 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
             wandb_run.finish({"status": "failed"}, 2)
             raise
         wandb_run.update_config(config)
-        wandb_run.run.name = run_name(config)
+        if not fold:
+            wandb_run.run.name = run_name(config)
         reporters.append(wandb_run)
     loss = build.loss_for(config, data.task)
     name = run_name(config)
-    local = LocalRun(config["output_dir"], name, config, folder=resume_from)
+    local = (LocalRun(fold[1], f"fold{fold[0]}", config) if fold else
+             LocalRun(config["output_dir"], name, config, folder=resume_from))
     reporters.insert(0, local)
     folder = local.folder
     for reporter in reporters[1:]:
         local.remember_wandb(getattr(reporter, "run_id", None))
     model = build.model_for(config, data.n_features, data.n_outputs)
     optimizer = build.optimizer_for(config)
-    batches = nn.Batches(data.x_train, data.y_train, config["batch_size"], seed=config["seed"],
-                         shuffle=config["shuffle"])
+    order = "fixed" if not config["shuffle"] and config["order"] == "shuffled" else config["order"]
+    batches = nn.Batches(data.x_train, data.y_train, config["batch_size"], seed=config["seed"], order=order)
     n_val = 0 if data.x_val is None else len(data.x_val)
     metric, mode = metrics.PRIMARY[data.task]
     best = nn.BestWeights(model, f"{'val' if n_val else 'train'}_{metric}", mode)
@@ -179,24 +207,28 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     if resume_from is not None:
         initial_epoch, optimizer_state = _restore(folder / CHECKPOINT, model, batches, best, local, stoppers)
         say(f"resuming {folder} after epoch {initial_epoch}")
-    hidden = [config["hidden_size"]] * config["num_layers"]
+    hidden = hidden_sizes(config)
     say(f"{name}: {'-'.join(map(str, [data.n_features, *hidden, data.n_outputs]))} {config['activation']}, "
         f"{config['optimizer']} lr {config['learning_rate']:g}, batch {config['batch_size']}, "
         f"{config['epochs']} epochs, {loss.name} on {data.name} ({len(data.x_train)} train / {n_val} val / "
         f"{len(data.x_test)} test, from {data.source})")
     for reporter in reporters:
         reporter.watch(best.monitor, mode)
-    all_callbacks = [nn.GradientNorms(model), local, best, Checkpoint(folder / CHECKPOINT, model, best, local.history),
+    probe = data.x_train[:1024]  # a fixed sample for the dead-unit count
+    all_callbacks = [nn.GradientNorms(model), nn.DeadUnits(model, probe), local, best, Checkpoint(folder / CHECKPOINT, model, best, local.history),
                      *([ConsoleProgress()] if progress else []), *reporters[1:], *stoppers, *callbacks]
+    if config["log_every"]:
+        all_callbacks.insert(0, BatchLoss(config["log_every"], reporters))
     kind = KINDS[data.task]
-    kind.before_training(data, folder, reporters)
+    if resume_from is None:
+        kind.before_training(data, model, folder, reporters)
 
     status, message, exit_code = "finished", "", 0
     try:
         if initial_epoch < config["epochs"]:
             nn.fit(model, loss, optimizer, batches, epochs=config["epochs"], validation_data=data.validation,
-                   callbacks=all_callbacks, weight_decay=config["weight_decay"], l1=config["l1"],
-                   optimizer_state=optimizer_state, initial_epoch=initial_epoch)
+                   step=_step(config, data), callbacks=all_callbacks, weight_decay=config["weight_decay"],
+                   l1=config["l1"], optimizer_state=optimizer_state, initial_epoch=initial_epoch)
     except nn.Diverged as error:
         status, message, exit_code = "diverged", str(error), 1
     except Terminated:
@@ -212,6 +244,8 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     summary = _summary(status, history, model, best, stoppers)
     if status == "finished":
         summary.update(kind.test_report(model, loss, data, folder, reporters))
+        if config["fgsm_eps"]:
+            summary.update(classify.fgsm_report(model, loss, data, config["fgsm_eps"], folder, reporters))
         from tracking import plots
 
         figures = {"curves": plots.curves_figure(history, folder / "curves.png", title=name, metric=metric)}
@@ -230,6 +264,15 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
     _report(say, status, message, summary, folder, where, best.monitor)
     return RunResult(status, history, summary, folder, message, model, exit_code)
+
+
+def _step(config, data):
+    """The training step: the default, or adversarial training's (:mod:`experiments.adversarial`)."""
+    if not config["adv_train"]:
+        return nn.default_step
+    from .adversarial import PixelSpace, adversarial_step
+
+    return adversarial_step(config["fgsm_eps"], PixelSpace(data.preprocessing))
 
 
 def model_metadata(data, loss, config) -> dict:
@@ -267,6 +310,7 @@ def _summary(status, history, model, best, stoppers) -> dict:
             summary["stopped_by"] = type(stopper).__name__
     if any(isinstance(s, nn.EarlyStopping) for s in stoppers) and best.best_epoch is not None:
         summary["restored_weights_of_epoch"] = best.best_epoch  # the stopper restored them; testing uses them
+    summary.update({f"distinct_units/{k}": n for k, n in enumerate(nn.distinct_units(model))})
     if history:
         summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
         summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})
@@ -279,15 +323,33 @@ def _study_figures(model, data, folder, name) -> dict:
     figures = {"weight_histograms": plots.weight_histograms(model, folder / "weight_histograms.png")}
     if data.image_shape is not None:
         first = model.params[model.decayed_names()[0]]
+        figures["saliency"] = _saliency(model, data, folder)
         figures["first_layer_weights"] = plots.first_layer_figure(first, data.image_shape,
                                                                   folder / "first_layer_weights.png", title=name)
     return figures
 
 
+def _saliency(model, data, folder) -> Path:
+    """``|d logit_y / dx|`` for the first test image of each class (the homework's saliency maps),
+    in pixel order (a permutation undone)."""
+    from tracking import plots
+
+    if data.task != "classification":
+        return None
+    index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
+    x, y = model.as_input(data.x_test[index]), data.y_test[index]
+    saliency = np.abs(nn.output_gradient(model, x, y))
+    images = data.preprocessing.invert(x)
+    permutation = data.preprocessing.permutation
+    if permutation is not None:
+        saliency = saliency[:, np.argsort(permutation)]
+    return plots.saliency_figure(images, saliency, y, data.image_shape, data.class_names, folder / "saliency.png")
+
+
 def _report(say, status, message, summary, folder, where, monitor) -> None:
     if status == "finished":
         tests = " | ".join(f"{key} {value:.4f}" for key, value in summary.items()
-                           if key.startswith("test_") and isinstance(value, float))
+                           if key.startswith("test_") and "/" not in key and isinstance(value, float))
         best = summary.get(f"best_{monitor}")
         best_text = (f" | best {monitor.replace('accuracy', 'acc')} {best:.4f} (epoch {summary['best_epoch']})"
                      if best is not None and monitor.startswith("val_") else "")

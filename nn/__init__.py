@@ -14,16 +14,17 @@ This package imports no reporting, sweeping or command-line code.
 """
 from .activations import ACTIVATIONS
 from .builders import mlp
-from .callbacks import BestWeights, Callback, EarlyStopping, GradientNorms, LossPlateau, StopTraining
+from .callbacks import (BestWeights, Callback, DeadUnits, EarlyStopping, GradientNorms, LossPlateau, StopTraining,
+                        distinct_units)
 from .initializers import INITIALIZERS
 from .layers import LAYERS, NORMS
 from .losses import LOSSES, Loss, softmax
 from .model import ModelFileError, Sequential
 from .registry import Registry
-from .training import (Batches, Diverged, default_step, evaluate, fit, input_gradient,
-                       objective_and_grads)
+from .training import (Batches, Diverged, default_step, evaluate, fit, input_gradient, objective_and_grads,
+                       output_gradient)
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "LAYERS", "NORMS", "Loss", "softmax", "Sequential",
            "ModelFileError", "Registry", "mlp", "fit", "evaluate", "objective_and_grads", "input_gradient",
-           "default_step", "Batches", "Callback", "Diverged", "StopTraining", "BestWeights", "EarlyStopping",
-           "LossPlateau", "GradientNorms"]
+           "output_gradient", "default_step", "Batches", "Callback", "Diverged", "StopTraining", "BestWeights", "EarlyStopping",
+           "LossPlateau", "GradientNorms", "DeadUnits", "distinct_units"]

@@ -22,7 +22,9 @@ class Callback:
 
     def on_epoch_begin(self, epoch: int, n_batches: int) -> None: ...
 
-    def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None: ...
+    def on_batch_end(self, epoch: int, batch: int, n_batches: int, logs: dict) -> None:
+        """After the update of mini-batch ``batch`` (1-based); ``logs`` has its ``loss`` (data loss)
+        and ``objective`` (with the penalty), measured before the update."""
 
     def on_epoch_end(self, epoch: int, metrics: dict) -> None: ...
 
@@ -128,7 +130,7 @@ class GradientNorms(Callback):
         self.sums = dict.fromkeys(self.names, 0.0)
         self.count = 0
 
-    def on_batch_end(self, epoch, batch, n_batches):
+    def on_batch_end(self, epoch, batch, n_batches, logs):
         if batch % self.every == 1 or self.every == 1:
             for name in self.names:
                 g = self.model.grads[name].ravel()
@@ -138,3 +140,34 @@ class GradientNorms(Callback):
     def on_epoch_end(self, epoch, metrics):
         for k, name in enumerate(self.names):
             metrics[f"grad_norm/{k}"] = self.sums[name] / max(self.count, 1)
+
+
+class DeadUnits(Callback):
+    """Adds ``dead_relu/<k>`` to each epoch's metrics: the fraction of the k-th ReLU layer's units
+    that output 0 for every one of ``x_probe`` (a fixed sample of inputs), in evaluation mode.
+    A dead unit gets no gradient and never recovers. Must come before the loggers."""
+
+    def __init__(self, model, x_probe):
+        self.model, self.x_probe = model, model.as_input(x_probe)
+        self.layers = [layer for layer in model.layers
+                       if getattr(getattr(layer, "function", None), "name", "") == "ReLU"]
+
+    def on_epoch_end(self, epoch, metrics):
+        if not self.layers:
+            return
+        self.model.forward(self.x_probe)
+        for k, layer in enumerate(self.layers):
+            metrics[f"dead_relu/{k}"] = float(np.mean(np.all(layer._a <= 0.0, axis=0)))
+
+
+def distinct_units(model, decimals: int = 5) -> list[int]:
+    """For each hidden weight matrix, how many of its units (columns) differ: zero initialisation
+    leaves every unit of a layer identical (1), a random one none alike (the width). Units count
+    as equal when their weights agree to ``decimals`` digits relative to the largest weight (the
+    matrix products compute identical units with last-bit differences)."""
+    counts = []
+    for name in model.decayed_names()[:-1]:
+        W = model.params[name].reshape(-1, model.params[name].shape[-1]).astype(np.float64)
+        scale = float(np.abs(W).max()) or 1.0
+        counts.append(len(np.unique(np.round(W.T / scale, decimals), axis=0)))
+    return counts

@@ -9,7 +9,8 @@ float and, when asked, ``dL/dz``. Its metadata says
   a vector is read as one column);
 * ``output``: what ``z`` is fed through: ``softmax`` (the loss owns the
   softmax, so the network's last layer is linear and :meth:`Loss.predict`
-  gives probabilities) or ``linear`` (``z`` is the prediction itself).
+  gives probabilities), ``scores`` (class scores, the largest wins) or
+  ``linear`` (``z`` is the prediction itself).
 
 Conventions, with ``p = softmax(z)``, ``Y`` the one-hot targets, ``N`` the
 batch size:
@@ -25,6 +26,13 @@ batch size:
   averaged over samples, no factor 1/2). Gradient through the softmax
   Jacobian ``dp_i/dz_j = p_i (delta_ij - p_j)``: with ``g = dL/dp = 2 (p - Y) / N``,
   ``dL/dz = p * (g - sum_c g_c p_c)``.
+* ``perceptron`` (classification, scores): the multi-class perceptron criterion
+  ``L = (1/N) sum_n max(0, max_{j != y} z[n, j] - z[n, y])`` (equal to
+  ``max(0, max_j z_j - z_y)``). Subgradient, with ``j*`` the best-scoring wrong
+  class: ``+1/N`` at ``j*`` and ``-1/N`` at ``y`` when ``z[j*] >= z[y]``, else 0.
+  At a tie the updating subgradient is taken, so a zero-initialised perceptron
+  learns. With SGD, batch 1 and learning rate 1 this is Rosenblatt's rule:
+  ``w_y += x, w_j* -= x`` (and the biases by 1) on every mistake.
 * ``squared_error`` (regression, linear): ``L = (1/N) sum_n sum_k (z[n, k] - y[n, k])^2``,
   the same convention without the softmax; ``dL/dz = 2 (z - y) / N``. For one
   output it is the usual mean squared error, whose square root is the RMSE.
@@ -88,6 +96,24 @@ def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
     return loss, g
 
 
+def perceptron(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
+    """The multi-class perceptron criterion (see the module docstring)."""
+    rows = np.arange(z.shape[0])
+    true = z[rows, y]
+    others = z.astype(np.float64, copy=True)
+    others[rows, y] = -np.inf
+    rival = others.argmax(axis=1)
+    margin = others[rows, rival] - true
+    loss = float(np.mean(np.maximum(margin, 0.0)))
+    if not need_grad:
+        return loss, None
+    grad = np.zeros_like(z)
+    wrong = margin >= 0.0
+    grad[rows[wrong], rival[wrong]] = 1.0 / z.shape[0]
+    grad[rows[wrong], y[wrong]] = -1.0 / z.shape[0]
+    return loss, grad
+
+
 def squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
     """Squared error of a linear output against real targets (see the module docstring)."""
     diff = z - y.reshape(z.shape)
@@ -106,7 +132,7 @@ class Loss:
     value_and_grad: Callable
 
     def predict(self, z: np.ndarray) -> np.ndarray:
-        """Class probabilities (softmax output) or the predicted values (linear output)."""
+        """Class probabilities (softmax output), or the scores / predicted values themselves."""
         return softmax(z) if self.output == "softmax" else z
 
     def check_targets(self, y: np.ndarray, n_outputs: Optional[int] = None) -> None:
@@ -131,6 +157,7 @@ class Loss:
 LOSSES = Registry("loss")
 for _loss in (Loss("cross_entropy", "classification", "softmax", cross_entropy),
               Loss("mean_squared_error", "classification", "softmax", mean_squared_error),
+              Loss("perceptron", "classification", "scores", perceptron),
               Loss("squared_error", "regression", "linear", squared_error)):
     LOSSES.register(_loss.name, _loss)
 # The name a user types -> the loss it means on a task where its own task differs.

@@ -41,14 +41,14 @@ from .model import DEFAULT_EVAL_BATCH
 
 
 DIVERGENCE_FACTOR = 100.0
-"""A mini-batch objective above ``DIVERGENCE_FACTOR * max(1, first objective)`` counts as divergence."""
+"""The epoch's running mean objective above ``DIVERGENCE_FACTOR * max(1, first objective)`` is divergence."""
 
 
 class Diverged(FloatingPointError):
     """The objective blew up: not finite, or past ``DIVERGENCE_FACTOR`` times its start (see :func:`fit`)."""
 
     def __init__(self, epoch: int, batch: int, loss: float, bound: Optional[float] = None):
-        why = (f"{loss:.4g}, over {bound:.4g} ({DIVERGENCE_FACTOR:g}x its start)"
+        why = (f"{loss:.4g} on average, over {bound:.4g} ({DIVERGENCE_FACTOR:g}x its start)"
                if math.isfinite(loss) and bound is not None else f"{loss}")
         super().__init__(f"training diverged: the loss became {why} at epoch {epoch}, batch {batch}; "
                          "try a smaller learning rate")
@@ -56,24 +56,34 @@ class Diverged(FloatingPointError):
 
 
 class Batches:
-    """Mini-batches of ``(x, y)``, one pass per iteration.
+    """Mini-batches of ``(x, y)``, one pass per iteration, in one of :data:`ORDERS`:
 
-    ``shuffle=True`` draws a new order every epoch from a generator seeded by
-    ``seed`` (its own stream, apart from the weights'), so the same seeds give
-    bit-identical training; ``shuffle=False`` keeps the data's order. Inputs
-    may have any rank (batch first); each batch is gathered into one
+    * ``shuffled``: a new order every epoch from a generator seeded by ``seed``
+      (its own stream, apart from the weights'), so the same seeds give
+      bit-identical training;
+    * ``fixed``: the data's own order, every epoch;
+    * ``sorted``: by target (class by class), every epoch: pattern-mode training
+      on sorted data, whose loss oscillates within an epoch.
+
+    Inputs may have any rank (batch first); each batch is gathered into one
     preallocated buffer, so a yielded ``x`` is valid until the next one.
     """
 
-    def __init__(self, x, y, batch_size: int, *, seed: int = 0, shuffle: bool = True, dtype=None):
+    ORDERS = ("shuffled", "fixed", "sorted")
+
+    def __init__(self, x, y, batch_size: int, *, seed: int = 0, order: str = "shuffled", dtype=None):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if order not in self.ORDERS:
+            raise ValueError(f"unknown order {order!r}; valid: {', '.join(self.ORDERS)}")
         self.x = np.ascontiguousarray(x, dtype=dtype)
         self.y = np.asarray(y)
         if self.x.shape[0] != self.y.shape[0]:
             raise ValueError(f"{self.x.shape[0]} inputs but {self.y.shape[0]} targets")
-        self.batch_size, self.shuffle = int(batch_size), bool(shuffle)
+        self.batch_size, self.order = int(batch_size), order
         self.rng = np.random.default_rng([seed, 1])
+        if order == "sorted":
+            self._sorted = np.argsort(self.y.reshape(len(self.y), -1)[:, 0], kind="stable")
         self._buffer = np.empty((self.batch_size, *self.x.shape[1:]), dtype=self.x.dtype)
 
     @property
@@ -90,7 +100,8 @@ class Batches:
 
     def __iter__(self):
         n = self.n_samples
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        order = (self.rng.permutation(n) if self.order == "shuffled" else
+                 self._sorted if self.order == "sorted" else np.arange(n))
         for start in range(0, n, self.batch_size):
             index = order[start:start + self.batch_size]
             yield np.take(self.x, index, axis=0, out=self._buffer[:index.size], mode="clip"), self.y[index]
@@ -130,11 +141,12 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
     from a checkpoint (:mod:`nn.checkpoint`), the result is bit for bit that of an
     uninterrupted run.
 
-    Raises :class:`Diverged` when the objective stops being finite, or a
-    mini-batch objective exceeds ``DIVERGENCE_FACTOR * max(1, L0)`` with ``L0``
-    the first mini-batch's objective of this call (a finite blow-up: a healthy
-    run never multiplies its starting loss by 100), or the parameters stop
-    being finite. Callbacks have seen every completed epoch by then.
+    Raises :class:`Diverged` when the objective stops being finite, or the mean
+    objective of the epoch so far exceeds ``DIVERGENCE_FACTOR * max(1, L0)``
+    with ``L0`` the first mini-batch's objective of this call (a finite
+    blow-up: a healthy run never multiplies its starting loss by 100; the mean,
+    not one mini-batch, so the noise of batch size 1 does not count), or the
+    parameters stop being finite. Callbacks have seen every completed epoch by then.
     """
     if epochs < 1 or not 0 <= initial_epoch <= epochs:
         raise ValueError(f"need epochs >= 1 and 0 <= initial_epoch <= epochs, got {epochs}, {initial_epoch}")
@@ -148,7 +160,7 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
     history: list[dict] = []
     bound = None
     for callback in callbacks:
-        callback.on_train_begin({"n_train": n, "n_batches": n_batches, "epochs": epochs,
+        callback.on_train_begin({"n_train": n, "n_batches": n_batches, "epochs": epochs, "initial_epoch": initial_epoch,
                                  "optimizer_state": state, "loss": loss, "batches": batches})
     try:
         for epoch in range(initial_epoch + 1, epochs + 1):
@@ -156,6 +168,7 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
                 callback.on_epoch_begin(epoch, n_batches)
             started = time.perf_counter()
             loss_sum = penalty_sum = 0.0
+            seen = 0
             tracker = metrics.for_task(loss.task)
             for batch, (xb, yb) in enumerate(batches, start=1):
                 data_loss, outputs = step(model, loss, xb, yb)
@@ -163,14 +176,16 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
                 objective = data_loss + penalty
                 if bound is None:
                     bound = DIVERGENCE_FACTOR * max(1.0, objective)
-                if not (math.isfinite(objective) and objective <= bound):
-                    raise Diverged(epoch, batch, objective, bound)
+                running = (loss_sum + penalty_sum + objective * yb.shape[0]) / (seen + yb.shape[0])
+                if not (math.isfinite(objective) and running <= bound):
+                    raise Diverged(epoch, batch, running if math.isfinite(objective) else objective, bound)
+                seen += yb.shape[0]
                 tracker.update(outputs, yb)
                 optimizer.apply(params, grads, state, loss=objective)
                 loss_sum += data_loss * yb.shape[0]
                 penalty_sum += penalty * yb.shape[0]
                 for callback in callbacks:
-                    callback.on_batch_end(epoch, batch, n_batches)
+                    callback.on_batch_end(epoch, batch, n_batches, {"loss": data_loss, "objective": objective})
             seconds = time.perf_counter() - started
             if not np.all(np.isfinite(model.flat_params)):
                 raise Diverged(epoch, n_batches, math.nan)
@@ -230,3 +245,12 @@ def input_gradient(model, loss, x, y, training: bool = False) -> tuple[float, np
     outputs = model.forward(model.as_input(x), training=training)
     value, doutputs = loss.value_and_grad(outputs, np.asarray(y))
     return value, model.backward(doutputs, need_input_grad=True).copy()
+
+
+def output_gradient(model, x, index) -> np.ndarray:
+    """``d outputs[n, index[n]] / d x[n]`` for each sample, in evaluation mode: the saliency of
+    ``x`` for the logit of class ``index[n]`` (its absolute value is the saliency map)."""
+    outputs = model.forward(model.as_input(x))
+    selector = np.zeros_like(outputs)
+    selector[np.arange(len(index)), index] = 1.0
+    return model.backward(selector, need_input_grad=True).copy()

@@ -69,7 +69,7 @@ class Interrupt(nn.Callback):
         self.requested = True
         self.exit_code = 128 + signum
 
-    def on_batch_end(self, epoch, batch, n_batches):
+    def on_batch_end(self, epoch, batch, n_batches, logs):
         if self.requested:
             raise KeyboardInterrupt
 

@@ -102,18 +102,19 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
     histories = []
     for trial in trials:  # one curve per distinct run
         path = Path(trial.user_attrs.get("folder", "")) / "history.json"
-        if path.is_file():
-            histories.append((trial, json.loads(path.read_text())))
+        history = json.loads(path.read_text()) if path.is_file() else []
+        if history:  # a cross-validation's own folder has none: its folds do
+            histories.append((trial, history))
     if histories:
         fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+        shown = next((key for key in (spec.metric, "val_accuracy", "val_rmse") if key in histories[0][1][0]), None)
         for trial, history in histories:
-            label = ", ".join(f"{k}={trial.params[k]}" for k in varying if k in trial.params) or f"#{trial.number}"
             epochs = [h["epoch"] for h in history]
-            line, = left.plot(epochs, [h["train_loss"] for h in history], label=label)
-            if history and "val_accuracy" in history[0]:
-                right.plot(epochs, [h["val_accuracy"] for h in history], color=line.get_color())
+            line, = left.plot(epochs, [h["train_loss"] for h in history], label=_label(trial, varying))
+            if shown and shown in history[0]:
+                right.plot(epochs, [h[shown] for h in history], color=line.get_color())
         left.set(xlabel="epoch", ylabel="training loss", title="training loss")
-        right.set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy")
+        right.set(xlabel="epoch", ylabel=shown, title=shown)
         for ax in (left, right):
             ax.grid(alpha=0.3)
         if len(histories) <= 16:
@@ -122,6 +123,34 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
         fig.tight_layout()
         fig.savefig(folder / "curves.png", dpi=100)
         plt.close(fig)
+    _batch_loss_figure(trials, varying, folder, plt)
+
+
+def _label(trial, varying) -> str:
+    return ", ".join(f"{k}={trial.params[k]}" for k in varying if k in trial.params) or f"#{trial.number}"
+
+
+def _batch_loss_figure(trials, varying, folder: Path, plt) -> None:
+    """Runs with ``--log_every``: their within-epoch training loss against the mini-batch count."""
+    import csv
+
+    runs = [(trial, Path(trial.user_attrs.get("folder", "")) / "batch_loss.csv") for trial in trials]
+    runs = [(trial, path) for trial, path in runs if path.is_file()]
+    if not runs:
+        return
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    for trial, path in runs:
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        ax.plot([int(r["batch"]) for r in rows], [float(r["batch_loss"]) for r in rows], lw=0.8,
+                label=_label(trial, varying))
+    ax.set(xlabel="mini-batch", ylabel="training loss of the mini-batch", yscale="log",
+           title="training loss within epochs (--log_every)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(folder / "batch_loss.png", dpi=100)
+    plt.close(fig)
 
 
 def _importances(study, varying, trials, folder: Path) -> dict:

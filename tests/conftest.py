@@ -59,11 +59,12 @@ requires_real_data = pytest.mark.skipif(real_data_dir() is None,
 CLASSIFICATION_LOSSES = ["cross_entropy", "mean_squared_error"]
 
 
-def fit_arrays(model, optimizer, x, y, *, epochs, batch_size, seed=0, shuffle=True, loss="cross_entropy", **kwargs):
-    """``nn.fit`` on in-memory arrays: the batches made from ``x``, ``y`` with ``seed`` and ``shuffle``."""
+def fit_arrays(model, optimizer, x, y, *, epochs, batch_size, seed=0, order="shuffled", loss="cross_entropy",
+               **kwargs):
+    """``nn.fit`` on in-memory arrays: the batches made from ``x``, ``y`` with ``seed`` and ``order``."""
     import nn
 
-    batches = nn.Batches(x, y, batch_size, seed=seed, shuffle=shuffle)
+    batches = nn.Batches(x, y, batch_size, seed=seed, order=order)
     return nn.fit(model, loss, optimizer, batches, epochs=epochs, **kwargs)
 
 

@@ -138,3 +138,16 @@ def test_flatten_passes_images_to_dense_layers_and_gradients_back():
     _, analytic = nn.objective_and_grads(model, "cross_entropy", x, y)
     numeric = numeric_gradient(model, x, y, "cross_entropy", 0.0)
     assert all(relative_error(analytic[k], numeric[k]) < 1e-6 for k in analytic)
+
+
+def test_saliency_is_the_gradient_of_the_true_class_logit():
+    rng = np.random.default_rng(12)
+    model = nn.mlp([6, 5, 4], activation="swish", weight_init="He", norm="batch", seed=1, dtype=np.float64)
+    x, y = rng.normal(size=(3, 6)), np.array([2, 0, 3])
+    analytic = nn.output_gradient(model, x, y)
+    numeric = np.zeros_like(x)
+    for n, j in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[n, j] = H
+        numeric[n, j] = (model.predict(x + step)[n, y[n]] - model.predict(x - step)[n, y[n]]) / (2 * H)
+    assert relative_error(analytic, numeric) < 1e-6

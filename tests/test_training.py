@@ -141,8 +141,8 @@ def test_every_callback_sees_the_epoch_a_stop_was_asked_in(blobs):
 def test_unshuffled_training_uses_the_data_order(blobs):
     (x, y), _ = blobs
     a, b = (nn.mlp([20, 8, 3], activation="ReLU", weight_init="Xavier") for _ in range(2))
-    fit_arrays(a, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, shuffle=False, seed=1)
-    fit_arrays(b, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, shuffle=False, seed=2)
+    fit_arrays(a, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, order="fixed", seed=1)
+    fit_arrays(b, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=1, batch_size=50, order="fixed", seed=2)
     np.testing.assert_array_equal(a.flat_params, b.flat_params)  # the seed no longer matters
 
 
@@ -228,3 +228,23 @@ def test_saved_models_carry_their_metadata_and_bad_files_name_themselves(blobs, 
     np.savez(tmp_path / "reshaped.npz", **arrays)
     with pytest.raises(nn.ModelFileError, match="reshaped.npz.*shape"):
         nn.Sequential.load(tmp_path / "reshaped.npz")
+
+
+def test_dead_relu_fraction_counts_units_silent_on_every_probe_input(blobs):
+    (x, y), _ = blobs
+    model = nn.mlp([20, 6, 3], activation="ReLU", weight_init="Xavier", dtype=np.float64)
+    model.params["dense_0.b"][:2] = -1e6  # two units that can never fire
+    metrics = {}
+    nn.DeadUnits(model, x[:50]).on_epoch_end(1, metrics)
+    hidden = np.maximum(x[:50] @ model.params["dense_0.W"] + model.params["dense_0.b"], 0)
+    assert metrics["dead_relu/0"] == pytest.approx(np.mean(np.all(hidden == 0, axis=0))) and metrics["dead_relu/0"] >= 2 / 6
+
+
+def test_zero_initialisation_keeps_every_hidden_unit_identical(blobs):
+    (x, y), _ = blobs
+    zero = nn.mlp([20, 8, 8, 3], activation="sigmoid", weight_init="zero")
+    fit_arrays(zero, optimizers.make("adam", learning_rate=0.01), x, y, epochs=3, batch_size=32)
+    assert nn.distinct_units(zero) == [1, 1]  # the symmetry is never broken
+    xavier = nn.mlp([20, 8, 8, 3], activation="sigmoid", weight_init="Xavier")
+    fit_arrays(xavier, optimizers.make("adam", learning_rate=0.01), x, y, epochs=3, batch_size=32)
+    assert nn.distinct_units(xavier) == [8, 8]

@@ -21,6 +21,9 @@ class Reporter(nn.Callback):
 
     def log_model(self, path, metadata: dict) -> None: ...
 
+    def log_batch(self, row: dict) -> None:
+        """One ``{"batch", "epoch", "batch_loss"}`` row of the within-epoch loss (``--log_every``)."""
+
     def finish(self, summary: dict, exit_code: int) -> str:
         """Write the summary and close; return a line saying where the results are ("" if nothing to say)."""
         return ""

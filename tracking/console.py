@@ -32,7 +32,7 @@ class ConsoleProgress(nn.Callback):
         self.epochs = info["epochs"]
         self._step = max(info["n_batches"] // 50, 1)
 
-    def on_batch_end(self, epoch, batch, n_batches):
+    def on_batch_end(self, epoch, batch, n_batches, logs):
         if self.bar and (batch % self._step == 0 or batch == n_batches):
             done = int(30 * batch / n_batches)
             self.stream.write(f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (30 - done)}] "

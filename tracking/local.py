@@ -50,6 +50,15 @@ class LocalRun(Reporter):
         write_json(self.folder / "config.json", config)
         self.history: list[dict] = []
 
+    def log_batch(self, row):
+        path = self.folder / "batch_loss.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
     def remember_wandb(self, run_id) -> None:
         """Keep the W&B run's id, so a resumed run continues the same W&B run."""
         if run_id:

@@ -151,3 +151,46 @@ def weight_histograms(model, path) -> Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return Path(path)
+
+
+def adversarial_figure(pixels, adversarial, labels, clean_predictions, adversarial_predictions, image_shape,
+                       class_names, eps, path) -> Path:
+    """Rows: clean images (true / predicted class), the perturbation, the adversarial images (predicted)."""
+    plt = _pyplot()
+    n = len(pixels)
+    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.4), squeeze=False)
+    for k in range(n):
+        for row, image, title in ((0, pixels[k], f"{class_names[labels[k]]}\n-> {class_names[clean_predictions[k]]}"),
+                                  (1, adversarial[k] - pixels[k], "perturbation"),
+                                  (2, adversarial[k], f"-> {class_names[adversarial_predictions[k]]}")):
+            ax = axes[row][k]
+            ax.axis("off")
+            if row == 1:
+                ax.imshow(image.reshape(image_shape), cmap="RdBu_r", vmin=-eps, vmax=eps)
+            else:
+                ax.imshow(image.reshape(image_shape), cmap="gray_r", vmin=0, vmax=1)
+            color = "black" if row != 2 or adversarial_predictions[k] == labels[k] else "red"
+            ax.set_title(title, fontsize=7, color=color)
+    fig.suptitle(f"FGSM, eps = {eps:g}: clean (true -> predicted), perturbation, adversarial (predicted; red: fooled)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def saliency_figure(images, saliency, labels, image_shape, class_names, path) -> Path:
+    """Each test image beside its saliency map |d logit_y / dx| (brighter: the logit moves more)."""
+    plt = _pyplot()
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(1.5 * n, 3.4), squeeze=False)
+    for k in range(n):
+        axes[0][k].imshow(images[k].reshape(image_shape), cmap="gray_r")
+        axes[0][k].set_title(class_names[labels[k]], fontsize=7)
+        axes[1][k].imshow(saliency[k].reshape(image_shape), cmap="hot")
+        for row in (0, 1):
+            axes[row][k].axis("off")
+    fig.suptitle("test images and their saliency |d logit_y / dx|")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import netrc
 import os
 import socket
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -50,17 +51,22 @@ def resolve_mode(mode: str) -> str:
 class WandbRun(Reporter):
     """One W&B run: started in ``__init__``, per-epoch metrics as a callback, finished by :meth:`finish`."""
 
-    def __init__(self, *, project, entity, name, config, mode, group=None, tags=None, resume_id=None):
+    def __init__(self, *, project, entity, name, config, mode, group=None, tags=None, resume_id=None, job_type=None):
         import wandb
 
         self.wandb = wandb
         self.mode = resolve_mode(mode)
-        resuming = {"id": resume_id, "resume": "allow"} if resume_id else {}
+        extra = {"id": resume_id, "resume": "allow"} if resume_id else {}
+        if job_type == "fold":  # a run of its own beside the cross-validation's (which may be wandb agent's)
+            extra = {"id": uuid.uuid4().hex[:8], "reinit": "create_new"}
         self.run = wandb.init(project=project, entity=entity, name=name, config=config, group=group,
-                              tags=tags, mode=self.mode, settings=wandb.Settings(silent=True), **resuming)
+                              tags=tags, mode=self.mode, settings=wandb.Settings(silent=True), job_type=job_type,
+                              **extra)
         self.run_id = self.run.id
         self.run.define_metric("epoch")
         self.run.define_metric("*", step_metric="epoch")
+        self.run.define_metric("batch")
+        self.run.define_metric("batch_loss", step_metric="batch")
         self.best = None
         self.monitor, self.goal = "val_accuracy", "max"
 
@@ -95,6 +101,9 @@ class WandbRun(Reporter):
         matrix = self.wandb.plot.confusion_matrix(y_true=list(map(int, y_true)), preds=list(map(int, y_pred)),
                                                   class_names=list(class_names), title="Test confusion matrix")
         self.run.log({"confusion_matrix": matrix}, commit=False)
+
+    def log_batch(self, row: dict) -> None:
+        self.run.log({"batch": row["batch"], "batch_loss": row["batch_loss"]})
 
     def log_model(self, path, metadata: dict) -> None:
         """The saved model as a W&B Artifact of type "model", its metrics in the metadata."""

@@ -1,0 +1,58 @@
+"""Evaluate saved models on a test set: accuracy, loss, per-class precision, recall and F1, macro F1,
+the confusion matrix as a PNG; with several model files, their ensemble (the mean of the members'
+softmax outputs) beside each member.
+
+    python evaluate.py outputs/run1/model.npz outputs/run2/model.npz -d fashion_mnist --json
+"""
+from __future__ import annotations
+
+import json
+
+import click
+
+from experiments.cli import OneLineErrors, fail
+from experiments.config import Choice, FiniteFloat
+
+
+def _datasets():
+    import datasets
+
+    return datasets.names()
+
+
+@click.command(cls=OneLineErrors, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-d", "--dataset", type=Choice(_datasets()), default=None,
+              help="Data set to test on; default: the one the models were trained on (another one is refused).")
+@click.option("--data_dir", "--data-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder with the data set's files (see train.py --help).")
+@click.option("--fgsm_eps", "--fgsm-eps", type=FiniteFloat(0.0, 1.0), default=0.0, show_default=True,
+              help="Also report the accuracy under FGSM at this eps (white box, [0, 1] pixel space).")
+@click.option("--output_dir", "--output-dir", type=click.Path(file_okay=False), default="outputs/evaluate",
+              show_default=True, help="Where confusion_matrix.png is written.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output.")
+def cli(models, dataset, data_dir, fgsm_eps, output_dir, as_json):
+    import datasets
+    from experiments.evaluation import EvaluationError, evaluate
+    from experiments.preflight import ConfigError, check_writable
+
+    try:
+        check_writable(output_dir, "--output_dir")
+        report = evaluate(models, dataset, data_dir, fgsm_eps, output_dir)
+    except (EvaluationError, ConfigError) as error:
+        fail(str(error), 2)
+    except (datasets.DataUnavailable, datasets.DataError) as error:
+        fail(str(error), 1)
+    rows = report["members"] + ([report["ensemble"]] if "ensemble" in report else [])
+    click.echo(f"{report['dataset']} test set, {report['n_test']} examples")
+    for row in rows:
+        fgsm = f" | acc under FGSM {row['accuracy_fgsm']:.4f}" if "accuracy_fgsm" in row else ""
+        click.echo(f"{row['model']}: accuracy {row['accuracy']:.4f} | loss {row['loss']:.4f} | "
+                   f"macro F1 {row['macro_f1']:.4f}{fgsm}")
+    click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
+    if as_json:
+        click.echo(json.dumps(report))
+
+
+if __name__ == "__main__":
+    cli()

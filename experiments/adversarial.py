@@ -1,0 +1,83 @@
+"""Adversarial examples: the fast gradient sign method (Goodfellow et al. 2015) and adversarial training.
+
+FGSM, in pixel space: with ``p`` the pixels scaled to [0, 1] (raw / 255, before the
+project's own input scaling) and ``L`` the run's loss against the true labels,
+
+    p_adv = clip(p + eps * sign(dL/dp), 0, 1).
+
+The network sees ``z = (255 p[:, perm] - offset) * scale`` (the fitted preprocessing,
+:class:`datasets.Preprocessing`), so by the chain rule ``dL/dp[:, perm] = 255 * scale * dL/dz``;
+both factors are positive, so ``sign(dL/dp)[:, perm] = sign(dL/dz)``, and the gradient goes
+through the scaling (and the pixel permutation) exactly.
+
+Adversarial training (``--adv_train True``) minimises ``0.5 L(x) + 0.5 L(x_adv)`` at the same
+``eps``, with ``x_adv`` made afresh from the current weights for every mini-batch: a ``step``
+function for :func:`nn.fit`, not a copy of the loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import nn
+
+PIXEL_MAX = 255.0
+
+
+class PixelSpace:
+    """Maps between the network's inputs and pixels in [0, 1] for one fitted preprocessing."""
+
+    def __init__(self, preprocessing):
+        self.prep = preprocessing
+        self.order = preprocessing.permutation
+
+    def to_pixels(self, x_model: np.ndarray) -> np.ndarray:
+        return self.prep.invert(x_model) / PIXEL_MAX
+
+    def to_model(self, pixels: np.ndarray) -> np.ndarray:
+        return self.prep.apply((pixels * PIXEL_MAX).astype(np.float32))
+
+    def pixel_gradient_sign(self, grad_model: np.ndarray) -> np.ndarray:
+        """``sign(dL/dp)`` in pixel order from ``dL/dz`` in the network's order."""
+        signs = np.sign(grad_model)
+        if self.order is None:
+            return signs
+        unpermuted = np.empty_like(signs)
+        unpermuted[:, self.order] = signs
+        return unpermuted
+
+    def attack(self, x_model, grad_model, eps: float):
+        """``(x_adv in the network's space, p, p_adv)``."""
+        pixels = self.to_pixels(x_model)
+        adversarial = np.clip(pixels + eps * self.pixel_gradient_sign(grad_model), 0.0, 1.0)
+        return self.to_model(adversarial), pixels, adversarial
+
+
+def fgsm(model, loss, x_model, y, eps: float, space: PixelSpace, batch_size: int = 2048):
+    """FGSM examples for a whole set, in evaluation mode: ``(x_adv, pixels, adversarial pixels)``."""
+    parts = []
+    for i in range(0, len(x_model), batch_size):
+        _, grad = nn.input_gradient(model, loss, x_model[i:i + batch_size], y[i:i + batch_size])
+        parts.append(space.attack(x_model[i:i + batch_size], grad, eps))
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def adversarial_step(eps: float, space: PixelSpace):
+    """The step of ``0.5 L(x) + 0.5 L(x_adv)``, ``x_adv`` from the current weights (training mode)."""
+    saved = {}
+
+    def step(model, loss, x, y):
+        outputs = model.forward(x, training=True)
+        clean, doutputs = loss.value_and_grad(outputs, y)
+        grad_x = model.backward(doutputs, need_input_grad=True)
+        kept = saved.get(x.shape)
+        if kept is None:
+            kept = saved[x.shape] = (np.empty_like(model.flat_grads), np.empty_like(outputs))
+        np.copyto(kept[0], model.flat_grads)
+        np.copyto(kept[1], outputs)  # the clean outputs feed the training metrics
+        x_adv, _, _ = space.attack(x, grad_x, eps)
+        adversarial, _ = nn.default_step(model, loss, x_adv.astype(x.dtype, copy=False), y)
+        model.flat_grads += kept[0]
+        model.flat_grads *= 0.5
+        return 0.5 * (clean + adversarial), kept[1]
+
+    return step

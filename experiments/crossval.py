@@ -1,0 +1,91 @@
+"""k-fold cross-validation (``--folds K``): one model per fold with the same configuration.
+
+The training split (the test set stays untouched) is cut into K folds,
+stratified by class for classification (:func:`datasets.kfold`); fold ``i``
+trains on the other K-1 and validates on fold ``i``, its preprocessing
+fitted on its own training part only. Each fold is a full run (history,
+checkpoint, figures, test evaluation) in the ``fold<i>`` sub-folder of the
+cross-validation's folder and, with W&B, its own W&B run (``job_type="fold"``)
+in a group named after the cross-validation. The cross-validation's own run
+(under ``wandb agent``: the sweep's run) gets the summary: for the task's
+headline metric, ``cv_val_<metric>_mean`` and ``cv_val_<metric>_std`` over the
+folds' best validation values (population standard deviation), each fold's
+value beside them, and the mean test metric, so a sweep can optimise the
+cross-validated score.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+import datasets
+from nn import metrics
+
+from . import preflight
+from .config import run_name
+
+
+def fold_data(unsplit, train, val, config) -> datasets.Dataset:
+    """Fold ``(train, val)`` of an unscaled (but already permuted, with ``--permute_pixels``),
+    unsplit data set, its scaling fitted on ``train`` only."""
+    prep = datasets.Preprocessing.fit(unsplit.x_train[train], config["scaling"], None,
+                                      per_feature=unsplit.image_shape is None)
+    return dataclasses.replace(unsplit, x_train=prep.apply(unsplit.x_train[train]), y_train=unsplit.y_train[train],
+                               x_val=prep.apply(unsplit.x_train[val]), y_val=unsplit.y_train[val],
+                               x_test=prep.apply(unsplit.x_test.copy()),
+                               preprocessing=dataclasses.replace(prep, permutation=unsplit.preprocessing.permutation))
+
+
+def cross_validate(config: dict, callbacks=(), group=None, tags=None, say=print, progress=True):
+    from tracking.local import LocalRun
+
+    from .run import ConfigError, RunResult, load_data, run
+
+    k = config["folds"]
+    unsplit = load_data({**config, "val_fraction": 0.0, "scaling": "none"})
+    preflight.check(config, unsplit)
+    try:
+        folds = datasets.kfold(unsplit.y_train, k, config["seed"], stratify=unsplit.task == "classification")
+    except ValueError as error:
+        raise ConfigError(f"--folds {k}: {error}") from None
+    name = run_name(config)
+    parent = LocalRun(config["output_dir"], name, config)
+    cv_group = group or name
+    reporters = [parent]
+    if config["wandb_mode"] != "disabled":
+        from tracking.wandb_run import WandbRun
+
+        reporters.append(WandbRun(project=config["wandb_project"], entity=config["wandb_entity"], name=name,
+                                  config=config, mode=config["wandb_mode"], group=cv_group, tags=tags,
+                                  job_type="cv"))
+    metric, goal = metrics.PRIMARY[unsplit.task]
+    say(f"{name}: {k}-fold cross-validation of {len(unsplit.y_train)} training examples")
+    results = []
+    try:
+        for index, (train, val) in enumerate(folds, start=1):
+            say(f"fold {index}/{k}: {len(train)} train / {len(val)} val")
+            result = run({**config, "folds": 0}, data=fold_data(unsplit, train, val, config), callbacks=callbacks,
+                         group=cv_group, tags=tags, say=say, progress=progress, fold=(index, parent.folder))
+            results.append(result)
+            if result.status != "finished":
+                break
+    except BaseException:
+        for reporter in reporters:
+            reporter.finish({"status": "failed"}, 1)
+        raise
+    status = next((r.status for r in results if r.status != "finished"), "finished")
+    summary = {"status": status, "folds": k, "folds_completed": sum(r.status == "finished" for r in results)}
+    values = [r.summary.get(f"best_val_{metric}") for r in results if r.status == "finished"]
+    if values and status == "finished":
+        summary.update({f"cv_val_{metric}_mean": float(np.mean(values)), f"cv_val_{metric}_std": float(np.std(values)),
+                        **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
+                        f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results]))})
+        say(f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
+            f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds")
+    exit_code = next((r.exit_code for r in results if r.exit_code), 0)
+    where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
+    for line in where + [f"results: {parent.folder}"]:
+        say(line)
+    last = results[-1]
+    return RunResult(status, [r.history for r in results], summary, parent.folder, last.message, last.model, exit_code)
