@@ -39,9 +39,11 @@ def test_report(model, loss, data, folder, reporters) -> dict:
     figure = plots.confusion_figure(counts, data.class_names, folder / "confusion_matrix.png",
                                     title=f"{data.name} test set")
     np.savetxt(folder / "confusion_matrix.csv", counts, fmt="%d", delimiter=",")
+    mistakes = _mistakes(model, loss, data, predictions, folder)
     for reporter in reporters:
         reporter.log_confusion(data.y_test, predictions, data.class_names)
-        reporter.log_figures({"confusion_matrix_image": figure})
+        reporter.log_figures({"confusion_matrix_image": figure, **mistakes["figures"]})
+        reporter.log_mistakes(mistakes["rows"], mistakes["images"], data.image_shape, data.class_names)
     return {**{f"test_{key}": value for key, value in scores.items()}, "test_macro_f1": float(np.mean(f1)),
             **per_class}
 
@@ -61,3 +63,32 @@ def fgsm_report(model, loss, data, eps, folder, reporters) -> dict:
     for reporter in reporters:
         reporter.log_figures({"fgsm": figure})
     return {"fgsm_eps": eps, "test_accuracy_fgsm": scores["accuracy"], "test_loss_fgsm": scores["loss"]}
+
+
+MAX_LOGGED_MISTAKES = 1000
+
+
+def _mistakes(model, loss, data, predictions, folder) -> dict:
+    """The misclassified test examples: ``mistakes.csv`` (all of them, most confident first) and,
+    for image sets, ``worst_mistakes.png`` (the 16 most confident); the rows for W&B's table."""
+    import csv
+
+    from tracking import plots
+
+    probabilities = nn.softmax(model.predict(data.x_test).astype(np.float64))
+    wrong = np.flatnonzero(predictions != data.y_test)
+    wrong = wrong[np.argsort(-probabilities[wrong, predictions[wrong]], kind="stable")]
+    rows = [{"index": int(i), "true": data.class_names[data.y_test[i]], "predicted": data.class_names[predictions[i]],
+             **{f"p({name})": float(probabilities[i, k]) for k, name in enumerate(data.class_names)}} for i in wrong]
+    with open(folder / "mistakes.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["index", "true", "predicted",
+                                                    *[f"p({name})" for name in data.class_names]])
+        writer.writeheader()
+        writer.writerows(rows)
+    figures, images = {}, None
+    if data.image_shape is not None:
+        images = data.preprocessing.invert(data.x_test[wrong[:MAX_LOGGED_MISTAKES]])
+        figures["worst_mistakes"] = plots.mistakes_figure(images[:16], rows[:16], data.image_shape,
+                                                          folder / "worst_mistakes.png")
+    logged = rows[:MAX_LOGGED_MISTAKES]
+    return {"rows": logged, "images": images if images is not None else [None] * len(logged), "figures": figures}

@@ -156,6 +156,11 @@ OPTIONS = [
     (("--adv_train", "--adv-train"), click.BOOL, False,
      "Adversarial training: minimise 0.5*L(x) + 0.5*L(x_adv), FGSM examples at --fgsm_eps from the current "
      "weights for every mini-batch."),
+    (("--pretrain",), Choice(("none", "autoencoder")), "none",
+     "Pretrain the hidden layers greedily, each as the code of a one-hidden-layer autoencoder on the codes "
+     "below it, then fine-tune the whole network on the labels."),
+    (("--pretrain_epochs", "--pretrain-epochs"), click.IntRange(min=1), 2,
+     "Epochs of autoencoder training per hidden layer (with --pretrain autoencoder)."),
     (("--plots",), click.BOOL, False,
      "At the end, also draw the first layer's weights as images and per-layer weight histograms."),
     (("--preset",), str, None, "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
@@ -225,6 +230,8 @@ def run_name(config: dict) -> str:
         name += "_mse" if "squared" in config["loss"] else f"_{config['loss']}"
     if config["dataset"] != "fashion_mnist":
         name += f"_{config['dataset']}"
+    if config.get("pretrain", "none") != "none":
+        name += "_ae"
     order = "fixed" if not config["shuffle"] and config["order"] == "shuffled" else config["order"]
     if order != "shuffled":
         name += f"_{order}"

@@ -102,7 +102,8 @@ def evaluate(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_d
     raw = datasets.load(dataset, data_dir, val_fraction=0.0, scaling="none")
     pixels = raw.x_test.astype(np.float64) / PIXEL_MAX
     if pixels.shape[1] != members[0].meta["n_features"]:
-        raise EvaluationError(f"{dataset} has {pixels.shape[1]} inputs; the models take {members[0].meta['n_features']}")
+        raise EvaluationError(f"{dataset} has {pixels.shape[1]} inputs; the models take "
+                              f"{members[0].meta['n_features']}")
     y, names = raw.y_test, members[0].meta["class_names"]
     groups = [("member", [m]) for m in members] + ([("ensemble", members)] if len(members) > 1 else [])
     report = {"dataset": dataset, "n_test": int(len(y)), "members": []}

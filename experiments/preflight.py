@@ -58,6 +58,9 @@ def check(config: dict, data) -> None:
         raise ConfigError(f"--fgsm_eps and --adv_train need an image classification data set, not {data.name}")
     if config["adv_train"] and not config["fgsm_eps"]:
         raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
+    if config["pretrain"] != "none" and (config["norm"] != "none" or config["dropout"] or not config["num_layers"]):
+        raise ConfigError("--pretrain autoencoder takes hidden layers of Dense + activation (no --norm, no "
+                          "--dropout, -nhl >= 1)")
     needed, available = memory_needed(config, data.n_features, data.n_outputs), available_memory()
     if needed > available:
         raise ConfigError(f"a network of hidden sizes {hidden_sizes(config)} would need about "

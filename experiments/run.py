@@ -215,16 +215,22 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     for reporter in reporters:
         reporter.watch(best.monitor, mode)
     probe = data.x_train[:1024]  # a fixed sample for the dead-unit count
-    all_callbacks = [nn.GradientNorms(model), nn.DeadUnits(model, probe), local, best, Checkpoint(folder / CHECKPOINT, model, best, local.history),
+    all_callbacks = [nn.GradientNorms(model), nn.DeadUnits(model, probe), local, best,
+                     Checkpoint(folder / CHECKPOINT, model, best, local.history),
                      *([ConsoleProgress()] if progress else []), *reporters[1:], *stoppers, *callbacks]
     if config["log_every"]:
         all_callbacks.insert(0, BatchLoss(config["log_every"], reporters))
     kind = KINDS[data.task]
+    pretrained = {}
     if resume_from is None:
         kind.before_training(data, model, folder, reporters)
 
     status, message, exit_code = "finished", "", 0
     try:
+        if config["pretrain"] == "autoencoder" and resume_from is None:
+            from .pretrain import pretrain
+
+            pretrained = pretrain(model, data, config, reporters, say)
         if initial_epoch < config["epochs"]:
             nn.fit(model, loss, optimizer, batches, epochs=config["epochs"], validation_data=data.validation,
                    step=_step(config, data), callbacks=all_callbacks, weight_decay=config["weight_decay"],
@@ -241,7 +247,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
         raise
 
     history = local.history
-    summary = _summary(status, history, model, best, stoppers)
+    summary = {**_summary(status, history, model, best, stoppers), **pretrained}
     if status == "finished":
         summary.update(kind.test_report(model, loss, data, folder, reporters))
         if config["fgsm_eps"]:

@@ -11,6 +11,8 @@ share one.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import os
 import signal
@@ -334,10 +336,51 @@ def open_study(spec, study_name: str, storage: Optional[str], output_dir: Path, 
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
         raise ConfigError(f"--storage {url}: cannot open the study database ({reason})") from None
     study.sampler = spec.sampler(worker_seed(seed, recorded(study)))
-    if spec.method == "grid" and not study.get_trials(deepcopy=False):
-        for params in spec.grid():
-            study.enqueue_trial(params, user_attrs={"queued": True}, skip_if_exists=True)
+    if spec.method == "grid":
+        with database_lock(url, study_name):  # workers started together must not both enqueue the grid
+            if not study.get_trials(deepcopy=False):
+                for params in spec.grid():
+                    study.enqueue_trial(params, user_attrs={"queued": True}, skip_if_exists=True)
     return study, url
+
+
+@contextlib.contextmanager
+def database_lock(url: str, name: str):
+    """A lock shared by every worker of the study: PostgreSQL's advisory lock (keyed by the study
+    name), MySQL's GET_LOCK, or, for a SQLite file (one machine), an exclusive flock beside it."""
+    import sqlalchemy
+
+    if url.startswith("sqlite"):
+        import fcntl
+
+        path = url.split("///", 1)[1] + ".lock" if "///" in url else None
+        if not path or path.startswith(":memory:"):
+            yield
+            return
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "big")
+    take, release = {"postgresql": (f"SELECT pg_advisory_lock({key})", f"SELECT pg_advisory_unlock({key})"),
+                     "mysql": (f"SELECT GET_LOCK('{key}', 600)", f"SELECT RELEASE_LOCK('{key}')")}.get(
+        url.split(":", 1)[0].split("+", 1)[0], (None, None))
+    if take is None:
+        yield
+        return
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(take))
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text(release))
+    finally:
+        engine.dispose()
 
 
 def describe(spec, study_name: str, study, url: str) -> list[str]:

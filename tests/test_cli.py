@@ -140,7 +140,8 @@ def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, t
     shown = wandb_summary(offline_run(tmp_path))
     assert "finished" in shown
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "best_val_accuracy",
-                "test_accuracy", "test_loss", "confusion_matrix_table", "confusion_matrix_image", "samples"):
+                "test_accuracy", "test_loss", "confusion_matrix_table", "confusion_matrix_image", "samples",
+                "misclassified_test_examples", "worst_mistakes"):
         assert re.search(rf"^\s+{key}\s", shown, re.MULTILINE), key
     assert f"{summary['test_accuracy']}"[:6] in shown
 

@@ -88,3 +88,20 @@ def test_models_that_do_not_fit_together_or_the_data_exit_2(trained, tmp_path):
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0], lines
+
+
+def test_the_run_folder_lists_every_misclassified_test_example(trained):
+    import csv
+
+    _, paths, _ = trained
+    model = nn.Sequential.load(paths[0] / "model.npz")
+    data = datasets.load("digits", seed=0)
+    predictions = model.predict(data.x_test).argmax(axis=1)
+    with open(paths[0] / "mistakes.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(r["index"]) for r in rows) == np.flatnonzero(predictions != data.y_test).tolist()
+    first = rows[0]
+    assert first["predicted"] == str(predictions[int(first["index"])]) != first["true"]
+    confidence = [float(r[f"p({r['predicted']})"]) for r in rows]
+    assert confidence == sorted(confidence, reverse=True)  # most confident mistakes first
+    assert (paths[0] / "worst_mistakes.png").is_file()

@@ -124,3 +124,35 @@ def test_worker_seeds_differ_between_starts_and_workers():
     first = engine.worker_seed(0, 0)
     assert engine.worker_seed(0, 5) != first  # a resumed study: the trials already run count
     assert engine.worker_seed(1, 0) != first
+
+
+LOCK_HOLDER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from sweeping.engine import database_lock
+url, log, who, hold = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+with database_lock(url, "lock-test"):
+    open(log, "a").write(who + " in\\n")
+    time.sleep(hold)
+    open(log, "a").write(who + " out\\n")
+"""
+
+
+def lock_is_exclusive(url, tmp_path):
+    log = tmp_path / "log.txt"
+    first = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(ROOT), url, str(log), "first", "1.5"])
+    deadline = time.time() + 60
+    while not (log.exists() and "first in" in log.read_text()) and time.time() < deadline:
+        time.sleep(0.05)
+    second = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(ROOT), url, str(log), "second", "0"])
+    assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0
+    assert log.read_text().split("\n")[:4] == ["first in", "first out", "second in", "second out"]
+
+
+def test_the_grid_lock_excludes_a_second_worker_on_sqlite(tmp_path):
+    lock_is_exclusive(f"sqlite:///{tmp_path / 'lock.db'}", tmp_path)
+
+
+@needs_postgres
+def test_the_grid_lock_excludes_a_second_worker_on_postgresql(tmp_path):
+    lock_is_exclusive(POSTGRES, tmp_path)

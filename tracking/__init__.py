@@ -21,6 +21,12 @@ class Reporter(nn.Callback):
 
     def log_model(self, path, metadata: dict) -> None: ...
 
+    def log_mistakes(self, rows: list[dict], images, image_shape, class_names) -> None:
+        """The misclassified test examples: ``rows`` of index, true, predicted and probabilities."""
+
+    def log_pretraining(self, row: dict) -> None:
+        """One ``{"pretrain_epoch", "pretrain/reconstruction_loss/<layer>": ...}`` row."""
+
     def log_batch(self, row: dict) -> None:
         """One ``{"batch", "epoch", "batch_loss"}`` row of the within-epoch loss (``--log_every``)."""
 

@@ -194,3 +194,21 @@ def saliency_figure(images, saliency, labels, image_shape, class_names, path) ->
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def mistakes_figure(images, rows, image_shape, path) -> Path:
+    """The most confident mistakes: each image with its true class and the predicted one (probability)."""
+    plt = _pyplot()
+    columns = 8
+    n_rows = max(-(-len(images) // columns), 1)
+    fig, axes = plt.subplots(n_rows, columns, figsize=(1.7 * columns, 2.0 * n_rows), squeeze=False)
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, image, row in zip(np.ravel(axes), images, rows):
+        ax.imshow(image.reshape(image_shape), cmap="gray_r")
+        ax.set_title(f"{row['true']}\n-> {row['predicted']} ({row['p(' + row['predicted'] + ')']:.2f})", fontsize=7)
+    fig.suptitle("most confident mistakes on the test set (true -> predicted, probability)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -67,6 +67,8 @@ class WandbRun(Reporter):
         self.run.define_metric("*", step_metric="epoch")
         self.run.define_metric("batch")
         self.run.define_metric("batch_loss", step_metric="batch")
+        self.run.define_metric("pretrain_epoch")
+        self.run.define_metric("pretrain/*", step_metric="pretrain_epoch")
         self.best = None
         self.monitor, self.goal = "val_accuracy", "max"
 
@@ -101,6 +103,19 @@ class WandbRun(Reporter):
         matrix = self.wandb.plot.confusion_matrix(y_true=list(map(int, y_true)), preds=list(map(int, y_pred)),
                                                   class_names=list(class_names), title="Test confusion matrix")
         self.run.log({"confusion_matrix": matrix}, commit=False)
+
+    def log_mistakes(self, rows, images, image_shape, class_names) -> None:
+        """A W&B Table of the misclassified test examples (image, labels, probabilities), as W&B's
+        own Keras evaluation callback logs predictions."""
+        columns = ["index", "image", "true", "predicted", *[f"p({name})" for name in class_names]]
+        table = self.wandb.Table(columns=columns)
+        for row, image in zip(rows, images):
+            table.add_data(row["index"], self.wandb.Image(image.reshape(image_shape)) if image_shape else None,
+                           row["true"], row["predicted"], *[row[f"p({name})"] for name in class_names])
+        self.run.log({"misclassified_test_examples": table}, commit=False)
+
+    def log_pretraining(self, row: dict) -> None:
+        self.run.log(row)
 
     def log_batch(self, row: dict) -> None:
         self.run.log({"batch": row["batch"], "batch_loss": row["batch_loss"]})
