@@ -36,14 +36,17 @@ class PixelSpace:
     def to_model(self, pixels: np.ndarray) -> np.ndarray:
         return self.prep.apply((pixels * PIXEL_MAX).astype(np.float32))
 
+    def pixel_gradient(self, grad_model: np.ndarray) -> np.ndarray:
+        """``dL/dp`` in pixel order from ``dL/dz`` in the network's order (float64):
+        ``dL/dp[:, perm] = 255 * scale * dL/dz``."""
+        grad = np.empty(grad_model.shape, dtype=np.float64)
+        grad[:, slice(None) if self.order is None else self.order] = (
+            grad_model * (PIXEL_MAX * np.asarray(self.prep.scale, dtype=np.float64)))
+        return grad
+
     def pixel_gradient_sign(self, grad_model: np.ndarray) -> np.ndarray:
-        """``sign(dL/dp)`` in pixel order from ``dL/dz`` in the network's order."""
-        signs = np.sign(grad_model)
-        if self.order is None:
-            return signs
-        unpermuted = np.empty_like(signs)
-        unpermuted[:, self.order] = signs
-        return unpermuted
+        """``sign(dL/dp)`` in pixel order."""
+        return np.sign(self.pixel_gradient(grad_model))
 
     def attack(self, x_model, grad_model, eps: float):
         """``(x_adv in the network's space, p, p_adv)``."""

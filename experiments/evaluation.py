@@ -18,7 +18,7 @@ import numpy as np
 import datasets
 import nn
 
-from .adversarial import PIXEL_MAX
+from .adversarial import PIXEL_MAX, PixelSpace
 
 
 class EvaluationError(ValueError):
@@ -28,25 +28,18 @@ class EvaluationError(ValueError):
 class Member:
     def __init__(self, path, model):
         self.path, self.model, self.meta = Path(path), model, model.metadata
-        self.prep = datasets.Preprocessing.from_dict(self.meta["preprocessing"])
-
-    def inputs(self, pixels: np.ndarray) -> np.ndarray:
-        """The network's input for raw pixels in [0, 1] (or raw features for tabular sets)."""
-        return self.prep.apply((pixels * PIXEL_MAX).astype(np.float32))
+        self.space = PixelSpace(datasets.Preprocessing.from_dict(self.meta["preprocessing"]))
 
     def probabilities(self, pixels) -> np.ndarray:
-        return nn.softmax(self.model.predict(self.inputs(pixels)).astype(np.float64))
+        return nn.softmax(self.model.predict(self.space.to_model(pixels)).astype(np.float64))
 
     def pixel_gradient(self, pixels, doutputs_of) -> np.ndarray:
         """``dL/dp`` for a loss whose gradient w.r.t. this member's outputs is ``doutputs_of(p_member)``."""
-        x = self.inputs(pixels)
-        outputs = self.model.forward(self.model.as_input(x))
+        x = self.model.as_input(self.space.to_model(pixels))
+        outputs = self.model.forward(x)
         grad_z = self.model.backward(doutputs_of(nn.softmax(outputs.astype(np.float64))).astype(x.dtype),
                                      need_input_grad=True)
-        grad = np.empty(grad_z.shape, dtype=np.float64)
-        order = self.prep.permutation if self.prep.permutation is not None else slice(None)
-        grad[:, order] = grad_z * (PIXEL_MAX * np.asarray(self.prep.scale, dtype=np.float64))
-        return grad
+        return self.space.pixel_gradient(grad_z)
 
 
 def load_members(paths) -> list[Member]:

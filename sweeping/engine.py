@@ -93,7 +93,7 @@ RETRIES = 8
 RACES = ("already exists", "duplicate", "unique", "locked")  # what losing a creation race says
 
 
-def _retrying(action, what: str):
+def _retrying(action):
     """``action()``, tried again after a short random pause when the database reports a race.
 
     Workers started at the same moment on a new database race to create its
@@ -113,7 +113,6 @@ def _retrying(action, what: str):
             if attempt == RETRIES - 1 or not any(word in text for word in RACES):
                 raise
             time.sleep((0.2 + random.random()) * (attempt + 1) * 0.5)
-    raise AssertionError(what)
 
 
 def storage_url(url: Optional[str], output_dir: Path) -> str:
@@ -136,8 +135,7 @@ def storage_for(url: str, heartbeat: int = 30):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return _retrying(lambda: optuna.storages.RDBStorage(
             url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)),
-            "creating the storage")
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)))
 
 
 def worker_seed(seed: int, n_recorded: int) -> int:
@@ -331,7 +329,7 @@ def open_study(spec, study_name: str, storage: Optional[str], output_dir: Path, 
                                    direction=spec.direction, pruner=spec.pruner(), load_if_exists=True)
 
     try:
-        study = _retrying(create, "creating the study")
+        study = _retrying(create)
     except (SQLAlchemyError, ImportError) as error:
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
         raise ConfigError(f"--storage {url}: cannot open the study database ({reason})") from None
