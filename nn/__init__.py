@@ -13,7 +13,7 @@
 This package imports no reporting, sweeping or command-line code.
 """
 from .activations import ACTIVATIONS
-from .builders import mlp
+from .builders import convnet, mlp
 from .callbacks import (BestWeights, Callback, DeadUnits, EarlyStopping, GradientNorms, LossPlateau, StopTraining,
                         distinct_units)
 from .initializers import INITIALIZERS
@@ -25,6 +25,6 @@ from .training import (Batches, Diverged, default_step, evaluate, fit, input_gra
                        output_gradient)
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "LAYERS", "NORMS", "Loss", "softmax", "Sequential",
-           "ModelFileError", "Registry", "mlp", "fit", "evaluate", "objective_and_grads", "input_gradient",
+           "ModelFileError", "Registry", "convnet", "mlp", "fit", "evaluate", "objective_and_grads", "input_gradient",
            "output_gradient", "default_step", "Batches", "Callback", "Diverged", "StopTraining", "BestWeights", "EarlyStopping",
            "LossPlateau", "GradientNorms", "DeadUnits", "distinct_units"]

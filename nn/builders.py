@@ -3,8 +3,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import NORMS, ActivationLayer, Dense, Dropout
+from .layers import NORMS, ActivationLayer, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPool2D, Reshape
 from .model import Sequential
+from .layers.patches import output_size
+
+PADDINGS = ("same", "valid")
+
+
+def _dense_stack(sizes, activation, weight_init, norm, dropout) -> list:
+    """``[Dense -> norm -> activation -> dropout] * (len(sizes) - 2) -> Dense`` (``sizes`` includes in and out)."""
+    norm_layer = NORMS[norm]
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Dense(n_in, n_out, weight_init))
+        if i < len(sizes) - 2:
+            if norm_layer is not None:
+                layers.append(norm_layer(n_out))
+            layers.append(ActivationLayer(activation))
+            if dropout > 0.0:
+                layers.append(Dropout(dropout))
+    return layers
 
 
 def mlp(sizes, *, activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0,
@@ -21,16 +41,49 @@ def mlp(sizes, *, activation: str, weight_init: str, norm: str = "none", dropout
     sizes = [int(n) for n in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes needs at least an input and an output size, all >= 1; got {sizes}")
+    return Sequential(_dense_stack(sizes, activation, weight_init, norm, dropout), seed=seed, dtype=dtype)
+
+
+def convnet(image_shape, n_outputs: int, *, filters, kernel_size: int = 3, stride: int = 1, padding: str = "same",
+            pool: int = 2, hidden=(), activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0,
+            locally_connected: bool = False, seed: int = 0, dtype=np.float32) -> Sequential:
+    """Convolutional (or, with ``locally_connected``, LocalNet) network on images held as vectors::
+
+        x -> Reshape(H, W, C) -> [Conv2D -> norm -> activation -> MaxPool] per entry of filters
+          -> Flatten -> [Dense -> norm -> activation -> dropout] per entry of hidden -> Dense
+
+    ``image_shape`` is ``(H, W)`` or ``(H, W, C)``; ``filters`` the channels of each
+    convolution (``[32, 64]``); ``padding`` ``same`` (``(k - 1) // 2`` zeros: the size is kept at
+    stride 1) or ``valid`` (none); ``pool`` the max-pooling window and stride after each
+    convolution (``<= 1``: no pooling, skipped too when the map is smaller than the window).
+    Batch norm after a convolution normalises each channel; dropout acts in the dense part only.
+    """
+    shape = tuple(int(v) for v in image_shape)
+    h, w, c = shape if len(shape) == 3 else (*shape, 1)
+    filters = [int(f) for f in filters]
+    if not filters or min(filters) < 1:
+        raise ValueError(f"filters needs at least one convolution of >= 1 filters, got {filters}")
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, not {padding!r}")
+    pad = (kernel_size - 1) // 2 if padding == "same" else 0
     norm_layer = NORMS[norm]
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Dense(n_in, n_out, weight_init))
-        if i < len(sizes) - 2:
-            if norm_layer is not None:
-                layers.append(norm_layer(n_out))
-            layers.append(ActivationLayer(activation))
-            if dropout > 0.0:
-                layers.append(Dropout(dropout))
+    layers = [Reshape((h, w, c))]
+    for f in filters:
+        if output_size(min(h, w), kernel_size, stride, pad) < 1:
+            raise ValueError(f"a {kernel_size}x{kernel_size} kernel does not fit the {h}x{w} maps of layer "
+                             f"{len(layers)}; use fewer convolutions, a smaller kernel or pooling")
+        if locally_connected:
+            layers.append(LocallyConnected2D(c, f, kernel_size, stride, pad, weight_init, input_hw=(h, w)))
+        else:
+            layers.append(Conv2D(c, f, kernel_size, stride, pad, weight_init))
+        h, w, c = output_size(h, kernel_size, stride, pad), output_size(w, kernel_size, stride, pad), f
+        if norm_layer is not None:
+            layers.append(norm_layer(c))
+        layers.append(ActivationLayer(activation))
+        if pool > 1 and min(h, w) >= pool:
+            layers.append(MaxPool2D(pool))
+            h, w = h // pool, w // pool
+    layers.append(Flatten())
+    sizes = [h * w * c, *[int(n) for n in hidden], int(n_outputs)]
+    layers += _dense_stack(sizes, activation, weight_init, norm, dropout)
     return Sequential(layers, seed=seed, dtype=dtype)

@@ -86,6 +86,12 @@ class Sequential:
                        {local: views[(layer.name, local)][1] for local in mine})
 
     @property
+    def eval_batch_size(self) -> int:
+        """Rows per evaluation chunk: 4,096, or less when a layer asks for less (convolutions)."""
+        limits = [layer.eval_batch_size for layer in self.layers if layer.eval_batch_size]
+        return min([DEFAULT_EVAL_BATCH, *limits])
+
+    @property
     def n_params(self) -> int:
         return self.flat_params.size
 
@@ -164,9 +170,11 @@ class Sequential:
             grads += float(l1) * np.sign(decayed)
         return penalty
 
-    def predict(self, x, batch_size: int = DEFAULT_EVAL_BATCH) -> np.ndarray:
-        """Raw outputs (logits of a softmax loss, values of a linear one) in evaluation mode, in chunks."""
+    def predict(self, x, batch_size: Optional[int] = None) -> np.ndarray:
+        """Raw outputs (logits of a softmax loss, values of a linear one) in evaluation mode, in chunks
+        of ``batch_size`` rows (default :attr:`eval_batch_size`)."""
         x = self.as_input(x)
+        batch_size = batch_size or self.eval_batch_size
         chunks = [self.forward(x[i:i + batch_size]).copy() for i in range(0, x.shape[0], batch_size)]
         return np.concatenate(chunks) if chunks else np.empty((0,), self.dtype)
 

@@ -37,7 +37,6 @@ import numpy as np
 
 from . import losses, metrics
 from .callbacks import Callback, StopTraining
-from .model import DEFAULT_EVAL_BATCH
 
 
 DIVERGENCE_FACTOR = 100.0
@@ -129,7 +128,7 @@ def _as_loss(loss) -> losses.Loss:
 def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_data=None,
         step: StepFunction = default_step, callbacks: Iterable[Callback] = (), weight_decay: float = 0.0,
         l1: float = 0.0, optimizer_state: Optional[dict] = None, initial_epoch: int = 0,
-        eval_batch_size: int = DEFAULT_EVAL_BATCH) -> list[dict]:
+        eval_batch_size: Optional[int] = None) -> list[dict]:
     """Train ``model`` in place on ``batches`` and return the list of per-epoch metric dicts.
 
     ``loss`` is a :class:`nn.losses.Loss` or its name; its task chooses the
@@ -213,13 +212,14 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
     return history
 
 
-def evaluate(model, loss, x, y, batch_size: int = DEFAULT_EVAL_BATCH) -> dict:
+def evaluate(model, loss, x, y, batch_size: Optional[int] = None) -> dict:
     """Mean data loss (no penalty) and the task's metrics over a data set, in evaluation mode
     and large chunks: ``{"loss": ..., "accuracy": ...}`` or ``{"loss": ..., "rmse": ..., ...}``."""
     loss = _as_loss(loss)
     x, y = model.as_input(x), np.asarray(y)
     tracker = metrics.for_task(loss.task)
     total = 0.0
+    batch_size = batch_size or model.eval_batch_size
     for i in range(0, x.shape[0], batch_size):
         outputs, targets = model.forward(x[i:i + batch_size]), y[i:i + batch_size]
         value, _ = loss.value_and_grad(outputs, targets, need_grad=False)

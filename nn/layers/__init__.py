@@ -30,12 +30,17 @@ Adding a layer is one new file in this package with ``@register(kind)`` on its c
 from ..registry import import_submodules
 from .base import LAYERS, Layer, register
 
-import_submodules(__name__, __path__, skip=lambda name: name == "base")
+import_submodules(__name__, __path__, skip=lambda name: name in ("base", "patches"))
 
 from .activation import ActivationLayer  # noqa: E402  (after the registry is filled)
+from .conv import Conv2D  # noqa: E402
 from .dense import Dense  # noqa: E402
 from .dropout import Dropout  # noqa: E402
 from .flatten import Flatten  # noqa: E402
+from .locally_connected import LocallyConnected2D  # noqa: E402
 from .normalization import NORMS, BatchNorm, LayerNorm  # noqa: E402
+from .pooling import MaxPool2D  # noqa: E402
+from .reshape import Reshape  # noqa: E402
 
-__all__ = ["LAYERS", "Layer", "register", "ActivationLayer", "Dense", "Dropout", "Flatten", "NORMS", "BatchNorm", "LayerNorm"]
+__all__ = ["LAYERS", "Layer", "register", "ActivationLayer", "Conv2D", "Dense", "Dropout", "Flatten",
+           "LocallyConnected2D", "MaxPool2D", "NORMS", "BatchNorm", "LayerNorm", "Reshape"]

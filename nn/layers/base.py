@@ -21,6 +21,9 @@ def register(kind: str):
 class Layer:
     kind: str = ""
     decayed: tuple[str, ...] = ()
+    # Rows per evaluation chunk this layer can afford (None: no limit); patch-based layers keep
+    # kernel-area times more values per row than their input, so they ask for smaller chunks.
+    eval_batch_size: int | None = None
 
     def __init__(self):
         self.name = ""  # set by the model: the prefix of this layer's parameter names
@@ -47,12 +50,13 @@ class Layer:
     def config(self) -> dict:
         return {}
 
-    def _buffer(self, tag: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """A reusable output array; one per (tag, shape), so at most a few per layer."""
+    def _buffer(self, tag: str, shape: tuple[int, ...], dtype, zeros: bool = False) -> np.ndarray:
+        """A reusable output array; one per (tag, shape), so at most a few per layer.
+        ``zeros``: filled with 0 when first made (for a padded copy whose border is never written)."""
         key = (tag, shape, np.dtype(dtype))
         buffer = self._buffers.get(key)
         if buffer is None:
-            buffer = self._buffers[key] = np.empty(shape, dtype=dtype)
+            buffer = self._buffers[key] = (np.zeros if zeros else np.empty)(shape, dtype=dtype)
         return buffer
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:

@@ -14,7 +14,9 @@ class _Normalisation(Layer):
     ``dgamma = sum_n dy * xhat``, ``dbeta = sum_n dy``,
     ``dx = (n * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)) / (n * sqrt(var + eps))``
     (sums over ``axis``). ``gamma`` starts at 1, ``beta`` at 0; neither is decayed.
-    Inputs are ``N x size``.
+    Inputs are ``N x size`` or, channels-last, ``N x ... x size``: they are seen as
+    ``(N * ...) x size``, so batch norm after a convolution normalises each channel over
+    the batch and the positions (as in CNNs), and layer norm each position over its channels.
     """
 
     axis = 0
@@ -37,7 +39,8 @@ class _Normalisation(Layer):
         return x.mean(axis=self.axis, keepdims=True), x.var(axis=self.axis, keepdims=True)
 
     def forward(self, x, training=False):
-        self._training = training
+        self._training, self._shape = training, x.shape
+        x = x.reshape(-1, self.size)
         mean, var = self._statistics(x, training)
         self._inv_std = 1.0 / np.sqrt(var + self.eps)
         xhat = self._buffer("xhat", x.shape, x.dtype)
@@ -47,13 +50,14 @@ class _Normalisation(Layer):
         y = self._buffer("y", x.shape, x.dtype)
         np.multiply(xhat, self.params["gamma"], out=y)
         y += self.params["beta"]
-        return y
+        return y.reshape(self._shape)
 
     def _param_grads(self, dy):
         np.sum(dy * self._xhat, axis=0, out=self.grads["gamma"])
         np.sum(dy, axis=0, out=self.grads["beta"])
 
     def backward(self, dy, need_input_grad=True):
+        dy = dy.reshape(-1, self.size)
         xhat, axis = self._xhat, self.axis
         self._param_grads(dy)
         if not need_input_grad:
@@ -65,7 +69,7 @@ class _Normalisation(Layer):
         dx -= dxhat.sum(axis=axis, keepdims=True)
         dx -= xhat * (dxhat * xhat).sum(axis=axis, keepdims=True)
         dx *= self._inv_std * (1.0 / n)
-        return dx
+        return dx.reshape(self._shape)
 
 
 @register("batch_norm")
@@ -103,11 +107,12 @@ class BatchNorm(_Normalisation):
         if self._training:
             return super().backward(dy, need_input_grad)
         # Evaluation mode is a fixed per-feature affine map: dx = dy * gamma / sqrt(r_var + eps).
+        dy = dy.reshape(-1, self.size)
         self._param_grads(dy)
         if not need_input_grad:
             return None
         dx = self._buffer("dx", dy.shape, dy.dtype)
-        return np.multiply(dy, self.params["gamma"] * self._inv_std, out=dx)
+        return np.multiply(dy, self.params["gamma"] * self._inv_std, out=dx).reshape(self._shape)
 
 
 @register("layer_norm")
