@@ -55,9 +55,10 @@ class PixelSpace:
         return self.to_model(adversarial), pixels, adversarial
 
 
-def fgsm(model, loss, x_model, y, eps: float, space: PixelSpace, batch_size: int = 2048):
+def fgsm(model, loss, x_model, y, eps: float, space: PixelSpace, batch_size: int | None = None):
     """FGSM examples for a whole set, in evaluation mode: ``(x_adv, pixels, adversarial pixels)``."""
     parts = []
+    batch_size = batch_size or min(2048, model.eval_batch_size)
     for i in range(0, len(x_model), batch_size):
         _, grad = nn.input_gradient(model, loss, x_model[i:i + batch_size], y[i:i + batch_size])
         parts.append(space.attack(x_model[i:i + batch_size], grad, eps))

@@ -29,7 +29,7 @@ def fail(message: str, exit_code: int = 1):
     sys.exit(exit_code)
 
 
-LIST_OPTIONS = ("-sz", "--hidden_size")  # options that take several values, as argparse's nargs="+"
+LIST_OPTIONS = ("-sz", "--hidden_size", "--filters")  # options that take several values, as argparse's nargs="+"
 
 
 def join_list_values(args: list[str]) -> list[str]:

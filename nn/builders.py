@@ -10,7 +10,7 @@ from .layers.patches import output_size
 PADDINGS = ("same", "valid")
 
 
-def _dense_stack(sizes, activation, weight_init, norm, dropout) -> list:
+def dense_stack(sizes, *, activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0) -> list:
     """``[Dense -> norm -> activation -> dropout] * (len(sizes) - 2) -> Dense`` (``sizes`` includes in and out)."""
     norm_layer = NORMS[norm]
     if not 0.0 <= dropout < 1.0:
@@ -41,12 +41,18 @@ def mlp(sizes, *, activation: str, weight_init: str, norm: str = "none", dropout
     sizes = [int(n) for n in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes needs at least an input and an output size, all >= 1; got {sizes}")
-    return Sequential(_dense_stack(sizes, activation, weight_init, norm, dropout), seed=seed, dtype=dtype)
+    layers = dense_stack(sizes, activation=activation, weight_init=weight_init, norm=norm, dropout=dropout)
+    return Sequential(layers, seed=seed, dtype=dtype)
 
 
-def convnet(image_shape, n_outputs: int, *, filters, kernel_size: int = 3, stride: int = 1, padding: str = "same",
-            pool: int = 2, hidden=(), activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0,
-            locally_connected: bool = False, seed: int = 0, dtype=np.float32) -> Sequential:
+def convnet(image_shape, n_outputs: int, *, seed: int = 0, dtype=np.float32, **options) -> Sequential:
+    """The network of :func:`convnet_layers` (same arguments) as a model."""
+    return Sequential(convnet_layers(image_shape, n_outputs, **options), seed=seed, dtype=dtype)
+
+
+def convnet_layers(image_shape, n_outputs: int, *, filters, kernel_size: int = 3, stride: int = 1,
+                   padding: str = "same", pool: int = 2, hidden=(), activation: str, weight_init: str,
+                   norm: str = "none", dropout: float = 0.0, locally_connected: bool = False) -> list:
     """Convolutional (or, with ``locally_connected``, LocalNet) network on images held as vectors::
 
         x -> Reshape(H, W, C) -> [Conv2D -> norm -> activation -> MaxPool] per entry of filters
@@ -85,5 +91,4 @@ def convnet(image_shape, n_outputs: int, *, filters, kernel_size: int = 3, strid
             h, w = h // pool, w // pool
     layers.append(Flatten())
     sizes = [h * w * c, *[int(n) for n in hidden], int(n_outputs)]
-    layers += _dense_stack(sizes, activation, weight_init, norm, dropout)
-    return Sequential(layers, seed=seed, dtype=dtype)
+    return layers + dense_stack(sizes, activation=activation, weight_init=weight_init, norm=norm, dropout=dropout)

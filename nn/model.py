@@ -144,9 +144,15 @@ class Sequential:
         (``None`` with ``need_input_grad=False``, which skips the first layer's input gradient)."""
         d = dy
         last = len(self.layers) - 1
-        for position in range(last, -1, -1):
-            d = self.layers[position].backward(d, need_input_grad=need_input_grad or position > 0)
+        # Without the input gradient, layers up to the first one with parameters need none either.
+        first = 0 if need_input_grad else self._first_with_params
+        for position in range(last, first - 1, -1):
+            d = self.layers[position].backward(d, need_input_grad=need_input_grad or position > first)
         return d
+
+    @property
+    def _first_with_params(self) -> int:
+        return next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
 
     def penalty(self, weight_decay: float = 0.0, l1: float = 0.0) -> float:
         """``(lambda / 2) * sum ||W||^2 + mu * sum |W|`` over the decayed parameters."""

@@ -103,10 +103,11 @@ def test_max_pooling_equals_the_direct_loop(k, s):
     assert np.array_equal(MaxPool2D(k, s).forward(x), direct_max_pool(x, k, s))
 
 
-def test_max_pooling_routes_the_gradient_to_the_first_maximum_of_a_tie():
+@pytest.mark.parametrize("stride", [2, 3])  # windows side by side, and the general path
+def test_max_pooling_routes_the_gradient_to_the_first_maximum_of_a_tie(stride):
     x = np.zeros((1, 2, 2, 1))
     x[0, 1, 0, 0] = x[0, 1, 1, 0] = 1.0
-    pool = MaxPool2D(2)
+    pool = MaxPool2D(2, stride)
     pool.forward(x)
     dx = pool.backward(np.full((1, 1, 1, 1), 5.0))
     assert dx[0, :, :, 0].tolist() == [[0.0, 0.0], [5.0, 0.0]]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import nn
 
@@ -23,23 +24,49 @@ def format_metrics(metrics: dict, epochs: int) -> str:
 
 
 class ConsoleProgress(nn.Callback):
-    def __init__(self, stream=None, bar: bool | None = None):
+    """One line per epoch; on a terminal, also a live bar inside an epoch once it has run for ``delay``
+    seconds (short epochs show nothing extra): batches done, samples/s, the running mean loss and the
+    time left in the epoch, redrawn at most every ``interval`` seconds. Off a terminal (logs, CI) only
+    the epoch lines are written."""
+
+    def __init__(self, stream=None, bar: bool | None = None, delay: float = 2.0, interval: float = 0.2,
+                 clock=time.monotonic):
         self.stream = stream or sys.stdout
         self.bar = self.stream.isatty() if bar is None else bar
+        self.delay, self.interval, self.clock = delay, interval, clock
         self.epochs = 0
+        self._drawn = False
 
     def on_train_begin(self, info):
-        self.epochs = info["epochs"]
-        self._step = max(info["n_batches"] // 50, 1)
+        self.epochs, self.n_train = info["epochs"], info["n_train"]
+
+    def on_epoch_begin(self, epoch, n_batches):
+        self._started = self._last_draw = self.clock()
+        self._loss_sum, self._drawn = 0.0, False
 
     def on_batch_end(self, epoch, batch, n_batches, logs):
-        if self.bar and (batch % self._step == 0 or batch == n_batches):
-            done = int(30 * batch / n_batches)
-            self.stream.write(f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (30 - done)}] "
-                              f"{batch}/{n_batches}")
-            self.stream.flush()
+        if not self.bar:
+            return
+        self._loss_sum += logs["loss"]
+        now = self.clock()
+        elapsed = now - self._started
+        if elapsed < self.delay or (now - self._last_draw < self.interval and batch < n_batches):
+            return
+        self._last_draw, self._drawn = now, True
+        samples = self.n_train * batch / n_batches
+        left = elapsed * (n_batches - batch) / batch
+        done = int(20 * batch / n_batches)
+        self.stream.write(f"\r\033[Kepoch {epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
+                          f"{batch}/{n_batches} | {samples / elapsed:,.0f} samples/s | "
+                          f"loss {self._loss_sum / batch:.4f} | {_clock(left)} left")
+        self.stream.flush()
 
     def on_epoch_end(self, epoch, metrics):
-        prefix = "\r\033[K" if self.bar else ""
+        prefix = "\r\033[K" if self._drawn else ""
         self.stream.write(prefix + format_metrics(metrics, self.epochs) + "\n")
         self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{seconds:02d}"

@@ -212,3 +212,47 @@ def mistakes_figure(images, rows, image_shape, path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path:
+    """The first convolutional layer's filters, ``kernels: kh x kw x C x F``, one image per filter
+    (the mean over input channels when there are several), each on its own symmetric colour scale."""
+    plt = _pyplot()
+    filters = kernels.mean(axis=2)[:, :, :limit]
+    n = filters.shape[2]
+    columns = min(n, 8)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.35 * rows + 0.6), squeeze=False)
+    for k, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if k < n:
+            scale = float(np.abs(filters[:, :, k]).max()) or 1.0
+            ax.imshow(filters[:, :, k], cmap="RdBu_r", vmin=-scale, vmax=scale)
+            ax.set_title(str(k), fontsize=7)
+    fig.suptitle(f"first-layer filters {title}".strip(), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def activation_maps_figure(images, maps, labels, image_shape, class_names, path, channels: int = 8) -> Path:
+    """One row per test image: the image, then its first ``channels`` activation maps of the first layer
+    (``maps: n x H x W x F``)."""
+    plt = _pyplot()
+    n, channels = len(images), min(channels, maps.shape[3])
+    fig, axes = plt.subplots(n, channels + 1, figsize=(1.2 * (channels + 1), 1.25 * n + 0.5), squeeze=False)
+    for row in range(n):
+        axes[row][0].imshow(images[row].reshape(image_shape), cmap="gray_r")
+        axes[row][0].set_title(class_names[labels[row]], fontsize=7)
+        for k in range(channels):
+            axes[row][k + 1].imshow(maps[row, :, :, k], cmap="viridis")
+            if row == 0:
+                axes[row][k + 1].set_title(f"map {k}", fontsize=7)
+        for ax in axes[row]:
+            ax.axis("off")
+    fig.suptitle("first-layer activation maps, one test image per class", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return Path(path)

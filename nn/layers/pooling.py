@@ -33,17 +33,58 @@ class MaxPool2D(Layer):
         ho, wo = output_size(h, k, s, 0), output_size(w, k, s, 0)
         if ho < 1 or wo < 1:
             raise ValueError(f"{self.name or self.kind}: a {k}x{k} window does not fit a {h}x{w} input")
+        self._x_shape = x.shape
+        if s == k:
+            return self._forward_tiled(x, ho, wo)
         windows = im2col(x, (k, k), s, self._buffer("windows", (n, ho, wo, k, k, c), x.dtype))
         windows = windows.reshape(n, ho, wo, k * k, c)
-        self._x_shape = x.shape
         self._argmax = np.argmax(windows, axis=3)[:, :, :, None, :]
         y = self._buffer("y", (n, ho, wo, c), x.dtype)
         y[...] = np.take_along_axis(windows, self._argmax, axis=3)[:, :, :, 0, :]
         return y
 
+    def _tiles(self, x, ho, wo):
+        """``x`` cropped to whole windows as ``N x Ho x k x Wo x k x C`` (a view): window ``(i, j)``,
+        offset ``(a, b)`` is ``[:, i, a, j, b, :]``."""
+        k = self.pool_size
+        return x[:, :ho * k, :wo * k, :].reshape(x.shape[0], ho, k, wo, k, x.shape[3])
+
+    def _forward_tiled(self, x, ho, wo):
+        """Non-overlapping windows (stride = window): the maximum of the ``k * k`` offsets' views, no copies."""
+        tiles, k = self._tiles(x, ho, wo), self.pool_size
+        y = self._buffer("y", (x.shape[0], ho, wo, x.shape[3]), x.dtype)
+        np.copyto(y, tiles[:, :, 0, :, 0, :])
+        for a in range(k):
+            for b in range(k):
+                if a or b:
+                    np.maximum(y, tiles[:, :, a, :, b, :], out=y)
+        self._x, self._y = x, y
+        return y
+
+    def _backward_tiled(self, dy):
+        """Each window's ``dy`` goes to the first offset (row-major) that holds the window's maximum."""
+        n, ho, wo, c = dy.shape
+        k = self.pool_size
+        dx = self._buffer("dx", self._x_shape, dy.dtype)
+        if dx.shape[1] != ho * k or dx.shape[2] != wo * k:
+            dx.fill(0.0)  # rows and columns outside every window get no gradient
+        tiles, dtiles = self._tiles(self._x, ho, wo), self._tiles(dx, ho, wo)
+        unclaimed = self._buffer("unclaimed", dy.shape, np.bool_)
+        unclaimed.fill(True)
+        hit = self._buffer("hit", dy.shape, np.bool_)
+        for a in range(k):
+            for b in range(k):
+                np.equal(tiles[:, :, a, :, b, :], self._y, out=hit)
+                hit &= unclaimed
+                unclaimed &= ~hit
+                np.multiply(dy, hit, out=dtiles[:, :, a, :, b, :])
+        return dx
+
     def backward(self, dy, need_input_grad=True):
         if not need_input_grad:
             return None
+        if self.stride == self.pool_size:
+            return self._backward_tiled(dy)
         n, ho, wo, c = dy.shape
         k = self.pool_size
         dwindows = self._buffer("dwindows", (n, ho, wo, k * k, c), dy.dtype)
