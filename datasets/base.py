@@ -31,7 +31,8 @@ class RawData:
 @dataclass(frozen=True)
 class DatasetInfo:
     """``truth``, for a synthetic regression set, is the noise-free function of the raw input
-    (drawn in the fit plot)."""
+    (drawn in the fit plot). ``mirror_invariant``: a horizontal flip of an image keeps its class
+    (clothes: yes; digits: no), so data augmentation may flip."""
 
     name: str
     task: str  # "classification" or "regression"
@@ -39,6 +40,7 @@ class DatasetInfo:
     load_raw: Callable[[Optional[str]], RawData]
     class_names: tuple = ()
     truth: Optional[Callable] = None
+    mirror_invariant: bool = False
 
     @property
     def n_classes(self) -> int:

@@ -12,4 +12,5 @@ def load_raw(data_dir=None):
 
 
 DATASETS.register("fashion_mnist", DatasetInfo("fashion_mnist", "classification",
-                                               "Zalando's 28x28 clothing images, 10 classes", load_raw, CLASS_NAMES))
+                                               "Zalando's 28x28 clothing images, 10 classes", load_raw, CLASS_NAMES,
+                                               mirror_invariant=True))

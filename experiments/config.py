@@ -83,6 +83,13 @@ def hidden_sizes(config: dict) -> list[int]:
     return list(size)
 
 
+def conv_filters(config: dict) -> list[int]:
+    """The channels of each convolutional layer (``--filters``), as a list."""
+    filters = config["filters"]
+    return [filters] if isinstance(filters, int) else list(filters)
+
+
+ARCHITECTURES = ("mlp", "cnn", "localnet")
 POSITIVE = FiniteFloat(min=0.0, min_open=True)
 NON_NEGATIVE = FiniteFloat(min=0.0)
 UNIT = FiniteFloat(0.0, 1.0, max_open=True)
@@ -106,7 +113,22 @@ OPTIONS = [
     (("-beta", "--beta"), UNIT, _HP["beta"], "Decay of the squared-gradient average, used by rmsprop."),
     (("-beta1", "--beta1"), UNIT, _HP["beta1"], "First-moment decay, used by adam, nadam and eve."),
     (("-beta2", "--beta2"), UNIT, _HP["beta2"], "Second-moment decay, used by adam, nadam and eve."),
-    (("-eps", "--epsilon"), NON_NEGATIVE, _HP["epsilon"], "Epsilon of rmsprop, adagrad, adam, nadam and eve."),
+    (("-eps", "--epsilon"), NON_NEGATIVE, _HP["epsilon"], "Epsilon of rmsprop, adagrad, adam, adamw, nadam and eve."),
+    (("-dwd", "--decoupled_weight_decay"), NON_NEGATIVE, _HP["decoupled_weight_decay"],
+     "Decoupled weight decay of adamw: every step w <- w - lr*dwd*w, apart from the gradient (all parameters)."),
+    (("--lr_schedule", "--lr-schedule"), Choice(nn.SCHEDULES), "constant",
+     "Learning-rate schedule per mini-batch: constant, step (times --lr_gamma every --lr_step_epochs epochs) or "
+     "cosine (annealed to 0 over the run); after --warmup_epochs of linear warm-up. The rate is logged per epoch."),
+    (("--warmup_epochs", "--warmup-epochs"), NON_NEGATIVE, 0.0,
+     "Epochs (may be fractional) over which the learning rate rises linearly from lr/steps to lr (0: none)."),
+    (("--lr_step_epochs", "--lr-step-epochs"), click.IntRange(min=1), 10, "--lr_schedule step: epochs per step."),
+    (("--lr_gamma", "--lr-gamma"), FiniteFloat(0.0, 1.0, min_open=True), 0.1,
+     "--lr_schedule step: factor of each step."),
+    (("--label_smoothing", "--label-smoothing"), FiniteFloat(0.0, 1.0, max_open=True), 0.0,
+     "Label smoothing of cross_entropy: targets (1-e)*one_hot + e/K (0: off; the logged losses are smoothed too)."),
+    (("--augment",), click.IntRange(min=0), 0,
+     "Data augmentation of image sets: shift each training image by up to N pixels in each direction, and mirror "
+     "it left-right half of the time where that keeps its class (fashion_mnist, not mnist/digits) (0: off)."),
     (("-w_d", "-wd", "--weight_decay"), NON_NEGATIVE, 0.0,
      "L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases)."),
     (("-w_i", "-wi", "--weight_init"), Choice(nn.INITIALIZERS.names()), "Xavier",
@@ -147,7 +169,19 @@ OPTIONS = [
      "Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw."),
     (("--permute_pixels", "--permute-pixels"), click.BOOL, False,
      "Scramble the pixel positions with one fixed, seeded permutation (same for every split)."),
-    (("--norm",), Choice(nn.NORMS.names()), "none", "Normalisation between each hidden linear map and its activation."),
+    (("--arch",), Choice(ARCHITECTURES), "mlp",
+     "Network: mlp (fully connected, -nhl/-sz), cnn (convolutions and max pooling, then -nhl/-sz fully connected "
+     "layers) or localnet (the same with locally connected layers: local receptive fields, no weight sharing)."),
+    (("--filters",), HiddenSizes(), [32, 64],
+     "cnn/localnet: channels of each convolutional (or locally connected) layer, e.g. --filters 32 64."),
+    (("--kernel_size", "--kernel-size"), click.IntRange(min=1), 3, "cnn/localnet: kernel height and width."),
+    (("--stride",), click.IntRange(min=1), 1, "cnn/localnet: stride of each convolution."),
+    (("--padding",), Choice(nn.builders.PADDINGS), "same",
+     "cnn/localnet: same ((k-1)//2 zeros around each map: the size is kept at stride 1) or valid (none)."),
+    (("--pool",), click.IntRange(min=0), 2,
+     "cnn/localnet: max-pooling window (and stride) after each convolution (0 or 1: no pooling)."),
+    (("--norm",), Choice(nn.NORMS.names()), "none",
+     "Normalisation between each hidden linear map (or convolution: per channel) and its activation."),
     (("--dropout",), FiniteFloat(0.0, 1.0, max_open=True), 0.0,
      "Inverted-dropout rate after each hidden activation (0: off; off at evaluation)."),
     (("--fgsm_eps", "--fgsm-eps"), FiniteFloat(0.0, 1.0), 0.0,
@@ -220,10 +254,19 @@ def run_name(config: dict) -> str:
     size = "-".join(map(str, size)) if isinstance(size, list) else size
     name = (f"hl_{config['num_layers']}_sz_{size}_bs_{config['batch_size']}"
             f"_ac_{config['activation']}_o_{config['optimizer']}_lr_{config['learning_rate']:g}")
+    if config.get("arch", "mlp") != "mlp":
+        name = (f"{config['arch']}_f_{'-'.join(map(str, conv_filters(config)))}_k_{config['kernel_size']}"
+                f"_p_{config['pool']}_" + name)
     if config["norm"] != "none":
         name += f"_{config['norm']}norm"
     if config["dropout"]:
         name += f"_do_{config['dropout']:g}"
+    if config.get("lr_schedule", "constant") != "constant":
+        name += f"_{config['lr_schedule']}"
+    if config.get("augment", 0):
+        name += f"_aug{config['augment']}"
+    if config.get("label_smoothing", 0.0):
+        name += f"_ls_{config['label_smoothing']:g}"
     if config["permute_pixels"]:
         name += "_scrambled"
     if config["loss"] != "cross_entropy":

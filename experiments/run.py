@@ -24,7 +24,8 @@ import nn
 from nn import metrics
 
 from . import build, classify, preflight, regress
-from .config import DATA_KEYS, DEFAULTS, convert, hidden_sizes, resolve, run_name
+from .config import DATA_KEYS, DEFAULTS, conv_filters, convert, hidden_sizes, resolve, run_name
+from .figures import convolution_figures, study_figures
 from .preflight import ConfigError
 
 KINDS = {"classification": classify, "regression": regress}  # task -> what a run of that task shows
@@ -195,7 +196,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     folder = local.folder
     for reporter in reporters[1:]:
         local.remember_wandb(getattr(reporter, "run_id", None))
-    model = build.model_for(config, data.n_features, data.n_outputs)
+    model = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
     optimizer = build.optimizer_for(config)
     order = "fixed" if not config["shuffle"] and config["order"] == "shuffled" else config["order"]
     batches = nn.Batches(data.x_train, data.y_train, config["batch_size"], seed=config["seed"], order=order)
@@ -207,8 +208,12 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     if resume_from is not None:
         initial_epoch, optimizer_state = _restore(folder / CHECKPOINT, model, batches, best, local, stoppers)
         say(f"resuming {folder} after epoch {initial_epoch}")
-    hidden = hidden_sizes(config)
-    say(f"{name}: {'-'.join(map(str, [data.n_features, *hidden, data.n_outputs]))} {config['activation']}, "
+    shape = "-".join(map(str, [data.n_features, *hidden_sizes(config), data.n_outputs]))
+    if config["arch"] != "mlp":
+        dense = "-".join(map(str, [*hidden_sizes(config), data.n_outputs]))
+        shape = (f"{config['arch']} {'-'.join(map(str, conv_filters(config)))} filters {config['kernel_size']}x"
+                 f"{config['kernel_size']}, pool {config['pool']}, dense {dense} ({model.n_params:,} parameters)")
+    say(f"{name}: {shape} {config['activation']}, "
         f"{config['optimizer']} lr {config['learning_rate']:g}, batch {config['batch_size']}, "
         f"{config['epochs']} epochs, {loss.name} on {data.name} ({len(data.x_train)} train / {n_val} val / "
         f"{len(data.x_test)} test, from {data.source})")
@@ -220,6 +225,16 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
                      *([ConsoleProgress()] if progress else []), *reporters[1:], *stoppers, *callbacks]
     if config["log_every"]:
         all_callbacks.insert(0, BatchLoss(config["log_every"], reporters))
+    all_callbacks.insert(0, nn.LearningRateSchedule(optimizer, config["lr_schedule"], config["epochs"],
+                                                    config["warmup_epochs"], config["lr_step_epochs"],
+                                                    config["lr_gamma"]))
+    step = _step(config, data)
+    if config["augment"]:
+        from .augment import Augmentation
+
+        augmentation = Augmentation(data, config["augment"], config["seed"])
+        all_callbacks.insert(0, augmentation)
+        step = augmentation.step(step)
     kind = KINDS[data.task]
     pretrained = {}
     if resume_from is None:
@@ -233,7 +248,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
             pretrained = pretrain(model, data, config, reporters, say)
         if initial_epoch < config["epochs"]:
             nn.fit(model, loss, optimizer, batches, epochs=config["epochs"], validation_data=data.validation,
-                   step=_step(config, data), callbacks=all_callbacks, weight_decay=config["weight_decay"],
+                   step=step, callbacks=all_callbacks, weight_decay=config["weight_decay"],
                    l1=config["l1"], optimizer_state=optimizer_state, initial_epoch=initial_epoch)
     except nn.Diverged as error:
         status, message, exit_code = "diverged", str(error), 1
@@ -255,8 +270,10 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
         from tracking import plots
 
         figures = {"curves": plots.curves_figure(history, folder / "curves.png", title=name, metric=metric)}
+        if config["arch"] != "mlp" and data.task == "classification":
+            figures.update(convolution_figures(model, data, folder, name))
         if config["plots"]:
-            figures.update(_study_figures(model, data, folder, name))
+            figures.update(study_figures(model, data, folder, name))
         for reporter in reporters:
             reporter.log_figures(figures)
     if config["save_model"]:
@@ -321,35 +338,6 @@ def _summary(status, history, model, best, stoppers) -> dict:
         summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
         summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})
     return summary
-
-
-def _study_figures(model, data, folder, name) -> dict:
-    from tracking import plots
-
-    figures = {"weight_histograms": plots.weight_histograms(model, folder / "weight_histograms.png")}
-    if data.image_shape is not None:
-        first = model.params[model.decayed_names()[0]]
-        figures["saliency"] = _saliency(model, data, folder)
-        figures["first_layer_weights"] = plots.first_layer_figure(first, data.image_shape,
-                                                                  folder / "first_layer_weights.png", title=name)
-    return figures
-
-
-def _saliency(model, data, folder) -> Path:
-    """``|d logit_y / dx|`` for the first test image of each class (the homework's saliency maps),
-    in pixel order (a permutation undone)."""
-    from tracking import plots
-
-    if data.task != "classification":
-        return None
-    index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
-    x, y = model.as_input(data.x_test[index]), data.y_test[index]
-    saliency = np.abs(nn.output_gradient(model, x, y))
-    images = data.preprocessing.invert(x)
-    permutation = data.preprocessing.permutation
-    if permutation is not None:
-        saliency = saliency[:, np.argsort(permutation)]
-    return plots.saliency_figure(images, saliency, y, data.image_shape, data.class_names, folder / "saliency.png")
 
 
 def _report(say, status, message, summary, folder, where, monitor) -> None:

@@ -21,10 +21,11 @@ from .layers import LAYERS, NORMS
 from .losses import LOSSES, Loss, softmax
 from .model import ModelFileError, Sequential
 from .registry import Registry
+from .schedules import SCHEDULES, LearningRateSchedule
 from .training import (Batches, Diverged, default_step, evaluate, fit, input_gradient, objective_and_grads,
                        output_gradient)
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "LAYERS", "NORMS", "Loss", "softmax", "Sequential",
            "ModelFileError", "Registry", "convnet", "mlp", "fit", "evaluate", "objective_and_grads", "input_gradient",
            "output_gradient", "default_step", "Batches", "Callback", "Diverged", "StopTraining", "BestWeights", "EarlyStopping",
-           "LossPlateau", "GradientNorms", "DeadUnits", "distinct_units"]
+           "LossPlateau", "GradientNorms", "DeadUnits", "distinct_units", "SCHEDULES", "LearningRateSchedule"]

@@ -42,6 +42,8 @@ a regression data set ``mean_squared_error`` means ``squared_error``.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -64,19 +66,43 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values, dtype=np.float64))
 
 
-def cross_entropy(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
-    """Softmax cross-entropy. Returns ``(loss, dL/dz or None)``."""
+def cross_entropy(z: np.ndarray, y: np.ndarray, need_grad: bool = True, smoothing: float = 0.0):
+    """Softmax cross-entropy. Returns ``(loss, dL/dz or None)``.
+
+    With label ``smoothing`` ``e`` the target is ``T = (1 - e) Y + e / K`` (``K`` classes; Szegedy et
+    al. 2016): ``L = (1/N) sum_n [logsumexp(z_n) - sum_c T[n, c] z[n, c]]`` and ``dL/dz = (p - T) / N``.
+    """
     rows = np.arange(z.shape[0])
     shifted = z - z.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     total = exp.sum(axis=1)
-    loss = _mean(np.log(total) - shifted[rows, y])
+    if smoothing:
+        k = z.shape[1]
+        target_score = (1.0 - smoothing) * shifted[rows, y] + (smoothing / k) * shifted.sum(axis=1)
+    else:
+        target_score = shifted[rows, y]
+    loss = _mean(np.log(total) - target_score)
     if not need_grad:
         return loss, None
     exp /= total[:, None]  # exp is now p
-    exp[rows, y] -= 1.0
+    if smoothing:
+        exp -= smoothing / k
+        exp[rows, y] -= 1.0 - smoothing
+    else:
+        exp[rows, y] -= 1.0
     exp *= 1.0 / z.shape[0]
     return loss, exp
+
+
+def with_label_smoothing(loss: "Loss", smoothing: float) -> "Loss":
+    """``loss`` (cross-entropy only) with label smoothing ``smoothing`` in ``[0, 1)``."""
+    if not smoothing:
+        return loss
+    if loss.value_and_grad is not cross_entropy:
+        raise ValueError(f"label smoothing applies to cross_entropy, not {loss.name}")
+    if not 0.0 < smoothing < 1.0:
+        raise ValueError(f"label smoothing must be in [0, 1), got {smoothing}")
+    return dataclasses.replace(loss, value_and_grad=functools.partial(cross_entropy, smoothing=float(smoothing)))
 
 
 def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):

@@ -11,7 +11,8 @@ An optimizer is a small named update rule with explicit state:
 
 Weight decay is not here: it belongs to the objective, where the model adds
 it to the weights' gradient only (``nn.Sequential.add_penalty_grad``), so it
-exists once. A rule with decoupled decay (AdamW) would be its own optimizer.
+exists once. A rule with decoupled decay is its own optimizer (AdamW, with its
+own hyperparameter ``decoupled_weight_decay``).
 
 Every ``FLUSH_EVERY`` steps, parameter and slot values smaller in magnitude
 than ``FLUSH_BELOW`` (1e-30) are set to exactly 0 (what a CPU's flush-to-zero
@@ -58,6 +59,7 @@ class Hyperparameters:
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    decoupled_weight_decay: float = 0.01
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -67,8 +69,9 @@ class Hyperparameters:
         for name in ("momentum", "beta", "beta1", "beta2"):
             if not 0.0 <= getattr(self, name) < 1.0:  # also rejects nan
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if not (self.epsilon >= 0.0 and math.isfinite(self.epsilon)):
-            raise ValueError(f"epsilon must be >= 0, got {self.epsilon}")
+        for name in ("epsilon", "decoupled_weight_decay"):
+            if not (getattr(self, name) >= 0.0 and math.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 class Optimizer:

@@ -1,6 +1,7 @@
 """Nadam: Adam with Nesterov momentum (Dozat, 2016)."""
 import numpy as np
 
+from . import fused
 from .adam import Adam
 from .base import register
 
@@ -25,3 +26,9 @@ class Nadam(Adam):
         np.multiply(g, (1.0 - b1) / b1, out=out)  # (b1 m + (1 - b1) g) = b1 (m + g (1 - b1) / b1)
         out += m
         return out, b1 / (1.0 - b1 ** t)
+
+    def fused_direction(self, t):
+        b1 = self.hp.beta1
+        if b1 == 0.0:
+            return fused.DIRECTION_G, 0.0, 1.0
+        return fused.DIRECTION_NESTEROV, (1.0 - b1) / b1, b1 / (1.0 - b1 ** t)

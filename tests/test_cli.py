@@ -66,7 +66,7 @@ def test_help_imports_nothing_heavy():
 
 
 @pytest.mark.parametrize("args", [["-e", "0"], ["-b", "-3"], ["-lr", "-1"], ["-beta1", "1.5"], ["-a", "relu6"],
-                                  ["-o", "adamw"], ["--val_fraction", "1"], ["-nhl", "x"]])
+                                  ["-o", "adamax"], ["--val_fraction", "1"], ["-nhl", "x"]])
 def test_bad_values_exit_2_with_one_line(args):
     result = CliRunner().invoke(train.cli, args)
     assert result.exit_code == 2

@@ -12,7 +12,7 @@ import pytest
 
 import optimizers
 
-HYPER = dict(learning_rate=0.05, momentum=0.7, beta=0.6, beta1=0.5, beta2=0.8, epsilon=0.1)
+HYPER = dict(learning_rate=0.05, momentum=0.7, beta=0.6, beta1=0.5, beta2=0.8, epsilon=0.1, decoupled_weight_decay=0.3)
 W0 = [1.0, -0.5, 2.0, 0.25]
 GRADIENTS = [[0.01, -0.02, 0.03, 0.0]] + [[0.1 * t, -0.3 + 0.05 * t, 1.0 / t, (-1) ** t * 0.2]
                                           for t in range(1, 6)]
@@ -75,6 +75,14 @@ class Adam(Reference):
         return w - self.hp["learning_rate"] * m_hat / (math.sqrt(v_hat) + self.hp["epsilon"])
 
 
+class AdamW(Adam):
+    """PyTorch's AdamW: w <- w - lr * wd * w, then Adam's step."""
+
+    def update(self, i, w, g, t):
+        decayed = w - self.hp["learning_rate"] * self.hp["decoupled_weight_decay"] * w
+        return super().update(i, decayed, g, t)
+
+
 class Nadam(Adam):
     def update(self, i, w, g, t):
         b1 = self.hp["beta1"]
@@ -106,7 +114,7 @@ class Eve(Adam):
 
 # One entry per registered optimizer: adding an optimizer's test is one line here.
 REFERENCES = {"sgd": SGD, "momentum": Momentum, "nag": NAG, "rmsprop": RMSProp, "adagrad": AdaGrad, "adam": Adam,
-              "nadam": Nadam, "eve": Eve}
+              "adamw": AdamW, "nadam": Nadam, "eve": Eve}
 
 
 def reference_trajectory(name, hp):
@@ -207,7 +215,7 @@ def test_state_round_trips_through_npz(name, tmp_path):
 
 def test_unknown_names_raise_with_the_valid_names():
     with pytest.raises(ValueError, match="valid names: .*adam.*sgd"):
-        optimizers.make("adamw")
+        optimizers.make("adamax")
     with pytest.raises(TypeError):
         optimizers.make("adam", lr=0.1)
 
@@ -278,3 +286,37 @@ def test_golden_trajectory_without_momentum(name):
     """beta1 = 0 is allowed: the first moment is then the gradient itself."""
     np.testing.assert_allclose(run_with(name, {"beta1": 0.0}),
                                reference_trajectory(name, {**HYPER, "beta1": 0.0}), rtol=1e-12, atol=1e-14)
+
+
+FUSED_RULES = ["adam", "adamw", "nadam", "eve"]
+
+
+def trajectory_with(fused: bool, name, dtype, hp, monkeypatch):
+    from optimizers import fused as fused_module
+
+    monkeypatch.setenv("FFNN_FUSED", "1" if fused else "0")
+    rng = np.random.default_rng(12)
+    opt = optimizers.make(name, **hp)
+    params = {"w": rng.normal(size=(64, 33)).astype(dtype)}
+    state = opt.init(params)
+    out = []
+    for step in range(40):  # past FLUSH_EVERY, with exact zeros in some gradients
+        g = rng.normal(size=(64, 33)).astype(dtype) * (step % 3)
+        opt.apply(params, {"w": g}, state, loss=1.0 + 0.1 * np.sin(step))
+        out.append(params["w"].copy())
+    assert (fused_module.kernel() is not None) == fused
+    return out, state
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", FUSED_RULES)
+@pytest.mark.parametrize("hp", [HYPER, {}, dict(beta1=0.0)])
+def test_the_fused_update_gives_the_same_bits_as_the_numpy_one(name, dtype, hp, monkeypatch):
+    pytest.importorskip("numba")
+    fused, fused_state = trajectory_with(True, name, dtype, hp, monkeypatch)
+    plain, plain_state = trajectory_with(False, name, dtype, hp, monkeypatch)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+    for slot in ("m", "v"):
+        np.testing.assert_array_equal(fused_state["slots"]["w"][slot], plain_state["slots"]["w"][slot])
+    assert fused[-1].dtype == dtype

@@ -34,11 +34,15 @@ def strip(history):
     return [{k: v for k, v in h.items() if "seconds" not in k} for h in history]
 
 
-@pytest.mark.parametrize("stop_after", [1, 3])
-def test_an_interrupted_run_resumed_ends_bit_for_bit_like_the_uninterrupted_one(stop_after, tmp_path):
+RECIPE = dict(optimizer="adamw", lr_schedule="cosine", warmup_epochs=1.5, augment=1, label_smoothing=0.1)
+
+
+@pytest.mark.parametrize("stop_after, recipe", [(1, {}), (3, {}), (2, RECIPE)])
+def test_an_interrupted_run_resumed_ends_bit_for_bit_like_the_uninterrupted_one(stop_after, recipe, tmp_path):
     say = lambda line: None  # noqa: E731
-    whole = run(configuration.resolve({**CONFIG, "output_dir": str(tmp_path / "a")}), say=say, progress=False)
-    cut = run(configuration.resolve({**CONFIG, "output_dir": str(tmp_path / "b")}), callbacks=[StopAfter(stop_after)],
+    config = {**CONFIG, **recipe}
+    whole = run(configuration.resolve({**config, "output_dir": str(tmp_path / "a")}), say=say, progress=False)
+    cut = run(configuration.resolve({**config, "output_dir": str(tmp_path / "b")}), callbacks=[StopAfter(stop_after)],
               say=say, progress=False)
     assert cut.status == "interrupted" and len(cut.history) == stop_after
     assert (cut.folder / "checkpoint.npz").is_file()
