@@ -219,3 +219,20 @@ def test_recipe_flags_that_cannot_work_exit_2_with_one_line(tmp_path, args, mess
     result = run_cli([*args, "--wandb_mode", "disabled", "--output_dir", "r"], tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("preset, sweep_file", [("fmnist_best", "fmnist_best_stage2.yaml"),
+                                                ("mnist_best", "mnist_best.yaml")])
+def test_the_best_presets_are_points_of_the_sweeps_that_found_them(preset, sweep_file):
+    import yaml
+
+    from experiments import config as configuration
+    from tests.conftest import ROOT
+
+    values = configuration.load_presets()[preset]
+    parameters = yaml.safe_load((ROOT / "sweeps" / sweep_file).read_text())["parameters"]
+    for key, spec in parameters.items():
+        allowed = [spec["value"]] if "value" in spec else spec["values"]
+        assert configuration.convert(key, values[key]) in [configuration.convert(key, v) for v in allowed], key
+    config = configuration.resolve({"preset": preset})
+    assert config["dataset"] == preset.split("_")[0].replace("fmnist", "fashion_mnist")
