@@ -123,7 +123,7 @@ def random_bad_argv(rng: random.Random) -> list[str]:
            ["-eps", rng.choice(["-1", "nan"])], ["-w_d", rng.choice(["-0.1", "nan", "inf"])],
            ["-w_i", rng.choice(["glorot", "", "xavierr"])], ["-nhl", rng.choice(["-1", "two"])],
            ["-sz", rng.choice(["0", "-5", "x"])], ["-a", rng.choice(["relu6", "softmax", ""])],
-           ["-o", rng.choice(["adamw", "ADAMX", ""])], ["-l", rng.choice(["hinge", "mse"])],
+           ["-o", rng.choice(["adamax", "ADAMX", ""])], ["-l", rng.choice(["hinge", "mse"])],
            ["-d", rng.choice(["cifar10", "MNIST2"])], ["--val_fraction", rng.choice(["1", "-0.1", "nan"])],
            ["--dropout", rng.choice(["1", "nan", "-0.5"])], ["--save_model", rng.choice(["maybe", "2"])],
            ["--norm", rng.choice(["group", "instance"])], ["--scaling", rng.choice(["log", ""])],
