@@ -57,6 +57,7 @@ class Sequential:
         if len(set(names)) != len(names):
             raise ValueError(f"layer names must be unique, got {names}")
         self.metadata: dict = {}
+        self._first_with_params = next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
         self._allocate()
         init_rng = np.random.default_rng(self.seed)
         self.noise_rng = np.random.default_rng([self.seed, 3])  # apart from the weights' stream
@@ -149,10 +150,6 @@ class Sequential:
         for position in range(last, first - 1, -1):
             d = self.layers[position].backward(d, need_input_grad=need_input_grad or position > first)
         return d
-
-    @property
-    def _first_with_params(self) -> int:
-        return next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
 
     def penalty(self, weight_decay: float = 0.0, l1: float = 0.0) -> float:
         """``(lambda / 2) * sum ||W||^2 + mu * sum |W|`` over the decayed parameters."""

@@ -58,7 +58,8 @@ class LearningRateSchedule(Callback):
     def _set(self, epoch: int, batch: int) -> None:
         step = (epoch - 1) * self.n_batches + (batch - 1)
         rate = learning_rate(base=self.base, step=step, steps_per_epoch=self.n_batches, **self.options)
-        self.optimizer.hp = dataclasses.replace(self.optimizer.hp, learning_rate=rate)
+        if rate != self.optimizer.hp.learning_rate:  # a constant rate costs nothing per step
+            self.optimizer.hp = dataclasses.replace(self.optimizer.hp, learning_rate=rate)
 
     def on_epoch_begin(self, epoch, n_batches):
         self.n_batches = n_batches

@@ -62,8 +62,9 @@ class Adam(Optimizer):
                    cast(1.0 - b1), cast(b2), cast(1.0 - b2), cast(ratio), mode, cast(self.hp.epsilon * k),
                    cast(self.hp.learning_rate * k * c), decay is not None)
             return
-        if self.decay_factor() is not None:
-            w *= self.decay_factor()
+        decay = self.decay_factor()
+        if decay is not None:
+            w *= decay
         work = self.scratch(w)
         np.multiply(g, 1.0 - b1, out=work)
         m *= b1
