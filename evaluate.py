@@ -4,6 +4,7 @@ softmax outputs) beside each member.
 
     python evaluate.py outputs/run1/model.npz outputs/run2/model.npz -d fashion_mnist --json
 """
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,36 @@ def _datasets():
 
 @click.command(cls=OneLineErrors, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("-d", "--dataset", type=Choice(_datasets()), default=None,
-              help="Data set to test on; default: the one the models were trained on (another one is refused).")
-@click.option("--data_dir", "--data-dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Folder with the data set's files (see train.py --help).")
-@click.option("--fgsm_eps", "--fgsm-eps", type=FiniteFloat(0.0, 1.0), default=0.0, show_default=True,
-              help="Also report the accuracy under FGSM at this eps (white box, [0, 1] pixel space).")
-@click.option("--output_dir", "--output-dir", type=click.Path(file_okay=False), default="outputs/evaluate",
-              show_default=True, help="Where confusion_matrix.png is written.")
+@click.option(
+    "-d",
+    "--dataset",
+    type=Choice(_datasets()),
+    default=None,
+    help="Data set to test on; default: the one the models were trained on (another one is refused).",
+)
+@click.option(
+    "--data_dir",
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Folder with the data set's files (see train.py --help).",
+)
+@click.option(
+    "--fgsm_eps",
+    "--fgsm-eps",
+    type=FiniteFloat(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Also report the accuracy under FGSM at this eps (white box, [0, 1] pixel space).",
+)
+@click.option(
+    "--output_dir",
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    default="outputs/evaluate",
+    show_default=True,
+    help="Where confusion_matrix.png is written.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output.")
 def cli(models, dataset, data_dir, fgsm_eps, output_dir, as_json):
     import datasets
@@ -47,8 +70,10 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, as_json):
     click.echo(f"{report['dataset']} test set, {report['n_test']} examples")
     for row in rows:
         fgsm = f" | acc under FGSM {row['accuracy_fgsm']:.4f}" if "accuracy_fgsm" in row else ""
-        click.echo(f"{row['model']}: accuracy {row['accuracy']:.4f} | loss {row['loss']:.4f} | "
-                   f"macro F1 {row['macro_f1']:.4f}{fgsm}")
+        click.echo(
+            f"{row['model']}: accuracy {row['accuracy']:.4f} | loss {row['loss']:.4f} | "
+            f"macro F1 {row['macro_f1']:.4f}{fgsm}"
+        )
     click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
     if as_json:
         click.echo(json.dumps(report))

@@ -11,6 +11,7 @@ share one sweep through the same --storage. At the end it prints the best
 trials and the best configuration as a train.py command, and writes the
 parallel-coordinates and parameter-importance figures under --output_dir.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,31 +23,71 @@ from experiments import config as configuration
 from experiments.cli import OneLineErrors, fail
 
 
-@click.command(cls=OneLineErrors, help=__doc__,
-               context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineErrors, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--count", type=click.IntRange(min=1), default=None,
-              help="Trials this worker runs (like `wandb agent --count`); default: until the sweep is done "
-                   "(grid exhausted or run_cap reached).")
-@click.option("--storage", default=None,
-              help="Optuna storage URL shared by the workers, e.g. postgresql://user:pw@host/db "
-                   "(also postgresql+psycopg:// or postgresql+psycopg2://); "
-                   "default: sqlite file OUTPUT_DIR/sweeps.db.")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Trials this worker runs (like `wandb agent --count`); default: until the sweep is done "
+    "(grid exhausted or run_cap reached).",
+)
+@click.option(
+    "--storage",
+    default=None,
+    help="Optuna storage URL shared by the workers, e.g. postgresql://user:pw@host/db "
+    "(also postgresql+psycopg:// or postgresql+psycopg2://); "
+    "default: sqlite file OUTPUT_DIR/sweeps.db.",
+)
 @click.option("--study", "study_name", default=None, help="Study name; default: the sweep's name (file stem).")
-@click.option("--data_dir", "--data-dir", "data_dir", default=None, type=click.Path(exists=True, file_okay=False),
-              help="Passed to every trial (see train.py --help).")
-@click.option("--output_dir", "--output-dir", "output_dir", default="outputs/sweeps", show_default=True,
-              type=click.Path(file_okay=False), help="Sweep results: OUTPUT_DIR/<study>/ and the sqlite file.")
-@click.option("--wandb_mode", "--wandb-mode", "wandb_mode", default="auto", show_default=True,
-              type=configuration.Choice(configuration.WANDB_MODES), help="W&B mode of every trial.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Fix a train.py option for every trial, over the file (e.g. --set epochs=1).")
-@click.option("--seed", default=0, show_default=True,
-              help="Seed of the search; each worker mixes it with the trials already run and its process id, "
-                   "so resumed and added workers propose new configurations.")
-@click.option("--heartbeat", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Seconds between a worker's heartbeats; a trial whose worker has been silent for twice this "
-                   "is marked failed and run again by the next worker that starts a trial.")
+@click.option(
+    "--data_dir",
+    "--data-dir",
+    "data_dir",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="Passed to every trial (see train.py --help).",
+)
+@click.option(
+    "--output_dir",
+    "--output-dir",
+    "output_dir",
+    default="outputs/sweeps",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Sweep results: OUTPUT_DIR/<study>/ and the sqlite file.",
+)
+@click.option(
+    "--wandb_mode",
+    "--wandb-mode",
+    "wandb_mode",
+    default="auto",
+    show_default=True,
+    type=configuration.Choice(configuration.WANDB_MODES),
+    help="W&B mode of every trial.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Fix a train.py option for every trial, over the file (e.g. --set epochs=1).",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    help="Seed of the search; each worker mixes it with the trials already run and its process id, "
+    "so resumed and added workers propose new configurations.",
+)
+@click.option(
+    "--heartbeat",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds between a worker's heartbeats; a trial whose worker has been silent for twice this "
+    "is marked failed and run again by the next worker that starts a trial.",
+)
 def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode, overrides, seed, heartbeat):
     import datasets
     from experiments.preflight import ConfigError, check_writable
@@ -56,7 +97,7 @@ def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode
     try:
         spec, literal = specs.load(sweep_file)
     except specs.SpecError as error:
-        raise click.BadParameter(str(error), param_hint="'SWEEP_FILE'")
+        raise click.BadParameter(str(error), param_hint="'SWEEP_FILE'") from None
     fixed = engine.fixed_values(spec, literal, overrides, data_dir, wandb_mode, sweep_file)
     study_name = study_name or spec.name
     try:

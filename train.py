@@ -4,6 +4,7 @@ Every run prints one line per epoch, logs to Weights & Biases (offline when
 you are not logged in) and writes its history, figures, summary and an
 every-epoch checkpoint under --output_dir. Choices are case-insensitive.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,17 +14,23 @@ import click
 from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 
 
-@click.command(cls=OneLineErrors, help=__doc__,
-               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.command(
+    cls=OneLineErrors, help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @add_options
-@click.option("--resume", type=click.Path(file_okay=False), default=None,
-              help="Continue the run in this run folder from its last checkpoint, with its own configuration "
-                   "(only --epochs and --wandb_mode may be given beside it).")
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue the run in this run folder from its last checkpoint, with its own configuration "
+    "(only --epochs and --wandb_mode may be given beside it).",
+)
 @click.pass_context
 def cli(ctx, resume, **_):
     import datasets
     from experiments import config as configuration
-    from experiments.run import ConfigError, Terminated, resume as resume_run, run, stop_on_sigterm
+    from experiments.run import ConfigError, Terminated, run, stop_on_sigterm
+    from experiments.run import resume as resume_run
 
     stop_on_sigterm()
     explicit = explicit_options(ctx)

@@ -22,9 +22,12 @@ and the start-up time of `train.py --help`. PyTorch runs with as many threads
 as cores, float32, its own shuffled index batches (no DataLoader workers).
 Results go to bench/REPORT.md (table, machine, versions, command).
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import platform
@@ -49,7 +52,7 @@ TARGET_ACCURACY, TARGET_MAX_EPOCHS = 0.88, 20
 
 
 def flops_per_sample(sizes) -> int:
-    pairs = list(zip(sizes[:-1], sizes[1:]))
+    pairs = list(itertools.pairwise(sizes))
     return sum(6 * a * b for a, b in pairs) - 2 * pairs[0][0] * pairs[0][1]
 
 
@@ -66,8 +69,14 @@ def run_ffnn(data, batch, epochs):
 
     model = nn.mlp([784, *HIDDEN, 10], activation="ReLU", weight_init="Xavier", seed=0)
     opt = optimizers.make("adam", learning_rate=LR, epsilon=EPS)
-    history = nn.fit(model, "cross_entropy", opt, nn.Batches(data.x_train, data.y_train, batch, seed=0),
-                     epochs=epochs + 1, validation_data=data.validation)
+    history = nn.fit(
+        model,
+        "cross_entropy",
+        opt,
+        nn.Batches(data.x_train, data.y_train, batch, seed=0),
+        epochs=epochs + 1,
+        validation_data=data.validation,
+    )
     times = [h["seconds"] for h in history[1:]]
     evals = [h["eval_seconds"] for h in history[1:]]
     accuracy = nn.evaluate(model, "cross_entropy", data.x_test, data.y_test)["accuracy"]
@@ -97,7 +106,7 @@ def torch_cnn(torch):
         channels, size = filters, size // 2
     layers.append(torch.nn.Flatten())
     width = channels * size * size
-    for n in HIDDEN + [128]:  # the tool's default head: 5 x 128
+    for n in [*HIDDEN, 128]:  # the tool's default head: 5 x 128
         layers += [torch.nn.Linear(width, n), torch.nn.ReLU()]
         width = n
     return torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
@@ -116,7 +125,7 @@ def torch_epochs(torch, model, data, batch, epochs, after_epoch=lambda epoch: Fa
         start = time.perf_counter()
         order = torch.randperm(len(x), generator=generator)
         for i in range(0, len(x), batch):
-            index = order[i:i + batch]
+            index = order[i : i + batch]
             optimizer.zero_grad(set_to_none=True)
             loss_function(model(x[index]), y[index]).backward()
             optimizer.step()
@@ -129,7 +138,7 @@ def torch_epochs(torch, model, data, batch, epochs, after_epoch=lambda epoch: Fa
 def torch_accuracy(torch, model, x, y) -> float:
     model.eval()
     with torch.no_grad():
-        predictions = torch.cat([model(torch.from_numpy(x[i:i + 1000])).argmax(1) for i in range(0, len(x), 1000)])
+        predictions = torch.cat([model(torch.from_numpy(x[i : i + 1000])).argmax(1) for i in range(0, len(x), 1000)])
     return float((predictions.numpy() == y).mean())
 
 
@@ -145,10 +154,13 @@ def run_ffnn_cnn(data, batch, epochs):
     import nn
     import optimizers
 
-    model = nn.convnet((28, 28), 10, filters=CNN_FILTERS, hidden=HIDDEN + [128], activation="ReLU",
-                       weight_init="Xavier", seed=0)
+    model = nn.convnet(
+        (28, 28), 10, filters=CNN_FILTERS, hidden=[*HIDDEN, 128], activation="ReLU", weight_init="Xavier", seed=0
+    )
     opt = optimizers.make("adam", learning_rate=LR, epsilon=EPS)
-    nn.fit(model, "cross_entropy", opt, nn.Batches(data.x_train[:batch * 20], data.y_train[:batch * 20], batch), epochs=1)
+    nn.fit(
+        model, "cross_entropy", opt, nn.Batches(data.x_train[: batch * 20], data.y_train[: batch * 20], batch), epochs=1
+    )
     history = nn.fit(model, "cross_entropy", opt, nn.Batches(data.x_train, data.y_train, batch, seed=0), epochs=epochs)
     accuracy = nn.evaluate(model, "cross_entropy", data.x_test, data.y_test)["accuracy"]
     return [h["seconds"] for h in history], accuracy, {"n_params": model.n_params}
@@ -159,8 +171,11 @@ def run_torch_cnn(data, batch, epochs):
     model = torch_cnn(torch)
     torch_epochs(torch, model, _head(data, batch * 20), batch, 1)  # warm-up on 20 batches
     times = torch_epochs(torch, model, data, batch, epochs)
-    return times, torch_accuracy(torch, model, data.x_test, data.y_test), {
-        "version": torch.__version__, "n_params": sum(p.numel() for p in model.parameters())}
+    return (
+        times,
+        torch_accuracy(torch, model, data.x_test, data.y_test),
+        {"version": torch.__version__, "n_params": sum(p.numel() for p in model.parameters())},
+    )
 
 
 def _head(data, n):
@@ -185,9 +200,14 @@ def time_to_accuracy(framework, data, batch) -> dict:
                     reached["epoch"] = epoch
                     raise nn.StopTraining
 
-        history = nn.fit(model, "cross_entropy", optimizers.make("adam", learning_rate=LR, epsilon=EPS),
-                         nn.Batches(data.x_train, data.y_train, batch, seed=0), epochs=TARGET_MAX_EPOCHS,
-                         callbacks=[Check()])
+        history = nn.fit(
+            model,
+            "cross_entropy",
+            optimizers.make("adam", learning_rate=LR, epsilon=EPS),
+            nn.Batches(data.x_train, data.y_train, batch, seed=0),
+            epochs=TARGET_MAX_EPOCHS,
+            callbacks=[Check()],
+        )
         times = [h["seconds"] for h in history]
     else:
         torch = _torch()
@@ -199,8 +219,12 @@ def time_to_accuracy(framework, data, batch) -> dict:
             return "epoch" in reached
 
         times = torch_epochs(torch, model, data, batch, TARGET_MAX_EPOCHS, check)
-    return {"framework": framework, "batch": batch, "epochs": reached.get("epoch"),
-            "seconds": sum(times) if reached else None}
+    return {
+        "framework": framework,
+        "batch": batch,
+        "epochs": reached.get("epoch"),
+        "seconds": sum(times) if reached else None,
+    }
 
 
 def run_keras(data, batch, epochs):
@@ -209,10 +233,15 @@ def run_keras(data, batch, epochs):
     import keras
 
     keras.utils.set_random_seed(0)
-    layers = [keras.Input((784,))] + [keras.layers.Dense(n, activation="relu") for n in HIDDEN] + [keras.layers.Dense(10)]
+    layers = (
+        [keras.Input((784,))] + [keras.layers.Dense(n, activation="relu") for n in HIDDEN] + [keras.layers.Dense(10)]
+    )
     model = keras.Sequential(layers)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=LR, epsilon=EPS),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=LR, epsilon=EPS),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     times = []
 
     class Timer(keras.callbacks.Callback):
@@ -222,8 +251,9 @@ def run_keras(data, batch, epochs):
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.start)
 
-    model.fit(data.x_train, data.y_train, batch_size=batch, epochs=epochs + 1, shuffle=True, verbose=0,
-              callbacks=[Timer()])
+    model.fit(
+        data.x_train, data.y_train, batch_size=batch, epochs=epochs + 1, shuffle=True, verbose=0, callbacks=[Timer()]
+    )
     accuracy = model.evaluate(data.x_test, data.y_test, batch_size=4096, verbose=0)[1]
     return times[1:], float(accuracy), {"version": keras.__version__}
 
@@ -235,8 +265,17 @@ def run_sklearn(data, batch, epochs):
     import sklearn
     from sklearn.neural_network import MLPClassifier
 
-    model = MLPClassifier(hidden_layer_sizes=tuple(HIDDEN), activation="relu", solver="adam", alpha=0.0,
-                          batch_size=batch, learning_rate_init=LR, epsilon=EPS, shuffle=True, random_state=0)
+    model = MLPClassifier(
+        hidden_layer_sizes=tuple(HIDDEN),
+        activation="relu",
+        solver="adam",
+        alpha=0.0,
+        batch_size=batch,
+        learning_rate_init=LR,
+        epsilon=EPS,
+        shuffle=True,
+        random_state=0,
+    )
     times = []
     classes = np.arange(10)
     with warnings.catch_warnings():
@@ -257,7 +296,7 @@ def gemm_ceiling(batch, repeats=200) -> float:
 
     rng = np.random.default_rng(0)
     sizes = [784, *HIDDEN, 10]
-    weights = [rng.random((a, b), dtype=np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    weights = [rng.random((a, b), dtype=np.float32) for a, b in itertools.pairwise(sizes)]
     acts = [rng.random((batch, a), dtype=np.float32) for a in sizes]
     grads = [np.empty_like(w) for w in weights]
 
@@ -298,12 +337,14 @@ def profile_epoch(data, batch) -> dict:
     train_one_epoch()
     profiler.disable()
     stats = pstats.Stats(profiler).stats
-    parts = {"optimizer update (Adam)": optimizers.Optimizer.apply,
-             "dense layers, forward": Dense.forward,
-             "activations (ReLU), forward": ActivationLayer.forward,
-             "backward pass (dense + ReLU)": nn.Sequential.backward,
-             "softmax cross-entropy": nn.losses.cross_entropy,
-             "batch gather": nn.Batches.__iter__}
+    parts = {
+        "optimizer update (Adam)": optimizers.Optimizer.apply,
+        "dense layers, forward": Dense.forward,
+        "activations (ReLU), forward": ActivationLayer.forward,
+        "backward pass (dense + ReLU)": nn.Sequential.backward,
+        "softmax cross-entropy": nn.losses.cross_entropy,
+        "batch gather": nn.Batches.__iter__,
+    }
 
     def cumulative(function) -> float:
         code = function.__code__
@@ -322,14 +363,31 @@ def worker(framework, batch, epochs, data_dir):
         print(json.dumps(profile_epoch(data, batch)))
         return
     if framework.startswith("target-"):
-        print(json.dumps(time_to_accuracy(framework[len("target-"):], data, batch)))
+        print(json.dumps(time_to_accuracy(framework[len("target-") :], data, batch)))
         return
-    runners = {"ffnn": run_ffnn, "torch": run_torch, "keras": run_keras, "sklearn": run_sklearn,
-               "ffnn-cnn": run_ffnn_cnn, "torch-cnn": run_torch_cnn}
+    runners = {
+        "ffnn": run_ffnn,
+        "torch": run_torch,
+        "keras": run_keras,
+        "sklearn": run_sklearn,
+        "ffnn-cnn": run_ffnn_cnn,
+        "torch-cnn": run_torch_cnn,
+    }
     times, accuracy, extra = runners[framework](data, batch, epochs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"framework": framework, "batch": batch, "times": times, "test_accuracy": accuracy,
-                      "peak_mb": peak_mb, "n_train": len(data.x_train), **extra}))
+    print(
+        json.dumps(
+            {
+                "framework": framework,
+                "batch": batch,
+                "times": times,
+                "test_accuracy": accuracy,
+                "peak_mb": peak_mb,
+                "n_train": len(data.x_train),
+                **extra,
+            }
+        )
+    )
 
 
 # -- measurements in the parent --------------------------------------------------------
@@ -340,7 +398,7 @@ def matmul_peak(n=4096, repeats=5) -> float:
     b = np.random.default_rng(1).random((n, n), dtype=np.float32)
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def _timed(function) -> float:
@@ -370,19 +428,27 @@ def train_py_peak_mb(data_dir) -> float:
 
     Must be the first child process: RUSAGE_CHILDREN keeps the maximum over all of them."""
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, str(ROOT / "train.py"), "--epochs", "1", "--wandb_mode", "offline",
-                   "--output_dir", folder]
+        command = [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "--epochs",
+            "1",
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            folder,
+        ]
         if data_dir:
             command += ["--data_dir", data_dir]
-        subprocess.run(command, capture_output=True, check=True, cwd=folder,
-                       env={**os.environ, "WANDB_DIR": folder})
+        subprocess.run(command, capture_output=True, check=True, cwd=folder, env={**os.environ, "WANDB_DIR": folder})
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def help_seconds(repeats=5) -> float:
     command = [sys.executable, str(ROOT / "train.py"), "--help"]
-    return statistics.median(_timed(lambda: subprocess.run(command, capture_output=True, check=True))
-                             for _ in range(repeats))
+    return statistics.median(
+        _timed(lambda: subprocess.run(command, capture_output=True, check=True)) for _ in range(repeats)
+    )
 
 
 def versions() -> dict:
@@ -390,10 +456,8 @@ def versions() -> dict:
 
     out = {"python": platform.python_version()}
     for package in ("numpy", "scipy", "scikit-learn", "torch", "tensorflow-cpu", "keras", "wandb"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             out[package] = md.version(package)
-        except md.PackageNotFoundError:
-            pass
     return out
 
 
@@ -411,16 +475,24 @@ def report(results, peak, extras, args) -> str:
     flops = flops_per_sample([784, *HIDDEN, 10])
     by = {(r["framework"], r["batch"]): r for r in results}
     lines = [
-        "# Benchmark: ffnn vs PyTorch vs Keras/TensorFlow vs scikit-learn", "",
+        "# Benchmark: ffnn vs PyTorch vs Keras/TensorFlow vs scikit-learn",
+        "",
         f"Measured {date.today().isoformat()} on {cpu_name()}, {os.cpu_count()} cores, by",
-        "", "```", f"python bench/run.py {' '.join(sys.argv[1:])}".strip(), "```", "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".", "",
+        "",
+        "```",
+        f"python bench/run.py {' '.join(sys.argv[1:])}".strip(),
+        "```",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".",
+        "",
         f"Workload: Fashion-MNIST, {results[0]['n_train']} training images, 784-128-128-128-128-10 ReLU, "
         f"softmax cross-entropy, Adam lr {LR} (eps {EPS}), float32. Median of {args.epochs} timed epochs "
         f"after one warm-up epoch; each row its own process, run {args.rounds} times interleaved with the others "
-        f"(this machine is shared and its speed drifts), the round with the fastest median kept. FLOPs per epoch (same count for all): "
+        f"(this machine is shared and its speed drifts), the round with the fastest median kept. "
+        f"FLOPs per epoch (same count for all): "
         f"{flops * results[0]['n_train'] / 1e9:.1f} GFLOP. Matmul peak (numpy float32 4096^3, best of 5): "
-        f"**{peak:.0f} GFLOP/s**.", "",
+        f"**{peak:.0f} GFLOP/s**.",
+        "",
         "| framework | batch | s/epoch | samples/s | GFLOP/s | % of peak | vs PyTorch | vs Keras | vs sklearn | "
         "test acc | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -432,63 +504,100 @@ def report(results, peak, extras, args) -> str:
                 continue
             t = statistics.median(r["times"])
             gflops = flops * r["n_train"] / t / 1e9
-            ratio = lambda other: (f"{t / statistics.median(by[(other, batch)]['times']):.2f}x"
-                                   if (other, batch) in by and other != name else "")
-            lines.append(f"| {name} | {batch} | {t:.3f} | {r['n_train'] / t:,.0f} | {gflops:.1f} | "
-                         f"{100 * gflops / peak:.0f} % | {ratio('torch')} | {ratio('keras')} | {ratio('sklearn')} | "
-                         f"{r['test_accuracy']:.4f} | {r['peak_mb']:.0f} |")
+
+            def ratio(other, t=t, batch=batch, name=name):
+                if (other, batch) not in by or other == name:
+                    return ""
+                return f"{t / statistics.median(by[(other, batch)]['times']):.2f}x"
+
+            lines.append(
+                f"| {name} | {batch} | {t:.3f} | {r['n_train'] / t:,.0f} | {gflops:.1f} | "
+                f"{100 * gflops / peak:.0f} % | {ratio('torch')} | {ratio('keras')} | {ratio('sklearn')} | "
+                f"{r['test_accuracy']:.4f} | {r['peak_mb']:.0f} |"
+            )
     lines += ["", "`vs PyTorch`, `vs Keras` and `vs sklearn` are epoch-time ratios (lower is faster).", ""]
     reached = extras.get("time_to_target", [])
     if reached:
-        lines += [f"Time to {100 * TARGET_ACCURACY:.0f} % test accuracy at batch 64 (training seconds, the test set "
-                  f"checked after every epoch and not timed; at most {TARGET_MAX_EPOCHS} epochs):", "",
-                  "| framework | epochs | seconds |", "|---|---|---|"]
-        lines += [f"| {r['framework']} | {r['epochs'] or 'not reached'} | "
-                  f"{'' if r['seconds'] is None else format(r['seconds'], '.1f')} |" for r in reached]
+        lines += [
+            f"Time to {100 * TARGET_ACCURACY:.0f} % test accuracy at batch 64 (training seconds, the test set "
+            f"checked after every epoch and not timed; at most {TARGET_MAX_EPOCHS} epochs):",
+            "",
+            "| framework | epochs | seconds |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {r['framework']} | {r['epochs'] or 'not reached'} | "
+            f"{'' if r['seconds'] is None else format(r['seconds'], '.1f')} |"
+            for r in reached
+        ]
         lines += [""]
     cnn = [r for r in results if r["framework"].endswith("-cnn")]
     if cnn:
-        lines += [f"CNN (the tool's `--arch cnn` defaults: 3x3 convolutions of {CNN_FILTERS[0]} and {CNN_FILTERS[1]} "
-                  "channels with ReLU and 2x2 max pooling, then 5 x 128 ReLU dense layers; Adam, float32, batch "
-                  f"{CNN_BATCH}; {args.cnn_epochs} timed epoch(s) after a 20-batch warm-up; test accuracy after them):",
-                  "", "| framework | parameters | s/epoch | samples/s | vs PyTorch | test acc | peak RSS MB |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"CNN (the tool's `--arch cnn` defaults: 3x3 convolutions of {CNN_FILTERS[0]} and {CNN_FILTERS[1]} "
+            "channels with ReLU and 2x2 max pooling, then 5 x 128 ReLU dense layers; Adam, float32, batch "
+            f"{CNN_BATCH}; {args.cnn_epochs} timed epoch(s) after a 20-batch warm-up; test accuracy after them):",
+            "",
+            "| framework | parameters | s/epoch | samples/s | vs PyTorch | test acc | peak RSS MB |",
+            "|---|---|---|---|---|---|---|",
+        ]
         torch_time = next((statistics.median(r["times"]) for r in cnn if r["framework"] == "torch-cnn"), None)
         for r in cnn:
             t = statistics.median(r["times"])
             versus = f"{t / torch_time:.2f}x" if torch_time and r["framework"] != "torch-cnn" else ""
-            lines.append(f"| {r['framework'][:-4]} | {r['n_params']:,} | {t:.1f} | {r['n_train'] / t:,.0f} | {versus} | "
-                         f"{r['test_accuracy']:.4f} | {r['peak_mb']:.0f} |")
+            lines.append(
+                f"| {r['framework'][:-4]} | {r['n_params']:,} | {t:.1f} | {r['n_train'] / t:,.0f} | {versus} | "
+                f"{r['test_accuracy']:.4f} | {r['peak_mb']:.0f} |"
+            )
         lines += [""]
     if ("ffnn", 64) in by:
         t64 = statistics.median(by[("ffnn", 64)]["times"])
         eval_cost = by[("ffnn", 64)]["eval_seconds"]
-        lines += ["Per-epoch overheads of ffnn at batch 64 (epoch " f"{t64:.3f} s):", "",
-                  f"- validation pass (6,000 images): {eval_cost * 1000:.1f} ms ({100 * eval_cost / t64:.1f} %)",
-                  f"- W&B offline logging: {extras['wandb'] * 1000:.2f} ms ({100 * extras['wandb'] / t64:.2f} %)",
-                  f"- together: {100 * (eval_cost + extras['wandb']) / t64:.1f} % of an epoch", ""]
-    lines += ["Ceiling of the matrix products alone (the exact GEMMs of one step, nothing else, "
-              "numpy.matmul, best of 3 x 200 steps):", "",
-              "| batch | GEMM-only GFLOP/s | % of peak |", "|---|---|---|"]
+        lines += [
+            f"Per-epoch overheads of ffnn at batch 64 (epoch {t64:.3f} s):",
+            "",
+            f"- validation pass (6,000 images): {eval_cost * 1000:.1f} ms ({100 * eval_cost / t64:.1f} %)",
+            f"- W&B offline logging: {extras['wandb'] * 1000:.2f} ms ({100 * extras['wandb'] / t64:.2f} %)",
+            f"- together: {100 * (eval_cost + extras['wandb']) / t64:.1f} % of an epoch",
+            "",
+        ]
+    lines += [
+        "Ceiling of the matrix products alone (the exact GEMMs of one step, nothing else, "
+        "numpy.matmul, best of 3 x 200 steps):",
+        "",
+        "| batch | GEMM-only GFLOP/s | % of peak |",
+        "|---|---|---|",
+    ]
     lines += [f"| {b} | {g:.1f} | {100 * g / peak:.0f} % |" for b, g in extras["ceiling"].items()]
     lines += [""]
     for batch, parts in extras["profile"].items():
         total = parts["total"]
-        lines += [f"Where an ffnn epoch goes at batch {batch} (cProfile, cumulative; profiling adds overhead "
-                  f"to the Python-heavy parts, total {total:.2f} s):", "", "| part | seconds | share |", "|---|---|---|"]
-        lines += [f"| {label} | {sec:.3f} | {100 * sec / total:.0f} % |" for label, sec in parts.items()
-                  if label != "total"]
+        lines += [
+            f"Where an ffnn epoch goes at batch {batch} (cProfile, cumulative; profiling adds overhead "
+            f"to the Python-heavy parts, total {total:.2f} s):",
+            "",
+            "| part | seconds | share |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {label} | {sec:.3f} | {100 * sec / total:.0f} % |" for label, sec in parts.items() if label != "total"
+        ]
         lines += [""]
     lines += targets(by, peak, extras)
-    lines += [f"`python train.py --help`: {extras['help']:.2f} s (median of 5).", "",
-              f"Peak resident memory of `python train.py --epochs 1 --wandb_mode offline` on full "
-              f"Fashion-MNIST (the training process; W&B's own service process not included): "
-              f"{extras['train_peak_mb']:.0f} MB.", ""]
+    lines += [
+        f"`python train.py --help`: {extras['help']:.2f} s (median of 5).",
+        "",
+        f"Peak resident memory of `python train.py --epochs 1 --wandb_mode offline` on full "
+        f"Fashion-MNIST (the training process; W&B's own service process not included): "
+        f"{extras['train_peak_mb']:.0f} MB.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def targets(by, peak, extras) -> list[str]:
     """The issue's targets, each met or missed by how much, from this run's numbers."""
+
     def epoch(name, batch):
         return statistics.median(by[(name, batch)]["times"]) if (name, batch) in by else None
 
@@ -499,8 +608,10 @@ def targets(by, peak, extras) -> list[str]:
         if value is None:
             return
         met = value <= limit if smaller_is_better else value >= limit
-        rows.append(f"| {label} | {value:.2f}{unit} | {'<=' if smaller_is_better else '>='} {limit}{unit} | "
-                    f"{'met' if met else 'missed by ' + format(abs(value - limit), '.2f') + unit} |")
+        rows.append(
+            f"| {label} | {value:.2f}{unit} | {'<=' if smaller_is_better else '>='} {limit}{unit} | "
+            f"{'met' if met else 'missed by ' + format(abs(value - limit), '.2f') + unit} |"
+        )
 
     f64, k64, s64, f256 = epoch("ffnn", 64), epoch("keras", 64), epoch("sklearn", 64), epoch("ffnn", 256)
     t64 = epoch("torch", 64)
@@ -517,8 +628,13 @@ def targets(by, peak, extras) -> list[str]:
         check("batch 64: share of matmul peak", 100 * flops * n / f64 / 1e9 / peak, 40, False, " %")
     check("peak memory of a full train.py run", extras["train_peak_mb"], 600, True, " MB")
     if ("ffnn", 64) in by:
-        check("validation + W&B logging per epoch", 100 * (by[("ffnn", 64)]["eval_seconds"] + extras["wandb"]) / f64,
-              5, True, " %")
+        check(
+            "validation + W&B logging per epoch",
+            100 * (by[("ffnn", 64)]["eval_seconds"] + extras["wandb"]) / f64,
+            5,
+            True,
+            " %",
+        )
     check("train.py --help", extras["help"], 1.0, True, " s")
     lines = ["## Targets", "", "| target | measured | wanted | verdict |", "|---|---|---|---|", *rows, ""]
     ceiling = extras.get("ceiling", {})
@@ -533,7 +649,9 @@ def targets(by, peak, extras) -> list[str]:
             "than its products, and it also does element-wise work (activations, their derivatives, the "
             "softmax, the batch gather), memory-bound at a few percent of the peak. The Adam update is one "
             f"fused numba pass (optimizers/fused.py): {100 * optimizer:.0f} % of a batch-64 epoch in the "
-            "profile.", ""]
+            "profile.",
+            "",
+        ]
     return lines
 
 
@@ -556,8 +674,12 @@ def main():
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
     parser.add_argument("--cnn_epochs", type=int, default=1, help="Timed CNN epochs per framework (0: no CNN rows)")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="Runs of every MLP row, interleaved; the one with the fastest median epoch is kept")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="Runs of every MLP row, interleaved; the one with the fastest median epoch is kept",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "REPORT.md"))
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -570,8 +692,9 @@ def main():
     print(f"train.py peak memory: {train_peak:.0f} MB", flush=True)
     peak = matmul_peak()
     print(f"matmul peak: {peak:.1f} GFLOP/s", flush=True)
-    runs = [(name, batch, args.epochs) for batch in map(int, args.batches.split(","))
-            for name in args.frameworks.split(",")]
+    runs = [
+        (name, batch, args.epochs) for batch in map(int, args.batches.split(",")) for name in args.frameworks.split(",")
+    ]
     if args.cnn_epochs:
         runs += [(name, CNN_BATCH, args.cnn_epochs) for name in ("ffnn-cnn", "torch-cnn")]
     best = {}
@@ -582,20 +705,28 @@ def main():
             result = _child(name, batch, epochs, args.data_dir)
             if result is None:
                 continue
-            print(f"{name:9} batch {batch:4} round {round_ + 1}: {statistics.median(result['times']):.3f} s/epoch, "
-                  f"test acc {result['test_accuracy']:.4f}, peak {result['peak_mb']:.0f} MB", flush=True)
+            print(
+                f"{name:9} batch {batch:4} round {round_ + 1}: {statistics.median(result['times']):.3f} s/epoch, "
+                f"test acc {result['test_accuracy']:.4f}, peak {result['peak_mb']:.0f} MB",
+                flush=True,
+            )
             kept = best.get((name, batch))
             if kept is None or statistics.median(result["times"]) < statistics.median(kept["times"]):
                 best[(name, batch)] = result
     results = list(best.values())
-    time_to_target = [r for r in (_child(f"target-{name}", 64, 0, args.data_dir) for name in ("ffnn", "torch"))
-                      if r is not None]
+    time_to_target = [
+        r for r in (_child(f"target-{name}", 64, 0, args.data_dir) for name in ("ffnn", "torch")) if r is not None
+    ]
     for r in time_to_target:
         print(f"{r['framework']:8} reaches {TARGET_ACCURACY} after {r['epochs']} epochs, {r['seconds']} s", flush=True)
-    extras = {"wandb": wandb_log_cost(), "help": help_seconds(), "train_peak_mb": train_peak,
-              "time_to_target": time_to_target,
-              "ceiling": {batch: gemm_ceiling(batch) for batch in map(int, args.batches.split(","))},
-              "profile": {}}
+    extras = {
+        "wandb": wandb_log_cost(),
+        "help": help_seconds(),
+        "train_peak_mb": train_peak,
+        "time_to_target": time_to_target,
+        "ceiling": {batch: gemm_ceiling(batch) for batch in map(int, args.batches.split(","))},
+        "profile": {},
+    }
     for batch in (64, 256):
         command = [sys.executable, __file__, "--worker", "profile", str(batch)]
         if args.data_dir:

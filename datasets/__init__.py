@@ -7,10 +7,10 @@ flattens images to vectors (784 values for 28x28) as float32 and applies the
 preprocessing fitted on the training split only (:mod:`datasets.preprocessing`).
 The test set is never used to fit or choose anything.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -22,8 +22,9 @@ from .preprocessing import SCALINGS, Preprocessing
 from .sources import ENV_VAR, DataUnavailable
 from .splits import holdout, kfold
 
-import_submodules(__name__, __path__, skip=lambda name: name in ("augmentation", "base", "idx", "preprocessing", "sources",
-                                                                    "splits"))
+import_submodules(
+    __name__, __path__, skip=lambda name: name in ("augmentation", "base", "idx", "preprocessing", "sources", "splits")
+)
 
 
 @dataclass
@@ -31,11 +32,11 @@ class Dataset:
     info: DatasetInfo
     x_train: np.ndarray
     y_train: np.ndarray
-    x_val: Optional[np.ndarray]
-    y_val: Optional[np.ndarray]
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
     x_test: np.ndarray
     y_test: np.ndarray
-    image_shape: Optional[tuple]
+    image_shape: tuple | None
     preprocessing: Preprocessing
     source: str = ""
 
@@ -70,8 +71,10 @@ class Dataset:
 
     def __repr__(self):
         val = 0 if self.x_val is None else len(self.x_val)
-        return (f"Dataset({self.name!r}, {self.task}, train={len(self.x_train)}, val={val}, "
-                f"test={len(self.x_test)}, features={self.n_features}, source={self.source!r})")
+        return (
+            f"Dataset({self.name!r}, {self.task}, train={len(self.x_train)}, val={val}, "
+            f"test={len(self.x_test)}, features={self.n_features}, source={self.source!r})"
+        )
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -83,8 +86,14 @@ def _targets(y, task: str) -> np.ndarray:
     return y.astype(np.int64) if task == "classification" else y.reshape(len(y), -1).astype(np.float32)
 
 
-def load(name: str, data_dir=None, val_fraction: float = 0.1, seed: int = 0, scaling: str = "minmax",
-         permute_pixels: bool = False) -> Dataset:
+def load(
+    name: str,
+    data_dir=None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    scaling: str = "minmax",
+    permute_pixels: bool = False,
+) -> Dataset:
     """Load the registered data set ``name`` and split off ``val_fraction`` of training as validation."""
     info = DATASETS.get(name)
     if not 0.0 <= val_fraction < 1.0:
@@ -100,15 +109,38 @@ def load(name: str, data_dir=None, val_fraction: float = 0.1, seed: int = 0, sca
         x_train, y_train = _flat(raw.x_train), y_all
     permutation = np.random.default_rng([seed, 2]).permutation(x_train.shape[1]) if permute_pixels else None
     preprocessing = Preprocessing.fit(x_train, scaling, permutation, per_feature=image_shape is None)
-    return Dataset(info, preprocessing.apply(x_train), y_train,
-                   None if x_val is None else preprocessing.apply(x_val), y_val,
-                   preprocessing.apply(_flat(raw.x_test)), _targets(raw.y_test, info.task), image_shape,
-                   preprocessing, raw.source)
+    return Dataset(
+        info,
+        preprocessing.apply(x_train),
+        y_train,
+        None if x_val is None else preprocessing.apply(x_val),
+        y_val,
+        preprocessing.apply(_flat(raw.x_test)),
+        _targets(raw.y_test, info.task),
+        image_shape,
+        preprocessing,
+        raw.source,
+    )
 
 
 def names() -> list[str]:
     return DATASETS.names()
 
 
-__all__ = ["DATASETS", "DatasetInfo", "RawData", "Dataset", "DataError", "DataUnavailable", "ENV_VAR", "SCALINGS",
-           "Preprocessing", "holdout", "kfold", "load", "names", "read_idx", "write_idx"]
+__all__ = [
+    "DATASETS",
+    "ENV_VAR",
+    "SCALINGS",
+    "DataError",
+    "DataUnavailable",
+    "Dataset",
+    "DatasetInfo",
+    "Preprocessing",
+    "RawData",
+    "holdout",
+    "kfold",
+    "load",
+    "names",
+    "read_idx",
+    "write_idx",
+]

@@ -1,11 +1,13 @@
 """Data augmentation of images: random shifts and horizontal flips, in pixel space."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def shift_and_flip(images: np.ndarray, image_shape, max_shift: int, flip: bool, rng: np.random.Generator,
-                   fill: float = 0.0) -> np.ndarray:
+def shift_and_flip(
+    images: np.ndarray, image_shape, max_shift: int, flip: bool, rng: np.random.Generator, fill: float = 0.0
+) -> np.ndarray:
     """Each image (a row of ``images``, ``H * W`` pixels) moved by its own random ``(dy, dx)``, each
     uniform in ``{-max_shift, ..., max_shift}``: ``out[i, j] = image[i - dy, j - dx]``, pixels moved in
     from outside set to ``fill`` (the background). With ``flip``, each image is then mirrored left to
@@ -17,7 +19,7 @@ def shift_and_flip(images: np.ndarray, image_shape, max_shift: int, flip: bool, 
     out = images.reshape(n, h, w)
     if s:
         padded = np.full((n, h + 2 * s, w + 2 * s), fill, dtype=images.dtype)
-        padded[:, s:s + h, s:s + w] = out
+        padded[:, s : s + h, s : s + w] = out
         dy, dx = rng.integers(-s, s + 1, size=(2, n))
         rows = (s - dy)[:, None] + np.arange(h)
         cols = (s - dx)[:, None] + np.arange(w)

@@ -6,10 +6,11 @@ one-line description) and how to get its raw arrays (``load_raw(data_dir)``
 ``DATASETS.register(name, DatasetInfo(...))``; the CLI's choices, its
 ``--help`` and the tests read the registry.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -37,9 +38,9 @@ class DatasetInfo:
     name: str
     task: str  # "classification" or "regression"
     description: str
-    load_raw: Callable[[Optional[str]], RawData]
+    load_raw: Callable[[str | None], RawData]
     class_names: tuple = ()
-    truth: Optional[Callable] = None
+    truth: Callable | None = None
     mirror_invariant: bool = False
 
     @property

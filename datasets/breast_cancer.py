@@ -4,6 +4,7 @@ scales (areas in the thousands, smoothness around 0.1), malignant or benign.
 Bundled with scikit-learn (always offline); 20 % held out as the test set, stratified and
 fixed (random_state 0). The natural data for the feature-scaling study.
 """
+
 from .base import DATASETS, DatasetInfo, RawData
 
 
@@ -16,6 +17,13 @@ def load_raw(data_dir=None):
     return RawData(x_train, y_train, x_test, y_test, source="sklearn.datasets.load_breast_cancer")
 
 
-DATASETS.register("breast_cancer", DatasetInfo("breast_cancer", "classification",
-                                               "scikit-learn's breast-cancer tumours, 30 features, 2 classes",
-                                               load_raw, ("malignant", "benign")))
+DATASETS.register(
+    "breast_cancer",
+    DatasetInfo(
+        "breast_cancer",
+        "classification",
+        "scikit-learn's breast-cancer tumours, 30 features, 2 classes",
+        load_raw,
+        ("malignant", "benign"),
+    ),
+)

@@ -2,6 +2,7 @@
 
 Bundled with scikit-learn (always offline); 20 % held out as the test set, fixed (random_state 0).
 """
+
 from .base import DATASETS, DatasetInfo, RawData
 
 
@@ -14,5 +15,7 @@ def load_raw(data_dir=None):
     return RawData(x_train, y_train, x_test, y_test, source="sklearn.datasets.load_diabetes")
 
 
-DATASETS.register("diabetes", DatasetInfo("diabetes", "regression",
-                                          "scikit-learn's diabetes progression, 10 features (regression)", load_raw))
+DATASETS.register(
+    "diabetes",
+    DatasetInfo("diabetes", "regression", "scikit-learn's diabetes progression, 10 features (regression)", load_raw),
+)

@@ -1,16 +1,25 @@
 """Fashion-MNIST (Xiao et al. 2017): 28x28 greyscale clothing images, 10 classes, 60,000 + 10,000."""
+
 from .base import DATASETS, DatasetInfo
 from .sources import idx_or_keras
 
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot")
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
 def load_raw(data_dir=None):
-    return idx_or_keras("fashion_mnist", ("fashion-mnist", "fashion_mnist", "fashion"), data_dir,
-                        debian_package="dataset-fashion-mnist")
+    return idx_or_keras(
+        "fashion_mnist", ("fashion-mnist", "fashion_mnist", "fashion"), data_dir, debian_package="dataset-fashion-mnist"
+    )
 
 
-DATASETS.register("fashion_mnist", DatasetInfo("fashion_mnist", "classification",
-                                               "Zalando's 28x28 clothing images, 10 classes", load_raw, CLASS_NAMES,
-                                               mirror_invariant=True))
+DATASETS.register(
+    "fashion_mnist",
+    DatasetInfo(
+        "fashion_mnist",
+        "classification",
+        "Zalando's 28x28 clothing images, 10 classes",
+        load_raw,
+        CLASS_NAMES,
+        mirror_invariant=True,
+    ),
+)

@@ -3,6 +3,7 @@
 Format: two zero bytes, a type code (0x08 = unsigned byte), the number of
 dimensions, then each dimension as a big-endian int32, then the data.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -25,8 +26,9 @@ def read_idx(path, expected_ndim: int) -> np.ndarray:
         with opener(path, "rb") as handle:
             raw = handle.read()
     except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: cannot be read ({error}); the file is truncated or corrupt, "
-                        "delete it and fetch it again") from None
+        raise DataError(
+            f"{path}: cannot be read ({error}); the file is truncated or corrupt, delete it and fetch it again"
+        ) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
@@ -38,8 +40,10 @@ def read_idx(path, expected_ndim: int) -> np.ndarray:
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     size = math.prod(shape)
     if len(raw) != header + size:
-        raise DataError(f"{path}: holds {len(raw) - header} bytes of data, the header promises {size} "
-                        f"(shape {shape}); the file is truncated or corrupt")
+        raise DataError(
+            f"{path}: holds {len(raw) - header} bytes of data, the header promises {size} "
+            f"(shape {shape}); the file is truncated or corrupt"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 

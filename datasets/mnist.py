@@ -1,4 +1,5 @@
 """MNIST (LeCun et al. 1998): 28x28 greyscale handwritten digits, 10 classes, 60,000 + 10,000."""
+
 from .base import DATASETS, DatasetInfo
 from .sources import idx_or_keras
 
@@ -7,5 +8,9 @@ def load_raw(data_dir=None):
     return idx_or_keras("mnist", ("mnist", "MNIST"), data_dir, keras_npz="mnist.npz")
 
 
-DATASETS.register("mnist", DatasetInfo("mnist", "classification", "handwritten digits, 28x28, 10 classes",
-                                       load_raw, tuple(str(d) for d in range(10))))
+DATASETS.register(
+    "mnist",
+    DatasetInfo(
+        "mnist", "classification", "handwritten digits, 28x28, 10 classes", load_raw, tuple(str(d) for d in range(10))
+    ),
+)

@@ -15,10 +15,10 @@ positions first (the scrambled-pixels study). A fitted :class:`Preprocessing`
 is plain data (a permutation, an offset, a scale), so it can be stored with
 a model and applied again later.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -33,11 +33,12 @@ class Preprocessing:
     scaling: str
     offset: float | np.ndarray
     scale: float | np.ndarray
-    permutation: Optional[np.ndarray] = None
+    permutation: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, x_train: np.ndarray, scaling: str, permutation: Optional[np.ndarray] = None,
-            per_feature: bool = False) -> "Preprocessing":
+    def fit(
+        cls, x_train: np.ndarray, scaling: str, permutation: np.ndarray | None = None, per_feature: bool = False
+    ) -> Preprocessing:
         if permutation is not None:
             x_train = x_train[:, permutation]
         if scaling == "none":
@@ -76,17 +77,26 @@ class Preprocessing:
 
     def to_dict(self) -> dict:
         """JSON-friendly: stored in a saved model's metadata, so the model can be evaluated on raw data."""
+
         def plain(value):
             return value.tolist() if isinstance(value, np.ndarray) else value
 
-        return {"scaling": self.scaling, "offset": plain(self.offset), "scale": plain(self.scale),
-                "permutation": plain(self.permutation)}
+        return {
+            "scaling": self.scaling,
+            "offset": plain(self.offset),
+            "scale": plain(self.scale),
+            "permutation": plain(self.permutation),
+        }
 
     @classmethod
-    def from_dict(cls, values: dict) -> "Preprocessing":
+    def from_dict(cls, values: dict) -> Preprocessing:
         def array(value):
             return np.asarray(value, dtype=np.float64) if isinstance(value, list) else float(value)
 
         permutation = values.get("permutation")
-        return cls(values["scaling"], array(values["offset"]), array(values["scale"]),
-                   None if permutation is None else np.asarray(permutation, dtype=np.intp))
+        return cls(
+            values["scaling"],
+            array(values["offset"]),
+            array(values["scale"]),
+            None if permutation is None else np.asarray(permutation, dtype=np.intp),
+        )

@@ -3,6 +3,7 @@
 1,000 training and 1,000 test points, drawn once from a fixed seed (2026), so
 every run, whatever its ``--seed``, fits the same data.
 """
+
 import math
 
 import numpy as np
@@ -19,5 +20,9 @@ def load_raw(data_dir=None):
     return RawData(x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:], source=f"synthetic, seed {SEED}")
 
 
-DATASETS.register("sine", DatasetInfo("sine", "regression", "y = sin(x) + 0.1 N(0,1), 1,000 + 1,000 points "
-                                      "(regression)", load_raw, truth=np.sin))
+DATASETS.register(
+    "sine",
+    DatasetInfo(
+        "sine", "regression", "y = sin(x) + 0.1 N(0,1), 1,000 + 1,000 points (regression)", load_raw, truth=np.sin
+    ),
+)

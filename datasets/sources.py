@@ -11,11 +11,11 @@ Search order for an IDX data set (``fashion_mnist``, ``mnist``):
 4. ``keras.datasets.<name>.load_data()``, which downloads. Only this step
    imports Keras (and TensorFlow, if Keras uses it), which is slow.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -24,8 +24,10 @@ from .idx import DataError, read_idx
 
 ENV_VAR = "FFNN_DATA_DIR"
 IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte",
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
 }
 
 
@@ -33,7 +35,7 @@ class DataUnavailable(Exception):
     """No local copy and no way to download: the message says what to do."""
 
 
-def _idx_folder(folder: Path) -> Optional[Path]:
+def _idx_folder(folder: Path) -> Path | None:
     """``folder`` if it holds the four IDX files (``.gz`` or not)."""
     if all((folder / (stem + ".gz")).is_file() or (folder / stem).is_file() for stem in IDX_FILES.values()):
         return folder
@@ -77,7 +79,7 @@ def candidate_folders(folder_names, data_dir=None) -> list[Path]:
     return folders
 
 
-def find_local(folder_names, data_dir=None, keras_npz: Optional[str] = None) -> Optional[RawData]:
+def find_local(folder_names, data_dir=None, keras_npz: str | None = None) -> RawData | None:
     for folder in candidate_folders(folder_names, data_dir):
         if _idx_folder(folder):
             return _read_idx_folder(folder)
@@ -96,24 +98,29 @@ def download(name: str, advice: str) -> RawData:
     try:
         import keras
     except ImportError:
-        raise DataUnavailable(f"no local copy of {name} was found and keras is not installed to download it. "
-                              + advice) from None
+        raise DataUnavailable(
+            f"no local copy of {name} was found and keras is not installed to download it. " + advice
+        ) from None
     try:
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as error:  # no network: URLError, OSError, ... from keras' downloader
         reason = " ".join(str(error).split())[:200]
-        raise DataUnavailable(f"no local copy of {name} was found and the download failed: {reason}. "
-                              + advice) from None
+        raise DataUnavailable(
+            f"no local copy of {name} was found and the download failed: {reason}. " + advice
+        ) from None
     return RawData(x_train, y_train, x_test, y_test, source=f"keras.datasets.{name}")
 
 
-def idx_or_keras(name: str, folder_names: tuple, data_dir=None, keras_npz: Optional[str] = None,
-                 debian_package: Optional[str] = None) -> RawData:
+def idx_or_keras(
+    name: str, folder_names: tuple, data_dir=None, keras_npz: str | None = None, debian_package: str | None = None
+) -> RawData:
     """The loader of an IDX image set: a local copy (see the module docstring), else a download."""
     local = find_local(folder_names, data_dir, keras_npz)
     if local is not None:
         return local
     debian = f" or `apt-get install {debian_package}`" if debian_package else ""
-    advice = (f"Put the four IDX .gz files (train-images-idx3-ubyte.gz, ...) in a folder and pass "
-              f"--data_dir FOLDER (or set {ENV_VAR}; a '{folder_names[0]}' sub-folder works too){debian}.")
+    advice = (
+        f"Put the four IDX .gz files (train-images-idx3-ubyte.gz, ...) in a folder and pass "
+        f"--data_dir FOLDER (or set {ENV_VAR}; a '{folder_names[0]}' sub-folder works too){debian}."
+    )
     return download(name, advice)

@@ -5,6 +5,7 @@ stratify by class (each part keeps the class proportions), using
 scikit-learn's splitters (``train_test_split``, ``StratifiedKFold``,
 ``KFold``) with shuffling seeded by ``seed``.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,10 +22,11 @@ def holdout(y: np.ndarray, fraction: float, seed: int, stratify: bool = True) ->
     if stratify:
         n_classes, n_val = len(np.unique(y)), math.ceil(fraction * len(y))  # scikit-learn rounds the test part up
         if n_val < n_classes or len(y) - n_val < n_classes:
-            raise ValueError(f"a validation fraction of {fraction:g} holds out {n_val} of {len(y)} examples; a "
-                             f"stratified split needs at least one of each of the {n_classes} classes on both sides")
-    return train_test_split(np.arange(len(y)), test_size=fraction, stratify=y if stratify else None,
-                            random_state=seed)
+            raise ValueError(
+                f"a validation fraction of {fraction:g} holds out {n_val} of {len(y)} examples; a "
+                f"stratified split needs at least one of each of the {n_classes} classes on both sides"
+            )
+    return train_test_split(np.arange(len(y)), test_size=fraction, stratify=y if stratify else None, random_state=seed)
 
 
 def kfold(y: np.ndarray, k: int, seed: int, stratify: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -14,6 +14,7 @@ Adversarial training (``--adv_train True``) minimises ``0.5 L(x) + 0.5 L(x_adv)`
 ``eps``, with ``x_adv`` made afresh from the current weights for every mini-batch: a ``step``
 function for :func:`nn.fit`, not a copy of the loop.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,9 @@ class PixelSpace:
         """``dL/dp`` in pixel order from ``dL/dz`` in the network's order (float64):
         ``dL/dp[:, perm] = 255 * scale * dL/dz``."""
         grad = np.empty(grad_model.shape, dtype=np.float64)
-        grad[:, slice(None) if self.order is None else self.order] = (
-            grad_model * (PIXEL_MAX * np.asarray(self.prep.scale, dtype=np.float64)))
+        grad[:, slice(None) if self.order is None else self.order] = grad_model * (
+            PIXEL_MAX * np.asarray(self.prep.scale, dtype=np.float64)
+        )
         return grad
 
     def pixel_gradient_sign(self, grad_model: np.ndarray) -> np.ndarray:
@@ -60,8 +62,8 @@ def fgsm(model, loss, x_model, y, eps: float, space: PixelSpace, batch_size: int
     parts = []
     batch_size = batch_size or min(2048, model.eval_batch_size)
     for i in range(0, len(x_model), batch_size):
-        _, grad = nn.input_gradient(model, loss, x_model[i:i + batch_size], y[i:i + batch_size])
-        parts.append(space.attack(x_model[i:i + batch_size], grad, eps))
+        _, grad = nn.input_gradient(model, loss, x_model[i : i + batch_size], y[i : i + batch_size])
+        parts.append(space.attack(x_model[i : i + batch_size], grad, eps))
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 

@@ -1,4 +1,5 @@
 """``--augment``: the training step on randomly shifted (and, where the class allows, mirrored) images."""
+
 from __future__ import annotations
 
 import numpy as np

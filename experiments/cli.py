@@ -1,4 +1,5 @@
 """Click plumbing shared by the scripts: options generated from the table, one-line errors."""
+
 from __future__ import annotations
 
 import sys
@@ -12,8 +13,15 @@ def add_options(function):
     """Decorate a click command with every option of :data:`experiments.config.OPTIONS`."""
     for flags, kind, default, help_text in reversed(configuration.OPTIONS):
         extra = {"is_flag": False, "flag_value": True} if kind is click.BOOL else {}
-        function = click.option(*flags, configuration.option_name(flags), type=kind, default=default,
-                                show_default=True, help=help_text, **extra)(function)
+        function = click.option(
+            *flags,
+            configuration.option_name(flags),
+            type=kind,
+            default=default,
+            show_default=True,
+            help=help_text,
+            **extra,
+        )(function)
     return function
 
 

@@ -7,6 +7,7 @@ the best configuration of the assignment's sweep (README "Results"), except
 the optimizer hyperparameters, whose defaults are the optimizers' own
 (:class:`optimizers.Hyperparameters`): each default exists once.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -63,7 +64,7 @@ class HiddenSizes(click.ParamType):
         elif isinstance(value, (list, tuple)):
             sizes = list(value)
         else:
-            sizes = [part for part in str(value).replace(",", " ").split()]
+            sizes = list(str(value).replace(",", " ").split())
         try:
             sizes = [int(size) for size in sizes]
         except (TypeError, ValueError):
@@ -100,13 +101,21 @@ LOSS_NAMES = list(dict.fromkeys(name for task in losses.TASKS for name in losses
 OPTIONS = [
     (("-wp", "--wandb_project"), str, "da6401-assignment1", "W&B project the run is logged to."),
     (("-we", "--wandb_entity"), str, None, "W&B entity (user or team); default: your default entity."),
-    (("-d", "--dataset"), Choice(datasets.names()), "fashion_mnist",
-     "Data set: " + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items()) + "."),
+    (
+        ("-d", "--dataset"),
+        Choice(datasets.names()),
+        "fashion_mnist",
+        "Data set: " + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items()) + ".",
+    ),
     (("-e", "--epochs"), click.IntRange(min=1), 10, "Number of passes over the training data."),
     (("-b", "--batch_size"), click.IntRange(min=1), 64, "Mini-batch size."),
-    (("-l", "--loss"), Choice(LOSS_NAMES), "cross_entropy",
-     "Loss: cross_entropy and mean_squared_error on the softmax output for classification "
-     "(squared_error, or mean_squared_error, on a linear output for regression)."),
+    (
+        ("-l", "--loss"),
+        Choice(LOSS_NAMES),
+        "cross_entropy",
+        "Loss: cross_entropy and mean_squared_error on the softmax output for classification "
+        "(squared_error, or mean_squared_error, on a linear output for regression).",
+    ),
     (("-o", "--optimizer"), Choice(optimizers.names()), "adam", "Optimizer (the registry in optimizers/)."),
     (("-lr", "--learning_rate"), POSITIVE, _HP["learning_rate"], "Learning rate."),
     (("-m", "--momentum"), UNIT, _HP["momentum"], "Momentum, used by momentum and nag."),
@@ -114,91 +123,224 @@ OPTIONS = [
     (("-beta1", "--beta1"), UNIT, _HP["beta1"], "First-moment decay, used by adam, nadam and eve."),
     (("-beta2", "--beta2"), UNIT, _HP["beta2"], "Second-moment decay, used by adam, nadam and eve."),
     (("-eps", "--epsilon"), NON_NEGATIVE, _HP["epsilon"], "Epsilon of rmsprop, adagrad, adam, adamw, nadam and eve."),
-    (("-dwd", "--decoupled_weight_decay"), NON_NEGATIVE, _HP["decoupled_weight_decay"],
-     "Decoupled weight decay of adamw: every step w <- w - lr*dwd*w, apart from the gradient (all parameters)."),
-    (("--lr_schedule", "--lr-schedule"), Choice(nn.SCHEDULES), "constant",
-     "Learning-rate schedule per mini-batch: constant, step (times --lr_gamma every --lr_step_epochs epochs) or "
-     "cosine (annealed to 0 over the run); after --warmup_epochs of linear warm-up. The rate is logged per epoch."),
-    (("--warmup_epochs", "--warmup-epochs"), NON_NEGATIVE, 0.0,
-     "Epochs (may be fractional) over which the learning rate rises linearly from lr/steps to lr (0: none)."),
+    (
+        ("-dwd", "--decoupled_weight_decay"),
+        NON_NEGATIVE,
+        _HP["decoupled_weight_decay"],
+        "Decoupled weight decay of adamw: every step w <- w - lr*dwd*w, apart from the gradient (all parameters).",
+    ),
+    (
+        ("--lr_schedule", "--lr-schedule"),
+        Choice(nn.SCHEDULES),
+        "constant",
+        "Learning-rate schedule per mini-batch: constant, step (times --lr_gamma every --lr_step_epochs epochs) or "
+        "cosine (annealed to 0 over the run); after --warmup_epochs of linear warm-up. The rate is logged per epoch.",
+    ),
+    (
+        ("--warmup_epochs", "--warmup-epochs"),
+        NON_NEGATIVE,
+        0.0,
+        "Epochs (may be fractional) over which the learning rate rises linearly from lr/steps to lr (0: none).",
+    ),
     (("--lr_step_epochs", "--lr-step-epochs"), click.IntRange(min=1), 10, "--lr_schedule step: epochs per step."),
-    (("--lr_gamma", "--lr-gamma"), FiniteFloat(0.0, 1.0, min_open=True), 0.1,
-     "--lr_schedule step: factor of each step."),
-    (("--label_smoothing", "--label-smoothing"), FiniteFloat(0.0, 1.0, max_open=True), 0.0,
-     "Label smoothing of cross_entropy: targets (1-e)*one_hot + e/K (0: off; the logged losses are smoothed too)."),
-    (("--augment",), click.IntRange(min=0), 0,
-     "Data augmentation of image sets: shift each training image by up to N pixels in each direction, and mirror "
-     "it left-right half of the time where that keeps its class (fashion_mnist, not mnist/digits) (0: off)."),
-    (("-w_d", "-wd", "--weight_decay"), NON_NEGATIVE, 0.0,
-     "L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases)."),
-    (("-w_i", "-wi", "--weight_init"), Choice(nn.INITIALIZERS.names()), "Xavier",
-     "Weight initialisation: random is N(0, 0.01^2), Xavier is Glorot uniform, He is He normal."),
+    (
+        ("--lr_gamma", "--lr-gamma"),
+        FiniteFloat(0.0, 1.0, min_open=True),
+        0.1,
+        "--lr_schedule step: factor of each step.",
+    ),
+    (
+        ("--label_smoothing", "--label-smoothing"),
+        FiniteFloat(0.0, 1.0, max_open=True),
+        0.0,
+        "Label smoothing of cross_entropy: targets (1-e)*one_hot + e/K (0: off; the logged losses are smoothed too).",
+    ),
+    (
+        ("--augment",),
+        click.IntRange(min=0),
+        0,
+        "Data augmentation of image sets: shift each training image by up to N pixels in each direction, and mirror "
+        "it left-right half of the time where that keeps its class (fashion_mnist, not mnist/digits) (0: off).",
+    ),
+    (
+        ("-w_d", "-wd", "--weight_decay"),
+        NON_NEGATIVE,
+        0.0,
+        "L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases).",
+    ),
+    (
+        ("-w_i", "-wi", "--weight_init"),
+        Choice(nn.INITIALIZERS.names()),
+        "Xavier",
+        "Weight initialisation: random is N(0, 0.01^2), Xavier is Glorot uniform, He is He normal.",
+    ),
     (("-nhl", "--num_layers"), click.IntRange(min=0), 5, "Number of hidden layers."),
-    (("-sz", "--hidden_size"), HiddenSizes(), 128,
-     "Neurons per hidden layer: one size for all (-sz 128) or one per layer (-nhl 3 -sz 128 64 32)."),
+    (
+        ("-sz", "--hidden_size"),
+        HiddenSizes(),
+        128,
+        "Neurons per hidden layer: one size for all (-sz 128) or one per layer (-nhl 3 -sz 128 64 32).",
+    ),
     (("-a", "--activation"), Choice(nn.ACTIVATIONS.names()), "ReLU", "Hidden-layer activation."),
     (("--seed",), int, 0, "Seed of the initial weights, the validation split and the batch order."),
-    (("--data_dir", "--data-dir"), click.Path(exists=True, file_okay=False), None,
-     f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder); also {datasets.ENV_VAR}. "
-     "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download."),
-    (("--val_fraction", "--val-fraction"), FiniteFloat(0.0, 1.0, max_open=True), 0.1,
-     "Fraction of the training set held out for validation (stratified)."),
-    (("--wandb_mode", "--wandb-mode"), Choice(WANDB_MODES), "auto",
-     "auto: online if you are logged in and W&B answers, otherwise offline (./wandb)."),
-    (("--output_dir", "--output-dir"), click.Path(file_okay=False), "outputs",
-     "Where local results go (one sub-folder per run)."),
-    (("--save_model", "--save-model"), click.BOOL, False,
-     "Save the trained model as model.npz in the run folder (also --save_model=True)."),
+    (
+        ("--data_dir", "--data-dir"),
+        click.Path(exists=True, file_okay=False),
+        None,
+        f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder); also {datasets.ENV_VAR}. "
+        "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download.",
+    ),
+    (
+        ("--val_fraction", "--val-fraction"),
+        FiniteFloat(0.0, 1.0, max_open=True),
+        0.1,
+        "Fraction of the training set held out for validation (stratified).",
+    ),
+    (
+        ("--wandb_mode", "--wandb-mode"),
+        Choice(WANDB_MODES),
+        "auto",
+        "auto: online if you are logged in and W&B answers, otherwise offline (./wandb).",
+    ),
+    (
+        ("--output_dir", "--output-dir"),
+        click.Path(file_okay=False),
+        "outputs",
+        "Where local results go (one sub-folder per run).",
+    ),
+    (
+        ("--save_model", "--save-model"),
+        click.BOOL,
+        False,
+        "Save the trained model as model.npz in the run folder (also --save_model=True).",
+    ),
     (("--dtype",), Choice(("float32", "float64")), "float32", "Floating-point precision."),
     (("--l1",), NON_NEGATIVE, 0.0, "L1 regularisation: adds l1*sum|W| to the loss (weights only)."),
-    (("--patience",), click.IntRange(min=0), 0,
-     "Early stopping: stop after this many epochs without a better validation score and restore the "
-     "best weights (0: off)."),
-    (("--min_delta", "--min-delta"), NON_NEGATIVE, 0.0,
-     "Stop once the mean training loss changes by less than this between epochs (0: off)."),
+    (
+        ("--patience",),
+        click.IntRange(min=0),
+        0,
+        "Early stopping: stop after this many epochs without a better validation score and restore the "
+        "best weights (0: off).",
+    ),
+    (
+        ("--min_delta", "--min-delta"),
+        NON_NEGATIVE,
+        0.0,
+        "Stop once the mean training loss changes by less than this between epochs (0: off).",
+    ),
     (("--shuffle",), click.BOOL, True, "Shuffle the training set every epoch (--shuffle=False: fixed order)."),
-    (("--order",), Choice(nn.Batches.ORDERS), "shuffled",
-     "Order of the training examples in each epoch: shuffled anew, fixed (the data's order), or sorted by "
-     "class (pattern-mode training on sorted data). --shuffle=False means fixed."),
-    (("--log_every", "--log-every"), click.IntRange(min=0), 0,
-     "Also log the training loss every N mini-batches, on its own W&B step axis 'batch' (0: off)."),
-    (("--folds",), click.IntRange(min=0), 0,
-     "k-fold cross-validation: train one model per fold of the training set (stratified for classes) and "
-     "report cv_val_<metric>_mean and _std (0 or 1: off, one hold-out split)."),
-    (("--scaling",), Choice(datasets.SCALINGS), "minmax",
-     "Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw."),
-    (("--permute_pixels", "--permute-pixels"), click.BOOL, False,
-     "Scramble the pixel positions with one fixed, seeded permutation (same for every split)."),
-    (("--arch",), Choice(ARCHITECTURES), "mlp",
-     "Network: mlp (fully connected, -nhl/-sz), cnn (convolutions and max pooling, then -nhl/-sz fully connected "
-     "layers) or localnet (the same with locally connected layers: local receptive fields, no weight sharing)."),
-    (("--filters",), HiddenSizes(), [32, 64],
-     "cnn/localnet: channels of each convolutional (or locally connected) layer, e.g. --filters 32 64."),
+    (
+        ("--order",),
+        Choice(nn.Batches.ORDERS),
+        "shuffled",
+        "Order of the training examples in each epoch: shuffled anew, fixed (the data's order), or sorted by "
+        "class (pattern-mode training on sorted data). --shuffle=False means fixed.",
+    ),
+    (
+        ("--log_every", "--log-every"),
+        click.IntRange(min=0),
+        0,
+        "Also log the training loss every N mini-batches, on its own W&B step axis 'batch' (0: off).",
+    ),
+    (
+        ("--folds",),
+        click.IntRange(min=0),
+        0,
+        "k-fold cross-validation: train one model per fold of the training set (stratified for classes) and "
+        "report cv_val_<metric>_mean and _std (0 or 1: off, one hold-out split).",
+    ),
+    (
+        ("--scaling",),
+        Choice(datasets.SCALINGS),
+        "minmax",
+        "Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw.",
+    ),
+    (
+        ("--permute_pixels", "--permute-pixels"),
+        click.BOOL,
+        False,
+        "Scramble the pixel positions with one fixed, seeded permutation (same for every split).",
+    ),
+    (
+        ("--arch",),
+        Choice(ARCHITECTURES),
+        "mlp",
+        "Network: mlp (fully connected, -nhl/-sz), cnn (convolutions and max pooling, then -nhl/-sz fully connected "
+        "layers) or localnet (the same with locally connected layers: local receptive fields, no weight sharing).",
+    ),
+    (
+        ("--filters",),
+        HiddenSizes(),
+        [32, 64],
+        "cnn/localnet: channels of each convolutional (or locally connected) layer, e.g. --filters 32 64.",
+    ),
     (("--kernel_size", "--kernel-size"), click.IntRange(min=1), 3, "cnn/localnet: kernel height and width."),
     (("--stride",), click.IntRange(min=1), 1, "cnn/localnet: stride of each convolution."),
-    (("--padding",), Choice(nn.builders.PADDINGS), "same",
-     "cnn/localnet: same ((k-1)//2 zeros around each map: the size is kept at stride 1) or valid (none)."),
-    (("--pool",), click.IntRange(min=0), 2,
-     "cnn/localnet: max-pooling window (and stride) after each convolution (0 or 1: no pooling)."),
-    (("--norm",), Choice(nn.NORMS.names()), "none",
-     "Normalisation between each hidden linear map (or convolution: per channel) and its activation."),
-    (("--dropout",), FiniteFloat(0.0, 1.0, max_open=True), 0.0,
-     "Inverted-dropout rate after each hidden activation (0: off; off at evaluation)."),
-    (("--fgsm_eps", "--fgsm-eps"), FiniteFloat(0.0, 1.0), 0.0,
-     "FGSM: after training, also test on images perturbed by eps*sign(dL/dx) in [0, 1] pixel space and report "
-     "test_accuracy_fgsm (image classification sets; 0: off)."),
-    (("--adv_train", "--adv-train"), click.BOOL, False,
-     "Adversarial training: minimise 0.5*L(x) + 0.5*L(x_adv), FGSM examples at --fgsm_eps from the current "
-     "weights for every mini-batch."),
-    (("--pretrain",), Choice(("none", "autoencoder")), "none",
-     "Pretrain the hidden layers greedily, each as the code of a one-hidden-layer autoencoder on the codes "
-     "below it, then fine-tune the whole network on the labels."),
-    (("--pretrain_epochs", "--pretrain-epochs"), click.IntRange(min=1), 2,
-     "Epochs of autoencoder training per hidden layer (with --pretrain autoencoder)."),
-    (("--plots",), click.BOOL, False,
-     "At the end, also draw the first layer's weights as images and per-layer weight histograms."),
-    (("--preset",), str, None, "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
-                               "flags given explicitly override its values."),
+    (
+        ("--padding",),
+        Choice(nn.builders.PADDINGS),
+        "same",
+        "cnn/localnet: same ((k-1)//2 zeros around each map: the size is kept at stride 1) or valid (none).",
+    ),
+    (
+        ("--pool",),
+        click.IntRange(min=0),
+        2,
+        "cnn/localnet: max-pooling window (and stride) after each convolution (0 or 1: no pooling).",
+    ),
+    (
+        ("--norm",),
+        Choice(nn.NORMS.names()),
+        "none",
+        "Normalisation between each hidden linear map (or convolution: per channel) and its activation.",
+    ),
+    (
+        ("--dropout",),
+        FiniteFloat(0.0, 1.0, max_open=True),
+        0.0,
+        "Inverted-dropout rate after each hidden activation (0: off; off at evaluation).",
+    ),
+    (
+        ("--fgsm_eps", "--fgsm-eps"),
+        FiniteFloat(0.0, 1.0),
+        0.0,
+        "FGSM: after training, also test on images perturbed by eps*sign(dL/dx) in [0, 1] pixel space and report "
+        "test_accuracy_fgsm (image classification sets; 0: off).",
+    ),
+    (
+        ("--adv_train", "--adv-train"),
+        click.BOOL,
+        False,
+        "Adversarial training: minimise 0.5*L(x) + 0.5*L(x_adv), FGSM examples at --fgsm_eps from the current "
+        "weights for every mini-batch.",
+    ),
+    (
+        ("--pretrain",),
+        Choice(("none", "autoencoder")),
+        "none",
+        "Pretrain the hidden layers greedily, each as the code of a one-hidden-layer autoencoder on the codes "
+        "below it, then fine-tune the whole network on the labels.",
+    ),
+    (
+        ("--pretrain_epochs", "--pretrain-epochs"),
+        click.IntRange(min=1),
+        2,
+        "Epochs of autoencoder training per hidden layer (with --pretrain autoencoder).",
+    ),
+    (
+        ("--plots",),
+        click.BOOL,
+        False,
+        "At the end, also draw the first layer's weights as images and per-layer weight histograms.",
+    ),
+    (
+        ("--preset",),
+        str,
+        None,
+        "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
+        "flags given explicitly override its values.",
+    ),
 ]
 
 
@@ -235,13 +377,16 @@ def resolve(explicit: dict) -> dict:
     if preset_name:
         presets = load_presets()
         if preset_name not in presets:
-            raise click.BadParameter(f"unknown preset {preset_name!r}; presets.yaml has: "
-                                     f"{', '.join(presets) or 'none'}", param_hint="'--preset'")
+            raise click.BadParameter(
+                f"unknown preset {preset_name!r}; presets.yaml has: {', '.join(presets) or 'none'}",
+                param_hint="'--preset'",
+            )
         preset = presets[preset_name]
         unknown = set(preset) - set(DEFAULTS)
         if unknown:
-            raise click.BadParameter(f"preset {preset_name!r} sets unknown options {', '.join(sorted(unknown))}",
-                                     param_hint="'--preset'")
+            raise click.BadParameter(
+                f"preset {preset_name!r} sets unknown options {', '.join(sorted(unknown))}", param_hint="'--preset'"
+            )
     config = dict(DEFAULTS)
     for key, value in {**preset, **explicit}.items():
         config[key] = convert(key, value)
@@ -252,11 +397,15 @@ def run_name(config: dict) -> str:
     """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``."""
     size = config["hidden_size"]
     size = "-".join(map(str, size)) if isinstance(size, list) else size
-    name = (f"hl_{config['num_layers']}_sz_{size}_bs_{config['batch_size']}"
-            f"_ac_{config['activation']}_o_{config['optimizer']}_lr_{config['learning_rate']:g}")
+    name = (
+        f"hl_{config['num_layers']}_sz_{size}_bs_{config['batch_size']}"
+        f"_ac_{config['activation']}_o_{config['optimizer']}_lr_{config['learning_rate']:g}"
+    )
     if config.get("arch", "mlp") != "mlp":
-        name = (f"{config['arch']}_f_{'-'.join(map(str, conv_filters(config)))}_k_{config['kernel_size']}"
-                f"_p_{config['pool']}_" + name)
+        name = (
+            f"{config['arch']}_f_{'-'.join(map(str, conv_filters(config)))}_k_{config['kernel_size']}"
+            f"_p_{config['pool']}_" + name
+        )
     if config["norm"] != "none":
         name += f"_{config['norm']}norm"
     if config["dropout"]:

@@ -13,6 +13,7 @@ folds' best validation values (population standard deviation), each fold's
 value beside them, and the mean test metric, so a sweep can optimise the
 cross-validated score.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,12 +30,18 @@ from .config import run_name
 def fold_data(unsplit, train, val, config) -> datasets.Dataset:
     """Fold ``(train, val)`` of an unscaled (but already permuted, with ``--permute_pixels``),
     unsplit data set, its scaling fitted on ``train`` only."""
-    prep = datasets.Preprocessing.fit(unsplit.x_train[train], config["scaling"], None,
-                                      per_feature=unsplit.image_shape is None)
-    return dataclasses.replace(unsplit, x_train=prep.apply(unsplit.x_train[train]), y_train=unsplit.y_train[train],
-                               x_val=prep.apply(unsplit.x_train[val]), y_val=unsplit.y_train[val],
-                               x_test=prep.apply(unsplit.x_test.copy()),
-                               preprocessing=dataclasses.replace(prep, permutation=unsplit.preprocessing.permutation))
+    prep = datasets.Preprocessing.fit(
+        unsplit.x_train[train], config["scaling"], None, per_feature=unsplit.image_shape is None
+    )
+    return dataclasses.replace(
+        unsplit,
+        x_train=prep.apply(unsplit.x_train[train]),
+        y_train=unsplit.y_train[train],
+        x_val=prep.apply(unsplit.x_train[val]),
+        y_val=unsplit.y_train[val],
+        x_test=prep.apply(unsplit.x_test.copy()),
+        preprocessing=dataclasses.replace(prep, permutation=unsplit.preprocessing.permutation),
+    )
 
 
 def cross_validate(config: dict, callbacks=(), group=None, tags=None, say=print, progress=True):
@@ -56,17 +63,34 @@ def cross_validate(config: dict, callbacks=(), group=None, tags=None, say=print,
     if config["wandb_mode"] != "disabled":
         from tracking.wandb_run import WandbRun
 
-        reporters.append(WandbRun(project=config["wandb_project"], entity=config["wandb_entity"], name=name,
-                                  config=config, mode=config["wandb_mode"], group=cv_group, tags=tags,
-                                  job_type="cv"))
-    metric, goal = metrics.PRIMARY[unsplit.task]
+        reporters.append(
+            WandbRun(
+                project=config["wandb_project"],
+                entity=config["wandb_entity"],
+                name=name,
+                config=config,
+                mode=config["wandb_mode"],
+                group=cv_group,
+                tags=tags,
+                job_type="cv",
+            )
+        )
+    metric, _goal = metrics.PRIMARY[unsplit.task]
     say(f"{name}: {k}-fold cross-validation of {len(unsplit.y_train)} training examples")
     results = []
     try:
         for index, (train, val) in enumerate(folds, start=1):
             say(f"fold {index}/{k}: {len(train)} train / {len(val)} val")
-            result = run({**config, "folds": 0}, data=fold_data(unsplit, train, val, config), callbacks=callbacks,
-                         group=cv_group, tags=tags, say=say, progress=progress, fold=(index, parent.folder))
+            result = run(
+                {**config, "folds": 0},
+                data=fold_data(unsplit, train, val, config),
+                callbacks=callbacks,
+                group=cv_group,
+                tags=tags,
+                say=say,
+                progress=progress,
+                fold=(index, parent.folder),
+            )
             results.append(result)
             if result.status != "finished":
                 break
@@ -78,14 +102,21 @@ def cross_validate(config: dict, callbacks=(), group=None, tags=None, say=print,
     summary = {"status": status, "folds": k, "folds_completed": sum(r.status == "finished" for r in results)}
     values = [r.summary.get(f"best_val_{metric}") for r in results if r.status == "finished"]
     if values and status == "finished":
-        summary.update({f"cv_val_{metric}_mean": float(np.mean(values)), f"cv_val_{metric}_std": float(np.std(values)),
-                        **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
-                        f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results]))})
-        say(f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
-            f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds")
+        summary.update(
+            {
+                f"cv_val_{metric}_mean": float(np.mean(values)),
+                f"cv_val_{metric}_std": float(np.std(values)),
+                **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
+                f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results])),
+            }
+        )
+        say(
+            f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
+            f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds"
+        )
     exit_code = next((r.exit_code for r in results if r.exit_code), 0)
     where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
-    for line in where + [f"results: {parent.folder}"]:
+    for line in [*where, f"results: {parent.folder}"]:
         say(line)
     last = results[-1]
     return RunResult(status, [r.history for r in results], summary, parent.folder, last.message, last.model, exit_code)

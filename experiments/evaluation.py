@@ -9,6 +9,7 @@ member and the ensemble are also attacked (white box): FGSM in [0, 1] pixel spac
 gradient of their own cross-entropy (for the ensemble, of ``-log mean_m p_m[y]``, whose pixel
 gradient sums the members' through their preprocessing).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,9 @@ class Member:
         """``dL/dp`` for a loss whose gradient w.r.t. this member's outputs is ``doutputs_of(p_member)``."""
         x = self.model.as_input(self.space.to_model(pixels))
         outputs = self.model.forward(x)
-        grad_z = self.model.backward(doutputs_of(nn.softmax(outputs.astype(np.float64))).astype(x.dtype),
-                                     need_input_grad=True)
+        grad_z = self.model.backward(
+            doutputs_of(nn.softmax(outputs.astype(np.float64))).astype(x.dtype), need_input_grad=True
+        )
         return self.space.pixel_gradient(grad_z)
 
 
@@ -56,8 +58,9 @@ def load_members(paths) -> list[Member]:
     for member in members[1:]:
         for key in ("dataset", "class_names", "n_features"):
             if member.meta[key] != first.meta[key]:
-                raise EvaluationError(f"{member.path} and {first.path} disagree on {key}: "
-                                      f"{member.meta[key]!r} vs {first.meta[key]!r}")
+                raise EvaluationError(
+                    f"{member.path} and {first.path} disagree on {key}: {member.meta[key]!r} vs {first.meta[key]!r}"
+                )
     return members
 
 
@@ -68,10 +71,15 @@ def scores(y, probabilities, class_names) -> dict:
     labels = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(y, predictions, labels=labels, zero_division=0)
     loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-300, None))))
-    return {"accuracy": float(accuracy_score(y, predictions)), "loss": loss,
-            "macro_f1": float(f1_score(y, predictions, labels=labels, average="macro", zero_division=0)),
-            "per_class": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                          for name, p, r, f, s in zip(class_names, precision, recall, f1, support)}}
+    return {
+        "accuracy": float(accuracy_score(y, predictions)),
+        "loss": loss,
+        "macro_f1": float(f1_score(y, predictions, labels=labels, average="macro", zero_division=0)),
+        "per_class": {
+            name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for name, p, r, f, s in zip(class_names, precision, recall, f1, support)
+        },
+    }
 
 
 def fgsm_pixels(members, pixels, y, eps) -> np.ndarray:
@@ -95,19 +103,23 @@ def evaluate(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_d
     raw = datasets.load(dataset, data_dir, val_fraction=0.0, scaling="none")
     pixels = raw.x_test.astype(np.float64) / PIXEL_MAX
     if pixels.shape[1] != members[0].meta["n_features"]:
-        raise EvaluationError(f"{dataset} has {pixels.shape[1]} inputs; the models take "
-                              f"{members[0].meta['n_features']}")
+        raise EvaluationError(
+            f"{dataset} has {pixels.shape[1]} inputs; the models take {members[0].meta['n_features']}"
+        )
     y, names = raw.y_test, members[0].meta["class_names"]
     groups = [("member", [m]) for m in members] + ([("ensemble", members)] if len(members) > 1 else [])
-    report = {"dataset": dataset, "n_test": int(len(y)), "members": []}
+    report = {"dataset": dataset, "n_test": len(y), "members": []}
     for kind, group in groups:
         probabilities = np.mean([m.probabilities(pixels) for m in group], axis=0)
-        entry = {"model": str(group[0].path) if kind == "member" else f"ensemble of {len(group)}",
-                 **scores(y, probabilities, names)}
+        entry = {
+            "model": str(group[0].path) if kind == "member" else f"ensemble of {len(group)}",
+            **scores(y, probabilities, names),
+        }
         if fgsm_eps:
             attacked = fgsm_pixels(group, pixels, y, fgsm_eps)
-            entry["accuracy_fgsm"] = scores(y, np.mean([m.probabilities(attacked) for m in group], axis=0),
-                                            names)["accuracy"]
+            entry["accuracy_fgsm"] = scores(y, np.mean([m.probabilities(attacked) for m in group], axis=0), names)[
+                "accuracy"
+            ]
         if kind == "member":
             report["members"].append(entry)
         else:
@@ -122,6 +134,9 @@ def evaluate(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_d
         folder = Path(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
         counts = plots.confusion_counts(y, probabilities.argmax(axis=1), len(names))
-        report["confusion_matrix_png"] = str(plots.confusion_figure(
-            counts, names, folder / "confusion_matrix.png", title=f"{dataset} test set, {top['model']}"))
+        report["confusion_matrix_png"] = str(
+            plots.confusion_figure(
+                counts, names, folder / "confusion_matrix.png", title=f"{dataset} test set, {top['model']}"
+            )
+        )
     return report

@@ -1,5 +1,6 @@
 """The figures of a finished run that look inside the network: weights, saliency, filters and
 activation maps (the curves, confusion matrix and samples are the task modules')."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,9 @@ def study_figures(model, data, folder, name) -> dict:
         figures["saliency"] = saliency(model, data, folder)
         first = model.params[model.decayed_names()[0]]
         if first.ndim == 2 and first.shape[0] == data.n_features:  # a dense first layer (mlp)
-            figures["first_layer_weights"] = plots.first_layer_figure(first, data.image_shape,
-                                                                      folder / "first_layer_weights.png", title=name)
+            figures["first_layer_weights"] = plots.first_layer_figure(
+                first, data.image_shape, folder / "first_layer_weights.png", title=name
+            )
     return figures
 
 
@@ -43,10 +45,17 @@ def convolution_figures(model, data, folder, name) -> dict:
         maps = layer.forward(maps)
         if isinstance(layer, nn.layers.ActivationLayer):
             break
-    return {"filters": plots.filters_figure(kernels, folder / "filters.png", title=name),
-            "activation_maps": plots.activation_maps_figure(data.preprocessing.invert(x), maps.copy(),
-                                                            data.y_test[index], data.image_shape, data.class_names,
-                                                            folder / "activation_maps.png")}
+    return {
+        "filters": plots.filters_figure(kernels, folder / "filters.png", title=name),
+        "activation_maps": plots.activation_maps_figure(
+            data.preprocessing.invert(x),
+            maps.copy(),
+            data.y_test[index],
+            data.image_shape,
+            data.class_names,
+            folder / "activation_maps.png",
+        ),
+    }
 
 
 def saliency(model, data, folder) -> Path:

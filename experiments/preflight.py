@@ -1,5 +1,6 @@
 """Checks made before a run starts anything (W&B, folders, data copies): a configuration that
 cannot work ends with one line and exit code 2, not a traceback half-way through."""
+
 from __future__ import annotations
 
 import math
@@ -60,7 +61,7 @@ def output_shape(layer, shape: tuple) -> tuple[tuple, int]:
         return (ho, wo, layer.filters), ho * wo * layer.patch_size
     if isinstance(layer, nn.layers.MaxPool2D):
         ho, wo = ((size - layer.pool_size) // layer.stride + 1 for size in shape[:2])
-        return (ho, wo, shape[2]), ho * wo * layer.pool_size ** 2 * shape[2]
+        return (ho, wo, shape[2]), ho * wo * layer.pool_size**2 * shape[2]
     return shape, 0  # element-wise: activations, normalisation, dropout
 
 
@@ -69,8 +70,9 @@ def check(config: dict, data) -> None:
     try:
         layers = build.layers_for(config, data.n_features, data.n_outputs, data.image_shape)
     except ValueError as error:
-        raise ConfigError(f"--arch {config['arch']} on {data.name}: {error}" if config["arch"] != "mlp"
-                          else str(error)) from None
+        raise ConfigError(
+            f"--arch {config['arch']} on {data.name}: {error}" if config["arch"] != "mlp" else str(error)
+        ) from None
     try:
         build.loss_for(config, data.task)
     except ValueError as error:
@@ -84,20 +86,30 @@ def check(config: dict, data) -> None:
     if config["augment"] and (data.image_shape is None or data.task != "classification"):
         raise ConfigError(f"--augment shifts images: it needs an image classification data set, not {data.name}")
     if config["augment"] and config["augment"] >= min(data.image_shape):
-        raise ConfigError(f"--augment {config['augment']}: a shift must be smaller than the "
-                          f"{data.image_shape[0]}x{data.image_shape[1]} images")
+        raise ConfigError(
+            f"--augment {config['augment']}: a shift must be smaller than the "
+            f"{data.image_shape[0]}x{data.image_shape[1]} images"
+        )
     if config["adv_train"] and not config["fgsm_eps"]:
         raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
-    if config["pretrain"] != "none" and (config["norm"] != "none" or config["dropout"] or not config["num_layers"]
-                                         or config["arch"] != "mlp"):
-        raise ConfigError("--pretrain autoencoder takes an mlp of Dense + activation hidden layers (no --norm, no "
-                          "--dropout, -nhl >= 1)")
+    if config["pretrain"] != "none" and (
+        config["norm"] != "none" or config["dropout"] or not config["num_layers"] or config["arch"] != "mlp"
+    ):
+        raise ConfigError(
+            "--pretrain autoencoder takes an mlp of Dense + activation hidden layers (no --norm, no "
+            "--dropout, -nhl >= 1)"
+        )
     needed, available = memory_needed(layers, data.n_features, config), available_memory()
     if needed > available:
-        what = (f"hidden sizes {hidden_sizes(config)}" if config["arch"] == "mlp"
-                else f"--arch {config['arch']} --filters {' '.join(map(str, conv_filters(config)))}")
-        raise ConfigError(f"a network of {what} would need about {needed / 2 ** 30:.1f} GiB, more than the "
-                          f"{available / 2 ** 30:.1f} GiB available; use fewer or smaller layers")
+        what = (
+            f"hidden sizes {hidden_sizes(config)}"
+            if config["arch"] == "mlp"
+            else f"--arch {config['arch']} --filters {' '.join(map(str, conv_filters(config)))}"
+        )
+        raise ConfigError(
+            f"a network of {what} would need about {needed / 2**30:.1f} GiB, more than the "
+            f"{available / 2**30:.1f} GiB available; use fewer or smaller layers"
+        )
     check_writable(config["output_dir"], "--output_dir")
 
 

@@ -13,6 +13,7 @@ fine-tuned on the labels as usual. Each layer's reconstruction loss is logged pe
 epoch (``pretrain/reconstruction_loss/<i>``, step axis ``pretrain_epoch``) and its final value
 kept in the summary.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,8 +43,9 @@ def hidden_blocks(model) -> list[tuple[Dense, ActivationLayer]]:
         if isinstance(layer, Dense):
             following = layers[k + 1]
             if not isinstance(following, ActivationLayer):
-                raise ValueError("autoencoder pretraining takes networks of Dense + activation blocks "
-                                 "(no --norm, no --dropout)")
+                raise ValueError(
+                    "autoencoder pretraining takes networks of Dense + activation blocks (no --norm, no --dropout)"
+                )
             blocks.append((layer, following))
     return blocks
 
@@ -55,18 +57,28 @@ def pretrain(model, data, config, reporters, say) -> dict:
     for index, (dense, activation) in enumerate(hidden_blocks(model)):
         encoder = Dense(dense.n_in, dense.n_out, dense.weight_init)
         decoder = Dense(dense.n_out, dense.n_in, dense.weight_init)
-        autoencoder = nn.Sequential([encoder, ActivationLayer(activation.function.name), decoder],
-                                    seed=config["seed"] + 101 * (index + 1), dtype=model.dtype)
+        autoencoder = nn.Sequential(
+            [encoder, ActivationLayer(activation.function.name), decoder],
+            seed=config["seed"] + 101 * (index + 1),
+            dtype=model.dtype,
+        )
         encoder.params["W"][...], encoder.params["b"][...] = dense.params["W"], dense.params["b"]
         logger = _Logger(index, reporters)
-        nn.fit(autoencoder, RECONSTRUCTION, build.optimizer_for(config),
-               nn.Batches(codes, codes, config["batch_size"], seed=config["seed"] + index),
-               epochs=config["pretrain_epochs"], callbacks=[logger])
+        nn.fit(
+            autoencoder,
+            RECONSTRUCTION,
+            build.optimizer_for(config),
+            nn.Batches(codes, codes, config["batch_size"], seed=config["seed"] + index),
+            epochs=config["pretrain_epochs"],
+            callbacks=[logger],
+        )
         dense.params["W"][...], dense.params["b"][...] = encoder.params["W"], encoder.params["b"]
         final = logger.losses[-1]
         summary[f"pretrain/reconstruction_loss/{index}"] = final
-        say(f"pretrained hidden layer {index} as an autoencoder: reconstruction loss "
-            f"{logger.losses[0]:.4f} -> {final:.4f} in {len(logger.losses)} epochs")
+        say(
+            f"pretrained hidden layer {index} as an autoencoder: reconstruction loss "
+            f"{logger.losses[0]:.4f} -> {final:.4f} in {len(logger.losses)} epochs"
+        )
         codes = _codes(dense, activation, codes)
     return summary
 
@@ -74,7 +86,7 @@ def pretrain(model, data, config, reporters, say) -> dict:
 def _codes(dense, activation, inputs, chunk: int = 4096) -> np.ndarray:
     out = np.empty((len(inputs), dense.n_out), dtype=inputs.dtype)
     for i in range(0, len(inputs), chunk):
-        out[i:i + chunk] = activation.forward(dense.forward(inputs[i:i + chunk]))
+        out[i : i + chunk] = activation.forward(dense.forward(inputs[i : i + chunk]))
     return out
 
 
@@ -85,5 +97,6 @@ class _Logger(nn.Callback):
     def on_epoch_end(self, epoch, metrics):
         self.losses.append(metrics["train_loss"])
         for reporter in self.reporters:
-            reporter.log_pretraining({"pretrain_epoch": epoch,
-                                      f"pretrain/reconstruction_loss/{self.index}": metrics["train_loss"]})
+            reporter.log_pretraining(
+                {"pretrain_epoch": epoch, f"pretrain/reconstruction_loss/{self.index}": metrics["train_loss"]}
+            )

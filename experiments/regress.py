@@ -1,6 +1,7 @@
 """What a regression run shows: the output bias started at the training targets' mean; after
 training, the test RMSE, MAE and R² and a figure: the fitted curve for a one-dimensional input
 (data, the true function when known, the prediction), predicted against true values otherwise."""
+
 from __future__ import annotations
 
 import numpy as np

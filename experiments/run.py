@@ -11,11 +11,11 @@ summary, closes the W&B run with a failure code and, with ``save_model``,
 saves the best weights. Every epoch leaves ``checkpoint.npz`` in the run
 folder, from which :func:`resume` continues the run bit for bit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class RunResult:
     status: str  # finished, diverged, interrupted
     history: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
-    folder: Optional[Path] = None
+    folder: Path | None = None
     message: str = ""
     model: object = None
     exit_code: int = 0
@@ -61,8 +61,14 @@ class RunResult:
 def load_data(config: dict) -> datasets.Dataset:
     """The data set of ``config``; a split the data cannot make is a :class:`ConfigError`."""
     try:
-        return datasets.load(config["dataset"], config["data_dir"], config["val_fraction"], config["seed"],
-                             scaling=config["scaling"], permute_pixels=config["permute_pixels"])
+        return datasets.load(
+            config["dataset"],
+            config["data_dir"],
+            config["val_fraction"],
+            config["seed"],
+            scaling=config["scaling"],
+            permute_pixels=config["permute_pixels"],
+        )
     except ValueError as error:
         raise ConfigError(f"{config['dataset']}: {error}") from None
 
@@ -93,8 +99,15 @@ class Checkpoint(nn.Callback):
         import optimizers
         from nn import checkpoint
 
-        checkpoint.save(self.path, model=self.model, optimizer_arrays=optimizers.state_to_arrays(self.state),
-                        batches=self.batches, epoch=epoch, history=self.history, best=self.best)
+        checkpoint.save(
+            self.path,
+            model=self.model,
+            optimizer_arrays=optimizers.state_to_arrays(self.state),
+            batches=self.batches,
+            epoch=epoch,
+            history=self.history,
+            best=self.best,
+        )
 
 
 class BatchLoss(nn.Callback):
@@ -115,19 +128,23 @@ class BatchLoss(nn.Callback):
                 reporter.log_batch(row)
 
 
-def resume(folder, changes: dict, **kwargs) -> "RunResult":
+def resume(folder, changes: dict, **kwargs) -> RunResult:
     """Continue the run in ``folder`` from its last checkpoint with its own configuration;
     ``changes`` may raise ``epochs`` or set ``wandb_mode`` (nothing else: the run would change)."""
     import json
 
     folder = Path(folder)
     if not (folder / CHECKPOINT).is_file() or not (folder / "config.json").is_file():
-        raise ConfigError(f"--resume {folder}: no {CHECKPOINT} and config.json there (a run folder keeps them "
-                          "from its first completed epoch on)")
+        raise ConfigError(
+            f"--resume {folder}: no {CHECKPOINT} and config.json there (a run folder keeps them "
+            "from its first completed epoch on)"
+        )
     other = sorted(set(changes) - set(RESUMABLE))
     if other:
-        raise ConfigError(f"--resume continues the run with its own configuration; it takes only "
-                          f"{', '.join('--' + k for k in RESUMABLE)}, not {', '.join('--' + k for k in other)}")
+        raise ConfigError(
+            f"--resume continues the run with its own configuration; it takes only "
+            f"{', '.join('--' + k for k in RESUMABLE)}, not {', '.join('--' + k for k in other)}"
+        )
     saved = json.loads((folder / "config.json").read_text())
     config = resolve({**{k: v for k, v in saved.items() if k in DEFAULTS and k != "preset"}, **changes})
     return run(config, resume_from=folder, **kwargs)
@@ -144,8 +161,9 @@ def _stoppers(config, model, best, has_validation, say) -> list:
     return stoppers
 
 
-def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print, progress=True,
-        resume_from=None, fold=None) -> RunResult:
+def run(
+    config: dict, data=None, callbacks=(), group=None, tags=None, say=print, progress=True, resume_from=None, fold=None
+) -> RunResult:
     """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given;
     ``resume_from`` continues the run folder's checkpoint (use :func:`resume`). With ``folds`` > 1
     in the configuration the run is a cross-validation (:mod:`experiments.crossval`), whose folds
@@ -162,8 +180,7 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     if config["folds"] > 1 and fold is None:
         from . import crossval
 
-        return crossval.cross_validate(config, callbacks=callbacks, group=group, tags=tags, say=say,
-                                       progress=progress)
+        return crossval.cross_validate(config, callbacks=callbacks, group=group, tags=tags, say=say, progress=progress)
     if data is None:
         data = load_data(config)
     preflight.check(config, data)
@@ -171,10 +188,17 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     if config["wandb_mode"] != "disabled":
         from tracking.wandb_run import WandbRun
 
-        wandb_run = WandbRun(project=config["wandb_project"], entity=config["wandb_entity"],
-                             name=run_name(config) + (f"/fold{fold[0]}" if fold else ""),
-                             config=config, mode=config["wandb_mode"], group=group, tags=tags,
-                             resume_id=LocalRun.wandb_id(resume_from), job_type="fold" if fold else None)
+        wandb_run = WandbRun(
+            project=config["wandb_project"],
+            entity=config["wandb_entity"],
+            name=run_name(config) + (f"/fold{fold[0]}" if fold else ""),
+            config=config,
+            mode=config["wandb_mode"],
+            group=group,
+            tags=tags,
+            resume_id=LocalRun.wandb_id(resume_from),
+            job_type="fold" if fold else None,
+        )
         reconciled = reconcile(config, wandb_run.injected_config, say)
         if any(reconciled[k] != config[k] for k in DATA_KEYS):
             data = load_data(reconciled)
@@ -190,8 +214,11 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
         reporters.append(wandb_run)
     loss = build.loss_for(config, data.task)
     name = run_name(config)
-    local = (LocalRun(fold[1], f"fold{fold[0]}", config) if fold else
-             LocalRun(config["output_dir"], name, config, folder=resume_from))
+    local = (
+        LocalRun(fold[1], f"fold{fold[0]}", config)
+        if fold
+        else LocalRun(config["output_dir"], name, config, folder=resume_from)
+    )
     reporters.insert(0, local)
     folder = local.folder
     for reporter in reporters[1:]:
@@ -211,23 +238,43 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
     shape = "-".join(map(str, [data.n_features, *hidden_sizes(config), data.n_outputs]))
     if config["arch"] != "mlp":
         dense = "-".join(map(str, [*hidden_sizes(config), data.n_outputs]))
-        shape = (f"{config['arch']} {'-'.join(map(str, conv_filters(config)))} filters {config['kernel_size']}x"
-                 f"{config['kernel_size']}, pool {config['pool']}, dense {dense} ({model.n_params:,} parameters)")
-    say(f"{name}: {shape} {config['activation']}, "
+        shape = (
+            f"{config['arch']} {'-'.join(map(str, conv_filters(config)))} filters {config['kernel_size']}x"
+            f"{config['kernel_size']}, pool {config['pool']}, dense {dense} ({model.n_params:,} parameters)"
+        )
+    say(
+        f"{name}: {shape} {config['activation']}, "
         f"{config['optimizer']} lr {config['learning_rate']:g}, batch {config['batch_size']}, "
         f"{config['epochs']} epochs, {loss.name} on {data.name} ({len(data.x_train)} train / {n_val} val / "
-        f"{len(data.x_test)} test, from {data.source})")
+        f"{len(data.x_test)} test, from {data.source})"
+    )
     for reporter in reporters:
         reporter.watch(best.monitor, mode)
     probe = data.x_train[:1024]  # a fixed sample for the dead-unit count
-    all_callbacks = [nn.GradientNorms(model), nn.DeadUnits(model, probe), local, best,
-                     Checkpoint(folder / CHECKPOINT, model, best, local.history),
-                     *([ConsoleProgress()] if progress else []), *reporters[1:], *stoppers, *callbacks]
+    all_callbacks = [
+        nn.GradientNorms(model),
+        nn.DeadUnits(model, probe),
+        local,
+        best,
+        Checkpoint(folder / CHECKPOINT, model, best, local.history),
+        *([ConsoleProgress()] if progress else []),
+        *reporters[1:],
+        *stoppers,
+        *callbacks,
+    ]
     if config["log_every"]:
         all_callbacks.insert(0, BatchLoss(config["log_every"], reporters))
-    all_callbacks.insert(0, nn.LearningRateSchedule(optimizer, config["lr_schedule"], config["epochs"],
-                                                    config["warmup_epochs"], config["lr_step_epochs"],
-                                                    config["lr_gamma"]))
+    all_callbacks.insert(
+        0,
+        nn.LearningRateSchedule(
+            optimizer,
+            config["lr_schedule"],
+            config["epochs"],
+            config["warmup_epochs"],
+            config["lr_step_epochs"],
+            config["lr_gamma"],
+        ),
+    )
     step = _step(config, data)
     if config["augment"]:
         from .augment import Augmentation
@@ -247,9 +294,20 @@ def run(config: dict, data=None, callbacks=(), group=None, tags=None, say=print,
 
             pretrained = pretrain(model, data, config, reporters, say)
         if initial_epoch < config["epochs"]:
-            nn.fit(model, loss, optimizer, batches, epochs=config["epochs"], validation_data=data.validation,
-                   step=step, callbacks=all_callbacks, weight_decay=config["weight_decay"],
-                   l1=config["l1"], optimizer_state=optimizer_state, initial_epoch=initial_epoch)
+            nn.fit(
+                model,
+                loss,
+                optimizer,
+                batches,
+                epochs=config["epochs"],
+                validation_data=data.validation,
+                step=step,
+                callbacks=all_callbacks,
+                weight_decay=config["weight_decay"],
+                l1=config["l1"],
+                optimizer_state=optimizer_state,
+                initial_epoch=initial_epoch,
+            )
     except nn.Diverged as error:
         status, message, exit_code = "diverged", str(error), 1
     except Terminated:
@@ -301,10 +359,16 @@ def _step(config, data):
 def model_metadata(data, loss, config) -> dict:
     """What a saved model needs to be used on its own: task, classes, the input it expects and how
     raw inputs are preprocessed (scaling, pixel permutation), and the configuration that trained it."""
-    return {"task": data.task, "dataset": data.name, "class_names": data.class_names, "loss": loss.name,
-            "n_features": data.n_features, "image_shape": data.image_shape,
-            "preprocessing": data.preprocessing.to_dict(),
-            "config": {k: v for k, v in config.items() if k not in ("wandb_entity", "data_dir", "output_dir")}}
+    return {
+        "task": data.task,
+        "dataset": data.name,
+        "class_names": data.class_names,
+        "loss": loss.name,
+        "n_features": data.n_features,
+        "image_shape": data.image_shape,
+        "preprocessing": data.preprocessing.to_dict(),
+        "config": {k: v for k, v in config.items() if k not in ("wandb_entity", "data_dir", "output_dir")},
+    }
 
 
 def _restore(path, model, batches, best, local, stoppers) -> tuple[int, dict]:
@@ -342,11 +406,17 @@ def _summary(status, history, model, best, stoppers) -> dict:
 
 def _report(say, status, message, summary, folder, where, monitor) -> None:
     if status == "finished":
-        tests = " | ".join(f"{key} {value:.4f}" for key, value in summary.items()
-                           if key.startswith("test_") and "/" not in key and isinstance(value, float))
+        tests = " | ".join(
+            f"{key} {value:.4f}"
+            for key, value in summary.items()
+            if key.startswith("test_") and "/" not in key and isinstance(value, float)
+        )
         best = summary.get(f"best_{monitor}")
-        best_text = (f" | best {monitor.replace('accuracy', 'acc')} {best:.4f} (epoch {summary['best_epoch']})"
-                     if best is not None and monitor.startswith("val_") else "")
+        best_text = (
+            f" | best {monitor.replace('accuracy', 'acc')} {best:.4f} (epoch {summary['best_epoch']})"
+            if best is not None and monitor.startswith("val_")
+            else ""
+        )
         say(tests.replace("accuracy", "acc") + best_text)
     else:
         say(f"stopped: {message}")

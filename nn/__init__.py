@@ -12,20 +12,65 @@
 
 This package imports no reporting, sweeping or command-line code.
 """
+
 from .activations import ACTIVATIONS
 from .builders import convnet, mlp
-from .callbacks import (BestWeights, Callback, DeadUnits, EarlyStopping, GradientNorms, LossPlateau, StopTraining,
-                        distinct_units)
+from .callbacks import (
+    BestWeights,
+    Callback,
+    DeadUnits,
+    EarlyStopping,
+    GradientNorms,
+    LossPlateau,
+    StopTraining,
+    distinct_units,
+)
 from .initializers import INITIALIZERS
 from .layers import LAYERS, NORMS
 from .losses import LOSSES, Loss, softmax
 from .model import ModelFileError, Sequential
 from .registry import Registry
 from .schedules import SCHEDULES, LearningRateSchedule
-from .training import (Batches, Diverged, default_step, evaluate, fit, input_gradient, objective_and_grads,
-                       output_gradient)
+from .training import (
+    Batches,
+    Diverged,
+    default_step,
+    evaluate,
+    fit,
+    input_gradient,
+    objective_and_grads,
+    output_gradient,
+)
 
-__all__ = ["ACTIVATIONS", "INITIALIZERS", "LOSSES", "LAYERS", "NORMS", "Loss", "softmax", "Sequential",
-           "ModelFileError", "Registry", "convnet", "mlp", "fit", "evaluate", "objective_and_grads", "input_gradient",
-           "output_gradient", "default_step", "Batches", "Callback", "Diverged", "StopTraining", "BestWeights", "EarlyStopping",
-           "LossPlateau", "GradientNorms", "DeadUnits", "distinct_units", "SCHEDULES", "LearningRateSchedule"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LAYERS",
+    "LOSSES",
+    "NORMS",
+    "SCHEDULES",
+    "Batches",
+    "BestWeights",
+    "Callback",
+    "DeadUnits",
+    "Diverged",
+    "EarlyStopping",
+    "GradientNorms",
+    "LearningRateSchedule",
+    "Loss",
+    "LossPlateau",
+    "ModelFileError",
+    "Registry",
+    "Sequential",
+    "StopTraining",
+    "convnet",
+    "default_step",
+    "distinct_units",
+    "evaluate",
+    "fit",
+    "input_gradient",
+    "mlp",
+    "objective_and_grads",
+    "output_gradient",
+    "softmax",
+]

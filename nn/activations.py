@@ -14,10 +14,11 @@ Adding an activation is one more registry entry. The course's names
 (``identity``, ``sigmoid``, ``tanh``, ``ReLU``) are the keys, spelled as the
 course spells them; lookups are case-insensitive (``relu`` finds ``ReLU``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit

@@ -1,11 +1,14 @@
 """Builders: the networks the tool trains, as :class:`nn.Sequential` models."""
+
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
 from .layers import NORMS, ActivationLayer, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPool2D, Reshape
-from .model import Sequential
 from .layers.patches import output_size
+from .model import Sequential
 
 PADDINGS = ("same", "valid")
 
@@ -16,7 +19,7 @@ def dense_stack(sizes, *, activation: str, weight_init: str, norm: str = "none",
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(Dense(n_in, n_out, weight_init))
         if i < len(sizes) - 2:
             if norm_layer is not None:
@@ -27,8 +30,16 @@ def dense_stack(sizes, *, activation: str, weight_init: str, norm: str = "none",
     return layers
 
 
-def mlp(sizes, *, activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0,
-        seed: int = 0, dtype=np.float32) -> Sequential:
+def mlp(
+    sizes,
+    *,
+    activation: str,
+    weight_init: str,
+    norm: str = "none",
+    dropout: float = 0.0,
+    seed: int = 0,
+    dtype=np.float32,
+) -> Sequential:
     """Fully connected network ``x -> [Dense -> norm -> activation -> dropout] * H -> Dense``.
 
     ``sizes = [n_inputs, hidden_1, ..., hidden_H, n_outputs]``, e.g.
@@ -50,9 +61,22 @@ def convnet(image_shape, n_outputs: int, *, seed: int = 0, dtype=np.float32, **o
     return Sequential(convnet_layers(image_shape, n_outputs, **options), seed=seed, dtype=dtype)
 
 
-def convnet_layers(image_shape, n_outputs: int, *, filters, kernel_size: int = 3, stride: int = 1,
-                   padding: str = "same", pool: int = 2, hidden=(), activation: str, weight_init: str,
-                   norm: str = "none", dropout: float = 0.0, locally_connected: bool = False) -> list:
+def convnet_layers(
+    image_shape,
+    n_outputs: int,
+    *,
+    filters,
+    kernel_size: int = 3,
+    stride: int = 1,
+    padding: str = "same",
+    pool: int = 2,
+    hidden=(),
+    activation: str,
+    weight_init: str,
+    norm: str = "none",
+    dropout: float = 0.0,
+    locally_connected: bool = False,
+) -> list:
     """Convolutional (or, with ``locally_connected``, LocalNet) network on images held as vectors::
 
         x -> Reshape(H, W, C) -> [Conv2D -> norm -> activation -> MaxPool] per entry of filters
@@ -76,8 +100,10 @@ def convnet_layers(image_shape, n_outputs: int, *, filters, kernel_size: int = 3
     layers = [Reshape((h, w, c))]
     for f in filters:
         if output_size(min(h, w), kernel_size, stride, pad) < 1:
-            raise ValueError(f"a {kernel_size}x{kernel_size} kernel does not fit the {h}x{w} maps of layer "
-                             f"{len(layers)}; use fewer convolutions, a smaller kernel or pooling")
+            raise ValueError(
+                f"a {kernel_size}x{kernel_size} kernel does not fit the {h}x{w} maps of layer "
+                f"{len(layers)}; use fewer convolutions, a smaller kernel or pooling"
+            )
         if locally_connected:
             layers.append(LocallyConnected2D(c, f, kernel_size, stride, pad, weight_init, input_hw=(h, w)))
         else:

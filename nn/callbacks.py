@@ -3,10 +3,10 @@
 A callback raising :class:`StopTraining` from ``on_epoch_end`` ends training
 after that epoch (every other callback still sees it), keeping the history.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class Callback:
     def on_train_end(self, history: list) -> None: ...
 
 
-def _better(value: float, best: Optional[float], mode: str) -> bool:
+def _better(value: float, best: float | None, mode: str) -> bool:
     return best is None or (value > best if mode == "max" else value < best)
 
 
@@ -46,9 +46,9 @@ class BestWeights(Callback):
 
     def __init__(self, model, monitor: str = "val_accuracy", mode: str = "max"):
         self.model, self.monitor, self.mode = model, monitor, mode
-        self.best_value: Optional[float] = None
-        self.best_epoch: Optional[int] = None
-        self.weights: Optional[np.ndarray] = None
+        self.best_value: float | None = None
+        self.best_epoch: int | None = None
+        self.weights: np.ndarray | None = None
         self.layer_state: dict = {}
 
     def on_epoch_end(self, epoch, metrics):
@@ -80,14 +80,15 @@ class EarlyStopping(Callback):
     come before this one) instead of keeping a second copy.
     """
 
-    def __init__(self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max",
-                 best: Optional[BestWeights] = None):
+    def __init__(
+        self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max", best: BestWeights | None = None
+    ):
         if patience < 1:
             raise ValueError("patience must be at least 1")
         self.shared = best is not None
         self.best = best if best is not None else BestWeights(model, monitor, mode)
         self.patience = patience
-        self.stopped_epoch: Optional[int] = None
+        self.stopped_epoch: int | None = None
 
     def on_epoch_end(self, epoch, metrics):
         if not self.shared:
@@ -106,8 +107,8 @@ class LossPlateau(Callback):
 
     def __init__(self, min_delta: float):
         self.min_delta = float(min_delta)
-        self.previous: Optional[float] = None
-        self.stopped_epoch: Optional[int] = None
+        self.previous: float | None = None
+        self.stopped_epoch: int | None = None
 
     def on_epoch_end(self, epoch, metrics):
         current = metrics["train_loss"]
@@ -149,8 +150,9 @@ class DeadUnits(Callback):
 
     def __init__(self, model, x_probe):
         self.model, self.x_probe = model, model.as_input(x_probe)
-        self.layers = [layer for layer in model.layers
-                       if getattr(getattr(layer, "function", None), "name", "") == "ReLU"]
+        self.layers = [
+            layer for layer in model.layers if getattr(getattr(layer, "function", None), "name", "") == "ReLU"
+        ]
 
     def on_epoch_end(self, epoch, metrics):
         if not self.layers:

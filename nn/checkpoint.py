@@ -9,6 +9,7 @@ of epochs completed, the history so far and the best weights kept by
 It is written to a temporary file and renamed, so a run killed while saving
 leaves the previous checkpoint intact.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,13 @@ class CheckpointError(ValueError):
 
 def save(path, *, model, optimizer_arrays: dict, batches, epoch: int, history: list, best: BestWeights) -> None:
     path = Path(path)
-    header = {"epoch": epoch, "history": history,
-              "batch_rng": batches.rng.bit_generator.state, "noise_rng": model.noise_rng.bit_generator.state,
-              "best": {"value": best.best_value, "epoch": best.best_epoch, "monitor": best.monitor}}
+    header = {
+        "epoch": epoch,
+        "history": history,
+        "batch_rng": batches.rng.bit_generator.state,
+        "noise_rng": model.noise_rng.bit_generator.state,
+        "best": {"value": best.best_value, "epoch": best.best_epoch, "monitor": best.monitor},
+    }
     arrays = {f"params/{k}": v for k, v in model.params.items()}
     arrays.update({f"state/{k}": v for k, v in model.state().items()})
     arrays.update({f"optimizer/{k}": v for k, v in optimizer_arrays.items()})
@@ -50,13 +55,15 @@ def restore(path, *, model, batches, best: BestWeights) -> tuple[int, list, dict
                 if stored.shape != array.shape:
                     raise CheckpointError(f"{path}: {name} has shape {stored.shape}, the model needs {array.shape}")
                 array[...] = stored
-            model.set_state({k[len("state/"):]: archive[k] for k in archive.files if k.startswith("state/")})
-            optimizer_arrays = {k[len("optimizer/"):]: np.array(archive[k]) for k in archive.files
-                                if k.startswith("optimizer/")}
+            model.set_state({k[len("state/") :]: archive[k] for k in archive.files if k.startswith("state/")})
+            optimizer_arrays = {
+                k[len("optimizer/") :]: np.array(archive[k]) for k in archive.files if k.startswith("optimizer/")
+            }
             if "best/weights" in archive.files:
                 best.weights = np.array(archive["best/weights"])
-                best.layer_state = {k[len("best/state/"):]: np.array(archive[k]) for k in archive.files
-                                    if k.startswith("best/state/")}
+                best.layer_state = {
+                    k[len("best/state/") :]: np.array(archive[k]) for k in archive.files if k.startswith("best/state/")
+                }
     except CheckpointError:
         raise
     except Exception as error:  # BadZipFile, KeyError, OSError, JSON errors

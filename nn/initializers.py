@@ -15,6 +15,7 @@ scheme serves every kind of layer. Biases always start at zero.
 * ``zero``: all zeros. Every hidden unit of a layer then stays identical
   (the symmetry problem); kept for the initialisation study.
 """
+
 from __future__ import annotations
 
 import math

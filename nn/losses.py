@@ -40,12 +40,13 @@ batch size:
 :func:`for_task` resolves the name a user typed for the data set's task: on
 a regression data set ``mean_squared_error`` means ``squared_error``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def cross_entropy(z: np.ndarray, y: np.ndarray, need_grad: bool = True, smoothin
     return loss, exp
 
 
-def with_label_smoothing(loss: "Loss", smoothing: float) -> "Loss":
+def with_label_smoothing(loss: Loss, smoothing: float) -> Loss:
     """``loss`` (cross-entropy only) with label smoothing ``smoothing`` in ``[0, 1)``."""
     if not smoothing:
         return loss
@@ -161,7 +162,7 @@ class Loss:
         """Class probabilities (softmax output), or the scores / predicted values themselves."""
         return softmax(z) if self.output == "softmax" else z
 
-    def check_targets(self, y: np.ndarray, n_outputs: Optional[int] = None) -> None:
+    def check_targets(self, y: np.ndarray, n_outputs: int | None = None) -> None:
         """``ValueError`` if ``y`` is not what this loss consumes (never a silent cast); with
         ``n_outputs``, also if the class ids or the number of values do not fit the outputs."""
         y = np.asarray(y)
@@ -173,18 +174,21 @@ class Loss:
         elif y.ndim > 2 or not np.issubdtype(y.dtype, np.floating):
             raise ValueError(f"{self.name} takes real targets (N or N x k floats), got {y.dtype} of shape {y.shape}")
         elif n_outputs is not None and y.size // max(y.shape[0], 1) != n_outputs:
-            raise ValueError(f"{self.name}: {y.size // max(y.shape[0], 1)} target values per sample "
-                             f"for {n_outputs} outputs")
+            raise ValueError(
+                f"{self.name}: {y.size // max(y.shape[0], 1)} target values per sample for {n_outputs} outputs"
+            )
 
     def __repr__(self):
         return f"Loss({self.name!r}, {self.task}, {self.output} output)"
 
 
 LOSSES = Registry("loss")
-for _loss in (Loss("cross_entropy", "classification", "softmax", cross_entropy),
-              Loss("mean_squared_error", "classification", "softmax", mean_squared_error),
-              Loss("perceptron", "classification", "scores", perceptron),
-              Loss("squared_error", "regression", "linear", squared_error)):
+for _loss in (
+    Loss("cross_entropy", "classification", "softmax", cross_entropy),
+    Loss("mean_squared_error", "classification", "softmax", mean_squared_error),
+    Loss("perceptron", "classification", "scores", perceptron),
+    Loss("squared_error", "regression", "linear", squared_error),
+):
     LOSSES.register(_loss.name, _loss)
 # The name a user types -> the loss it means on a task where its own task differs.
 TASK_ALIASES = {("mean_squared_error", "regression"): "squared_error"}
@@ -195,7 +199,8 @@ get = LOSSES.get
 def names_for(task: str) -> list[str]:
     """The names a user may type for ``task`` (registered losses of that task and aliases)."""
     return [name for name in LOSSES if LOSSES[name].task == task] + [
-        alias for (alias, aliased_task) in TASK_ALIASES if aliased_task == task]
+        alias for (alias, aliased_task) in TASK_ALIASES if aliased_task == task
+    ]
 
 
 def for_task(name: str, task: str) -> Loss:
@@ -203,6 +208,8 @@ def for_task(name: str, task: str) -> Loss:
     canonical = LOSSES.canonical(name)
     loss = LOSSES[TASK_ALIASES.get((canonical, task), canonical)]
     if loss.task != task:
-        raise ValueError(f"loss {canonical!r} is for {loss.task}, but the data set is a {task} task; "
-                         f"use one of: {', '.join(names_for(task))}")
+        raise ValueError(
+            f"loss {canonical!r} is for {loss.task}, but the data set is a {task} task; "
+            f"use one of: {', '.join(names_for(task))}"
+        )
     return loss

@@ -16,6 +16,7 @@ and evaluation (in large chunks) share it:
 :data:`PRIMARY` names each task's headline metric and whether larger is
 better: what "best epoch", early stopping and sweeps look at by default.
 """
+
 from __future__ import annotations
 
 import math

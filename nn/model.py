@@ -1,10 +1,11 @@
 """A sequential model over one contiguous parameter buffer."""
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 
 import numpy as np
 
@@ -66,8 +67,11 @@ class Sequential:
 
     # -- parameters -------------------------------------------------------------------
     def _allocate(self) -> None:
-        entries = [(layer, local, shape, local in layer.decayed)
-                   for layer in self.layers for local, shape in layer.param_shapes().items()]
+        entries = [
+            (layer, local, shape, local in layer.decayed)
+            for layer in self.layers
+            for local, shape in layer.param_shapes().items()
+        ]
         ordered = [e for e in entries if e[3]] + [e for e in entries if not e[3]]
         total = sum(math.prod(e[2]) for e in entries)
         self.flat_params = np.zeros(total, dtype=self.dtype)
@@ -76,15 +80,19 @@ class Sequential:
         views, offset = {}, 0
         for layer, local, shape, _ in ordered:
             size = math.prod(shape)
-            views[(layer.name, local)] = (self.flat_params[offset:offset + size].reshape(shape),
-                                          self.flat_grads[offset:offset + size].reshape(shape))
+            views[(layer.name, local)] = (
+                self.flat_params[offset : offset + size].reshape(shape),
+                self.flat_grads[offset : offset + size].reshape(shape),
+            )
             offset += size
         self.params = {f"{layer.name}.{local}": views[(layer.name, local)][0] for layer, local, _, _ in entries}
         self.grads = {f"{layer.name}.{local}": views[(layer.name, local)][1] for layer, local, _, _ in entries}
         for layer in self.layers:
             mine = [local for owner, local, _, _ in entries if owner is layer]
-            layer.bind({local: views[(layer.name, local)][0] for local in mine},
-                       {local: views[(layer.name, local)][1] for local in mine})
+            layer.bind(
+                {local: views[(layer.name, local)][0] for local in mine},
+                {local: views[(layer.name, local)][1] for local in mine},
+            )
 
     @property
     def eval_batch_size(self) -> int:
@@ -107,17 +115,20 @@ class Sequential:
     def set_state(self, arrays: dict) -> None:
         for layer in self.layers:
             prefix = f"{layer.name}."
-            mine = {key[len(prefix):]: arrays[key] for key in arrays if key.startswith(prefix)}
+            mine = {key[len(prefix) :]: arrays[key] for key in arrays if key.startswith(prefix)}
             if layer.state():
                 layer.set_state(mine)
 
     @property
     def config(self) -> dict:
-        return {"layers": [{"kind": layer.kind, "name": layer.name, **layer.config()} for layer in self.layers],
-                "seed": self.seed, "dtype": self.dtype.name}
+        return {
+            "layers": [{"kind": layer.kind, "name": layer.name, **layer.config()} for layer in self.layers],
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+        }
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
+    def from_config(cls, config: dict) -> Sequential:
         layers = []
         for entry in config["layers"]:
             arguments = {key: value for key, value in entry.items() if key not in ("kind", "name")}
@@ -140,7 +151,7 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> Optional[np.ndarray]:
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dL/d(output)``, overwriting :attr:`grads`; returns ``dL/dx``
         (``None`` with ``need_input_grad=False``, which skips the first layer's input gradient)."""
         d = dy
@@ -153,7 +164,7 @@ class Sequential:
 
     def penalty(self, weight_decay: float = 0.0, l1: float = 0.0) -> float:
         """``(lambda / 2) * sum ||W||^2 + mu * sum |W|`` over the decayed parameters."""
-        decayed = self.flat_params[:self.n_decayed]
+        decayed = self.flat_params[: self.n_decayed]
         total = 0.0
         if weight_decay:
             total += 0.5 * float(weight_decay) * float(np.dot(decayed, decayed))
@@ -166,23 +177,23 @@ class Sequential:
         if not (weight_decay or l1):
             return 0.0
         penalty = self.penalty(weight_decay, l1)
-        decayed, grads = self.flat_params[:self.n_decayed], self.flat_grads[:self.n_decayed]
+        decayed, grads = self.flat_params[: self.n_decayed], self.flat_grads[: self.n_decayed]
         if weight_decay:
             grads += float(weight_decay) * decayed
         if l1:
             grads += float(l1) * np.sign(decayed)
         return penalty
 
-    def predict(self, x, batch_size: Optional[int] = None) -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
         """Raw outputs (logits of a softmax loss, values of a linear one) in evaluation mode, in chunks
         of ``batch_size`` rows (default :attr:`eval_batch_size`)."""
         x = self.as_input(x)
         batch_size = batch_size or self.eval_batch_size
-        chunks = [self.forward(x[i:i + batch_size]).copy() for i in range(0, x.shape[0], batch_size)]
+        chunks = [self.forward(x[i : i + batch_size]).copy() for i in range(0, x.shape[0], batch_size)]
         return np.concatenate(chunks) if chunks else np.empty((0,), self.dtype)
 
     # -- persistence (no pickle) ------------------------------------------------------
-    def save(self, path, metadata: Optional[dict] = None) -> Path:
+    def save(self, path, metadata: dict | None = None) -> Path:
         """Write parameters, layer state and configuration to one ``.npz``.
 
         The configuration (layers, seed, dtype, format version and the caller's
@@ -191,19 +202,24 @@ class Sequential:
         """
         path = Path(path)
         header = {"format": FORMAT_VERSION, "model": self.config, "metadata": metadata or self.metadata}
-        np.savez(path, __config__=np.array(json.dumps(header)), **self.params,
-                 **{f"state/{key}": array for key, array in self.state().items()})
+        np.savez(
+            path,
+            __config__=np.array(json.dumps(header)),
+            **self.params,
+            **{f"state/{key}": array for key, array in self.state().items()},
+        )
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
     @classmethod
-    def load(cls, path) -> "Sequential":
+    def load(cls, path) -> Sequential:
         """Rebuild a saved model; :class:`ModelFileError` naming the file if it is not one."""
         try:
             with np.load(path, allow_pickle=False) as archive:
                 header = json.loads(str(archive["__config__"]))
                 if header.get("format") != FORMAT_VERSION:
-                    raise ModelFileError(f"{path}: model file format {header.get('format')!r}, "
-                                         f"this version reads {FORMAT_VERSION}")
+                    raise ModelFileError(
+                        f"{path}: model file format {header.get('format')!r}, this version reads {FORMAT_VERSION}"
+                    )
                 model = cls.from_config(header["model"])
                 for name, array in model.params.items():
                     stored = archive[name]
@@ -212,8 +228,9 @@ class Sequential:
                     if not np.all(np.isfinite(stored)):
                         raise ModelFileError(f"{path}: {name} holds non-finite values (nan or inf)")
                     array[...] = stored
-                model.set_state({key[len("state/"):]: archive[key] for key in archive.files
-                                 if key.startswith("state/")})
+                model.set_state(
+                    {key[len("state/") :]: archive[key] for key in archive.files if key.startswith("state/")}
+                )
         except ModelFileError:
             raise
         except Exception as error:  # BadZipFile, KeyError, ValueError (shapes), OSError, JSON errors

@@ -13,13 +13,13 @@ use one spelling.
 :func:`import_submodules` fills a registry from the files of a package, so
 adding an entry is one new file (optimizers, layers, data sets).
 """
+
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
-
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 _DECORATE = object()
 

@@ -15,6 +15,7 @@ step index ``s = (epoch - 1) * n + (batch - 1)`` (0 for the first update):
 
 The rate depends only on ``(epoch, batch)``, so a resumed run gets the same rates.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,8 +26,16 @@ from .callbacks import Callback
 SCHEDULES = ("constant", "step", "cosine")
 
 
-def learning_rate(schedule: str, base: float, step: int, steps_per_epoch: int, epochs: int,
-                  warmup_epochs: float = 0.0, step_epochs: int = 10, gamma: float = 0.1) -> float:
+def learning_rate(
+    schedule: str,
+    base: float,
+    step: int,
+    steps_per_epoch: int,
+    epochs: int,
+    warmup_epochs: float = 0.0,
+    step_epochs: int = 10,
+    gamma: float = 0.1,
+) -> float:
     """The rate of update number ``step`` (0-based) under ``schedule`` (see the module docstring)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; one of {', '.join(SCHEDULES)}")
@@ -46,11 +55,23 @@ class LearningRateSchedule(Callback):
     """Sets the optimizer's learning rate before every update and adds ``learning_rate`` (the rate of
     the epoch's last update) to each epoch's metrics. Must come before the loggers."""
 
-    def __init__(self, optimizer, schedule: str, epochs: int, warmup_epochs: float = 0.0, step_epochs: int = 10,
-                 gamma: float = 0.1):
+    def __init__(
+        self,
+        optimizer,
+        schedule: str,
+        epochs: int,
+        warmup_epochs: float = 0.0,
+        step_epochs: int = 10,
+        gamma: float = 0.1,
+    ):
         self.optimizer, self.base = optimizer, optimizer.hp.learning_rate
-        self.options = dict(schedule=schedule, epochs=epochs, warmup_epochs=warmup_epochs, step_epochs=step_epochs,
-                            gamma=gamma)
+        self.options = {
+            "schedule": schedule,
+            "epochs": epochs,
+            "warmup_epochs": warmup_epochs,
+            "step_epochs": step_epochs,
+            "gamma": gamma,
+        }
         learning_rate(schedule, 1.0, 0, 1, epochs, warmup_epochs, step_epochs, gamma)  # checks the name early
         self.n_batches = 1
         self.current = self.base

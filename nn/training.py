@@ -27,17 +27,17 @@ with the metric names of the loss's task (:mod:`nn.metrics`):
 * ``seconds``: wall time of the epoch's training; ``eval_seconds``: of the
   validation pass.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from . import losses, metrics
 from .callbacks import Callback, StopTraining
-
 
 DIVERGENCE_FACTOR = 100.0
 """The epoch's running mean objective above ``DIVERGENCE_FACTOR * max(1, first objective)`` is divergence."""
@@ -46,11 +46,15 @@ DIVERGENCE_FACTOR = 100.0
 class Diverged(FloatingPointError):
     """The objective blew up: not finite, or past ``DIVERGENCE_FACTOR`` times its start (see :func:`fit`)."""
 
-    def __init__(self, epoch: int, batch: int, loss: float, bound: Optional[float] = None):
-        why = (f"{loss:.4g} on average, over {bound:.4g} ({DIVERGENCE_FACTOR:g}x its start)"
-               if math.isfinite(loss) and bound is not None else f"{loss}")
-        super().__init__(f"training diverged: the loss became {why} at epoch {epoch}, batch {batch}; "
-                         "try a smaller learning rate")
+    def __init__(self, epoch: int, batch: int, loss: float, bound: float | None = None):
+        why = (
+            f"{loss:.4g} on average, over {bound:.4g} ({DIVERGENCE_FACTOR:g}x its start)"
+            if math.isfinite(loss) and bound is not None
+            else f"{loss}"
+        )
+        super().__init__(
+            f"training diverged: the loss became {why} at epoch {epoch}, batch {batch}; try a smaller learning rate"
+        )
         self.epoch, self.batch, self.loss = epoch, batch, loss
 
 
@@ -99,11 +103,16 @@ class Batches:
 
     def __iter__(self):
         n = self.n_samples
-        order = (self.rng.permutation(n) if self.order == "shuffled" else
-                 self._sorted if self.order == "sorted" else np.arange(n))
+        order = (
+            self.rng.permutation(n)
+            if self.order == "shuffled"
+            else self._sorted
+            if self.order == "sorted"
+            else np.arange(n)
+        )
         for start in range(0, n, self.batch_size):
-            index = order[start:start + self.batch_size]
-            yield np.take(self.x, index, axis=0, out=self._buffer[:index.size], mode="clip"), self.y[index]
+            index = order[start : start + self.batch_size]
+            yield np.take(self.x, index, axis=0, out=self._buffer[: index.size], mode="clip"), self.y[index]
 
 
 StepFunction = Callable[..., tuple]
@@ -125,10 +134,22 @@ def _as_loss(loss) -> losses.Loss:
     return losses.get(loss) if isinstance(loss, str) else loss
 
 
-def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_data=None,
-        step: StepFunction = default_step, callbacks: Iterable[Callback] = (), weight_decay: float = 0.0,
-        l1: float = 0.0, optimizer_state: Optional[dict] = None, initial_epoch: int = 0,
-        eval_batch_size: Optional[int] = None) -> list[dict]:
+def fit(
+    model,
+    loss,
+    optimizer,
+    batches: Batches,
+    *,
+    epochs: int,
+    validation_data=None,
+    step: StepFunction = default_step,
+    callbacks: Iterable[Callback] = (),
+    weight_decay: float = 0.0,
+    l1: float = 0.0,
+    optimizer_state: dict | None = None,
+    initial_epoch: int = 0,
+    eval_batch_size: int | None = None,
+) -> list[dict]:
     """Train ``model`` in place on ``batches`` and return the list of per-epoch metric dicts.
 
     ``loss`` is a :class:`nn.losses.Loss` or its name; its task chooses the
@@ -159,8 +180,17 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
     history: list[dict] = []
     bound = None
     for callback in callbacks:
-        callback.on_train_begin({"n_train": n, "n_batches": n_batches, "epochs": epochs, "initial_epoch": initial_epoch,
-                                 "optimizer_state": state, "loss": loss, "batches": batches})
+        callback.on_train_begin(
+            {
+                "n_train": n,
+                "n_batches": n_batches,
+                "epochs": epochs,
+                "initial_epoch": initial_epoch,
+                "optimizer_state": state,
+                "loss": loss,
+                "batches": batches,
+            }
+        )
     try:
         for epoch in range(initial_epoch + 1, epochs + 1):
             for callback in callbacks:
@@ -188,9 +218,13 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
             seconds = time.perf_counter() - started
             if not np.all(np.isfinite(model.flat_params)):
                 raise Diverged(epoch, n_batches, math.nan)
-            epoch_metrics = {"epoch": epoch, "train_loss": loss_sum / n,
-                             **{f"train_{k}": v for k, v in tracker.result().items()},
-                             "train_penalty": penalty_sum / n, "seconds": seconds}
+            epoch_metrics = {
+                "epoch": epoch,
+                "train_loss": loss_sum / n,
+                **{f"train_{k}": v for k, v in tracker.result().items()},
+                "train_penalty": penalty_sum / n,
+                "seconds": seconds,
+            }
             if validation_data is not None:
                 started = time.perf_counter()
                 scores = evaluate(model, loss, *validation_data, batch_size=eval_batch_size)
@@ -212,7 +246,7 @@ def fit(model, loss, optimizer, batches: Batches, *, epochs: int, validation_dat
     return history
 
 
-def evaluate(model, loss, x, y, batch_size: Optional[int] = None) -> dict:
+def evaluate(model, loss, x, y, batch_size: int | None = None) -> dict:
     """Mean data loss (no penalty) and the task's metrics over a data set, in evaluation mode
     and large chunks: ``{"loss": ..., "accuracy": ...}`` or ``{"loss": ..., "rmse": ..., ...}``."""
     loss = _as_loss(loss)
@@ -221,7 +255,7 @@ def evaluate(model, loss, x, y, batch_size: Optional[int] = None) -> dict:
     total = 0.0
     batch_size = batch_size or model.eval_batch_size
     for i in range(0, x.shape[0], batch_size):
-        outputs, targets = model.forward(x[i:i + batch_size]), y[i:i + batch_size]
+        outputs, targets = model.forward(x[i : i + batch_size]), y[i : i + batch_size]
         value, _ = loss.value_and_grad(outputs, targets, need_grad=False)
         total += value * targets.shape[0]
         tracker.update(outputs, targets)

@@ -4,12 +4,20 @@ Every module in this package is imported at start-up, so adding an
 optimizer is one new file whose class carries ``@register("name")``: the
 CLI's choices, the sweep values and the shared tests read :func:`names`.
 """
+
 from nn.registry import import_submodules
 
-from .base import (OPTIMIZERS, Hyperparameters, Optimizer, make, names, register, state_from_arrays,
-                   state_to_arrays)
+from .base import OPTIMIZERS, Hyperparameters, Optimizer, make, names, register, state_from_arrays, state_to_arrays
 
 import_submodules(__name__, __path__, skip=lambda name: name == "base")
 
-__all__ = ["OPTIMIZERS", "Hyperparameters", "Optimizer", "make", "names", "register", "state_from_arrays",
-           "state_to_arrays"]
+__all__ = [
+    "OPTIMIZERS",
+    "Hyperparameters",
+    "Optimizer",
+    "make",
+    "names",
+    "register",
+    "state_from_arrays",
+    "state_to_arrays",
+]

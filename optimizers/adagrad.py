@@ -1,4 +1,5 @@
 """AdaGrad (Duchi, Hazan & Singer, 2011)."""
+
 import numpy as np
 
 from .base import Optimizer, register
@@ -8,8 +9,8 @@ from .base import Optimizer, register
 class AdaGrad(Optimizer):
     """Per-coordinate step sizes from the sum of all squared gradients::
 
-        s <- s + g^2
-        w <- w - lr * g / (sqrt(s) + eps)
+    s <- s + g^2
+    w <- w - lr * g / (sqrt(s) + eps)
     """
 
     slot_names = ("s",)

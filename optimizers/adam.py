@@ -1,4 +1,5 @@
 """Adam (Kingma & Ba, 2015)."""
+
 import math
 
 import numpy as np
@@ -33,11 +34,11 @@ class Adam(Optimizer):
         ``d`` may be written into ``out``; keeping the scalar ``c`` apart lets
         :meth:`update` fold it into one multiplication.
         """
-        return m, 1.0 / (1.0 - self.hp.beta1 ** t)
+        return m, 1.0 / (1.0 - self.hp.beta1**t)
 
     def fused_direction(self, t):
         """:meth:`direction` for the fused kernel: ``(mode, ratio, c)`` (:mod:`optimizers.fused`)."""
-        return fused.DIRECTION_M, 0.0, 1.0 / (1.0 - self.hp.beta1 ** t)
+        return fused.DIRECTION_M, 0.0, 1.0 / (1.0 - self.hp.beta1**t)
 
     def denominator_scale(self, state) -> float:
         return 1.0
@@ -52,15 +53,28 @@ class Adam(Optimizer):
         #                                 = (lr * k) * m^ / (sqrt(v) + eps * k).
         m, v, t = slots["m"], slots["v"], state["step"]
         b1, b2 = self.hp.beta1, self.hp.beta2
-        k = math.sqrt(1.0 - b2 ** t) / self.denominator_scale(state)
+        k = math.sqrt(1.0 - b2**t) / self.denominator_scale(state)
         kernel = fused.kernel() if w.flags.c_contiguous and g.flags.c_contiguous else None
         if kernel is not None:
             mode, ratio, c = self.fused_direction(t)
             decay = self.decay_factor()
             cast = w.dtype.type
-            kernel(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), cast(decay or 1.0), cast(b1),
-                   cast(1.0 - b1), cast(b2), cast(1.0 - b2), cast(ratio), mode, cast(self.hp.epsilon * k),
-                   cast(self.hp.learning_rate * k * c), decay is not None)
+            kernel(
+                w.reshape(-1),
+                g.reshape(-1),
+                m.reshape(-1),
+                v.reshape(-1),
+                cast(decay or 1.0),
+                cast(b1),
+                cast(1.0 - b1),
+                cast(b2),
+                cast(1.0 - b2),
+                cast(ratio),
+                mode,
+                cast(self.hp.epsilon * k),
+                cast(self.hp.learning_rate * k * c),
+                decay is not None,
+            )
             return
         decay = self.decay_factor()
         if decay is not None:

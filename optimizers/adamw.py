@@ -1,4 +1,5 @@
 """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, 2019)."""
+
 from .adam import Adam
 from .base import register
 

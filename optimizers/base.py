@@ -33,12 +33,13 @@ Scalars are Python floats: a NumPy float64 scalar times a float32 array
 would silently give float64 (NEP 50), so float32 parameters and state stay
 float32.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -83,8 +84,10 @@ class Optimizer:
 
     def __init__(self, hyperparameters: Hyperparameters):
         if self.divides_by_epsilon and not hyperparameters.epsilon > 0:
-            raise ValueError(f"epsilon must be > 0 for {self.name}: its step divides by sqrt(...) + epsilon, "
-                             "which is 0/0 for a parameter whose gradient has always been 0")
+            raise ValueError(
+                f"epsilon must be > 0 for {self.name}: its step divides by sqrt(...) + epsilon, "
+                "which is 0/0 for a parameter whose gradient has always been 0"
+            )
         self.hp = hyperparameters
         self._scratch: dict = {}
 
@@ -100,15 +103,16 @@ class Optimizer:
         return {}
 
     def init(self, params: dict) -> dict:
-        return {"step": 0,
-                "slots": {key: {slot: np.zeros_like(p) for slot in self.slot_names}
-                          for key, p in params.items()},
-                "globals": self.init_globals()}
+        return {
+            "step": 0,
+            "slots": {key: {slot: np.zeros_like(p) for slot in self.slot_names} for key, p in params.items()},
+            "globals": self.init_globals(),
+        }
 
-    def begin_step(self, state: dict, loss: Optional[float]) -> None:
+    def begin_step(self, state: dict, loss: float | None) -> None:
         """Optimizer-wide work before the per-parameter updates (``state["step"]`` is t)."""
 
-    def apply(self, params: dict, grads: dict, state: dict, loss: Optional[float] = None) -> None:
+    def apply(self, params: dict, grads: dict, state: dict, loss: float | None = None) -> None:
         state["step"] += 1
         self.begin_step(state, loss)
         for key, w in params.items():
@@ -173,7 +177,7 @@ def state_to_arrays(state: dict) -> dict[str, np.ndarray]:
 def state_from_arrays(arrays) -> dict:
     """Inverse of :func:`state_to_arrays` (accepts an ``np.load`` archive)."""
     state = {"step": int(arrays["step"]), "slots": {}, "globals": {}}
-    for name in arrays.keys():
+    for name in arrays:
         kind, _, rest = name.partition("/")
         if kind == "slots":
             key, _, slot = rest.rpartition("/")

@@ -1,4 +1,5 @@
 """Eve (Koushik & Hayashi, 2016, arXiv:1611.01505): Adam with feedback from the loss."""
+
 from .adam import Adam
 from .base import register
 

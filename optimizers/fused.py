@@ -25,6 +25,7 @@ it the loop stayed scalar and was slower than NumPy). Measured on this project's
 2-core machine, a whole batch-16 training step of the benchmark network: 0.78 ms fused
 against 1.25 ms with the NumPy update.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Momentum-based gradient descent."""
+
 import numpy as np
 
 from .base import Optimizer, register

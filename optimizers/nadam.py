@@ -1,4 +1,5 @@
 """Nadam: Adam with Nesterov momentum (Dozat, 2016)."""
+
 import numpy as np
 
 from . import fused
@@ -25,10 +26,10 @@ class Nadam(Adam):
             return g, 1.0
         np.multiply(g, (1.0 - b1) / b1, out=out)  # (b1 m + (1 - b1) g) = b1 (m + g (1 - b1) / b1)
         out += m
-        return out, b1 / (1.0 - b1 ** t)
+        return out, b1 / (1.0 - b1**t)
 
     def fused_direction(self, t):
         b1 = self.hp.beta1
         if b1 == 0.0:
             return fused.DIRECTION_G, 0.0, 1.0
-        return fused.DIRECTION_NESTEROV, (1.0 - b1) / b1, b1 / (1.0 - b1 ** t)
+        return fused.DIRECTION_NESTEROV, (1.0 - b1) / b1, b1 / (1.0 - b1**t)

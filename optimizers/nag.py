@@ -1,4 +1,5 @@
 """Nesterov accelerated gradient."""
+
 import numpy as np
 
 from .base import Optimizer, register

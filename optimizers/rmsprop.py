@@ -1,4 +1,5 @@
 """RMSProp (Tieleman & Hinton, 2012)."""
+
 import numpy as np
 
 from .base import Optimizer, register

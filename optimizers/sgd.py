@@ -1,4 +1,5 @@
 """Plain stochastic gradient descent."""
+
 import numpy as np
 
 from .base import Optimizer, register

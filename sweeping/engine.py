@@ -9,6 +9,7 @@ run_cap, metric.target and the end of a grid. The study lives in a database
 (:func:`storage_for`), so an interrupted sweep resumes and several workers
 share one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,7 +20,6 @@ import signal
 import time
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import click
 
@@ -27,12 +27,13 @@ import nn
 from experiments import config as configuration
 from experiments.run import ConfigError, load_data, run
 
+
 class Pruning(nn.Callback):
     """Reports the sweep metric to Optuna each epoch; stops the run when the pruner says so."""
 
     def __init__(self, trial, metric: str):
         self.trial, self.metric = trial, metric
-        self.pruned_at: Optional[int] = None
+        self.pruned_at: int | None = None
 
     def on_epoch_end(self, epoch, metrics):
         if self.metric in metrics and math.isfinite(metrics[self.metric]):
@@ -115,7 +116,7 @@ def _retrying(action):
             time.sleep((0.2 + random.random()) * (attempt + 1) * 0.5)
 
 
-def storage_url(url: Optional[str], output_dir: Path) -> str:
+def storage_url(url: str | None, output_dir: Path) -> str:
     """The study's database URL: ``url``, or a SQLite file ``OUTPUT_DIR/sweeps.db``."""
     if url is None:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -133,9 +134,14 @@ def storage_for(url: str, heartbeat: int = 30):
         return url
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _retrying(lambda: optuna.storages.RDBStorage(
-            url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)))
+        return _retrying(
+            lambda: optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=heartbeat,
+                grace_period=2 * heartbeat,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+        )
 
 
 def worker_seed(seed: int, n_recorded: int) -> int:
@@ -168,8 +174,15 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
         pruning = Pruning(trial, spec.metric)
         started = time.perf_counter()
         try:
-            result = run(config, data=data, callbacks=[pruning, interrupt], group=spec.name,
-                         tags=["sweep", spec.name], say=lambda line: None, progress=False)
+            result = run(
+                config,
+                data=data,
+                callbacks=[pruning, interrupt],
+                group=spec.name,
+                tags=["sweep", spec.name],
+                say=lambda line: None,
+                progress=False,
+            )
         except ConfigError as error:
             say(_line(trial, "failed", str(error)[:60], time.perf_counter() - started))
             raise TrialFailed(str(error)) from None
@@ -233,8 +246,7 @@ def _repeat(trial, twin, say):
 
 
 def _line(trial, state, detail, seconds) -> str:
-    return (f"trial {trial.number:>3} {state:<17} {detail:<28} {seconds:6.1f}s  "
-            f"{trial.user_attrs.get('run_name', '')}")
+    return f"trial {trial.number:>3} {state:<17} {detail:<28} {seconds:6.1f}s  {trial.user_attrs.get('run_name', '')}"
 
 
 class Stopper:
@@ -253,8 +265,11 @@ class Stopper:
             if len(counted) >= self.spec.run_cap:
                 study.stop()
         if self.spec.target is not None and trial.state == optuna.trial.TrialState.COMPLETE:
-            reached = (trial.value >= self.spec.target if self.spec.direction == "maximize"
-                       else trial.value <= self.spec.target)
+            reached = (
+                trial.value >= self.spec.target
+                if self.spec.direction == "maximize"
+                else trial.value <= self.spec.target
+            )
             if reached:
                 study.stop()
 
@@ -285,15 +300,14 @@ def parse_set(values) -> dict:
     return fixed
 
 
-
-
 def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str, sweep_file) -> dict:
     """The train.py options every trial shares; checks every swept key and value first, so a
     value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search."""
     unknown = [name for name in spec.parameters if name not in configuration.DEFAULTS]
     if unknown:
-        raise click.BadParameter(f"{sweep_file}: {', '.join(unknown)} are not train.py options",
-                                 param_hint="'SWEEP_FILE'")
+        raise click.BadParameter(
+            f"{sweep_file}: {', '.join(unknown)} are not train.py options", param_hint="'SWEEP_FILE'"
+        )
     for name, parameter in spec.parameters.items():
         for value in parameter.values:
             configuration.convert(name, value)
@@ -314,7 +328,7 @@ def recorded(study) -> int:
     return len([t for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING])
 
 
-def open_study(spec, study_name: str, storage: Optional[str], output_dir: Path, seed: int, heartbeat: int = 30):
+def open_study(spec, study_name: str, storage: str | None, output_dir: Path, seed: int, heartbeat: int = 30):
     """Create or resume the study (a grid enqueues its points once); returns ``(study, storage URL)``."""
     import optuna
 
@@ -325,8 +339,13 @@ def open_study(spec, study_name: str, storage: Optional[str], output_dir: Path, 
     url = storage_url(storage, output_dir)
 
     def create():
-        return optuna.create_study(study_name=study_name, storage=storage_for(url, heartbeat),
-                                   direction=spec.direction, pruner=spec.pruner(), load_if_exists=True)
+        return optuna.create_study(
+            study_name=study_name,
+            storage=storage_for(url, heartbeat),
+            direction=spec.direction,
+            pruner=spec.pruner(),
+            load_if_exists=True,
+        )
 
     try:
         study = _retrying(create)
@@ -363,9 +382,10 @@ def database_lock(url: str, name: str):
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "big")
-    take, release = {"postgresql": (f"SELECT pg_advisory_lock({key})", f"SELECT pg_advisory_unlock({key})"),
-                     "mysql": (f"SELECT GET_LOCK('{key}', 600)", f"SELECT RELEASE_LOCK('{key}')")}.get(
-        url.split(":", 1)[0].split("+", 1)[0], (None, None))
+    take, release = {
+        "postgresql": (f"SELECT pg_advisory_lock({key})", f"SELECT pg_advisory_unlock({key})"),
+        "mysql": (f"SELECT GET_LOCK('{key}', 600)", f"SELECT RELEASE_LOCK('{key}')"),
+    }.get(url.split(":", 1)[0].split("+", 1)[0], (None, None))
     if take is None:
         yield
         return
@@ -384,13 +404,16 @@ def database_lock(url: str, name: str):
 def describe(spec, study_name: str, study, url: str) -> list[str]:
     size = spec.grid_size()
     done = recorded(study)
-    return [f"sweep {study_name}: {spec.engine}; metric {spec.metric} ({spec.goal})"
-            + (f"; hyperband -> successive halving (min_iter {spec.min_iter}, eta {spec.eta})" if spec.min_iter else "")
-            + (f"; grid of {size}" if size else "") + (f"; run_cap {spec.run_cap}" if spec.run_cap else ""),
-            f"storage {url}" + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else "")]
+    return [
+        f"sweep {study_name}: {spec.engine}; metric {spec.metric} ({spec.goal})"
+        + (f"; hyperband -> successive halving (min_iter {spec.min_iter}, eta {spec.eta})" if spec.min_iter else "")
+        + (f"; grid of {size}" if size else "")
+        + (f"; run_cap {spec.run_cap}" if spec.run_cap else ""),
+        f"storage {url}" + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else ""),
+    ]
 
 
-def optimize(study, spec, fixed: dict, sweep_dir: Path, count: Optional[int], say) -> int:
+def optimize(study, spec, fixed: dict, sweep_dir: Path, count: int | None, say) -> int:
     """Run this worker's trials (``count``, capped by run_cap; none when a grid is exhausted).
     Returns 0, or the exit code of the signal that stopped it (130 Ctrl-C, 143 SIGTERM; the
     trial in progress is then failed and queued again)."""
@@ -404,8 +427,13 @@ def optimize(study, spec, fixed: dict, sweep_dir: Path, count: Optional[int], sa
         count = 0
     try:
         if count != 0:
-            study.optimize(objective, n_trials=count, catch=(TrialFailed, FloatingPointError, ValueError),
-                           callbacks=[Stopper(spec, interrupt)], gc_after_trial=False)
+            study.optimize(
+                objective,
+                n_trials=count,
+                catch=(TrialFailed, FloatingPointError, ValueError),
+                callbacks=[Stopper(spec, interrupt)],
+                gc_after_trial=False,
+            )
     except KeyboardInterrupt:
         return interrupt.exit_code or 130
     return interrupt.exit_code

@@ -14,6 +14,7 @@ trial, a pruned one with its last reported value (Optuna's own plots would
 drop the pruned trials, which are the informative failures). Repeated
 configurations count once.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,14 @@ from experiments import config as configuration
 
 
 def best_command(config: dict, swept: list[str]) -> str:
-    keys = [k for k in configuration.DEFAULTS if k in config and k not in ("wandb_mode", "output_dir", "preset")
-            and config[k] is not None and (k in swept or config[k] != configuration.DEFAULTS.get(k))]
+    keys = [
+        k
+        for k in configuration.DEFAULTS
+        if k in config
+        and k not in ("wandb_mode", "output_dir", "preset")
+        and config[k] is not None
+        and (k in swept or config[k] != configuration.DEFAULTS.get(k))
+    ]
     parts = ["python", "train.py"]
     for key in keys:
         parts += [f"--{key}", str(config[key])]
@@ -59,11 +66,17 @@ def as_run_view(study, trials):
     view = optuna.create_study(directions=study.directions)
     for t in trials:
         value = last_value(t)
-        if value is None or t.state not in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED) \
-                or "duplicate_of" in t.user_attrs:
+        if (
+            value is None
+            or t.state not in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+            or "duplicate_of" in t.user_attrs
+        ):
             continue
-        view.add_trial(optuna.trial.create_trial(params=t.params, distributions=t.distributions, value=value,
-                                                 user_attrs=t.user_attrs))
+        view.add_trial(
+            optuna.trial.create_trial(
+                params=t.params, distributions=t.distributions, value=value, user_attrs=t.user_attrs
+            )
+        )
     return view
 
 
@@ -110,7 +123,7 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
         shown = next((key for key in (spec.metric, "val_accuracy", "val_rmse") if key in histories[0][1][0]), None)
         for trial, history in histories:
             epochs = [h["epoch"] for h in history]
-            line, = left.plot(epochs, [h["train_loss"] for h in history], label=_label(trial, varying))
+            (line,) = left.plot(epochs, [h["train_loss"] for h in history], label=_label(trial, varying))
             if shown and shown in history[0]:
                 right.plot(epochs, [h[shown] for h in history], color=line.get_color())
         left.set(xlabel="epoch", ylabel="training loss", title="training loss")
@@ -142,10 +155,18 @@ def _batch_loss_figure(trials, varying, folder: Path, plt) -> None:
     for trial, path in runs:
         with open(path) as handle:
             rows = list(csv.DictReader(handle))
-        ax.plot([int(r["batch"]) for r in rows], [float(r["batch_loss"]) for r in rows], lw=0.8,
-                label=_label(trial, varying))
-    ax.set(xlabel="mini-batch", ylabel="training loss of the mini-batch", yscale="log",
-           title="training loss within epochs (--log_every)")
+        ax.plot(
+            [int(r["batch"]) for r in rows],
+            [float(r["batch_loss"]) for r in rows],
+            lw=0.8,
+            label=_label(trial, varying),
+        )
+    ax.set(
+        xlabel="mini-batch",
+        ylabel="training loss of the mini-batch",
+        yscale="log",
+        title="training loss within epochs (--log_every)",
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -169,8 +190,7 @@ def _importances(study, varying, trials, folder: Path) -> dict:
         if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs) and np.std(xs) > 0:
             corr = f"{np.corrcoef(np.array(xs, dtype=float), values)[0, 1]:.3f}"
         rows.append(f"{name},{weight:.4f},{corr}")
-    (folder / "importance.csv").write_text(
-        "parameter,importance,correlation_with_metric\n" + "\n".join(rows) + "\n")
+    (folder / "importance.csv").write_text("parameter,importance,correlation_with_metric\n" + "\n".join(rows) + "\n")
     return importance
 
 
@@ -181,11 +201,14 @@ def _write_trials_csv(trials, path: Path) -> None:
     attrs = list(dict.fromkeys(k for t in trials for k in t.user_attrs))
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["number", "state", "value", "last_reported_epoch"] + params + attrs)
+        writer.writerow(["number", "state", "value", "last_reported_epoch", *params, *attrs])
         for t in trials:
             last = max(t.intermediate_values) if t.intermediate_values else ""
-            writer.writerow([t.number, t.state.name.lower(), "" if t.value is None else t.value, last]
-                            + [t.params.get(k, "") for k in params] + [t.user_attrs.get(k, "") for k in attrs])
+            writer.writerow(
+                [t.number, t.state.name.lower(), "" if t.value is None else t.value, last]
+                + [t.params.get(k, "") for k in params]
+                + [t.user_attrs.get(k, "") for k in attrs]
+            )
 
 
 def write(study, spec, fixed: dict, folder: Path, say) -> None:
@@ -202,23 +225,39 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     sign = 1.0 if spec.direction == "maximize" else -1.0
     scored.sort(key=lambda t: sign * last_value(t), reverse=True)
     varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
-    headers = ["#", spec.metric, "state", "epochs run", "test_acc"] + varying
-    rows = []
-    for t in scored[:10]:
-        rows.append([t.number, _fmt(last_value(t)), t.state.name.lower(), t.user_attrs.get("epochs_completed", ""),
-                     _fmt(t.user_attrs.get("test_accuracy", ""))] + [t.params.get(k, "") for k in varying])
+    headers = ["#", spec.metric, "state", "epochs run", "test_acc", *varying]
+    rows = [
+        [
+            t.number,
+            _fmt(last_value(t)),
+            t.state.name.lower(),
+            t.user_attrs.get("epochs_completed", ""),
+            _fmt(t.user_attrs.get("test_accuracy", "")),
+            *[t.params.get(k, "") for k in varying],
+        ]
+        for t in scored[:10]
+    ]
     table = _table(rows, headers)
     say(table)
-    lines = [f"# Sweep {spec.name}", "", f"Engine: {spec.engine}. Trials: {len(trials)} "
-             f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}).", "", "## Best trials", "", table]
+    lines = [
+        f"# Sweep {spec.name}",
+        "",
+        f"Engine: {spec.engine}. Trials: {len(trials)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}).",
+        "",
+        "## Best trials",
+        "",
+        table,
+    ]
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     if complete:
         best = study.best_trial
         constants = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
         config = configuration.resolve({**fixed, **constants, **best.params})
         command = best_command(config, varying)
-        (folder / "best.json").write_text(json.dumps({"trial": best.number, spec.metric: best.value,
-                                                      "config": config, "command": command}, indent=2) + "\n")
+        (folder / "best.json").write_text(
+            json.dumps({"trial": best.number, spec.metric: best.value, "config": config, "command": command}, indent=2)
+            + "\n"
+        )
         say(f"\nbest: trial {best.number}, {spec.metric} {best.value:.4f}\n{command}")
         lines += ["", "## Best configuration", "", "```", command, "```"]
     _figures(study, spec, folder, trials, say)

@@ -32,18 +32,29 @@ Anything else (``probabilities``, normal distributions, nested parameters,
 ``strict`` hyperband, other keys) raises :class:`SpecError`: never silently
 ignored.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import yaml
 
-TOP_LEVEL = {"program", "method", "metric", "parameters", "early_terminate", "run_cap", "command", "name",
-             "description", "project", "entity"}
+TOP_LEVEL = {
+    "program",
+    "method",
+    "metric",
+    "parameters",
+    "early_terminate",
+    "run_cap",
+    "command",
+    "name",
+    "description",
+    "project",
+    "entity",
+}
 MACROS = {"${env}", "${interpreter}", "${program}", "${args}"}
 
 
@@ -59,7 +70,7 @@ class Parameter:
     low: float = 0.0
     high: float = 0.0
     log: bool = False
-    step: Optional[float] = None
+    step: float | None = None
 
     def suggest(self, trial):
         if self.kind == "constant":
@@ -78,12 +89,12 @@ class SweepSpec:
     metric: str
     goal: str
     parameters: dict
-    target: Optional[float] = None
-    min_iter: Optional[int] = None
+    target: float | None = None
+    min_iter: int | None = None
     eta: int = 3
-    run_cap: Optional[int] = None
-    project: Optional[str] = None
-    entity: Optional[str] = None
+    run_cap: int | None = None
+    project: str | None = None
+    entity: str | None = None
     raw: dict = field(default_factory=dict)
 
     @property
@@ -92,9 +103,11 @@ class SweepSpec:
 
     @property
     def engine(self) -> str:
-        return {"grid": "grid search (every combination once, through Optuna's trial queue)", "random": "random search (Optuna RandomSampler)",
-                "bayes": "Optuna's TPE sampler (W&B's bayes is a Gaussian process; TPE is Optuna's "
-                         "Bayesian optimiser)"}[self.method]
+        return {
+            "grid": "grid search (every combination once, through Optuna's trial queue)",
+            "random": "random search (Optuna RandomSampler)",
+            "bayes": "Optuna's TPE sampler (W&B's bayes is a Gaussian process; TPE is Optuna's Bayesian optimiser)",
+        }[self.method]
 
     def sampler(self, seed: int):
         import optuna
@@ -108,8 +121,9 @@ class SweepSpec:
 
         if self.min_iter is None:
             return optuna.pruners.NopPruner()
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=self.min_iter, reduction_factor=self.eta,
-                                                      min_early_stopping_rate=0)
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=self.min_iter, reduction_factor=self.eta, min_early_stopping_rate=0
+        )
 
     def suggest(self, trial) -> dict:
         return {name: p.suggest(trial) for name, p in self.parameters.items()}
@@ -119,7 +133,7 @@ class SweepSpec:
         axes = [p for p in self.parameters.values() if p.kind == "categorical"]
         return [dict(zip([p.name for p in axes], combo)) for combo in itertools.product(*[p.values for p in axes])]
 
-    def grid_size(self) -> Optional[int]:
+    def grid_size(self) -> int | None:
         return len(self.grid()) if self.method == "grid" else None
 
 
@@ -162,15 +176,19 @@ def _parameter(name: str, spec) -> Parameter:
     if distribution == "uniform":
         return Parameter(name, "float", low=float(low), high=float(high))
     if distribution == "q_uniform":
-        return Parameter(name, "float", low=float(low), high=float(high), step=float(_number(spec.get("q", 1.0), f"{where}.q")))
+        return Parameter(
+            name, "float", low=float(low), high=float(high), step=float(_number(spec.get("q", 1.0), f"{where}.q"))
+        )
     if distribution == "log_uniform_values":
         if low <= 0:
             raise SpecError(f"{where}: log_uniform_values needs min > 0")
         return Parameter(name, "float", low=float(low), high=float(high), log=True)
     if distribution == "log_uniform":
         return Parameter(name, "float", low=math.exp(low), high=math.exp(high), log=True)
-    raise SpecError(f"{where}: distribution {distribution!r} has no exact Optuna equivalent; use values, "
-                    "uniform, int_uniform, q_uniform, log_uniform or log_uniform_values")
+    raise SpecError(
+        f"{where}: distribution {distribution!r} has no exact Optuna equivalent; use values, "
+        "uniform, int_uniform, q_uniform, log_uniform or log_uniform_values"
+    )
 
 
 def _early_terminate(spec) -> tuple[int, int]:
@@ -229,10 +247,20 @@ def parse(raw: dict, name: str) -> tuple[SweepSpec, list[str]]:
     if run_cap is not None and (not isinstance(run_cap, int) or run_cap < 1):
         raise SpecError("run_cap must be a positive integer")
     target = metric.get("target")
-    spec = SweepSpec(name=str(raw.get("name") or name), method=method, metric=metric["name"], goal=goal,
-                     parameters=params, target=None if target is None else float(_number(target, "metric.target")),
-                     min_iter=min_iter, eta=eta, run_cap=run_cap, project=raw.get("project"),
-                     entity=raw.get("entity"), raw=raw)
+    spec = SweepSpec(
+        name=str(raw.get("name") or name),
+        method=method,
+        metric=metric["name"],
+        goal=goal,
+        parameters=params,
+        target=None if target is None else float(_number(target, "metric.target")),
+        min_iter=min_iter,
+        eta=eta,
+        run_cap=run_cap,
+        project=raw.get("project"),
+        entity=raw.get("entity"),
+        raw=raw,
+    )
     return spec, literal
 
 

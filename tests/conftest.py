@@ -34,7 +34,7 @@ def make_idx_folder(folder, n_train=200, n_test=50, seed=0):
         images = rng.integers(0, 60, size=(n, 28, 28))
         for i, c in enumerate(labels):
             row, col = divmod(int(c), 5)
-            images[i, 4 + 10 * row:12 + 10 * row, 2 + 5 * col:6 + 5 * col] = 250
+            images[i, 4 + 10 * row : 12 + 10 * row, 2 + 5 * col : 6 + 5 * col] = 250
         write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
     return folder
@@ -52,15 +52,13 @@ def real_data_dir():
     return folder if (folder / "fashion-mnist").is_dir() else None
 
 
-requires_real_data = pytest.mark.skipif(real_data_dir() is None,
-                                        reason="real data not found (set FFNN_DATA_DIR)")
+requires_real_data = pytest.mark.skipif(real_data_dir() is None, reason="real data not found (set FFNN_DATA_DIR)")
 
 
 CLASSIFICATION_LOSSES = ["cross_entropy", "mean_squared_error"]
 
 
-def fit_arrays(model, optimizer, x, y, *, epochs, batch_size, seed=0, order="shuffled", loss="cross_entropy",
-               **kwargs):
+def fit_arrays(model, optimizer, x, y, *, epochs, batch_size, seed=0, order="shuffled", loss="cross_entropy", **kwargs):
     """``nn.fit`` on in-memory arrays: the batches made from ``x``, ``y`` with ``seed`` and ``order``."""
     import nn
 

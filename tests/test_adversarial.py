@@ -1,4 +1,5 @@
 """FGSM and adversarial training against the formulas written out here."""
+
 import json
 
 import numpy as np
@@ -58,21 +59,36 @@ def test_the_adversarial_step_is_half_the_clean_and_half_the_adversarial_gradien
 
 
 def test_a_run_reports_fgsm_accuracy_and_adversarial_training_raises_it(tmp_path):
-    common = ["-d", "digits", "-e", "8", "-nhl", "1", "-sz", "64", "--fgsm_eps", "0.1", "--wandb_mode", "disabled",
-              "--output_dir"]
+    common = [
+        "-d",
+        "digits",
+        "-e",
+        "8",
+        "-nhl",
+        "1",
+        "-sz",
+        "64",
+        "--fgsm_eps",
+        "0.1",
+        "--wandb_mode",
+        "disabled",
+        "--output_dir",
+    ]
     plain = run_cli([*common, "plain"], tmp_path)
     robust = run_cli([*common, "robust", "--adv_train", "True"], tmp_path)
     assert plain.returncode == 0 and robust.returncode == 0, plain.stderr + robust.stderr
-    summaries = [json.loads((next((tmp_path / name).iterdir()) / "summary.json").read_text())
-                 for name in ("plain", "robust")]
+    summaries = [
+        json.loads((next((tmp_path / name).iterdir()) / "summary.json").read_text()) for name in ("plain", "robust")
+    ]
     assert all("test_accuracy_fgsm" in s and s["fgsm_eps"] == 0.1 for s in summaries)
     assert summaries[0]["test_accuracy_fgsm"] < summaries[0]["test_accuracy"] - 0.2  # the attack works
     assert summaries[1]["test_accuracy_fgsm"] > summaries[0]["test_accuracy_fgsm"] + 0.05  # training helps
     assert (next((tmp_path / "plain").iterdir()) / "fgsm.png").is_file()
 
 
-@pytest.mark.parametrize("args", [["-d", "digits", "--adv_train", "True"],
-                                  ["-d", "sine", "-l", "mean_squared_error", "--fgsm_eps", "0.1"]])
+@pytest.mark.parametrize(
+    "args", [["-d", "digits", "--adv_train", "True"], ["-d", "sine", "-l", "mean_squared_error", "--fgsm_eps", "0.1"]]
+)
 def test_adversarial_options_that_cannot_apply_exit_2(args, tmp_path):
     result = run_cli([*args, "--wandb_mode", "disabled"], tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1

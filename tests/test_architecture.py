@@ -1,5 +1,6 @@
 """The layering, read from the source: the core never sees the command line, W&B, Optuna,
 plotting, the reporting, sweeping or experiment layers, or a script; scripts stay thin."""
+
 import ast
 import subprocess
 import sys
@@ -9,8 +10,23 @@ import pytest
 from tests.conftest import ROOT
 
 CORE = ("nn", "optimizers", "datasets")
-FORBIDDEN_IN_CORE = {"wandb", "click", "optuna", "matplotlib", "tracking", "sweeping", "experiments", "train",
-                     "sweep", "evaluate", "torch", "jax", "tensorflow", "keras", "autograd"}
+FORBIDDEN_IN_CORE = {
+    "wandb",
+    "click",
+    "optuna",
+    "matplotlib",
+    "tracking",
+    "sweeping",
+    "experiments",
+    "train",
+    "sweep",
+    "evaluate",
+    "torch",
+    "jax",
+    "tensorflow",
+    "keras",
+    "autograd",
+}
 # keras is allowed in exactly one place: the download of last resort, imported only when it runs.
 ALLOWED = {("datasets/sources.py", "keras")}
 SCRIPTS = ("train.py", "sweep.py")
@@ -30,9 +46,12 @@ def imported_roots(path):
 def test_the_core_imports_nothing_from_the_layers_above(package):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
-    offences = [f"{path.relative_to(ROOT)}:{line} imports {root}" for path in files
-                for line, root in imported_roots(path)
-                if root in FORBIDDEN_IN_CORE and (str(path.relative_to(ROOT)), root) not in ALLOWED]
+    offences = [
+        f"{path.relative_to(ROOT)}:{line} imports {root}"
+        for path in files
+        for line, root in imported_roots(path)
+        if root in FORBIDDEN_IN_CORE and (str(path.relative_to(ROOT)), root) not in ALLOWED
+    ]
     assert not offences, offences
 
 
@@ -43,10 +62,17 @@ def test_the_boundary_check_would_catch_an_offence(tmp_path):
 
 
 def test_no_library_module_imports_a_script():
-    library = [p for folder in ("nn", "optimizers", "datasets", "tracking", "experiments", "sweeping", "bench")
-               for p in (ROOT / folder).rglob("*.py")]
-    offences = [f"{p.relative_to(ROOT)}:{line}" for p in library for line, root in imported_roots(p)
-                if root in ("train", "sweep", "evaluate")]
+    library = [
+        p
+        for folder in ("nn", "optimizers", "datasets", "tracking", "experiments", "sweeping", "bench")
+        for p in (ROOT / folder).rglob("*.py")
+    ]
+    offences = [
+        f"{p.relative_to(ROOT)}:{line}"
+        for p in library
+        for line, root in imported_roots(p)
+        if root in ("train", "sweep", "evaluate")
+    ]
     assert not offences, offences
 
 
@@ -57,7 +83,9 @@ def test_scripts_are_thin_shells(script):
 
 
 def test_importing_the_core_loads_no_reporting_or_autodiff_package():
-    code = ("import sys, nn, optimizers, datasets; "
-            "bad = {'wandb', 'click', 'optuna', 'matplotlib', 'torch', 'jax', 'tensorflow', 'keras'} & set(sys.modules);"
-            "assert not bad, bad")
+    code = (
+        "import sys, nn, optimizers, datasets; "
+        "bad = {'wandb', 'click', 'optuna', 'matplotlib', 'torch', 'jax', 'tensorflow', 'keras'} & set(sys.modules);"
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

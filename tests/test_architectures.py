@@ -1,5 +1,6 @@
 """--arch cnn / localnet through the whole tool: CLI, figures, W&B, saved models, evaluate.py,
 FGSM, every optimizer and loss, and the one-line refusals."""
+
 import json
 
 import numpy as np
@@ -17,8 +18,24 @@ SMALL = ["-d", "digits", "--filters", "4", "8", "-nhl", "1", "-sz", "16", "-e", 
 @pytest.fixture(scope="module")
 def cnn_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cnn")
-    result = run_cli([*SMALL, "--arch", "cnn", "--save_model", "True", "--fgsm_eps", "0.1", "--plots", "True",
-                      "--wandb_mode", "offline", "--output_dir", "runs"], folder)
+    result = run_cli(
+        [
+            *SMALL,
+            "--arch",
+            "cnn",
+            "--save_model",
+            "True",
+            "--fgsm_eps",
+            "0.1",
+            "--plots",
+            "True",
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            "runs",
+        ],
+        folder,
+    )
     assert result.returncode == 0, result.stderr
     return folder, next((folder / "runs").iterdir()), result
 
@@ -48,8 +65,25 @@ def test_a_saved_cnn_reloads_and_evaluate_py_reproduces_its_test_metrics(cnn_run
 
 
 def test_localnet_with_batch_norm_and_dropout_learns_digits(tmp_path):
-    result = run_cli([*SMALL[:-1], "4", "--arch", "localnet", "--norm", "batch", "--dropout", "0.1", "-lr", "0.005",
-                      "--wandb_mode", "disabled", "--output_dir", "runs"], tmp_path)
+    result = run_cli(
+        [
+            *SMALL[:-1],
+            "4",
+            "--arch",
+            "localnet",
+            "--norm",
+            "batch",
+            "--dropout",
+            "0.1",
+            "-lr",
+            "0.005",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "runs",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     run = next((tmp_path / "runs").iterdir())
     summary = json.loads((run / "summary.json").read_text())
@@ -57,14 +91,19 @@ def test_localnet_with_batch_norm_and_dropout_learns_digits(tmp_path):
     assert (run / "filters.png").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-d", "diabetes", "-l", "mean_squared_error", "--arch", "cnn"], "needs an image data set"),
-    (["-d", "digits", "--arch", "cnn", "--pretrain", "autoencoder"], "--pretrain autoencoder takes an mlp"),
-    (["-d", "digits", "--arch", "cnn", "--filters", "4", "4", "--kernel_size", "9", "--padding", "valid"],
-     "kernel does not fit"),
-    (["-d", "digits", "--arch", "localnet", "--filters", "4000000"], "GiB available"),
-    (["-d", "digits", "--arch", "cnn", "--filters", "0"], "sizes must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-d", "diabetes", "-l", "mean_squared_error", "--arch", "cnn"], "needs an image data set"),
+        (["-d", "digits", "--arch", "cnn", "--pretrain", "autoencoder"], "--pretrain autoencoder takes an mlp"),
+        (
+            ["-d", "digits", "--arch", "cnn", "--filters", "4", "4", "--kernel_size", "9", "--padding", "valid"],
+            "kernel does not fit",
+        ),
+        (["-d", "digits", "--arch", "localnet", "--filters", "4000000"], "GiB available"),
+        (["-d", "digits", "--arch", "cnn", "--filters", "0"], "sizes must be at least 1"),
+    ],
+)
 def test_architectures_that_cannot_run_exit_2_with_one_line(tmp_path, args, message):
     result = run_cli([*args, "--wandb_mode", "disabled", "--output_dir", "runs"], tmp_path)
     assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -85,7 +124,7 @@ def test_every_optimizer_trains_a_cnn(name):
     assert nn.evaluate(model, "cross_entropy", x, y)["loss"] < before
 
 
-@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES + ["perceptron"])
+@pytest.mark.parametrize("loss", [*CLASSIFICATION_LOSSES, "perceptron"])
 def test_every_classification_loss_trains_a_localnet(loss):
     x, y = tiny_images(seed=1)
     model = nn.convnet((6, 6), 3, filters=[3], activation="ReLU", weight_init="He", locally_connected=True)

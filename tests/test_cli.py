@@ -1,4 +1,5 @@
 """train.py: the course's flags, validation, and whole runs on small data (offline W&B)."""
+
 import json
 import os
 import re
@@ -19,24 +20,64 @@ from experiments import config as configuration
 from experiments.run import reconcile
 from tests.conftest import ROOT
 
-COURSE_FLAGS = ["-wp", "--wandb_project", "-we", "--wandb_entity", "-d", "--dataset", "-e", "--epochs",
-                "-b", "--batch_size", "-l", "--loss", "-o", "--optimizer", "-lr", "--learning_rate",
-                "-m", "--momentum", "-beta", "--beta", "-beta1", "--beta1", "-beta2", "--beta2",
-                "-eps", "--epsilon", "-w_d", "--weight_decay", "-w_i", "--weight_init",
-                "-nhl", "--num_layers", "-sz", "--hidden_size", "-a", "--activation"]
+COURSE_FLAGS = [
+    "-wp",
+    "--wandb_project",
+    "-we",
+    "--wandb_entity",
+    "-d",
+    "--dataset",
+    "-e",
+    "--epochs",
+    "-b",
+    "--batch_size",
+    "-l",
+    "--loss",
+    "-o",
+    "--optimizer",
+    "-lr",
+    "--learning_rate",
+    "-m",
+    "--momentum",
+    "-beta",
+    "--beta",
+    "-beta1",
+    "--beta1",
+    "-beta2",
+    "--beta2",
+    "-eps",
+    "--epsilon",
+    "-w_d",
+    "--weight_decay",
+    "-w_i",
+    "--weight_init",
+    "-nhl",
+    "--num_layers",
+    "-sz",
+    "--hidden_size",
+    "-a",
+    "--activation",
+]
 
 
 def run_cli(args, cwd, timeout=180, **env):
     environment = {**os.environ, "WANDB_DIR": str(cwd), "WANDB_SILENT": "true", **env}
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=environment)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+    )
 
 
 def wandb_summary(run_dir: Path) -> str:
     """What `wandb leet inspect --summary` shows for an offline run."""
     wandb_cli = Path(sys.executable).parent / "wandb"
-    result = subprocess.run([str(wandb_cli), "leet", "inspect", "--summary", str(run_dir)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(wandb_cli), "leet", "inspect", "--summary", str(run_dir)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -50,8 +91,15 @@ def offline_run(cwd: Path) -> Path:
 def test_help_lists_every_flag_and_every_registered_name():
     result = CliRunner().invoke(train.cli, ["--help"])
     assert result.exit_code == 0
-    for flag in COURSE_FLAGS + ["--seed", "--data_dir", "--val_fraction", "--wandb_mode", "--output_dir",
-                                "--save_model"]:
+    for flag in [
+        *COURSE_FLAGS,
+        "--seed",
+        "--data_dir",
+        "--val_fraction",
+        "--wandb_mode",
+        "--output_dir",
+        "--save_model",
+    ]:
         assert re.search(rf"(^|[\s,]){re.escape(flag)}[\s,]", result.output), flag
     for name in optimizers.names() + list(nn.ACTIVATIONS) + list(nn.INITIALIZERS) + list(nn.LOSSES):
         assert name in result.output, name
@@ -60,13 +108,26 @@ def test_help_lists_every_flag_and_every_registered_name():
 
 
 def test_help_imports_nothing_heavy():
-    code = ("import sys; sys.argv = ['train.py', '--help']; import train;"
-            "bad = {'tensorflow', 'keras', 'wandb', 'matplotlib', 'sklearn'} & set(sys.modules); assert not bad, bad")
+    code = (
+        "import sys; sys.argv = ['train.py', '--help']; import train;"
+        "bad = {'tensorflow', 'keras', 'wandb', 'matplotlib', 'sklearn'} & set(sys.modules); assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
-@pytest.mark.parametrize("args", [["-e", "0"], ["-b", "-3"], ["-lr", "-1"], ["-beta1", "1.5"], ["-a", "relu6"],
-                                  ["-o", "adamax"], ["--val_fraction", "1"], ["-nhl", "x"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-e", "0"],
+        ["-b", "-3"],
+        ["-lr", "-1"],
+        ["-beta1", "1.5"],
+        ["-a", "relu6"],
+        ["-o", "adamax"],
+        ["--val_fraction", "1"],
+        ["-nhl", "x"],
+    ],
+)
 def test_bad_values_exit_2_with_one_line(args):
     result = CliRunner().invoke(train.cli, args)
     assert result.exit_code == 2
@@ -81,8 +142,15 @@ def test_choices_are_case_insensitive_and_normalised():
 
 
 def test_run_name_says_what_the_run_is():
-    config = {**configuration.DEFAULTS, "num_layers": 3, "hidden_size": 128, "batch_size": 64, "activation": "ReLU",
-              "optimizer": "nadam", "learning_rate": 0.001}
+    config = {
+        **configuration.DEFAULTS,
+        "num_layers": 3,
+        "hidden_size": 128,
+        "batch_size": 64,
+        "activation": "ReLU",
+        "optimizer": "nadam",
+        "learning_rate": 0.001,
+    }
     assert configuration.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
     assert configuration.run_name({**config, "loss": "mean_squared_error"}).endswith("_mse")
     assert configuration.run_name({**config, "norm": "batch", "dropout": 0.2}).endswith("_batchnorm_do_0.2")
@@ -90,8 +158,11 @@ def test_run_name_says_what_the_run_is():
 
 def test_values_injected_by_wandb_win_and_are_coerced():
     said = []
-    config = reconcile(dict(configuration.DEFAULTS), {"learning_rate": "0.01", "epochs": 10, "batch_size": 32,
-                                                    "not_an_option": 1}, said.append)
+    config = reconcile(
+        dict(configuration.DEFAULTS),
+        {"learning_rate": "0.01", "epochs": 10, "batch_size": 32, "not_an_option": 1},
+        said.append,
+    )
     assert config["learning_rate"] == 0.01 and config["batch_size"] == 32 and config["epochs"] == 10
     assert len(said) == 2 and "learning_rate" in said[0]
 
@@ -99,8 +170,13 @@ def test_values_injected_by_wandb_win_and_are_coerced():
 def test_missing_data_gives_a_clear_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_cli(["-d", "fashion_mnist", "--data_dir", str(empty), "--wandb_mode", "disabled"], tmp_path,
-                     HOME=str(empty), KERAS_HOME=str(empty / "keras"), FFNN_DATA_DIR="")
+    result = run_cli(
+        ["-d", "fashion_mnist", "--data_dir", str(empty), "--wandb_mode", "disabled"],
+        tmp_path,
+        HOME=str(empty),
+        KERAS_HOME=str(empty / "keras"),
+        FFNN_DATA_DIR="",
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
@@ -116,14 +192,43 @@ def test_corrupt_data_gives_a_clear_error(tiny_idx, tmp_path):
 
 
 def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, tmp_path):
-    result = run_cli(["--data_dir", str(tiny_idx), "-e", "2", "-b", "16", "-nhl", "1", "-sz", "32",
-                      "--wandb_mode", "offline", "--output_dir", "out", "--save_model", "--plots"], tmp_path)
+    result = run_cli(
+        [
+            "--data_dir",
+            str(tiny_idx),
+            "-e",
+            "2",
+            "-b",
+            "16",
+            "-nhl",
+            "1",
+            "-sz",
+            "32",
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            "out",
+            "--save_model",
+            "--plots",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "epoch 2/2" in result.stdout and "wandb sync" in result.stdout
     folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_adam_lr_0.001"
-    for name in ("config.json", "history.json", "history.csv", "summary.json", "samples.png", "curves.png",
-                 "confusion_matrix.png", "confusion_matrix.csv", "model.npz", "first_layer_weights.png",
-                 "weight_histograms.png"):
+    for name in (
+        "config.json",
+        "history.json",
+        "history.csv",
+        "summary.json",
+        "samples.png",
+        "curves.png",
+        "confusion_matrix.png",
+        "confusion_matrix.csv",
+        "model.npz",
+        "first_layer_weights.png",
+        "weight_histograms.png",
+    ):
         assert (folder / name).is_file(), name
     summary = json.loads((folder / "summary.json").read_text())
     history = json.loads((folder / "history.json").read_text())
@@ -139,16 +244,44 @@ def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, t
     assert np.loadtxt(folder / "confusion_matrix.csv", delimiter=",").sum() == len(data.y_test)
     shown = wandb_summary(offline_run(tmp_path))
     assert "finished" in shown
-    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "best_val_accuracy",
-                "test_accuracy", "test_loss", "confusion_matrix_table", "confusion_matrix_image", "samples",
-                "misclassified_test_examples", "worst_mistakes"):
+    for key in (
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "best_val_accuracy",
+        "test_accuracy",
+        "test_loss",
+        "confusion_matrix_table",
+        "confusion_matrix_image",
+        "samples",
+        "misclassified_test_examples",
+        "worst_mistakes",
+    ):
         assert re.search(rf"^\s+{key}\s", shown, re.MULTILINE), key
     assert f"{summary['test_accuracy']}"[:6] in shown
 
 
 def test_diverging_run_stops_cleanly_and_marks_wandb_failed(tiny_idx, tmp_path):
-    result = run_cli(["--data_dir", str(tiny_idx), "-o", "sgd", "-lr", "1000", "-a", "identity", "-e", "3",
-                      "--wandb_mode", "offline", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "--data_dir",
+            str(tiny_idx),
+            "-o",
+            "sgd",
+            "-lr",
+            "1000",
+            "-a",
+            "identity",
+            "-e",
+            "3",
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "diverged" in result.stderr.strip().splitlines()[-1]
@@ -166,9 +299,25 @@ def test_save_model_accepts_sweep_style_values():
 def signal_during_training(tmp_path, signum, *args):
     """Start a long digits run, send ``signum`` once epoch 3 is printed; ``(process, out, err)``."""
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "train.py"), "-d", "digits", "-e", "2000", "--wandb_mode", "offline",
-         "--output_dir", "out", *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "WANDB_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "-d",
+            "digits",
+            "-e",
+            "2000",
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            "out",
+            *args,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "WANDB_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"},
+    )
     for line in process.stdout:
         if line.startswith("epoch    3/"):
             break
@@ -191,7 +340,9 @@ def test_ctrl_c_keeps_what_was_computed(tmp_path):
 
 def test_defaults_are_the_sweeps_best_configuration():
     best = configuration.load_presets()["fmnist_top1"]
-    assert {key: configuration.DEFAULTS[key] for key in best} == {key: configuration.convert(key, v) for key, v in best.items()}
+    assert {key: configuration.DEFAULTS[key] for key in best} == {
+        key: configuration.convert(key, v) for key, v in best.items()
+    }
 
 
 def test_preset_values_yield_to_explicit_flags():
@@ -202,9 +353,28 @@ def test_preset_values_yield_to_explicit_flags():
 
 
 def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_path):
-    result = run_cli(["--data_dir", str(tiny_idx), "-e", "40", "-b", "16", "--patience", "2", "--save_model",
-                      "--wandb_mode", "disabled", "--output_dir", "out", "--l1", "0.0001", "--scaling", "standard"],
-                     tmp_path)
+    result = run_cli(
+        [
+            "--data_dir",
+            str(tiny_idx),
+            "-e",
+            "40",
+            "-b",
+            "16",
+            "--patience",
+            "2",
+            "--save_model",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+            "--l1",
+            "0.0001",
+            "--scaling",
+            "standard",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     folder = next((tmp_path / "out").iterdir())
     summary = json.loads((folder / "summary.json").read_text())
@@ -216,12 +386,28 @@ def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_
     model = nn.Sequential.load(folder / "model.npz")
     data = datasets.load("fashion_mnist", tiny_idx, scaling="standard")
     assert nn.evaluate(model, "cross_entropy", data.x_val, data.y_val)["accuracy"] == pytest.approx(
-        summary["best_val_accuracy"])
+        summary["best_val_accuracy"]
+    )
 
 
 def test_patience_without_a_validation_set_says_it_is_off(tmp_path):
-    result = run_cli(["-d", "digits", "-e", "2", "--patience", "1", "--val_fraction", "0",
-                      "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "digits",
+            "-e",
+            "2",
+            "--patience",
+            "1",
+            "--val_fraction",
+            "0",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "early stopping is off" in result.stdout
     history = json.loads(next((tmp_path / "out").glob("*/history.json")).read_text())

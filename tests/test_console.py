@@ -1,4 +1,5 @@
 """The epoch lines and the live bar inside long epochs (only on a terminal)."""
+
 import io
 
 from tracking.console import ConsoleProgress
@@ -47,7 +48,6 @@ def test_a_short_epoch_or_a_pipe_gets_only_the_epoch_line():
 
 def test_the_bar_is_redrawn_at_most_every_interval():
     clock, stream = FakeClock(), Terminal()
-    run_epoch(ConsoleProgress(stream, delay=0.0, interval=1.0, clock=clock), clock, seconds_per_batch=0.3,
-              n_batches=20)
+    run_epoch(ConsoleProgress(stream, delay=0.0, interval=1.0, clock=clock), clock, seconds_per_batch=0.3, n_batches=20)
     frames = stream.getvalue().split("\r\033[K")[1:-1]
     assert 5 <= len(frames) <= 7 and "20/20" in frames[-1]  # 6 s of batches: about one frame a second

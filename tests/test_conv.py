@@ -1,5 +1,6 @@
 """Convolution, locally connected and max-pooling layers: against direct loops written here, and
 their gradients (parameters and input) against float64 finite differences."""
+
 import itertools
 
 import numpy as np
@@ -7,8 +8,17 @@ import pytest
 
 import nn
 import optimizers
-from nn.layers import (ActivationLayer, BatchNorm, Conv2D, Dense, Flatten, LayerNorm, LocallyConnected2D, MaxPool2D,
-                       Reshape)
+from nn.layers import (
+    ActivationLayer,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Flatten,
+    LayerNorm,
+    LocallyConnected2D,
+    MaxPool2D,
+    Reshape,
+)
 from tests.test_gradients import numeric_input_gradient, relative_error
 from tests.test_layers import numeric_check
 
@@ -21,18 +31,18 @@ def direct_conv(x, W, b, stride, padding):
     ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
     z = np.zeros((n, ho, wo, f))
     for s, i, j, o in itertools.product(range(n), range(ho), range(wo), range(f)):
-        window = xp[s, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+        window = xp[s, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
         z[s, i, j, o] = b[o] + np.sum(window * W[:, :, :, o])
     return z
 
 
 def direct_local(x, W, b, kernel, stride, padding):
-    n, h, w, c = x.shape
+    n, _h, _w, _c = x.shape
     xp = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     ho, wo, f = b.shape
     z = np.zeros((n, ho, wo, f))
     for s, i, j in itertools.product(range(n), range(ho), range(wo)):
-        window = xp[s, i * stride:i * stride + kernel, j * stride:j * stride + kernel, :].reshape(-1)
+        window = xp[s, i * stride : i * stride + kernel, j * stride : j * stride + kernel, :].reshape(-1)
         z[s, i, j] = b[i, j] + window @ W[i * wo + j]
     return z
 
@@ -42,13 +52,18 @@ def direct_max_pool(x, k, stride):
     ho, wo = (h - k) // stride + 1, (w - k) // stride + 1
     y = np.zeros((n, ho, wo, c))
     for i, j in itertools.product(range(ho), range(wo)):
-        y[:, i, j, :] = x[:, i * stride:i * stride + k, j * stride:j * stride + k, :].max(axis=(1, 2))
+        y[:, i, j, :] = x[:, i * stride : i * stride + k, j * stride : j * stride + k, :].max(axis=(1, 2))
     return y
 
 
 SHAPES = [  # (H, W, C, F, kernel, stride, padding)
-    (7, 7, 1, 4, 3, 1, 0), (7, 6, 3, 2, 3, 1, 1), (8, 8, 2, 3, 3, 2, 0), (9, 7, 2, 2, 2, 2, 1),
-    (6, 6, 9, 3, 5, 1, 2), (10, 10, 9, 2, 3, 3, 1), (5, 5, 2, 2, 1, 1, 0),
+    (7, 7, 1, 4, 3, 1, 0),
+    (7, 6, 3, 2, 3, 1, 1),
+    (8, 8, 2, 3, 3, 2, 0),
+    (9, 7, 2, 2, 2, 2, 1),
+    (6, 6, 9, 3, 5, 1, 2),
+    (10, 10, 9, 2, 3, 3, 1),
+    (5, 5, 2, 2, 1, 1, 0),
 ]
 
 
@@ -115,8 +130,11 @@ def test_max_pooling_routes_the_gradient_to_the_first_maximum_of_a_tie(stride):
 
 def conv_model(kind, s, p, k=3, pool=(2, 2), norm=None, h=7, w=6):
     c, f = 2, 3
-    first = (Conv2D(c, f, k, s, p, "Xavier") if kind == "conv"
-             else LocallyConnected2D(c, f, k, s, p, "Xavier", input_hw=(h, w)))
+    first = (
+        Conv2D(c, f, k, s, p, "Xavier")
+        if kind == "conv"
+        else LocallyConnected2D(c, f, k, s, p, "Xavier", input_hw=(h, w))
+    )
     ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     layers = [Reshape((h, w, c)), first]
     if norm:
@@ -129,10 +147,19 @@ def conv_model(kind, s, p, k=3, pool=(2, 2), norm=None, h=7, w=6):
     return nn.Sequential(layers, seed=2, dtype=np.float64), h * w * c
 
 
-@pytest.mark.parametrize("kind, s, p, k, pool", [
-    ("conv", 1, 0, 3, (2, 2)), ("conv", 1, 1, 3, (3, 2)), ("conv", 2, 0, 3, None), ("conv", 2, 2, 3, (2, 1)),
-    ("conv", 1, 1, 2, (2, 2)), ("local", 1, 0, 3, (2, 2)), ("local", 2, 1, 3, None), ("local", 1, 2, 3, (3, 2)),
-])
+@pytest.mark.parametrize(
+    "kind, s, p, k, pool",
+    [
+        ("conv", 1, 0, 3, (2, 2)),
+        ("conv", 1, 1, 3, (3, 2)),
+        ("conv", 2, 0, 3, None),
+        ("conv", 2, 2, 3, (2, 1)),
+        ("conv", 1, 1, 2, (2, 2)),
+        ("local", 1, 0, 3, (2, 2)),
+        ("local", 2, 1, 3, None),
+        ("local", 1, 2, 3, (3, 2)),
+    ],
+)
 def test_gradients_by_finite_differences(kind, s, p, k, pool):
     model, n_features = conv_model(kind, s, p, k, pool)
     rng = np.random.default_rng(7)
@@ -173,8 +200,18 @@ def test_initialisers_see_the_kernel_fan_in_and_fan_out():
 
 @pytest.mark.parametrize("locally_connected", [False, True])
 def test_convnet_saves_loads_and_predicts_in_small_chunks(tmp_path, locally_connected):
-    model = nn.convnet((8, 8), 4, filters=[3, 5], hidden=[6], activation="ReLU", weight_init="He", norm="batch",
-                       dropout=0.2, locally_connected=locally_connected, seed=4)
+    model = nn.convnet(
+        (8, 8),
+        4,
+        filters=[3, 5],
+        hidden=[6],
+        activation="ReLU",
+        weight_init="He",
+        norm="batch",
+        dropout=0.2,
+        locally_connected=locally_connected,
+        seed=4,
+    )
     x = np.random.default_rng(0).random((1100, 64)).astype(np.float32)
     nn.objective_and_grads(model, "cross_entropy", x[:32], np.arange(32) % 4)  # moves batch norm's statistics
     assert model.eval_batch_size < 1100
@@ -196,5 +233,11 @@ def test_convnet_learns_to_tell_bars_from_stripes():
             image[where, :] += 2.0
     model = nn.convnet((8, 8), 2, filters=[4], activation="ReLU", weight_init="He", seed=0)
     x = images.reshape(400, 64).astype(np.float32)
-    nn.fit(model, "cross_entropy", optimizers.make("adam", learning_rate=0.01), nn.Batches(x[:300], labels[:300], 32, seed=0), epochs=15)
+    nn.fit(
+        model,
+        "cross_entropy",
+        optimizers.make("adam", learning_rate=0.01),
+        nn.Batches(x[:300], labels[:300], 32, seed=0),
+        epochs=15,
+    )
     assert nn.evaluate(model, "cross_entropy", x[300:], labels[300:])["accuracy"] > 0.95

@@ -1,4 +1,5 @@
 """Data loading: IDX parsing and checks, search order, scaling, the validation split."""
+
 import gzip
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def test_load_scales_flattens_and_splits_stratified(tiny_idx):
     data = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=1)
     assert data.x_train.dtype == np.float32 and data.x_train.shape == (160, 784)
     assert data.x_val.shape == (40, 784) and data.x_test.shape == (50, 784)
-    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
     assert data.x_train.max() == 1.0 and data.x_train.min() == 0.0  # min-max over the training pixels
     assert np.bincount(data.y_val, minlength=10).tolist() == [4] * 10  # stratified
     assert data.image_shape == (28, 28) and data.n_classes == 10
@@ -68,16 +69,22 @@ def test_environment_variable_and_keras_cache_are_searched(tmp_path, monkeypatch
     assert "keras" in datasets.load("fashion_mnist").source
     # Keras keeps MNIST as one npz archive
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "keras" / "datasets" / "mnist.npz",
-             x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8), y_train=np.arange(30) % 10,
-             x_test=rng.integers(0, 255, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    np.savez(
+        tmp_path / "keras" / "datasets" / "mnist.npz",
+        x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
+        y_train=np.arange(30) % 10,
+        x_test=rng.integers(0, 255, (10, 28, 28), dtype=np.uint8),
+        y_test=np.arange(10),
+    )
     data = datasets.load("mnist", val_fraction=0.0)
     assert data.source.endswith("mnist.npz") and data.x_train.shape == (30, 784)
 
 
 def test_local_loading_imports_neither_keras_nor_tensorflow(tiny_idx):
-    code = (f"import sys, datasets; datasets.load('fashion_mnist', {str(tiny_idx)!r});"
-            "bad = {'keras', 'tensorflow', 'wandb'} & set(sys.modules); assert not bad, bad")
+    code = (
+        f"import sys, datasets; datasets.load('fashion_mnist', {str(tiny_idx)!r});"
+        "bad = {'keras', 'tensorflow', 'wandb'} & set(sys.modules); assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
@@ -120,8 +127,11 @@ def test_scaling_is_fitted_on_the_training_split_only(tiny_idx):
 def test_permuted_pixels_are_one_fixed_permutation_for_every_split(tiny_idx):
     plain = datasets.load("fashion_mnist", tiny_idx, seed=4)
     scrambled = datasets.load("fashion_mnist", tiny_idx, seed=4, permute_pixels=True)
-    order = [int(np.flatnonzero((plain.x_train.T == column).all(axis=1))[0])
-             for column in scrambled.x_train.T[:5] if np.ptp(column) > 0]
+    order = [
+        int(np.flatnonzero((column == plain.x_train.T).all(axis=1))[0])
+        for column in scrambled.x_train.T[:5]
+        if np.ptp(column) > 0
+    ]
     assert order and order != list(range(len(order)))
     perm = np.random.default_rng([4, 2]).permutation(784)
     for split in ("x_train", "x_val", "x_test"):

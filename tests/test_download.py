@@ -6,6 +6,7 @@ A fresh install has no local copy of the data; train.py then downloads through
 the local copy (FFNN_DATA_DIR) instead of the internet; Keras' cache layout, its
 checks and the parsing all run unchanged, in an empty KERAS_HOME.
 """
+
 import os
 import subprocess
 import sys
@@ -52,11 +53,23 @@ FAKE_NETWORK = textwrap.dedent("""
 
 def train_offline_world(tmp_path, network, *args):
     env = {key: value for key, value in os.environ.items() if key != "FFNN_DATA_DIR"}
-    env.update(HOME=str(tmp_path / "home"), KERAS_HOME=str(tmp_path / "keras"), SERVED_FROM=str(real_data_dir()),
-               NETWORK=network, PROJECT=str(ROOT), WANDB_MODE="disabled")
+    env.update(
+        HOME=str(tmp_path / "home"),
+        KERAS_HOME=str(tmp_path / "keras"),
+        SERVED_FROM=str(real_data_dir()),
+        NETWORK=network,
+        PROJECT=str(ROOT),
+        WANDB_MODE="disabled",
+    )
     (tmp_path / "home").mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, "-c", FAKE_NETWORK, *args, "--wandb_mode", "disabled", "--output_dir",
-                           str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", FAKE_NETWORK, *args, "--wandb_mode", "disabled", "--output_dir", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 @requires_real_data
@@ -67,7 +80,8 @@ def test_fashion_mnist_downloads_through_keras_into_its_cache(tmp_path):
     assert "from keras.datasets.fashion_mnist" in first.stdout
     cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
     assert sorted(p.name for p in cache.iterdir()) == sorted(
-        f"{s}-ubyte.gz" for s in ("t10k-images-idx3", "t10k-labels-idx1", "train-images-idx3", "train-labels-idx1"))
+        f"{s}-ubyte.gz" for s in ("t10k-images-idx3", "t10k-labels-idx1", "train-images-idx3", "train-labels-idx1")
+    )
     second = train_offline_world(tmp_path, "down", *args)  # no network now: the Keras cache serves
     assert second.returncode == 0, second.stderr[-2000:]
     assert f"from {cache}" in second.stdout

@@ -1,4 +1,5 @@
 """evaluate.py: saved models on their test set, alone and as an ensemble."""
+
 import json
 import subprocess
 import sys
@@ -18,19 +19,60 @@ def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     paths = []
     for seed, scaling in ((0, "minmax"), (1, "standard"), (2, "minmax")):
-        result = run_cli(["-d", "digits", "-e", "4", "-nhl", "1", "-sz", "32", "--seed", str(seed), "--scaling",
-                          scaling, "--save_model", "--wandb_mode", "disabled", "--output_dir", f"s{seed}"], folder)
+        result = run_cli(
+            [
+                "-d",
+                "digits",
+                "-e",
+                "4",
+                "-nhl",
+                "1",
+                "-sz",
+                "32",
+                "--seed",
+                str(seed),
+                "--scaling",
+                scaling,
+                "--save_model",
+                "--wandb_mode",
+                "disabled",
+                "--output_dir",
+                f"s{seed}",
+            ],
+            folder,
+        )
         assert result.returncode == 0, result.stderr
         paths.append(next((folder / f"s{seed}").iterdir()))
-    other = run_cli(["-d", "breast_cancer", "-e", "2", "-nhl", "1", "-sz", "8", "--save_model", "--wandb_mode",
-                     "disabled", "--output_dir", "bc"], folder)
+    other = run_cli(
+        [
+            "-d",
+            "breast_cancer",
+            "-e",
+            "2",
+            "-nhl",
+            "1",
+            "-sz",
+            "8",
+            "--save_model",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "bc",
+        ],
+        folder,
+    )
     assert other.returncode == 0, other.stderr
     return folder, paths, next((folder / "bc").iterdir())
 
 
 def evaluate(args, cwd):
-    result = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *map(str, args)], cwd=cwd,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return result
 
 
@@ -48,8 +90,7 @@ def test_one_model_reproduces_its_runs_test_metrics(trained, tmp_path):
 
 def test_the_ensemble_is_the_mean_of_the_members_softmax(trained, tmp_path):
     _, paths, _ = trained
-    result = evaluate([p / "model.npz" for p in paths] + ["-d", "digits", "--json", "--output_dir", tmp_path],
-                      tmp_path)
+    result = evaluate([p / "model.npz" for p in paths] + ["-d", "digits", "--json", "--output_dir", tmp_path], tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     raw = datasets.load("digits", val_fraction=0, scaling="none")
@@ -64,14 +105,17 @@ def test_the_ensemble_is_the_mean_of_the_members_softmax(trained, tmp_path):
     assert report["ensemble"]["accuracy"] == pytest.approx(np.mean(mean.argmax(axis=1) == raw.y_test))
     assert report["ensemble"]["loss"] == pytest.approx(-np.mean(np.log(mean[np.arange(len(raw.y_test)), raw.y_test])))
     assert [m["accuracy"] for m in report["members"]] == pytest.approx(
-        [np.mean(p.argmax(axis=1) == raw.y_test) for p in probabilities])
+        [np.mean(p.argmax(axis=1) == raw.y_test) for p in probabilities]
+    )
     assert report["accuracy"] == report["ensemble"]["accuracy"] and "ensemble of 3" in result.stdout
 
 
 def test_fgsm_lowers_every_accuracy(trained, tmp_path):
     _, paths, _ = trained
-    result = evaluate([paths[0] / "model.npz", paths[2] / "model.npz", "--fgsm_eps", "0.1", "--json",
-                       "--output_dir", tmp_path], tmp_path)
+    result = evaluate(
+        [paths[0] / "model.npz", paths[2] / "model.npz", "--fgsm_eps", "0.1", "--json", "--output_dir", tmp_path],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     for entry in report["members"] + [report["ensemble"]]:

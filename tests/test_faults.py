@@ -1,4 +1,5 @@
 """Bad input and faults: one line, the right exit code, never a traceback; nothing computed is lost."""
+
 import json
 import random
 import subprocess
@@ -26,8 +27,19 @@ def one_line_error(result, code=2):
 
 
 def test_every_float_option_is_checked():
-    assert {"learning_rate", "momentum", "beta", "beta1", "beta2", "epsilon", "weight_decay", "l1", "min_delta",
-            "dropout", "val_fraction"} <= set(FLOAT_OPTIONS)
+    assert {
+        "learning_rate",
+        "momentum",
+        "beta",
+        "beta1",
+        "beta2",
+        "epsilon",
+        "weight_decay",
+        "l1",
+        "min_delta",
+        "dropout",
+        "val_fraction",
+    } <= set(FLOAT_OPTIONS)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
@@ -43,19 +55,34 @@ def test_float_options_reject_nan_and_inf(name, value):
 
 @pytest.mark.parametrize("setting", ["momentum=nan", "learning_rate=inf", "dropout=-inf"])
 def test_sweep_set_rejects_nan_and_inf(setting, tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "sweep.py"), str(ROOT / "sweep.yaml"), "--set", setting,
-                             "--output_dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sweep.py"),
+            str(ROOT / "sweep.yaml"),
+            "--set",
+            setting,
+            "--output_dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and setting.split("=")[0] in result.stderr
 
 
-@pytest.mark.parametrize("args, words", [
-    (["-d", "digits", "-o", "adam", "-eps", "0"], "epsilon"),
-    (["-d", "digits", "-o", "rmsprop", "--epsilon", "0"], "epsilon"),
-    (["-d", "digits", "--val_fraction", "0.0001"], "val_fraction|validation fraction"),
-    (["-d", "digits", "-sz", "100000", "-nhl", "5"], "GiB"),
-    (["-d", "digits", "-l", "squared_error"], "regression"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["-d", "digits", "-o", "adam", "-eps", "0"], "epsilon"),
+        (["-d", "digits", "-o", "rmsprop", "--epsilon", "0"], "epsilon"),
+        (["-d", "digits", "--val_fraction", "0.0001"], "val_fraction|validation fraction"),
+        (["-d", "digits", "-sz", "100000", "-nhl", "5"], "GiB"),
+        (["-d", "digits", "-l", "squared_error"], "regression"),
+    ],
+)
 def test_configurations_that_cannot_run_exit_2_before_starting(args, words, tmp_path):
     result = run_cli([*args, "--wandb_mode", "offline", "--output_dir", "out"], tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -69,8 +96,10 @@ def test_configurations_that_cannot_run_exit_2_before_starting(args, words, tmp_
 
 
 def test_epsilon_zero_is_fine_where_nothing_divides_by_it(tmp_path):
-    result = run_cli(["-d", "digits", "-e", "1", "-o", "momentum", "-eps", "0", "--wandb_mode", "disabled",
-                      "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        ["-d", "digits", "-e", "1", "-o", "momentum", "-eps", "0", "--wandb_mode", "disabled", "--output_dir", "out"],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -80,8 +109,12 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     result = run_cli(["-d", "digits", "--wandb_mode", "disabled", "--output_dir", str(blocker / "out")], tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--output_dir" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    sweep = subprocess.run([sys.executable, str(ROOT / "sweep.py"), str(ROOT / "sweep.yaml"), "--output_dir",
-                            str(blocker / "sweeps")], capture_output=True, text=True, timeout=120)
+    sweep = subprocess.run(
+        [sys.executable, str(ROOT / "sweep.py"), str(ROOT / "sweep.yaml"), "--output_dir", str(blocker / "sweeps")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert sweep.returncode == 2 and "Traceback" not in sweep.stderr and "--output_dir" in sweep.stderr
 
 
@@ -94,8 +127,24 @@ def test_missing_data_folder_says_so(tmp_path):
 
 def test_a_finite_blow_up_is_divergence_not_success(tmp_path):
     """-lr 100 with SGD: the loss leaves any sane range long before it is NaN; the run must fail."""
-    result = run_cli(["-d", "digits", "-e", "3", "-o", "sgd", "-lr", "100", "--wandb_mode", "disabled",
-                      "--output_dir", "out", "--save_model"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "digits",
+            "-e",
+            "3",
+            "-o",
+            "sgd",
+            "-lr",
+            "100",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+            "--save_model",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 1, result.stdout
     assert "diverged" in result.stderr and "Traceback" not in result.stderr
     folder = next((tmp_path / "out").iterdir())
@@ -110,28 +159,56 @@ def test_the_divergence_rule_leaves_healthy_training_alone(blobs):
 
     (x, y), validation = blobs
     model = nn.mlp([20, 16, 3], activation="ReLU", weight_init="Xavier")
-    history = fit_arrays(model, optimizers.make("sgd", learning_rate=1.0), x, y, epochs=5, batch_size=16,
-                         validation_data=validation)
+    history = fit_arrays(
+        model, optimizers.make("sgd", learning_rate=1.0), x, y, epochs=5, batch_size=16, validation_data=validation
+    )
     assert len(history) == 5
 
 
 def random_bad_argv(rng: random.Random) -> list[str]:
     """A command line with at least one invalid value or flag, and otherwise random valid pieces."""
-    bad = [["-e", rng.choice(["0", "-1", "x", "1.5", ""])], ["-b", rng.choice(["0", "-4", "b"])],
-           ["-lr", rng.choice(["0", "-1", "nan", "inf", "1e999", "lr"])], ["-m", rng.choice(["1", "1.5", "nan"])],
-           ["-beta", rng.choice(["-0.1", "2"])], ["-beta1", rng.choice(["1.0", "inf"])],
-           ["-eps", rng.choice(["-1", "nan"])], ["-w_d", rng.choice(["-0.1", "nan", "inf"])],
-           ["-w_i", rng.choice(["glorot", "", "xavierr"])], ["-nhl", rng.choice(["-1", "two"])],
-           ["-sz", rng.choice(["0", "-5", "x"])], ["-a", rng.choice(["relu6", "softmax", ""])],
-           ["-o", rng.choice(["adamax", "ADAMX", ""])], ["-l", rng.choice(["hinge", "mse"])],
-           ["-d", rng.choice(["cifar10", "MNIST2"])], ["--val_fraction", rng.choice(["1", "-0.1", "nan"])],
-           ["--dropout", rng.choice(["1", "nan", "-0.5"])], ["--save_model", rng.choice(["maybe", "2"])],
-           ["--norm", rng.choice(["group", "instance"])], ["--scaling", rng.choice(["log", ""])],
-           ["--patience", rng.choice(["-1", "p"])], ["--dtype", rng.choice(["float16", "int"])],
-           ["--data_dir", "/nonexistent/folder"], ["--preset", "no_such_preset"], ["--no_such_flag", "1"],
-           ["-lr"], ["--seed", "zero"]]
-    good = [["-e", "1"], ["-b", "32"], ["-lr", "0.01"], ["-o", "nadam"], ["-a", "tanh"], ["-w_i", "He"],
-            ["-nhl", "2"], ["-sz", "16"], ["--dropout", "0.1"], ["--norm", "batch"], ["-d", "digits"]]
+    bad = [
+        ["-e", rng.choice(["0", "-1", "x", "1.5", ""])],
+        ["-b", rng.choice(["0", "-4", "b"])],
+        ["-lr", rng.choice(["0", "-1", "nan", "inf", "1e999", "lr"])],
+        ["-m", rng.choice(["1", "1.5", "nan"])],
+        ["-beta", rng.choice(["-0.1", "2"])],
+        ["-beta1", rng.choice(["1.0", "inf"])],
+        ["-eps", rng.choice(["-1", "nan"])],
+        ["-w_d", rng.choice(["-0.1", "nan", "inf"])],
+        ["-w_i", rng.choice(["glorot", "", "xavierr"])],
+        ["-nhl", rng.choice(["-1", "two"])],
+        ["-sz", rng.choice(["0", "-5", "x"])],
+        ["-a", rng.choice(["relu6", "softmax", ""])],
+        ["-o", rng.choice(["adamax", "ADAMX", ""])],
+        ["-l", rng.choice(["hinge", "mse"])],
+        ["-d", rng.choice(["cifar10", "MNIST2"])],
+        ["--val_fraction", rng.choice(["1", "-0.1", "nan"])],
+        ["--dropout", rng.choice(["1", "nan", "-0.5"])],
+        ["--save_model", rng.choice(["maybe", "2"])],
+        ["--norm", rng.choice(["group", "instance"])],
+        ["--scaling", rng.choice(["log", ""])],
+        ["--patience", rng.choice(["-1", "p"])],
+        ["--dtype", rng.choice(["float16", "int"])],
+        ["--data_dir", "/nonexistent/folder"],
+        ["--preset", "no_such_preset"],
+        ["--no_such_flag", "1"],
+        ["-lr"],
+        ["--seed", "zero"],
+    ]
+    good = [
+        ["-e", "1"],
+        ["-b", "32"],
+        ["-lr", "0.01"],
+        ["-o", "nadam"],
+        ["-a", "tanh"],
+        ["-w_i", "He"],
+        ["-nhl", "2"],
+        ["-sz", "16"],
+        ["--dropout", "0.1"],
+        ["--norm", "batch"],
+        ["-d", "digits"],
+    ]
     argv = [piece for part in rng.sample(good, rng.randint(0, 4)) for piece in part]
     for part in rng.sample(bad, rng.randint(1, 3)):
         argv += part

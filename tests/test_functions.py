@@ -1,4 +1,5 @@
 """Activations, losses and initialisers against hand-computed values."""
+
 import math
 import re
 
@@ -14,15 +15,18 @@ def forward(name, values):
     return activations.get(name).forward(z, np.empty_like(z))
 
 
-@pytest.mark.parametrize("name, z, expected", [
-    ("identity", [-2.0, 0.0, 3.0], [-2.0, 0.0, 3.0]),
-    ("sigmoid", [0.0, 1000.0, -1000.0, 1.0], [0.5, 1.0, 0.0, 1 / (1 + math.exp(-1))]),
-    ("tanh", [0.0, 1.0], [0.0, math.tanh(1.0)]),
-    ("ReLU", [-1.0, 0.0, 2.5], [0.0, 0.0, 2.5]),
-    ("leaky_relu", [-2.0, 3.0], [-0.02, 3.0]),
-    ("elu", [-1.0, 0.0, 2.0], [math.exp(-1) - 1, 0.0, 2.0]),
-    ("swish", [1.0, -1.0, 0.0], [1 / (1 + math.exp(-1)), -1 / (1 + math.exp(1)), 0.0]),
-])
+@pytest.mark.parametrize(
+    "name, z, expected",
+    [
+        ("identity", [-2.0, 0.0, 3.0], [-2.0, 0.0, 3.0]),
+        ("sigmoid", [0.0, 1000.0, -1000.0, 1.0], [0.5, 1.0, 0.0, 1 / (1 + math.exp(-1))]),
+        ("tanh", [0.0, 1.0], [0.0, math.tanh(1.0)]),
+        ("ReLU", [-1.0, 0.0, 2.5], [0.0, 0.0, 2.5]),
+        ("leaky_relu", [-2.0, 3.0], [-0.02, 3.0]),
+        ("elu", [-1.0, 0.0, 2.0], [math.exp(-1) - 1, 0.0, 2.0]),
+        ("swish", [1.0, -1.0, 0.0], [1 / (1 + math.exp(-1)), -1 / (1 + math.exp(1)), 0.0]),
+    ],
+)
 def test_activation_values(name, z, expected):
     np.testing.assert_allclose(forward(name, z), expected, rtol=1e-12, atol=1e-300)
 
@@ -69,7 +73,7 @@ def test_mean_squared_error_values():
     assert losses.mean_squared_error(z, np.array([2]))[0] == pytest.approx(2.0)
     # hand-computed: p = softmax([ln 1, ln 3]) = [0.25, 0.75], y = 0
     loss, grad = losses.mean_squared_error(np.log(np.array([[1.0, 3.0]])), np.array([0]))
-    assert loss == pytest.approx(0.75 ** 2 * 2)
+    assert loss == pytest.approx(0.75**2 * 2)
     # dL/dp = 2(p - y) = [-1.5, 1.5]; dL/dz_j = p_j (g_j - sum g p) with sum g p = 0.75
     np.testing.assert_allclose(grad, [[0.25 * (-1.5 - 0.75), 0.75 * (1.5 - 0.75)]])
 
@@ -87,8 +91,9 @@ def test_initialiser_scales():
     xavier = initializers.get("xavier")(rng, (400, 300), 400, 300, np.float64)
     assert np.abs(xavier).max() <= math.sqrt(6 / 700)
     assert np.std(xavier) == pytest.approx(math.sqrt(6 / 700) / math.sqrt(3), rel=0.02)
-    assert np.std(initializers.get("He")(rng, (400, 300), 400, 300, np.float64)) == pytest.approx(math.sqrt(2 / 400),
-                                                                                              rel=0.02)
+    assert np.std(initializers.get("He")(rng, (400, 300), 400, 300, np.float64)) == pytest.approx(
+        math.sqrt(2 / 400), rel=0.02
+    )
     assert not initializers.get("zero")(rng, (4, 3), 4, 3, np.float32).any()
     # the scale comes from the fan-in / fan-out the layer states, not from the shape
     he = initializers.get("He")(rng, (50, 8, 3, 3), 72, 450, np.float64)
@@ -130,12 +135,12 @@ def test_metrics_agree_with_scikit_learn():
     logits, labels = rng.normal(size=(50, 4)), rng.integers(0, 4, size=50)
     accumulator = metrics.for_task("classification")
     for start in range(0, 50, 16):  # in batches, as the loop feeds it
-        accumulator.update(logits[start:start + 16], labels[start:start + 16])
+        accumulator.update(logits[start : start + 16], labels[start : start + 16])
     assert accumulator.result()["accuracy"] == pytest.approx(accuracy_score(labels, logits.argmax(axis=1)))
     outputs, targets = rng.normal(size=(40, 2)), rng.normal(loc=3.0, size=(40, 2))
     accumulator = metrics.for_task("regression")
     for start in range(0, 40, 7):
-        accumulator.update(outputs[start:start + 7], targets[start:start + 7])
+        accumulator.update(outputs[start : start + 7], targets[start : start + 7])
     result = accumulator.result()
     assert result["rmse"] == pytest.approx(math.sqrt(mean_squared_error(targets, outputs)), rel=1e-12)
     assert result["mae"] == pytest.approx(mean_absolute_error(targets, outputs), rel=1e-12)
@@ -146,7 +151,13 @@ def test_every_registry_lists_its_names_on_a_typo():
     import datasets
     import optimizers
 
-    for registry, typo in ((nn.ACTIVATIONS, "relu6"), (nn.LOSSES, "hinge2"), (nn.INITIALIZERS, "glorot"),
-                           (nn.LAYERS, "conv9d"), (datasets.DATASETS, "cifar"), (optimizers.OPTIMIZERS, "Adam")):
+    for registry, typo in (
+        (nn.ACTIVATIONS, "relu6"),
+        (nn.LOSSES, "hinge2"),
+        (nn.INITIALIZERS, "glorot"),
+        (nn.LAYERS, "conv9d"),
+        (datasets.DATASETS, "cifar"),
+        (optimizers.OPTIMIZERS, "Adam"),
+    ):
         with pytest.raises(ValueError, match="valid names: " + re.escape(", ".join(registry.names()))):
             registry.get(typo)

@@ -1,4 +1,5 @@
 """Backpropagation checked against central finite differences (float64)."""
+
 import itertools
 
 import numpy as np
@@ -30,8 +31,9 @@ def relative_error(a, b):
     return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
 
 
-@pytest.mark.parametrize("activation, loss, weight_decay", list(itertools.product(
-    sorted(nn.ACTIVATIONS), CLASSIFICATION_LOSSES, [0.0, 0.3])))
+@pytest.mark.parametrize(
+    "activation, loss, weight_decay", list(itertools.product(sorted(nn.ACTIVATIONS), CLASSIFICATION_LOSSES, [0.0, 0.3]))
+)
 def test_backprop_matches_finite_differences(activation, loss, weight_decay):
     rng = np.random.default_rng(7)
     model = nn.mlp([5, 4, 3, 3], activation=activation, weight_init="Xavier", seed=3, dtype=np.float64)
@@ -129,10 +131,11 @@ def test_flatten_passes_images_to_dense_layers_and_gradients_back():
     from nn.layers import ActivationLayer, Dense, Flatten
 
     rng = np.random.default_rng(8)
-    model = nn.Sequential([Flatten(), Dense(12, 4, "Xavier"), ActivationLayer("elu"), Dense(4, 3, "Xavier")],
-                          seed=0, dtype=np.float64)
+    model = nn.Sequential(
+        [Flatten(), Dense(12, 4, "Xavier"), ActivationLayer("elu"), Dense(4, 3, "Xavier")], seed=0, dtype=np.float64
+    )
     x, y = rng.normal(size=(5, 3, 4)), np.array([0, 2, 1, 1, 0])
-    value, dx = nn.input_gradient(model, "cross_entropy", x, y)
+    _value, dx = nn.input_gradient(model, "cross_entropy", x, y)
     assert dx.shape == x.shape
     assert relative_error(dx, numeric_input_gradient(model, "cross_entropy", x, y)) < 1e-6
     _, analytic = nn.objective_and_grads(model, "cross_entropy", x, y)

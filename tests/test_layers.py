@@ -1,12 +1,13 @@
 """Dropout, batch norm and layer norm: gradients by finite differences, training vs evaluation."""
+
 import itertools
 
 import numpy as np
 import pytest
 
 import nn
-from tests.conftest import CLASSIFICATION_LOSSES, fit_arrays, proba
 from nn.layers import BatchNorm, Dropout
+from tests.conftest import CLASSIFICATION_LOSSES, fit_arrays, proba
 from tests.test_gradients import H, relative_error
 
 
@@ -30,12 +31,13 @@ def numeric_check(model, x, y, loss, before_each=lambda: None):
     return analytic
 
 
-@pytest.mark.parametrize("norm, activation, loss", list(itertools.product(
-    ["batch", "layer"], ["tanh", "ReLU"], CLASSIFICATION_LOSSES)))
+@pytest.mark.parametrize(
+    "norm, activation, loss", list(itertools.product(["batch", "layer"], ["tanh", "ReLU"], CLASSIFICATION_LOSSES))
+)
 def test_normalisation_gradients(norm, activation, loss):
     rng = np.random.default_rng(5)
     model = nn.mlp([5, 6, 4, 3], activation=activation, weight_init="Xavier", seed=1, dtype=np.float64, norm=norm)
-    for name, p in model.params.items():  # move gamma and beta away from 1 and 0
+    for p in model.params.values():  # move gamma and beta away from 1 and 0
         p += rng.normal(scale=0.3, size=p.shape)
     assert f"{norm}_norm_0.gamma" in model.params and f"{norm}_norm_1.beta" in model.params
     grads = numeric_check(model, rng.normal(size=(7, 5)), np.array([0, 1, 2, 0, 1, 2, 0]), loss)
@@ -69,8 +71,9 @@ def test_dropout_is_random_in_training_and_off_in_evaluation():
     hidden = dropped.layers[1]._a
     kept = layer._mask != 0
     assert 0.4 < kept.mean() < 0.6  # about half the units are dropped
-    np.testing.assert_allclose(layer.forward(hidden, training=True)[layer._mask != 0],
-                               (2 * hidden)[layer._mask != 0], rtol=1e-6)  # survivors scaled by 1/(1-p)
+    np.testing.assert_allclose(
+        layer.forward(hidden, training=True)[layer._mask != 0], (2 * hidden)[layer._mask != 0], rtol=1e-6
+    )  # survivors scaled by 1/(1-p)
 
 
 def test_batch_norm_uses_batch_statistics_in_training_and_running_ones_in_evaluation():

@@ -5,6 +5,7 @@ from the update rules in the issue / the papers; it shares no code with
 ``optimizers``. Hyperparameters are far from the defaults (large epsilon,
 small betas, momentum 0.7), because defaults hide mistakes.
 """
+
 import math
 
 import numpy as np
@@ -12,10 +13,17 @@ import pytest
 
 import optimizers
 
-HYPER = dict(learning_rate=0.05, momentum=0.7, beta=0.6, beta1=0.5, beta2=0.8, epsilon=0.1, decoupled_weight_decay=0.3)
+HYPER = {
+    "learning_rate": 0.05,
+    "momentum": 0.7,
+    "beta": 0.6,
+    "beta1": 0.5,
+    "beta2": 0.8,
+    "epsilon": 0.1,
+    "decoupled_weight_decay": 0.3,
+}
 W0 = [1.0, -0.5, 2.0, 0.25]
-GRADIENTS = [[0.01, -0.02, 0.03, 0.0]] + [[0.1 * t, -0.3 + 0.05 * t, 1.0 / t, (-1) ** t * 0.2]
-                                          for t in range(1, 6)]
+GRADIENTS = [[0.01, -0.02, 0.03, 0.0]] + [[0.1 * t, -0.3 + 0.05 * t, 1.0 / t, (-1) ** t * 0.2] for t in range(1, 6)]
 LOSSES = [2.0, 1.5, 1.8, 1.0, 0.7, 0.75]
 
 
@@ -68,7 +76,7 @@ class Adam(Reference):
         b1, b2 = self.hp["beta1"], self.hp["beta2"]
         self.m[i] = b1 * self.m[i] + (1 - b1) * g
         self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
-        return self.m[i] / (1 - b1 ** t), self.v[i] / (1 - b2 ** t)
+        return self.m[i] / (1 - b1**t), self.v[i] / (1 - b2**t)
 
     def update(self, i, w, g, t):
         m_hat, v_hat = self.moments(i, g, t)
@@ -88,7 +96,8 @@ class Nadam(Adam):
         b1 = self.hp["beta1"]
         m_hat, v_hat = self.moments(i, g, t)
         return w - self.hp["learning_rate"] / (math.sqrt(v_hat) + self.hp["epsilon"]) * (
-            b1 * m_hat + (1 - b1) * g / (1 - b1 ** t))
+            b1 * m_hat + (1 - b1) * g / (1 - b1**t)
+        )
 
 
 class Eve(Adam):
@@ -113,8 +122,17 @@ class Eve(Adam):
 
 
 # One entry per registered optimizer: adding an optimizer's test is one line here.
-REFERENCES = {"sgd": SGD, "momentum": Momentum, "nag": NAG, "rmsprop": RMSProp, "adagrad": AdaGrad, "adam": Adam,
-              "adamw": AdamW, "nadam": Nadam, "eve": Eve}
+REFERENCES = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nag": NAG,
+    "rmsprop": RMSProp,
+    "adagrad": AdaGrad,
+    "adam": Adam,
+    "adamw": AdamW,
+    "nadam": Nadam,
+    "eve": Eve,
+}
 
 
 def reference_trajectory(name, hp):
@@ -161,12 +179,12 @@ def test_one_step_from_injected_state_at_step_nine(name):
     state["slots"]["w"]["v"][:] = [0.09, 0.01]
     opt.apply({"w": w}, {"w": g}, state)
     m = b1 * np.array([0.2, -0.05]) + (1 - b1) * g
-    v = b2 * np.array([0.09, 0.01]) + (1 - b2) * g ** 2
-    m_hat, v_hat = m / (1 - b1 ** 9), v / (1 - b2 ** 9)
+    v = b2 * np.array([0.09, 0.01]) + (1 - b2) * g**2
+    m_hat, v_hat = m / (1 - b1**9), v / (1 - b2**9)
     if name == "adam":
         step = m_hat
     else:
-        step = b1 * m_hat + (1 - b1) * g / (1 - b1 ** 9)
+        step = b1 * m_hat + (1 - b1) * g / (1 - b1**9)
     expected = np.array([0.3, -1.2]) - lr * step / (np.sqrt(v_hat) + eps)
     np.testing.assert_allclose(w, expected, rtol=1e-13)
     assert state["step"] == 9
@@ -220,7 +238,7 @@ def test_unknown_names_raise_with_the_valid_names():
         optimizers.make("adam", lr=0.1)
 
 
-@pytest.mark.parametrize("bad", [dict(learning_rate=0.0), dict(beta1=1.0), dict(momentum=-0.1), dict(epsilon=-1.0)])
+@pytest.mark.parametrize("bad", [{"learning_rate": 0.0}, {"beta1": 1.0}, {"momentum": -0.1}, {"epsilon": -1.0}])
 def test_hyperparameters_are_range_checked(bad):
     with pytest.raises(ValueError):
         optimizers.make("adam", **bad)
@@ -233,10 +251,13 @@ def test_eve_needs_the_loss():
         opt.apply(params, {"w": np.ones(2)}, opt.init(params))
 
 
-@pytest.mark.parametrize("name, variant, equal_to", [
-    ("momentum", dict(momentum=0.0), "sgd"),
-    ("nag", dict(momentum=0.0), "sgd"),
-])
+@pytest.mark.parametrize(
+    "name, variant, equal_to",
+    [
+        ("momentum", {"momentum": 0.0}, "sgd"),
+        ("nag", {"momentum": 0.0}, "sgd"),
+    ],
+)
 def test_momentum_zero_equals_sgd(name, variant, equal_to):
     a = run_with(name, variant)
     b = run_with(equal_to, {})
@@ -246,7 +267,7 @@ def test_momentum_zero_equals_sgd(name, variant, equal_to):
 def test_first_steps_of_adaptive_rules_agree():
     """At t = 1: Adam's m^ = g and v^ = g^2, RMSProp with beta 0 has v = g^2,
     AdaGrad has s = g^2: all three step by lr * g / (|g| + eps)."""
-    first = [run_with(name, dict(beta=0.0))[0] for name in ("adam", "rmsprop", "adagrad")]
+    first = [run_with(name, {"beta": 0.0})[0] for name in ("adam", "rmsprop", "adagrad")]
     g = np.array(GRADIENTS[0])
     expected = np.array(W0) - HYPER["learning_rate"] * g / (np.abs(g) + HYPER["epsilon"])
     for w in first:
@@ -284,8 +305,9 @@ def test_state_never_decays_into_float32_subnormals(name, weight_decay):
 @pytest.mark.parametrize("name", ["adam", "nadam", "eve"])
 def test_golden_trajectory_without_momentum(name):
     """beta1 = 0 is allowed: the first moment is then the gradient itself."""
-    np.testing.assert_allclose(run_with(name, {"beta1": 0.0}),
-                               reference_trajectory(name, {**HYPER, "beta1": 0.0}), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        run_with(name, {"beta1": 0.0}), reference_trajectory(name, {**HYPER, "beta1": 0.0}), rtol=1e-12, atol=1e-14
+    )
 
 
 FUSED_RULES = ["adam", "adamw", "nadam", "eve"]
@@ -310,7 +332,7 @@ def trajectory_with(fused: bool, name, dtype, hp, monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", FUSED_RULES)
-@pytest.mark.parametrize("hp", [HYPER, {}, dict(beta1=0.0)])
+@pytest.mark.parametrize("hp", [HYPER, {}, {"beta1": 0.0}])
 def test_the_fused_update_gives_the_same_bits_as_the_numpy_one(name, dtype, hp, monkeypatch):
     pytest.importorskip("numba")
     fused, fused_state = trajectory_with(True, name, dtype, hp, monkeypatch)

@@ -1,4 +1,5 @@
 """Greedy layer-wise autoencoder pretraining."""
+
 import json
 
 import numpy as np
@@ -21,8 +22,17 @@ def test_the_reconstruction_error_is_the_mean_over_samples_and_values():
 
 def test_each_hidden_layer_is_trained_to_reconstruct_the_codes_below_it():
     data = datasets.load("digits")
-    config = configuration.resolve({"dataset": "digits", "num_layers": 2, "hidden_size": 16, "activation": "sigmoid",
-                                    "pretrain": "autoencoder", "pretrain_epochs": 4, "learning_rate": 0.01})
+    config = configuration.resolve(
+        {
+            "dataset": "digits",
+            "num_layers": 2,
+            "hidden_size": 16,
+            "activation": "sigmoid",
+            "pretrain": "autoencoder",
+            "pretrain_epochs": 4,
+            "learning_rate": 0.01,
+        }
+    )
     model = nn.mlp([64, 16, 16, 10], activation="sigmoid", weight_init="Xavier", seed=0)
     before = {name: model.params[name].copy() for name in model.decayed_names()}
     rows = []
@@ -34,7 +44,9 @@ def test_each_hidden_layer_is_trained_to_reconstruct_the_codes_below_it():
     summary = pretrain(model, data, config, [Collect()], say=lambda line: None)
     assert set(summary) == {"pretrain/reconstruction_loss/0", "pretrain/reconstruction_loss/1"}
     for layer in (0, 1):
-        losses = [r[f"pretrain/reconstruction_loss/{layer}"] for r in rows if f"pretrain/reconstruction_loss/{layer}" in r]
+        losses = [
+            r[f"pretrain/reconstruction_loss/{layer}"] for r in rows if f"pretrain/reconstruction_loss/{layer}" in r
+        ]
         assert len(losses) == 4 and losses[-1] < losses[0]  # it learned to reconstruct
     assert not np.allclose(model.params["dense_0.W"], before["dense_0.W"])  # the encoders went back in
     assert not np.allclose(model.params["dense_1.W"], before["dense_1.W"])
@@ -43,12 +55,34 @@ def test_each_hidden_layer_is_trained_to_reconstruct_the_codes_below_it():
 
 
 def test_a_pretrained_run_logs_its_reconstruction_losses(tmp_path):
-    result = run_cli(["-d", "digits", "-e", "1", "-nhl", "2", "-sz", "16", "-a", "sigmoid", "--pretrain", "autoencoder",
-                      "--pretrain_epochs", "2", "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "digits",
+            "-e",
+            "1",
+            "-nhl",
+            "2",
+            "-sz",
+            "16",
+            "-a",
+            "sigmoid",
+            "--pretrain",
+            "autoencoder",
+            "--pretrain_epochs",
+            "2",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((next((tmp_path / "out").iterdir()) / "summary.json").read_text())
     keys = [k for k in summary if "pretrain" in k and "reconstruction" in k]
     assert len(keys) == 2 and all(summary[k] > 0 for k in keys)
-    refused = run_cli(["-d", "digits", "--pretrain", "autoencoder", "--norm", "batch", "--wandb_mode", "disabled"],
-                      tmp_path)
+    refused = run_cli(
+        ["-d", "digits", "--pretrain", "autoencoder", "--norm", "batch", "--wandb_mode", "disabled"], tmp_path
+    )
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1

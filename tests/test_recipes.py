@@ -1,5 +1,6 @@
 """What a pure MLP needs past 90 %: learning-rate schedules, label smoothing, AdamW, augmentation;
 each against its equations written out here or an independent implementation (PyTorch)."""
+
 import math
 
 import numpy as np
@@ -40,8 +41,9 @@ class RecordRate(nn.Callback):
         self.rates.append(self.optimizer.hp.learning_rate)
 
 
-@pytest.mark.parametrize("schedule, warmup", [("constant", 0), ("constant", 1), ("step", 0), ("step", 0.5),
-                                              ("cosine", 0), ("cosine", 1.5)])
+@pytest.mark.parametrize(
+    "schedule, warmup", [("constant", 0), ("constant", 1), ("step", 0), ("step", 0.5), ("cosine", 0), ("cosine", 1.5)]
+)
 def test_every_update_uses_the_rate_of_the_schedule(schedule, warmup):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
@@ -49,8 +51,9 @@ def test_every_update_uses_the_rate_of_the_schedule(schedule, warmup):
     opt = optimizers.make("sgd", learning_rate=0.2)
     recorder = RecordRate(opt)
     schedule_callback = nn.LearningRateSchedule(opt, schedule, 6, warmup, step_epochs=2, gamma=0.5)
-    history = nn.fit(model, "cross_entropy", opt, nn.Batches(x, y, 10), epochs=6,
-                     callbacks=[recorder, schedule_callback])
+    history = nn.fit(
+        model, "cross_entropy", opt, nn.Batches(x, y, 10), epochs=6, callbacks=[recorder, schedule_callback]
+    )
     expected = expected_rates(schedule, 0.2, 4, 6, warmup)
     assert recorder.rates == pytest.approx(expected, rel=1e-12, abs=0)
     assert [h["learning_rate"] for h in history] == pytest.approx(expected[3::4], rel=1e-12)
@@ -101,7 +104,7 @@ def test_adamw_follows_pytorch_adamw():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     w0, grads = rng.normal(size=7), rng.normal(size=(6, 7))
-    hp = dict(learning_rate=0.05, beta1=0.8, beta2=0.9, epsilon=1e-3, decoupled_weight_decay=0.4)
+    hp = {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.9, "epsilon": 1e-3, "decoupled_weight_decay": 0.4}
     opt = optimizers.make("adamw", **hp)
     params = {"w": w0.copy()}
     state = opt.init(params)
@@ -195,10 +198,39 @@ def test_a_run_with_every_recipe_logs_its_learning_rate(tmp_path):
 
     from tests.test_cli import run_cli
 
-    result = run_cli(["-d", "digits", "-e", "3", "-nhl", "1", "-sz", "32", "-o", "adamw", "-dwd", "0.05",
-                      "--lr_schedule", "step", "--lr_step_epochs", "1", "--lr_gamma", "0.5", "--warmup_epochs", "0.5",
-                      "--label_smoothing", "0.1", "--augment", "1", "--wandb_mode", "disabled", "--output_dir", "r"],
-                     tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "digits",
+            "-e",
+            "3",
+            "-nhl",
+            "1",
+            "-sz",
+            "32",
+            "-o",
+            "adamw",
+            "-dwd",
+            "0.05",
+            "--lr_schedule",
+            "step",
+            "--lr_step_epochs",
+            "1",
+            "--lr_gamma",
+            "0.5",
+            "--warmup_epochs",
+            "0.5",
+            "--label_smoothing",
+            "0.1",
+            "--augment",
+            "1",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "r",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     run = next((tmp_path / "r").iterdir())
     assert run.name.endswith("_o_adamw_lr_0.001_step_aug1_ls_0.1_digits")
@@ -206,13 +238,16 @@ def test_a_run_with_every_recipe_logs_its_learning_rate(tmp_path):
     assert [h["learning_rate"] for h in history] == pytest.approx([0.001, 0.0005, 0.00025])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["-d", "digits", "-l", "mean_squared_error", "--label_smoothing", "0.1"], "label smoothing applies to"),
-    (["-d", "diabetes", "-l", "mean_squared_error", "--augment", "1"], "--augment shifts images"),
-    (["-d", "digits", "--augment", "8"], "a shift must be smaller than the 8x8 images"),
-    (["-d", "digits", "--lr_schedule", "linear"], "'linear' is not one of constant, step, cosine"),
-    (["-d", "digits", "--lr_gamma", "0"], "--lr_gamma"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-d", "digits", "-l", "mean_squared_error", "--label_smoothing", "0.1"], "label smoothing applies to"),
+        (["-d", "diabetes", "-l", "mean_squared_error", "--augment", "1"], "--augment shifts images"),
+        (["-d", "digits", "--augment", "8"], "a shift must be smaller than the 8x8 images"),
+        (["-d", "digits", "--lr_schedule", "linear"], "'linear' is not one of constant, step, cosine"),
+        (["-d", "digits", "--lr_gamma", "0"], "--lr_gamma"),
+    ],
+)
 def test_recipe_flags_that_cannot_work_exit_2_with_one_line(tmp_path, args, message):
     from tests.test_cli import run_cli
 
@@ -221,8 +256,9 @@ def test_recipe_flags_that_cannot_work_exit_2_with_one_line(tmp_path, args, mess
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("preset, sweep_file", [("fmnist_best", "fmnist_best_stage2.yaml"),
-                                                ("mnist_best", "mnist_best.yaml")])
+@pytest.mark.parametrize(
+    "preset, sweep_file", [("fmnist_best", "fmnist_best_stage2.yaml"), ("mnist_best", "mnist_best.yaml")]
+)
 def test_the_best_presets_are_points_of_the_sweeps_that_found_them(preset, sweep_file):
     import yaml
 

@@ -1,4 +1,5 @@
 """Checkpoints, resume and SIGTERM: an interrupted run continues to the very same result."""
+
 import json
 import os
 import signal
@@ -14,9 +15,21 @@ from experiments.run import ConfigError, resume, run
 from tests.conftest import ROOT
 from tests.test_cli import offline_run, signal_during_training, wandb_summary
 
-CONFIG = dict(dataset="digits", epochs=5, batch_size=32, num_layers=2, hidden_size=32, norm="batch", dropout=0.2,
-              optimizer="adam", learning_rate=0.003, weight_decay=1e-4, wandb_mode="disabled", save_model=True,
-              patience=10)
+CONFIG = {
+    "dataset": "digits",
+    "epochs": 5,
+    "batch_size": 32,
+    "num_layers": 2,
+    "hidden_size": 32,
+    "norm": "batch",
+    "dropout": 0.2,
+    "optimizer": "adam",
+    "learning_rate": 0.003,
+    "weight_decay": 1e-4,
+    "wandb_mode": "disabled",
+    "save_model": True,
+    "patience": 10,
+}
 
 
 class StopAfter(nn.Callback):
@@ -34,16 +47,20 @@ def strip(history):
     return [{k: v for k, v in h.items() if "seconds" not in k} for h in history]
 
 
-RECIPE = dict(optimizer="adamw", lr_schedule="cosine", warmup_epochs=1.5, augment=1, label_smoothing=0.1)
+RECIPE = {"optimizer": "adamw", "lr_schedule": "cosine", "warmup_epochs": 1.5, "augment": 1, "label_smoothing": 0.1}
 
 
 @pytest.mark.parametrize("stop_after, recipe", [(1, {}), (3, {}), (2, RECIPE)])
 def test_an_interrupted_run_resumed_ends_bit_for_bit_like_the_uninterrupted_one(stop_after, recipe, tmp_path):
-    say = lambda line: None  # noqa: E731
+    say = lambda line: None
     config = {**CONFIG, **recipe}
     whole = run(configuration.resolve({**config, "output_dir": str(tmp_path / "a")}), say=say, progress=False)
-    cut = run(configuration.resolve({**config, "output_dir": str(tmp_path / "b")}), callbacks=[StopAfter(stop_after)],
-              say=say, progress=False)
+    cut = run(
+        configuration.resolve({**config, "output_dir": str(tmp_path / "b")}),
+        callbacks=[StopAfter(stop_after)],
+        say=say,
+        progress=False,
+    )
     assert cut.status == "interrupted" and len(cut.history) == stop_after
     assert (cut.folder / "checkpoint.npz").is_file()
     resumed = resume(cut.folder, {}, say=say, progress=False)
@@ -57,7 +74,7 @@ def test_an_interrupted_run_resumed_ends_bit_for_bit_like_the_uninterrupted_one(
 
 
 def test_resume_may_extend_the_epochs_but_not_change_the_run(tmp_path):
-    say = lambda line: None  # noqa: E731
+    say = lambda line: None
     first = run(configuration.resolve({**CONFIG, "epochs": 2, "output_dir": str(tmp_path)}), say=say, progress=False)
     longer = resume(first.folder, {"epochs": 4}, say=say, progress=False)
     assert [h["epoch"] for h in longer.history] == [1, 2, 3, 4]
@@ -81,15 +98,35 @@ def test_sigterm_keeps_the_best_model_and_resume_continues_it(tmp_path):
     shown = wandb_summary(offline_run(tmp_path))
     assert "exit code" in shown or "preempt" in shown.lower()
     done = summary["epochs_completed"]
-    again = subprocess.run([sys.executable, str(ROOT / "train.py"), "--resume", str(folder), "--epochs", str(done + 1),
-                            "--wandb_mode", "disabled"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                           env=env)
+    again = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "--resume",
+            str(folder),
+            "--epochs",
+            str(done + 1),
+            "--wandb_mode",
+            "disabled",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert again.returncode == 0, again.stderr
     assert f"resuming {folder} after epoch {done}" in again.stdout
     history = json.loads((folder / "history.json").read_text())
     assert [h["epoch"] for h in history] == list(range(1, done + 2))
-    refused = subprocess.run([sys.executable, str(ROOT / "train.py"), "--resume", str(folder), "-lr", "0.5"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    refused = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--resume", str(folder), "-lr", "0.5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
 
 
@@ -97,10 +134,30 @@ def test_saved_models_carry_their_preprocessing_and_are_logged_as_artifacts(tmp_
     import datasets
 
     env = {**os.environ, "WANDB_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "-d", "digits", "-e", "1", "--scaling",
-                             "standard", "--permute_pixels", "True", "--save_model", "--wandb_mode", "offline",
-                             "--output_dir", "out"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            env=env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "-d",
+            "digits",
+            "-e",
+            "1",
+            "--scaling",
+            "standard",
+            "--permute_pixels",
+            "True",
+            "--save_model",
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            "out",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     folder = next((tmp_path / "out").iterdir())
     model = nn.Sequential.load(folder / "model.npz")

@@ -1,4 +1,5 @@
 """Sweep files (W&B's format) and their offline runner, sweep.py (Optuna)."""
+
 import csv
 import os
 import re
@@ -17,13 +18,19 @@ from experiments import config as configuration
 from sweeping import spec as specs
 from tests.conftest import ROOT
 
-SWEEP_FILES = [ROOT / "sweep.yaml"] + sorted((ROOT / "sweeps").glob("*.yaml"))
+SWEEP_FILES = [ROOT / "sweep.yaml", *sorted((ROOT / "sweeps").glob("*.yaml"))]
 
 
 def run_sweep(args, cwd, timeout=300):
     env = {**os.environ, "WANDB_DIR": str(cwd), "WANDB_SILENT": "true", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, str(ROOT / "sweep.py"), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "sweep.py"), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def trials_csv(folder: Path) -> list[dict]:
@@ -32,15 +39,19 @@ def trials_csv(folder: Path) -> list[dict]:
 
 
 def write_sweep(path: Path, **content) -> Path:
-    base = {"program": "train.py", "method": "grid", "metric": {"name": "val_accuracy", "goal": "maximize"},
-            "command": ["${env}", "${interpreter}", "${program}", "${args}"]}
+    base = {
+        "program": "train.py",
+        "method": "grid",
+        "metric": {"name": "val_accuracy", "goal": "maximize"},
+        "command": ["${env}", "${interpreter}", "${program}", "${args}"],
+    }
     path.write_text(yaml.safe_dump({**base, **content}))
     return path
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
 def test_every_key_is_a_cli_option_and_every_value_is_accepted(path):
-    spec, literal = specs.load(path)
+    spec, _literal = specs.load(path)
     assert spec.parameters
     for name, parameter in spec.parameters.items():
         assert name in configuration.DEFAULTS, f"{path.name}: {name} is not a train.py option"
@@ -59,8 +70,9 @@ def test_files_run_under_wandb_agent_unchanged(path):
     assert raw["metric"]["name"] in ("val_accuracy", "val_loss")  # logged every epoch by train.py
     for name, parameter in raw["parameters"].items():
         for value in parameter.get("values", [parameter.get("value")]):
-            assert not (isinstance(value, str) and re.fullmatch(r"[-+0-9.eE]+", value)), \
+            assert not (isinstance(value, str) and re.fullmatch(r"[-+0-9.eE]+", value)), (
                 f"{path.name}: {name}={value!r} is a string to YAML; write decimals"
+            )
 
 
 def test_main_sweep_is_the_assignments_space():
@@ -82,12 +94,18 @@ def agent_args(path: Path, pick=0) -> list[str]:
 
 
 def test_agent_command_line_runs_train_py(tiny_idx, tmp_path):
-    args = agent_args(ROOT / "sweep.yaml", pick=2) + ["--save_model=True"]
+    args = [*agent_args(ROOT / "sweep.yaml", pick=2), "--save_model=True"]
     assert "--optimizer=nag" in args and "--activation=ReLU" in args
     env = {**os.environ, "FFNN_DATA_DIR": str(tiny_idx), "WANDB_DIR": str(tmp_path), "WANDB_MODE": "offline"}
     # ${env} ${interpreter} ${program} ${args}
-    result = subprocess.run([sys.executable, str(ROOT / "train.py"), *args, "--output_dir=out"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300, env=env)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args, "--output_dir=out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(next((tmp_path / "out").glob("*/config.json")).read_text())
     assert config["optimizer"] == "nag" and config["epochs"] == 10 and config["weight_decay"] == 0.5
@@ -107,18 +125,28 @@ def test_every_sweep_file_passes_wandbs_own_validator(path):
     assert not violations, violations
 
 
-@pytest.mark.parametrize("content, message", [
-    ({"parameters": {"epochs": {"values": [1], "probabilities": [1.0]}}}, "probabilities"),
-    ({"method": "random", "parameters": {"learning_rate": {"distribution": "normal", "mu": 0, "sigma": 1}}},
-     "mu|normal"),
-    ({"parameters": {"epochs": {"value": 1}}, "early_terminate": {"type": "envelope"}}, "hyperband"),
-    ({"parameters": {"epochs": {"value": 1}}, "early_terminate": {"type": "hyperband", "min_iter": 1,
-                                                                  "strict": True}}, "strict"),
-    ({"parameters": {"epochs": {"value": 1}}, "controller": {"type": "local"}}, "controller"),
-    ({"parameters": {"learning_rate": {"min": 0.001, "max": 0.1}}}, "grid search needs values"),
-    ({"method": "hyperopt", "parameters": {"epochs": {"value": 1}}}, "method"),
-    ({"parameters": {"learning_rate": {"values": ["fast"]}}}, None),  # caught by the CLI check below
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"parameters": {"epochs": {"values": [1], "probabilities": [1.0]}}}, "probabilities"),
+        (
+            {"method": "random", "parameters": {"learning_rate": {"distribution": "normal", "mu": 0, "sigma": 1}}},
+            "mu|normal",
+        ),
+        ({"parameters": {"epochs": {"value": 1}}, "early_terminate": {"type": "envelope"}}, "hyperband"),
+        (
+            {
+                "parameters": {"epochs": {"value": 1}},
+                "early_terminate": {"type": "hyperband", "min_iter": 1, "strict": True},
+            },
+            "strict",
+        ),
+        ({"parameters": {"epochs": {"value": 1}}, "controller": {"type": "local"}}, "controller"),
+        ({"parameters": {"learning_rate": {"min": 0.001, "max": 0.1}}}, "grid search needs values"),
+        ({"method": "hyperopt", "parameters": {"epochs": {"value": 1}}}, "method"),
+        ({"parameters": {"learning_rate": {"values": ["fast"]}}}, None),  # caught by the CLI check below
+    ],
+)
 def test_unmappable_keys_are_rejected(content, message, tmp_path):
     path = write_sweep(tmp_path / "bad.yaml", **content)
     if message is None:
@@ -133,11 +161,17 @@ def test_unmappable_keys_are_rejected(content, message, tmp_path):
 
 
 def test_distributions_map_exactly(tmp_path):
-    path = write_sweep(tmp_path / "d.yaml", method="random", parameters={
-        "learning_rate": {"distribution": "log_uniform_values", "min": 0.0001, "max": 0.1},
-        "hidden_size": {"min": 8, "max": 64}, "momentum": {"min": 0.5, "max": 0.99},
-        "beta": {"distribution": "log_uniform", "min": -3.0, "max": -1.0}},
-        early_terminate={"type": "hyperband", "max_iter": 27, "s": 2, "eta": 3})
+    path = write_sweep(
+        tmp_path / "d.yaml",
+        method="random",
+        parameters={
+            "learning_rate": {"distribution": "log_uniform_values", "min": 0.0001, "max": 0.1},
+            "hidden_size": {"min": 8, "max": 64},
+            "momentum": {"min": 0.5, "max": 0.99},
+            "beta": {"distribution": "log_uniform", "min": -3.0, "max": -1.0},
+        },
+        early_terminate={"type": "hyperband", "max_iter": 27, "s": 2, "eta": 3},
+    )
     spec, _ = specs.load(path)
     p = spec.parameters
     assert (p["learning_rate"].kind, p["learning_rate"].log) == ("float", True)
@@ -150,8 +184,22 @@ def test_distributions_map_exactly(tmp_path):
 
 
 def test_offline_sweep_end_to_end(tiny_idx, tmp_path):
-    result = run_sweep([ROOT / "sweep.yaml", "--count", "3", "--set", "epochs=1", "--data_dir", tiny_idx,
-                        "--wandb_mode", "offline", "--output_dir", tmp_path / "out"], tmp_path)
+    result = run_sweep(
+        [
+            ROOT / "sweep.yaml",
+            "--count",
+            "3",
+            "--set",
+            "epochs=1",
+            "--data_dir",
+            tiny_idx,
+            "--wandb_mode",
+            "offline",
+            "--output_dir",
+            tmp_path / "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "TPE" in result.stdout and "successive halving" in result.stdout
     assert len(re.findall(r"^trial +\d+ ", result.stdout, re.MULTILINE)) == 3
@@ -166,17 +214,31 @@ def test_offline_sweep_end_to_end(tiny_idx, tmp_path):
 
 
 def test_run_cap_is_honoured(tmp_path):
-    path = write_sweep(tmp_path / "cap.yaml", run_cap=2, parameters={
-        "dataset": {"value": "digits"}, "epochs": {"value": 1}, "learning_rate": {"values": [0.01, 0.001, 0.0001]}})
+    path = write_sweep(
+        tmp_path / "cap.yaml",
+        run_cap=2,
+        parameters={
+            "dataset": {"value": "digits"},
+            "epochs": {"value": 1},
+            "learning_rate": {"values": [0.01, 0.001, 0.0001]},
+        },
+    )
     result = run_sweep([path, "--count", "5", "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert [r["state"] for r in trials_csv(tmp_path / "o" / "cap")] == ["complete", "complete", "waiting"]
 
 
 def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
-    path = write_sweep(tmp_path / "fail.yaml", parameters={
-        "dataset": {"value": "digits"}, "epochs": {"value": 3}, "optimizer": {"value": "sgd"},
-        "activation": {"value": "identity"}, "learning_rate": {"values": [10000.0, 0.01]}})
+    path = write_sweep(
+        tmp_path / "fail.yaml",
+        parameters={
+            "dataset": {"value": "digits"},
+            "epochs": {"value": 3},
+            "optimizer": {"value": "sgd"},
+            "activation": {"value": "identity"},
+            "learning_rate": {"values": [10000.0, 0.01]},
+        },
+    )
     result = run_sweep([path, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 0, result.stderr
     states = {row["learning_rate"]: row["state"] for row in trials_csv(tmp_path / "o" / "fail")}
@@ -185,10 +247,16 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 
 def test_hyperband_prunes_runs_that_fall_behind(tmp_path):
-    path = write_sweep(tmp_path / "hb.yaml", early_terminate={"type": "hyperband", "min_iter": 1, "eta": 2},
-                       parameters={"dataset": {"value": "digits"}, "epochs": {"value": 4},
-                                   "optimizer": {"value": "sgd"},
-                                   "learning_rate": {"values": [0.05, 0.02, 0.01, 0.003, 0.001, 0.0001]}})
+    path = write_sweep(
+        tmp_path / "hb.yaml",
+        early_terminate={"type": "hyperband", "min_iter": 1, "eta": 2},
+        parameters={
+            "dataset": {"value": "digits"},
+            "epochs": {"value": 4},
+            "optimizer": {"value": "sgd"},
+            "learning_rate": {"values": [0.05, 0.02, 0.01, 0.003, 0.001, 0.0001]},
+        },
+    )
     result = run_sweep([path, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 0, result.stderr
     rows = trials_csv(tmp_path / "o" / "hb")
@@ -199,12 +267,31 @@ def test_hyperband_prunes_runs_that_fall_behind(tmp_path):
 
 
 def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
-    path = write_sweep(tmp_path / "resume.yaml", parameters={
-        "dataset": {"value": "digits"}, "epochs": {"value": 400}, "learning_rate": {"values": [0.01, 0.001, 0.0001]}})
-    args = [sys.executable, str(ROOT / "sweep.py"), str(path), "--wandb_mode", "disabled", "--output_dir",
-            str(tmp_path / "o")]
-    process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    path = write_sweep(
+        tmp_path / "resume.yaml",
+        parameters={
+            "dataset": {"value": "digits"},
+            "epochs": {"value": 400},
+            "learning_rate": {"values": [0.01, 0.001, 0.0001]},
+        },
+    )
+    args = [
+        sys.executable,
+        str(ROOT / "sweep.py"),
+        str(path),
+        "--wandb_mode",
+        "disabled",
+        "--output_dir",
+        str(tmp_path / "o"),
+    ]
+    process = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     for line in process.stdout:
         if line.startswith("trial   0 complete"):
             break
@@ -227,8 +314,11 @@ def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
 
 
 def test_a_repeated_configuration_is_not_trained_again(tmp_path):
-    path = write_sweep(tmp_path / "dup.yaml", method="random", parameters={
-        "dataset": {"value": "digits"}, "epochs": {"value": 1}, "learning_rate": {"values": [0.01, 0.001]}})
+    path = write_sweep(
+        tmp_path / "dup.yaml",
+        method="random",
+        parameters={"dataset": {"value": "digits"}, "epochs": {"value": 1}, "learning_rate": {"values": [0.01, 0.001]}},
+    )
     result = run_sweep([path, "--count", "6", "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 0, result.stderr
     rows = trials_csv(tmp_path / "o" / "dup")
@@ -247,8 +337,24 @@ def test_each_study_runs_offline_end_to_end_on_tiny_data(path, tmp_path):
     data = tmp_path / "data"
     make_idx_folder(data / "fashion-mnist", n_train=120, n_test=30)
     make_idx_folder(data / "mnist", n_train=120, n_test=30, seed=1)
-    result = run_sweep([path, "--count", "3", "--set", "epochs=1", "--set", "hidden_size=16",
-                        "--data_dir", data, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
+    result = run_sweep(
+        [
+            path,
+            "--count",
+            "3",
+            "--set",
+            "epochs=1",
+            "--set",
+            "hidden_size=16",
+            "--data_dir",
+            data,
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            tmp_path / "o",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     rows = [r for r in trials_csv(tmp_path / "o" / path.stem) if r["state"] != "waiting"]
     assert len(rows) == min(3, specs.load(path)[0].grid_size()) and all(r["state"] == "complete" for r in rows), rows

@@ -1,4 +1,5 @@
 """Regression and tabular data, k-fold cross-validation, the perceptron, pattern order, the 2026 interface."""
+
 import csv
 import json
 
@@ -41,10 +42,34 @@ def test_tabular_minmax_is_per_feature_like_scikit_learn():
 def test_a_regression_run_reports_rmse_mae_r2_and_a_fit_plot(tmp_path):
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-    result = run_cli(["-d", "sine", "-l", "mean_squared_error", "--scaling", "standard", "-e", "40", "-nhl", "2", "-sz",
-                      "32", "-a", "tanh",
-                      "-lr", "0.01", "-b", "32", "--save_model", "--wandb_mode", "disabled", "--output_dir", "out"],
-                     tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "sine",
+            "-l",
+            "mean_squared_error",
+            "--scaling",
+            "standard",
+            "-e",
+            "40",
+            "-nhl",
+            "2",
+            "-sz",
+            "32",
+            "-a",
+            "tanh",
+            "-lr",
+            "0.01",
+            "-b",
+            "32",
+            "--save_model",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     folder = next((tmp_path / "out").iterdir())
     summary = json.loads((folder / "summary.json").read_text())
@@ -61,8 +86,14 @@ def test_a_regression_run_reports_rmse_mae_r2_and_a_fit_plot(tmp_path):
     assert summary["test_r2"] > 0.8  # it learned the sine
 
 
-@pytest.mark.parametrize("args", [["-d", "sine", "-l", "cross_entropy"], ["-d", "sine", "-l", "perceptron"],
-                                  ["-d", "digits", "-l", "squared_error"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-d", "sine", "-l", "cross_entropy"],
+        ["-d", "sine", "-l", "perceptron"],
+        ["-d", "digits", "-l", "squared_error"],
+    ],
+)
 def test_a_loss_of_the_other_task_exits_2(args, tmp_path):
     result = run_cli([*args, "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
@@ -70,8 +101,25 @@ def test_a_loss_of_the_other_task_exits_2(args, tmp_path):
 
 
 def test_cross_validation_trains_one_model_per_fold_and_reports_mean_and_std(tmp_path):
-    result = run_cli(["-d", "breast_cancer", "--folds", "4", "-e", "3", "-nhl", "1", "-sz", "16",
-                      "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "breast_cancer",
+            "--folds",
+            "4",
+            "-e",
+            "3",
+            "-nhl",
+            "1",
+            "-sz",
+            "16",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     folder = next((tmp_path / "out").iterdir())
     summary = json.loads((folder / "summary.json").read_text())
@@ -82,14 +130,33 @@ def test_cross_validation_trains_one_model_per_fold_and_reports_mean_and_std(tmp
     assert summary["cv_val_accuracy_std"] == pytest.approx(np.std(values))
     cancer = datasets.load("breast_cancer", val_fraction=0)
     # stratified: each validation fold keeps the class balance of the training set
-    for train_index, val_index in datasets.kfold(cancer.y_train, 4, 0):
+    for _train_index, val_index in datasets.kfold(cancer.y_train, 4, 0):
         share = np.mean(cancer.y_train[val_index])
         assert abs(share - np.mean(cancer.y_train)) < 0.02
 
 
 def test_cross_validation_of_regression_reports_rmse(tmp_path):
-    result = run_cli(["-d", "diabetes", "-l", "mean_squared_error", "--folds", "3", "-e", "2", "-nhl", "1", "-sz",
-                      "8", "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "diabetes",
+            "-l",
+            "mean_squared_error",
+            "--folds",
+            "3",
+            "-e",
+            "2",
+            "-nhl",
+            "1",
+            "-sz",
+            "8",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((next((tmp_path / "out").iterdir()) / "summary.json").read_text())
     assert {"cv_val_rmse_mean", "cv_val_rmse_std", "fold3_val_rmse"} <= set(summary)
@@ -125,8 +192,14 @@ def test_the_perceptron_separates_a_separable_set_in_finitely_many_epochs():
     keep = np.abs(margin) > 0.1  # a margin, so the convergence theorem bounds the mistakes
     x, y = x[keep], (margin[keep] > 0).astype(np.int64)
     model = nn.mlp([2, 2], activation="identity", weight_init="zero", dtype=np.float64)
-    history = nn.fit(model, "perceptron", optimizers.make("sgd", learning_rate=1.0), nn.Batches(x, y, 1, order="fixed"),
-                     epochs=100, callbacks=[StopWhenSeparated()])
+    history = nn.fit(
+        model,
+        "perceptron",
+        optimizers.make("sgd", learning_rate=1.0),
+        nn.Batches(x, y, 1, order="fixed"),
+        epochs=100,
+        callbacks=[StopWhenSeparated()],
+    )
     assert len(history) < 100 and history[-1]["train_loss"] == 0.0 and history[-1]["train_accuracy"] == 1.0
 
 
@@ -146,8 +219,29 @@ def test_pattern_orders():
 
 
 def test_log_every_writes_the_within_epoch_loss(tmp_path):
-    result = run_cli(["-d", "digits", "-e", "2", "-b", "16", "--order", "sorted", "--log_every", "10", "-nhl", "1",
-                      "-sz", "16", "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "digits",
+            "-e",
+            "2",
+            "-b",
+            "16",
+            "--order",
+            "sorted",
+            "--log_every",
+            "10",
+            "-nhl",
+            "1",
+            "-sz",
+            "16",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     folder = next((tmp_path / "out").iterdir())
     assert folder.name.endswith("_sorted")
@@ -162,8 +256,9 @@ def test_the_2026_interface_aliases():
     explicit = CliRunner().invoke(train.cli, ["--help"])
     for flag in ("-wd", "-wi", "-sz"):
         assert flag in explicit.output
-    ctx = train.cli.make_context("train.py", ["-wd", "0.01", "-wi", "he", "-nhl", "3", "-sz", "128", "64", "32",
-                                              "-a", "relu"])
+    ctx = train.cli.make_context(
+        "train.py", ["-wd", "0.01", "-wi", "he", "-nhl", "3", "-sz", "128", "64", "32", "-a", "relu"]
+    )
     assert ctx.params["weight_decay"] == 0.01 and ctx.params["weight_init"] == "He"
     assert ctx.params["hidden_size"] == [128, 64, 32] and ctx.params["activation"] == "ReLU"
     assert train.cli.make_context("train.py", ["-sz", "64"]).params["hidden_size"] == 64
@@ -171,8 +266,26 @@ def test_the_2026_interface_aliases():
 
 
 def test_layer_sizes_per_layer_and_a_mismatch(tmp_path):
-    ok = run_cli(["-d", "digits", "-e", "1", "-nhl", "3", "-sz", "32", "16", "8", "--wandb_mode", "disabled",
-                  "--output_dir", "out", "--save_model"], tmp_path)
+    ok = run_cli(
+        [
+            "-d",
+            "digits",
+            "-e",
+            "1",
+            "-nhl",
+            "3",
+            "-sz",
+            "32",
+            "16",
+            "8",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+            "--save_model",
+        ],
+        tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     model = nn.Sequential.load(next((tmp_path / "out").iterdir()) / "model.npz")
     assert [model.params[n].shape for n in model.decayed_names()] == [(64, 32), (32, 16), (16, 8), (8, 10)]
@@ -183,8 +296,24 @@ def test_layer_sizes_per_layer_and_a_mismatch(tmp_path):
 def test_classification_summary_has_per_class_precision_recall_f1(tmp_path):
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
-    result = run_cli(["-d", "breast_cancer", "-e", "5", "-nhl", "1", "-sz", "16", "--save_model",
-                      "--wandb_mode", "disabled", "--output_dir", "out"], tmp_path)
+    result = run_cli(
+        [
+            "-d",
+            "breast_cancer",
+            "-e",
+            "5",
+            "-nhl",
+            "1",
+            "-sz",
+            "16",
+            "--save_model",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            "out",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     folder = next((tmp_path / "out").iterdir())
     summary = json.loads((folder / "summary.json").read_text())
@@ -201,15 +330,26 @@ def test_classification_summary_has_per_class_precision_recall_f1(tmp_path):
 def test_a_sweep_can_optimise_the_cross_validated_score(tmp_path):
     from tests.test_sweeps import run_sweep, trials_csv, write_sweep
 
-    path = write_sweep(tmp_path / "cv.yaml", metric={"name": "cv_val_accuracy_mean", "goal": "maximize"},
-                       parameters={"dataset": {"value": "breast_cancer"}, "folds": {"value": 3},
-                                   "epochs": {"value": 2}, "num_layers": {"value": 1}, "hidden_size": {"value": 8},
-                                   "learning_rate": {"values": [0.01, 0.001]}})
+    path = write_sweep(
+        tmp_path / "cv.yaml",
+        metric={"name": "cv_val_accuracy_mean", "goal": "maximize"},
+        parameters={
+            "dataset": {"value": "breast_cancer"},
+            "folds": {"value": 3},
+            "epochs": {"value": 2},
+            "num_layers": {"value": 1},
+            "hidden_size": {"value": 8},
+            "learning_rate": {"values": [0.01, 0.001]},
+        },
+    )
     result = run_sweep([path, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 0, result.stderr
     rows = trials_csv(tmp_path / "o" / "cv")
     assert [r["state"] for r in rows] == ["complete", "complete"]
     for row in rows:
-        summary = json.loads((next((tmp_path / "o" / "cv" / "runs").glob(f"*lr_{row['learning_rate']}_*cv3"))
-                              / "summary.json").read_text())
+        summary = json.loads(
+            (
+                next((tmp_path / "o" / "cv" / "runs").glob(f"*lr_{row['learning_rate']}_*cv3")) / "summary.json"
+            ).read_text()
+        )
         assert float(row["value"]) == pytest.approx(summary["cv_val_accuracy_mean"])

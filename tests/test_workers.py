@@ -4,6 +4,7 @@ The PostgreSQL tests need a server: ``.ci/run`` starts a throwaway one and sets
 FFNN_TEST_POSTGRES_URL (``source .ci/postgres.sh`` does the same on a developer's
 machine). Under CI they fail, rather than skip, when it is missing.
 """
+
 import os
 import signal
 import subprocess
@@ -27,16 +28,39 @@ GRID = [0.02, 0.01, 0.005, 0.002, 0.001, 0.0005]
 
 def worker(path, storage, tmp_path, *extra):
     env = {**os.environ, "WANDB_SILENT": "true", "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, str(ROOT / "sweep.py"), str(path), "--storage", storage,
-                             "--wandb_mode", "disabled", "--output_dir", str(tmp_path / "o"), *map(str, extra)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "sweep.py"),
+            str(path),
+            "--storage",
+            storage,
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            str(tmp_path / "o"),
+            *map(str, extra),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def grid_sweep(tmp_path, epochs=3):
     name = f"w{uuid.uuid4().hex[:10]}"  # a new study each time on the shared server
-    return write_sweep(tmp_path / f"{name}.yaml", name=name, parameters={
-        "dataset": {"value": "digits"}, "epochs": {"value": epochs}, "num_layers": {"value": 1},
-        "learning_rate": {"values": GRID}}), name
+    return write_sweep(
+        tmp_path / f"{name}.yaml",
+        name=name,
+        parameters={
+            "dataset": {"value": "digits"},
+            "epochs": {"value": epochs},
+            "num_layers": {"value": 1},
+            "learning_rate": {"values": GRID},
+        },
+    ), name
 
 
 def trials(storage, name):
@@ -47,7 +71,7 @@ def two_workers_at_once(tmp_path, storage):
     path, name = grid_sweep(tmp_path)
     processes = [worker(path, storage, tmp_path) for _ in range(2)]
     outputs = [p.communicate(timeout=600) for p in processes]
-    for process, (out, err) in zip(processes, outputs):
+    for process, (_out, err) in zip(processes, outputs):
         assert process.returncode == 0, err[-3000:]
         assert "Traceback" not in err
     done = [t for t in trials(storage, name) if t.state == optuna.trial.TrialState.COMPLETE]
@@ -65,9 +89,25 @@ def test_two_workers_started_together_on_a_new_sqlite_database(tmp_path):
 def test_every_postgresql_url_form_opens_a_study(driver, tmp_path):
     url = POSTGRES.replace("postgresql://", driver)
     path, name = grid_sweep(tmp_path, epochs=1)
-    result = subprocess.run([sys.executable, str(ROOT / "sweep.py"), str(path), "--storage", url, "--count", "1",
-                             "--wandb_mode", "disabled", "--output_dir", str(tmp_path / "o")], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sweep.py"),
+            str(path),
+            "--storage",
+            url,
+            "--count",
+            "1",
+            "--wandb_mode",
+            "disabled",
+            "--output_dir",
+            str(tmp_path / "o"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert len([t for t in trials(POSTGRES, name) if t.state == optuna.trial.TrialState.COMPLETE]) == 1
 
@@ -77,11 +117,19 @@ def test_two_postgresql_workers_share_a_grid_and_a_third_resumes_it(tmp_path):
     path, name = two_workers_at_once(tmp_path, POSTGRES)
     # a third worker on the finished grid adds nothing and says so; with a random search it adds new trials
     third = worker(path, POSTGRES, tmp_path)
-    out, err = third.communicate(timeout=300)
+    out, _err = third.communicate(timeout=300)
     assert third.returncode == 0 and "resuming: 6 trials already run" in out
-    random_path = write_sweep(tmp_path / f"{name}r.yaml", name=f"{name}r", method="random", parameters={
-        "dataset": {"value": "digits"}, "epochs": {"value": 1}, "num_layers": {"value": 1},
-        "learning_rate": {"distribution": "log_uniform_values", "min": 0.0001, "max": 0.1}})
+    random_path = write_sweep(
+        tmp_path / f"{name}r.yaml",
+        name=f"{name}r",
+        method="random",
+        parameters={
+            "dataset": {"value": "digits"},
+            "epochs": {"value": 1},
+            "num_layers": {"value": 1},
+            "learning_rate": {"distribution": "log_uniform_values", "min": 0.0001, "max": 0.1},
+        },
+    )
     for _ in range(2):  # the same --seed twice: a resumed worker must still propose new configurations
         run = worker(random_path, POSTGRES, tmp_path, "--count", "3", "--seed", "0")
         assert run.wait(timeout=300) == 0, run.stderr.read()[-3000:]
@@ -95,8 +143,9 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     victim = worker(path, POSTGRES, tmp_path, "--heartbeat", "1")
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until the victim is inside a trial
-        running = [t for t in (trials(POSTGRES, name) if _exists(name) else [])
-                   if t.state == optuna.trial.TrialState.RUNNING]
+        running = [
+            t for t in (trials(POSTGRES, name) if _exists(name) else []) if t.state == optuna.trial.TrialState.RUNNING
+        ]
         if running:
             break
         time.sleep(0.2)
@@ -105,7 +154,7 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     victim.wait(timeout=30)
     killed = running[0]
     survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "1")
-    out, err = survivor.communicate(timeout=900)
+    _out, err = survivor.communicate(timeout=900)
     assert survivor.returncode == 0, err[-3000:]
     final = {t.number: t for t in trials(POSTGRES, name)}
     assert final[killed.number].state == optuna.trial.TrialState.FAIL  # marked failed once its heartbeat went stale

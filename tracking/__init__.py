@@ -6,6 +6,7 @@ training (figures, the confusion matrix, the summary); the experiment hands
 the same calls to every reporter it has (the local folder, W&B), so no code
 asks which ones are on.
 """
+
 import nn
 
 

@@ -1,11 +1,11 @@
 """Progress on the terminal: one line per epoch, a bar inside the epoch on a TTY."""
+
 from __future__ import annotations
 
 import sys
 import time
 
 import nn
-
 
 SHORT = {"accuracy": "acc"}
 
@@ -16,7 +16,7 @@ def format_metrics(metrics: dict, epochs: int) -> str:
     parts = [f"epoch {metrics['epoch']:>{width}}/{epochs}"]
     for prefix, label in (("train_", ""), ("val_", "val_")):
         for key, value in metrics.items():
-            name = key[len(prefix):]
+            name = key[len(prefix) :]
             if key.startswith(prefix) and name != "penalty":
                 parts.append(f"{label}{SHORT.get(name, name)} {value:.4f}")
     parts.append(f"{metrics['seconds']:.2f}s")
@@ -29,8 +29,9 @@ class ConsoleProgress(nn.Callback):
     time left in the epoch, redrawn at most every ``interval`` seconds. Off a terminal (logs, CI) only
     the epoch lines are written."""
 
-    def __init__(self, stream=None, bar: bool | None = None, delay: float = 2.0, interval: float = 0.2,
-                 clock=time.monotonic):
+    def __init__(
+        self, stream=None, bar: bool | None = None, delay: float = 2.0, interval: float = 0.2, clock=time.monotonic
+    ):
         self.stream = stream or sys.stdout
         self.bar = self.stream.isatty() if bar is None else bar
         self.delay, self.interval, self.clock = delay, interval, clock
@@ -56,9 +57,11 @@ class ConsoleProgress(nn.Callback):
         samples = self.n_train * batch / n_batches
         left = elapsed * (n_batches - batch) / batch
         done = int(20 * batch / n_batches)
-        self.stream.write(f"\r\033[Kepoch {epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
-                          f"{batch}/{n_batches} | {samples / elapsed:,.0f} samples/s | "
-                          f"loss {self._loss_sum / batch:.4f} | {_clock(left)} left")
+        self.stream.write(
+            f"\r\033[Kepoch {epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
+            f"{batch}/{n_batches} | {samples / elapsed:,.0f} samples/s | "
+            f"loss {self._loss_sum / batch:.4f} | {_clock(left)} left"
+        )
         self.stream.flush()
 
     def on_epoch_end(self, epoch, metrics):
@@ -68,5 +71,5 @@ class ConsoleProgress(nn.Callback):
 
 
 def _clock(seconds: float) -> str:
-    minutes, seconds = divmod(int(round(seconds)), 60)
+    minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"

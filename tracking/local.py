@@ -6,6 +6,7 @@ interrupted run keeps what it computed), ``summary.json`` and the figures
 the run draws there (``samples.png``, ``curves.png``, ``confusion_matrix.png``
 ...) and, with ``--save_model``, ``model.npz``.
 """
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """Figures written as PNG (and handed to W&B): sample grid, confusion matrix, curves."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -74,10 +75,16 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     for i in range(n):
         for j in range(n):
             if counts[i, j]:
-                ax.text(j, i, f"{100 * rates[i, j]:.0f}" if i != j else f"{100 * rates[i, j]:.1f}",
-                        ha="center", va="center", fontsize=8 if i != j else 9,
-                        fontweight="bold" if i == j else "normal",
-                        color="white" if rates[i, j] / (1.0 if i == j else error_scale) > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{100 * rates[i, j]:.0f}" if i != j else f"{100 * rates[i, j]:.1f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8 if i != j else 9,
+                    fontweight="bold" if i == j else "normal",
+                    color="white" if rates[i, j] / (1.0 if i == j else error_scale) > 0.6 else "black",
+                )
     pairs = most_confused(counts)
     for i, j, _ in pairs:
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2.5))
@@ -85,10 +92,11 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     ax.set_yticks(range(n), [f"{name} ({100 * rates[k, k]:.1f} %)" for k, name in enumerate(class_names)])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (per-class accuracy)")
-    ax.set_title(f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images\n"
-                 "cells: % of the true class (rows sum to 100)")
-    lines = [f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} %)"
-             for i, j, c in pairs]
+    ax.set_title(
+        f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images\n"
+        "cells: % of the true class (rows sum to 100)"
+    )
+    lines = [f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} %)" for i, j, c in pairs]
     fig.text(0.02, 0.01, "Most confused (boxed): " + "; ".join(lines), fontsize=9, wrap=True)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=100)
@@ -153,16 +161,19 @@ def weight_histograms(model, path) -> Path:
     return Path(path)
 
 
-def adversarial_figure(pixels, adversarial, labels, clean_predictions, adversarial_predictions, image_shape,
-                       class_names, eps, path) -> Path:
+def adversarial_figure(
+    pixels, adversarial, labels, clean_predictions, adversarial_predictions, image_shape, class_names, eps, path
+) -> Path:
     """Rows: clean images (true / predicted class), the perturbation, the adversarial images (predicted)."""
     plt = _pyplot()
     n = len(pixels)
     fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.4), squeeze=False)
     for k in range(n):
-        for row, image, title in ((0, pixels[k], f"{class_names[labels[k]]}\n-> {class_names[clean_predictions[k]]}"),
-                                  (1, adversarial[k] - pixels[k], "perturbation"),
-                                  (2, adversarial[k], f"-> {class_names[adversarial_predictions[k]]}")):
+        for row, image, title in (
+            (0, pixels[k], f"{class_names[labels[k]]}\n-> {class_names[clean_predictions[k]]}"),
+            (1, adversarial[k] - pixels[k], "perturbation"),
+            (2, adversarial[k], f"-> {class_names[adversarial_predictions[k]]}"),
+        ):
             ax = axes[row][k]
             ax.axis("off")
             if row == 1:

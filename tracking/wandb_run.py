@@ -7,6 +7,7 @@ server that cannot be reached. ``WANDB_MODE`` in the environment wins over
 ``auto``. Offline runs are written under ``./wandb`` (or ``$WANDB_DIR``) and
 can be uploaded later with ``wandb sync``.
 """
+
 from __future__ import annotations
 
 import netrc
@@ -59,9 +60,18 @@ class WandbRun(Reporter):
         extra = {"id": resume_id, "resume": "allow"} if resume_id else {}
         if job_type == "fold":  # a run of its own beside the cross-validation's (which may be wandb agent's)
             extra = {"id": uuid.uuid4().hex[:8], "reinit": "create_new"}
-        self.run = wandb.init(project=project, entity=entity, name=name, config=config, group=group,
-                              tags=tags, mode=self.mode, settings=wandb.Settings(silent=True), job_type=job_type,
-                              **extra)
+        self.run = wandb.init(
+            project=project,
+            entity=entity,
+            name=name,
+            config=config,
+            group=group,
+            tags=tags,
+            mode=self.mode,
+            settings=wandb.Settings(silent=True),
+            job_type=job_type,
+            **extra,
+        )
         self.run_id = self.run.id
         self.run.define_metric("epoch")
         self.run.define_metric("*", step_metric="epoch")
@@ -87,7 +97,9 @@ class WandbRun(Reporter):
     def on_epoch_end(self, epoch, metrics):
         self.run.log(dict(metrics))
         value = metrics.get(self.monitor)
-        if value is not None and (self.best is None or (value > self.best if self.goal == "max" else value < self.best)):
+        if value is not None and (
+            self.best is None or (value > self.best if self.goal == "max" else value < self.best)
+        ):
             self.best = float(value)
             self.run.summary[f"best_{self.monitor}"] = self.best  # a plain float: summary="max" would be replaced
             self.run.summary["best_epoch"] = int(epoch)
@@ -95,13 +107,19 @@ class WandbRun(Reporter):
     def log_samples(self, x, y, image_shape, class_names, grid_png: Path) -> None:
         from .plots import one_sample_per_class
 
-        images = [self.wandb.Image(x[i].reshape(image_shape), caption=class_names[y[i]])
-                  for i in one_sample_per_class(x, y, len(class_names))]
+        images = [
+            self.wandb.Image(x[i].reshape(image_shape), caption=class_names[y[i]])
+            for i in one_sample_per_class(x, y, len(class_names))
+        ]
         self.run.log({"samples": images, "sample_grid": self.wandb.Image(str(grid_png))}, commit=False)
 
     def log_confusion(self, y_true, y_pred, class_names) -> None:
-        matrix = self.wandb.plot.confusion_matrix(y_true=list(map(int, y_true)), preds=list(map(int, y_pred)),
-                                                  class_names=list(class_names), title="Test confusion matrix")
+        matrix = self.wandb.plot.confusion_matrix(
+            y_true=list(map(int, y_true)),
+            preds=list(map(int, y_pred)),
+            class_names=list(class_names),
+            title="Test confusion matrix",
+        )
         self.run.log({"confusion_matrix": matrix}, commit=False)
 
     def log_mistakes(self, rows, images, image_shape, class_names) -> None:
@@ -110,8 +128,13 @@ class WandbRun(Reporter):
         columns = ["index", "image", "true", "predicted", *[f"p({name})" for name in class_names]]
         table = self.wandb.Table(columns=columns)
         for row, image in zip(rows, images):
-            table.add_data(row["index"], self.wandb.Image(image.reshape(image_shape)) if image_shape else None,
-                           row["true"], row["predicted"], *[row[f"p({name})"] for name in class_names])
+            table.add_data(
+                row["index"],
+                self.wandb.Image(image.reshape(image_shape)) if image_shape else None,
+                row["true"],
+                row["predicted"],
+                *[row[f"p({name})"] for name in class_names],
+            )
         self.run.log({"misclassified_test_examples": table}, commit=False)
 
     def log_pretraining(self, row: dict) -> None:

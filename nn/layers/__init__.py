@@ -27,6 +27,7 @@ The protocol every layer follows (:class:`Layer`):
 
 Adding a layer is one new file in this package with ``@register(kind)`` on its class.
 """
+
 from ..registry import import_submodules
 from .base import LAYERS, Layer, register
 
@@ -42,5 +43,19 @@ from .normalization import NORMS, BatchNorm, LayerNorm  # noqa: E402
 from .pooling import MaxPool2D  # noqa: E402
 from .reshape import Reshape  # noqa: E402
 
-__all__ = ["LAYERS", "Layer", "register", "ActivationLayer", "Conv2D", "Dense", "Dropout", "Flatten",
-           "LocallyConnected2D", "MaxPool2D", "NORMS", "BatchNorm", "LayerNorm", "Reshape"]
+__all__ = [
+    "LAYERS",
+    "NORMS",
+    "ActivationLayer",
+    "BatchNorm",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "LayerNorm",
+    "LocallyConnected2D",
+    "MaxPool2D",
+    "Reshape",
+    "register",
+]

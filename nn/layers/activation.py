@@ -1,4 +1,5 @@
 """Element-wise activation as a layer (the functions are in :mod:`nn.activations`)."""
+
 from __future__ import annotations
 
 from .. import activations

@@ -1,4 +1,5 @@
 """The layer protocol (see :mod:`nn.layers`) and the layer registry."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """2-D convolution (cross-correlation, as every framework computes it), channels-last."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,15 @@ class _PatchLayer(Layer):
     decayed = ("W",)
     eval_batch_size = 512
 
-    def __init__(self, in_channels: int, filters: int, kernel_size: int = 3, stride: int = 1, padding: int = 0,
-                 weight_init: str = "He"):
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        padding: int = 0,
+        weight_init: str = "He",
+    ):
         super().__init__()
         self.in_channels, self.filters = int(in_channels), int(filters)
         self.kernel_size, self.stride, self.padding = int(kernel_size), int(stride), int(padding)
@@ -33,19 +41,28 @@ class _PatchLayer(Layer):
 
     def initialise(self, init_rng, noise_rng):
         W, area = self.params["W"], self.kernel_size * self.kernel_size
-        W[...] = initializers.get(self.weight_init)(init_rng, W.shape, area * self.in_channels,
-                                                    area * self.filters, W.dtype)
+        W[...] = initializers.get(self.weight_init)(
+            init_rng, W.shape, area * self.in_channels, area * self.filters, W.dtype
+        )
 
     def config(self):
-        return {"in_channels": self.in_channels, "filters": self.filters, "kernel_size": self.kernel_size,
-                "stride": self.stride, "padding": self.padding, "weight_init": self.weight_init}
+        return {
+            "in_channels": self.in_channels,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "weight_init": self.weight_init,
+        }
 
     def _output_hw(self, h: int, w: int) -> tuple[int, int]:
         ho = output_size(h, self.kernel_size, self.stride, self.padding)
         wo = output_size(w, self.kernel_size, self.stride, self.padding)
         if ho < 1 or wo < 1:
-            raise ValueError(f"{self.name or self.kind}: a {self.kernel_size}x{self.kernel_size} kernel does not fit "
-                             f"a {h}x{w} input with padding {self.padding}")
+            raise ValueError(
+                f"{self.name or self.kind}: a {self.kernel_size}x{self.kernel_size} kernel does not fit "
+                f"a {h}x{w} input with padding {self.padding}"
+            )
         return ho, wo
 
     def _patches(self, x: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -54,8 +71,11 @@ class _PatchLayer(Layer):
             raise ValueError(f"{self.name or self.kind} expects N x H x W x {self.in_channels} inputs, got {x.shape}")
         self._x_shape = x.shape
         p = self.padding
-        padded = self._buffer("xp", (x.shape[0], x.shape[1] + 2 * p, x.shape[2] + 2 * p, x.shape[3]), x.dtype,
-                              zeros=True) if p else None
+        padded = (
+            self._buffer("xp", (x.shape[0], x.shape[1] + 2 * p, x.shape[2] + 2 * p, x.shape[3]), x.dtype, zeros=True)
+            if p
+            else None
+        )
         return im2col(pad(x, p, padded), (self.kernel_size, self.kernel_size), self.stride, cols)
 
     def _input_grad(self, dcols: np.ndarray) -> np.ndarray:
@@ -63,7 +83,7 @@ class _PatchLayer(Layer):
         p = self.padding
         dxp = self._buffer("dxp", (n, h + 2 * p, w + 2 * p, c), dcols.dtype)
         col2im(dcols, self.stride, dxp)
-        return dxp[:, p:p + h, p:p + w, :] if p else dxp
+        return dxp[:, p : p + h, p : p + w, :] if p else dxp
 
 
 @register("conv2d")

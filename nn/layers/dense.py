@@ -1,4 +1,5 @@
 """The fully connected (affine) layer."""
+
 from __future__ import annotations
 
 import numpy as np

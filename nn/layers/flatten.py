@@ -1,4 +1,5 @@
 """Flatten: from images (or any rank) to vectors."""
+
 from __future__ import annotations
 
 import math

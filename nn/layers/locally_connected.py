@@ -1,4 +1,5 @@
 """Locally connected 2-D layer: local receptive fields like a convolution, without weight sharing."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,16 @@ class LocallyConnected2D(_PatchLayer):
     ``db_l = sum_n dz_l``, ``dcols_l = dz_l W_l^T``, then col2im as for the convolution.
     """
 
-    def __init__(self, in_channels: int, filters: int, kernel_size: int = 3, stride: int = 1, padding: int = 0,
-                 weight_init: str = "He", input_hw=(28, 28)):
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        padding: int = 0,
+        weight_init: str = "He",
+        input_hw=(28, 28),
+    ):
         super().__init__(in_channels, filters, kernel_size, stride, padding, weight_init)
         self.input_hw = tuple(int(v) for v in input_hw)
         self.output_hw = self._output_hw(*self.input_hw)

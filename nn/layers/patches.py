@@ -11,6 +11,7 @@ from NumPy's ``sliding_window_view`` takes 1.3 ms for a 14 x 14 x 32 input again
 5.0 ms for one strided slice per kernel offset, but 1.9 ms against 0.5 ms for a
 28 x 28 x 1 image, so :func:`im2col` slices when there are few channels.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def pad(x: np.ndarray, padding: int, out: np.ndarray | None = None) -> np.ndarra
         return x
     if out is None:
         out = np.zeros((x.shape[0], x.shape[1] + 2 * padding, x.shape[2] + 2 * padding, x.shape[3]), x.dtype)
-    out[:, padding:padding + x.shape[1], padding:padding + x.shape[2], :] = x
+    out[:, padding : padding + x.shape[1], padding : padding + x.shape[2], :] = x
     return out
 
 
@@ -40,7 +41,9 @@ def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: int, out: np.ndarray
     if xp.shape[3] < FEW_CHANNELS:
         for i in range(kh):
             for j in range(kw):
-                out[:, :, :, i, j, :] = xp[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :]
+                out[:, :, :, i, j, :] = xp[
+                    :, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride, :
+                ]
     else:
         windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::stride, ::stride][:, :ho, :wo]
         np.copyto(out, windows.transpose(0, 1, 2, 4, 5, 3))
@@ -56,5 +59,7 @@ def col2im(cols: np.ndarray, stride: int, out: np.ndarray) -> np.ndarray:
     out.fill(0.0)
     for i in range(kh):
         for j in range(kw):
-            out[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :] += cols[:, :, :, i, j, :]
+            out[:, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride, :] += cols[
+                :, :, :, i, j, :
+            ]
     return out

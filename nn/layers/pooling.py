@@ -1,4 +1,5 @@
 """Max pooling, channels-last."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,7 +48,7 @@ class MaxPool2D(Layer):
         """``x`` cropped to whole windows as ``N x Ho x k x Wo x k x C`` (a view): window ``(i, j)``,
         offset ``(a, b)`` is ``[:, i, a, j, b, :]``."""
         k = self.pool_size
-        return x[:, :ho * k, :wo * k, :].reshape(x.shape[0], ho, k, wo, k, x.shape[3])
+        return x[:, : ho * k, : wo * k, :].reshape(x.shape[0], ho, k, wo, k, x.shape[3])
 
     def _forward_tiled(self, x, ho, wo):
         """Non-overlapping windows (stride = window): the maximum of the ``k * k`` offsets' views, no copies."""
@@ -63,7 +64,7 @@ class MaxPool2D(Layer):
 
     def _backward_tiled(self, dy):
         """Each window's ``dy`` goes to the first offset (row-major) that holds the window's maximum."""
-        n, ho, wo, c = dy.shape
+        _n, ho, wo, _c = dy.shape
         k = self.pool_size
         dx = self._buffer("dx", self._x_shape, dy.dtype)
         if dx.shape[1] != ho * k or dx.shape[2] != wo * k:

@@ -1,4 +1,5 @@
 """Reshape: vectors to images (and back), batch axis kept."""
+
 from __future__ import annotations
 
 from .base import Layer, register
