@@ -7,14 +7,29 @@ CLI's choices, the sweep values and the shared tests read :func:`names`.
 
 from nn.registry import import_submodules
 
-from .base import OPTIMIZERS, Hyperparameters, Optimizer, make, names, register, state_from_arrays, state_to_arrays
+from .base import (
+    OPTIMIZERS,
+    HyperparameterSet,
+    HyperparameterSpec,
+    Optimizer,
+    hyperparameter,
+    hyperparameter_specs,
+    make,
+    names,
+    register,
+    state_from_arrays,
+    state_to_arrays,
+)
 
 import_submodules(__name__, __path__, skip=lambda name: name == "base")
 
 __all__ = [
     "OPTIMIZERS",
-    "Hyperparameters",
+    "HyperparameterSet",
+    "HyperparameterSpec",
     "Optimizer",
+    "hyperparameter",
+    "hyperparameter_specs",
     "make",
     "names",
     "register",

@@ -1,8 +1,10 @@
 """AdaGrad (Duchi, Hazan & Singer, 2011)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .base import Optimizer, register
+from .base import EPSILON, LEARNING_RATE, HyperparameterSet, Optimizer, normalised_step, register
 
 
 @register("adagrad")
@@ -13,6 +15,13 @@ class AdaGrad(Optimizer):
     w <- w - lr * g / (sqrt(s) + eps)
     """
 
+    @dataclass(frozen=True)
+    class Hyperparameters(HyperparameterSet):
+        learning_rate: float = LEARNING_RATE()
+        epsilon: float = EPSILON()
+
+    hp: Hyperparameters
+
     slot_names = ("s",)
     divides_by_epsilon = True
 
@@ -20,4 +29,4 @@ class AdaGrad(Optimizer):
         s = slots["s"]
         work = np.multiply(g, g, out=self.scratch(w))
         s += work
-        self.normalised_step(w, g, s, work)
+        normalised_step(w, g, s, work, self.hp.learning_rate, self.hp.epsilon)

@@ -1,11 +1,12 @@
 """Adam (Kingma & Ba, 2015)."""
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import fused
-from .base import Optimizer, register
+from .base import BETA1, BETA2, EPSILON, LEARNING_RATE, HyperparameterSet, Optimizer, register
 
 
 @register("adam")
@@ -24,6 +25,15 @@ class Adam(Optimizer):
     weights first (:meth:`decay_factor`, AdamW). With numba installed the update
     is one fused pass (:mod:`optimizers.fused`) that gives the same bits.
     """
+
+    @dataclass(frozen=True)
+    class Hyperparameters(HyperparameterSet):
+        learning_rate: float = LEARNING_RATE()
+        beta1: float = BETA1()
+        beta2: float = BETA2()
+        epsilon: float = EPSILON()
+
+    hp: Hyperparameters
 
     slot_names = ("m", "v")
     divides_by_epsilon = True

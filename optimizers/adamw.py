@@ -1,7 +1,9 @@
 """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, 2019)."""
 
+from dataclasses import dataclass
+
 from .adam import Adam
-from .base import register
+from .base import DECOUPLED_WEIGHT_DECAY, register
 
 
 @register("adamw")
@@ -18,6 +20,14 @@ class AdamW(Adam):
     every parameter the optimizer is given decays (in this tool: the one flat
     buffer, biases and normalisation scales included).
     """
+
+    @dataclass(frozen=True)
+    class Hyperparameters(Adam.Hyperparameters):
+        """Adam's, and the decay ``lambda``."""
+
+        decoupled_weight_decay: float = DECOUPLED_WEIGHT_DECAY()
+
+    hp: Hyperparameters
 
     def decay_factor(self):
         return 1.0 - self.hp.learning_rate * self.hp.decoupled_weight_decay

@@ -1,5 +1,7 @@
 """Eve (Koushik & Hayashi, 2016, arXiv:1611.01505): Adam with feedback from the loss."""
 
+from dataclasses import dataclass
+
 from .adam import Adam
 from .base import register
 
@@ -22,7 +24,15 @@ class Eve(Adam):
                 d = beta3 * d + (1 - beta3) * r
                 f^ = f^_new
         w <- w - lr * m^ / (d * sqrt(v^) + eps)     (m^, v^ as in Adam)
+
+    ``beta3``, ``k`` and ``K`` are the paper's constants, not hyperparameters.
     """
+
+    @dataclass(frozen=True)
+    class Hyperparameters(Adam.Hyperparameters):
+        """Adam's: learning_rate, beta1, beta2, epsilon."""
+
+    hp: Hyperparameters
 
     beta3 = 0.999
     small_k = 0.1

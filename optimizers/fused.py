@@ -29,11 +29,12 @@ against 1.25 ms with the NumPy update.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
 DIRECTION_M, DIRECTION_NESTEROV, DIRECTION_G = 0, 1, 2
-numba = None  # imported by kernel(): start-up (train.py --help) does not pay for it
+numba: Any = None  # imported by kernel(): start-up (train.py --help) does not pay for it
 _KERNEL = None
 _TRIED = False
 

@@ -1,8 +1,10 @@
 """Momentum-based gradient descent."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .base import Optimizer, register
+from .base import LEARNING_RATE, MOMENTUM, HyperparameterSet, Optimizer, register
 
 
 @register("momentum")
@@ -15,6 +17,13 @@ class Momentum(Optimizer):
     The course's form ``v <- m v + lr g; w <- w - v`` is the same rule with
     ``v = lr * u`` while the learning rate is constant.
     """
+
+    @dataclass(frozen=True)
+    class Hyperparameters(HyperparameterSet):
+        learning_rate: float = LEARNING_RATE()
+        momentum: float = MOMENTUM()
+
+    hp: Hyperparameters
 
     slot_names = ("u",)
 

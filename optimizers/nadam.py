@@ -1,5 +1,7 @@
 """Nadam: Adam with Nesterov momentum (Dozat, 2016)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import fused
@@ -19,6 +21,12 @@ class Nadam(Adam):
     (Keras' Nadam adds a schedule ``mu_t``; PyTorch's adds a decay
     ``momentum_decay``: neither is this rule.)
     """
+
+    @dataclass(frozen=True)
+    class Hyperparameters(Adam.Hyperparameters):
+        """Adam's: learning_rate, beta1, beta2, epsilon."""
+
+    hp: Hyperparameters
 
     def direction(self, m, g, t, out):
         b1 = self.hp.beta1

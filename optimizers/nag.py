@@ -1,8 +1,10 @@
 """Nesterov accelerated gradient."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .base import Optimizer, register
+from .base import LEARNING_RATE, MOMENTUM, HyperparameterSet, Optimizer, register
 
 
 @register("nag")
@@ -20,6 +22,13 @@ class Nesterov(Optimizer):
     w~ - lr (g(w~) + m u')``: the update above, applied to the look-ahead
     parameters, with the gradient at the point the parameters hold.
     """
+
+    @dataclass(frozen=True)
+    class Hyperparameters(HyperparameterSet):
+        learning_rate: float = LEARNING_RATE()
+        momentum: float = MOMENTUM()
+
+    hp: Hyperparameters
 
     slot_names = ("u",)
 

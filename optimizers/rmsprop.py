@@ -1,8 +1,10 @@
 """RMSProp (Tieleman & Hinton, 2012)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .base import Optimizer, register
+from .base import BETA, EPSILON, LEARNING_RATE, HyperparameterSet, Optimizer, normalised_step, register
 
 
 @register("rmsprop")
@@ -15,6 +17,14 @@ class RMSProp(Optimizer):
     ``eps`` sits outside the square root; no bias correction.
     """
 
+    @dataclass(frozen=True)
+    class Hyperparameters(HyperparameterSet):
+        learning_rate: float = LEARNING_RATE()
+        beta: float = BETA()
+        epsilon: float = EPSILON()
+
+    hp: Hyperparameters
+
     slot_names = ("v",)
     divides_by_epsilon = True
 
@@ -24,4 +34,4 @@ class RMSProp(Optimizer):
         work *= 1.0 - beta
         v *= beta
         v += work
-        self.normalised_step(w, g, v, work)
+        normalised_step(w, g, v, work, self.hp.learning_rate, self.hp.epsilon)

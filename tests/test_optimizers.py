@@ -238,10 +238,34 @@ def test_unknown_names_raise_with_the_valid_names():
         optimizers.make("adam", lr=0.1)
 
 
-@pytest.mark.parametrize("bad", [{"learning_rate": 0.0}, {"beta1": 1.0}, {"momentum": -0.1}, {"epsilon": -1.0}])
-def test_hyperparameters_are_range_checked(bad):
-    with pytest.raises(ValueError):
-        optimizers.make("adam", **bad)
+@pytest.mark.parametrize(
+    "name, bad",
+    [
+        ("adam", {"learning_rate": 0.0}),
+        ("adam", {"beta1": 1.0}),
+        ("momentum", {"momentum": -0.1}),
+        ("rmsprop", {"beta": float("nan")}),
+        ("adam", {"epsilon": -1.0}),
+        ("adamw", {"decoupled_weight_decay": float("inf")}),
+    ],
+)
+def test_hyperparameters_are_range_checked(name, bad):
+    (field,) = bad
+    with pytest.raises(ValueError, match=field):
+        optimizers.make(name, **bad)
+
+
+def test_other_rules_hyperparameters_are_ignored():
+    """The CLI passes the whole flat set: adam takes beta1 and leaves momentum (unchecked) to momentum and nag."""
+    opt = optimizers.make("adam", **{**HYPER, "momentum": -0.1})
+    assert opt.hp == type(opt).Hyperparameters(learning_rate=0.05, beta1=0.5, beta2=0.8, epsilon=0.1)
+    assert not hasattr(opt.hp, "momentum")
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adagrad", "adam", "adamw", "nadam", "eve"])
+def test_rules_that_divide_by_epsilon_need_it_above_zero(name):
+    with pytest.raises(ValueError, match="epsilon must be > 0 for " + name):
+        optimizers.make(name, epsilon=0.0)
 
 
 def test_eve_needs_the_loss():
