@@ -12,7 +12,7 @@ import json
 import click
 
 from experiments.cli import OneLineErrors, fail
-from experiments.config import Choice, FiniteFloat
+from experiments.options import Choice, FiniteFloat
 
 
 def _datasets():

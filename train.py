@@ -15,7 +15,9 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 
 
 @click.command(
-    cls=OneLineErrors, help=__doc__, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    cls=OneLineErrors,
+    help=__doc__,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @add_options
 @click.option(
@@ -26,13 +28,12 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
     "(only --epochs and --wandb_mode may be given beside it).",
 )
 @click.pass_context
-def cli(ctx, resume, **_):
+def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
     import datasets
     from experiments import config as configuration
-    from experiments.run import ConfigError, Terminated, run, stop_on_sigterm
-    from experiments.run import resume as resume_run
+    from experiments.run import ConfigError, resume as resume_run, run, stop_on_signals
 
-    stop_on_sigterm()
+    stop_on_signals()
     explicit = explicit_options(ctx)
     explicit.pop("resume", None)
     try:
@@ -44,10 +45,10 @@ def cli(ctx, resume, **_):
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)
-    except Terminated:
-        fail("stopped by SIGTERM before training started", 143)
-    except KeyboardInterrupt:
-        fail("interrupted before training started", 130)
+    except KeyboardInterrupt as error:
+        terminated = type(error).__name__ == "Terminated"
+        fail("stopped by SIGTERM before training started" if terminated else "interrupted before training started",
+             143 if terminated else 130)
     if result.status == "diverged":
         fail(result.message, 1)
     sys.exit(result.exit_code)

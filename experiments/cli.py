@@ -1,27 +1,25 @@
-"""Click plumbing shared by the scripts: options generated from the table, one-line errors."""
+"""Click plumbing shared by the scripts: options generated from the configuration's sections,
+``--help`` grouped by section (the assignment's flags first), one-line errors."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
-from . import config as configuration
+ASSIGNMENT_TITLE = "The assignment's flags (DA6401 Assignment 1)"
 
 
-def add_options(function):
-    """Decorate a click command with every option of :data:`experiments.config.OPTIONS`."""
-    for flags, kind, default, help_text in reversed(configuration.OPTIONS):
-        extra = {"is_flag": False, "flag_value": True} if kind is click.BOOL else {}
-        function = click.option(
-            *flags,
-            configuration.option_name(flags),
-            type=kind,
-            default=default,
-            show_default=True,
-            help=help_text,
-            **extra,
-        )(function)
+def add_options(function: Callable) -> Callable:
+    """Decorate a click command with one option per configuration field."""
+    from . import config as configuration
+
+    function.__click_params__ = [  # type: ignore[attr-defined]
+        *getattr(function, "__click_params__", []),
+        *reversed(configuration.click_options()),
+    ]
     return function
 
 
@@ -31,7 +29,7 @@ def explicit_options(ctx: click.Context) -> dict:
     return {key: value for key, value in ctx.params.items() if ctx.get_parameter_source(key) in given}
 
 
-def fail(message: str, exit_code: int = 1):
+def fail(message: str, exit_code: int = 1) -> NoReturn:
     """One line on standard error, then exit."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(exit_code)
@@ -58,12 +56,29 @@ def join_list_values(args: list[str]) -> list[str]:
 
 class OneLineErrors(click.Command):
     """Usage errors as one line (``Error: ...``) and exit code 2, without the usage block;
-    list-valued options (``-sz 128 64 32``) read as argparse reads them."""
+    list-valued options (``-sz 128 64 32``) read as argparse reads them; ``--help`` grouped by the
+    configuration's sections, the assignment's own flags first."""
 
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, join_list_values(list(args)))
 
-    def main(self, args=None, prog_name=None, **kwargs):
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {ASSIGNMENT_TITLE: []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if getattr(param, "assignment", False):
+                title = ASSIGNMENT_TITLE
+            else:
+                title = getattr(param, "section_title", "Other options")
+            groups.setdefault(title, []).append(record)
+        for title, records in groups.items():
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+    def main(self, args: Any = None, prog_name: str | None = None, **kwargs: Any) -> Any:
         try:
             return super().main(args, prog_name, standalone_mode=False, **kwargs) or 0
         except click.UsageError as error:

@@ -1,18 +1,30 @@
-"""A run's configuration: every option, its type, its default and its help, in one table.
+"""A run's configuration: typed sections, parsed from flat keys in one place.
 
-``train.py``'s flags, the sweep files' keys, presets and W&B's injected
-config all go through :data:`OPTIONS`: the type of an option converts and
-checks a value wherever it comes from (:func:`convert`). The defaults are
-the best configuration of the assignment's sweep (README "Results"), except
-the optimizer hyperparameters, whose defaults are the optimizers' own
-(:class:`optimizers.Hyperparameters`): each default exists once.
+A configuration is a :class:`RunConfig`: one frozen dataclass per concern
+(:class:`TrackingConfig`, :class:`DataConfig`, :class:`ModelConfig`,
+:class:`TrainingConfig`, the optimizer's hyperparameters, :class:`RegularisationConfig`)
+and one per study plugin (declared by the plugin, :mod:`experiments.plugins`).
+Code reads fields (``config.model.num_layers``, ``config.get(ScheduleConfig).lr_schedule``);
+only this module turns flat ``name -> value`` mappings into sections and back.
+
+The flat names are what users type and never change: the assignment's
+flags, the 2026 aliases, the sweep files' keys, the keys of W&B's config,
+``config.json`` and a saved model's metadata. Every value, wherever it comes
+from, is converted and checked by its field's type (:func:`convert`).
+
+The defaults are the best configuration of the assignment's sweep (README
+"Results"), except the optimizer hyperparameters, whose defaults are the
+optimizers' own (each optimizer's ``Hyperparameters`` dataclass): each
+default exists once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+import shlex
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -21,347 +33,372 @@ import nn
 import optimizers
 from nn import losses
 
+from .options import (
+    NON_NEGATIVE,
+    UNIT,
+    Choice,
+    FiniteFloat,
+    Sizes,
+    convert_value,
+    field_type,
+    flags,
+    option,
+    plain,
+)
+from .plugins import PLUGINS
+
 PRESETS_FILE = Path(__file__).resolve().parents[1] / "presets.yaml"
 WANDB_MODES = ("auto", "online", "offline", "disabled")
-# Options that change the loaded data: a run (or a sweep worker) reloads when one of them changes.
-DATA_KEYS = ("dataset", "data_dir", "val_fraction", "seed", "scaling", "permute_pixels")
-
-
-class Choice(click.Choice):
-    """Case-insensitive choice that shows and returns the registry's spelling (``ReLU``, ``Xavier``)."""
-
-    def __init__(self, choices):
-        super().__init__(list(choices), case_sensitive=False)
-
-    def get_metavar(self, param, ctx=None):
-        return "[" + "|".join(self.choices) + "]"
-
-    def get_invalid_choice_message(self, value, ctx=None):
-        return f"{value!r} is not one of {', '.join(self.choices)}."
-
-
-class FiniteFloat(click.FloatRange):
-    """A float range that also rejects nan and inf (which every range check lets through or misreads)."""
-
-    name = "float"
-
-    def convert(self, value, param, ctx):
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return number
-
-
-class HiddenSizes(click.ParamType):
-    """``-sz``: one size for every hidden layer (``128``) or one per layer (``128 64 32``, as
-    argparse's ``nargs="+"`` reads it; also ``128,64,32`` or a list from a sweep file)."""
-
-    name = "size [size ...]"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int) and not isinstance(value, bool):
-            sizes = [value]
-        elif isinstance(value, (list, tuple)):
-            sizes = list(value)
-        else:
-            sizes = list(str(value).replace(",", " ").split())
-        try:
-            sizes = [int(size) for size in sizes]
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a size or a list of sizes.", param, ctx)
-        if not sizes or min(sizes) < 1:
-            self.fail(f"{value!r}: sizes must be at least 1.", param, ctx)
-        return sizes[0] if len(sizes) == 1 else sizes
-
-
-def hidden_sizes(config: dict) -> list[int]:
-    """The width of each hidden layer; ``ValueError`` if a list's length differs from ``num_layers``."""
-    size, layers = config["hidden_size"], config["num_layers"]
-    if isinstance(size, int):
-        return [size] * layers
-    if len(size) != layers:
-        raise ValueError(f"-sz gives {len(size)} sizes ({' '.join(map(str, size))}) for -nhl {layers} hidden layers")
-    return list(size)
-
-
-def conv_filters(config: dict) -> list[int]:
-    """The channels of each convolutional layer (``--filters``), as a list."""
-    filters = config["filters"]
-    return [filters] if isinstance(filters, int) else list(filters)
-
-
 ARCHITECTURES = ("mlp", "cnn", "localnet")
-POSITIVE = FiniteFloat(min=0.0, min_open=True)
-NON_NEGATIVE = FiniteFloat(min=0.0)
-UNIT = FiniteFloat(0.0, 1.0, max_open=True)
-_HP = {field.name: field.default for field in dataclasses.fields(optimizers.Hyperparameters)}
 LOSS_NAMES = list(dict.fromkeys(name for task in losses.TASKS for name in losses.names_for(task)))
+ASSIGNMENT_HYPERPARAMETERS = ("learning_rate", "momentum", "beta", "beta1", "beta2", "epsilon")
+S = TypeVar("S")
 
-# (flags, type, default, help); the option's name is its first long flag without dashes.
-OPTIONS = [
-    (("-wp", "--wandb_project"), str, "da6401-assignment1", "W&B project the run is logged to."),
-    (("-we", "--wandb_entity"), str, None, "W&B entity (user or team); default: your default entity."),
-    (
-        ("-d", "--dataset"),
-        Choice(datasets.names()),
-        "fashion_mnist",
-        "Data set: " + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items()) + ".",
-    ),
-    (("-e", "--epochs"), click.IntRange(min=1), 10, "Number of passes over the training data."),
-    (("-b", "--batch_size"), click.IntRange(min=1), 64, "Mini-batch size."),
-    (
-        ("-l", "--loss"),
-        Choice(LOSS_NAMES),
-        "cross_entropy",
-        "Loss: cross_entropy and mean_squared_error on the softmax output for classification "
-        "(squared_error, or mean_squared_error, on a linear output for regression).",
-    ),
-    (("-o", "--optimizer"), Choice(optimizers.names()), "adam", "Optimizer (the registry in optimizers/)."),
-    (("-lr", "--learning_rate"), POSITIVE, _HP["learning_rate"], "Learning rate."),
-    (("-m", "--momentum"), UNIT, _HP["momentum"], "Momentum, used by momentum and nag."),
-    (("-beta", "--beta"), UNIT, _HP["beta"], "Decay of the squared-gradient average, used by rmsprop."),
-    (("-beta1", "--beta1"), UNIT, _HP["beta1"], "First-moment decay, used by adam, nadam and eve."),
-    (("-beta2", "--beta2"), UNIT, _HP["beta2"], "Second-moment decay, used by adam, nadam and eve."),
-    (("-eps", "--epsilon"), NON_NEGATIVE, _HP["epsilon"], "Epsilon of rmsprop, adagrad, adam, adamw, nadam and eve."),
-    (
-        ("-dwd", "--decoupled_weight_decay"),
-        NON_NEGATIVE,
-        _HP["decoupled_weight_decay"],
-        "Decoupled weight decay of adamw: every step w <- w - lr*dwd*w, apart from the gradient (all parameters).",
-    ),
-    (
-        ("--lr_schedule", "--lr-schedule"),
-        Choice(nn.SCHEDULES),
-        "constant",
-        "Learning-rate schedule per mini-batch: constant, step (times --lr_gamma every --lr_step_epochs epochs) or "
-        "cosine (annealed to 0 over the run); after --warmup_epochs of linear warm-up. The rate is logged per epoch.",
-    ),
-    (
-        ("--warmup_epochs", "--warmup-epochs"),
-        NON_NEGATIVE,
-        0.0,
-        "Epochs (may be fractional) over which the learning rate rises linearly from lr/steps to lr (0: none).",
-    ),
-    (("--lr_step_epochs", "--lr-step-epochs"), click.IntRange(min=1), 10, "--lr_schedule step: epochs per step."),
-    (
-        ("--lr_gamma", "--lr-gamma"),
-        FiniteFloat(0.0, 1.0, min_open=True),
-        0.1,
-        "--lr_schedule step: factor of each step.",
-    ),
-    (
-        ("--label_smoothing", "--label-smoothing"),
-        FiniteFloat(0.0, 1.0, max_open=True),
-        0.0,
-        "Label smoothing of cross_entropy: targets (1-e)*one_hot + e/K (0: off; the logged losses are smoothed too).",
-    ),
-    (
-        ("--augment",),
-        click.IntRange(min=0),
-        0,
-        "Data augmentation of image sets: shift each training image by up to N pixels in each direction, and mirror "
-        "it left-right half of the time where that keeps its class (fashion_mnist, not mnist/digits) (0: off).",
-    ),
-    (
-        ("-w_d", "-wd", "--weight_decay"),
-        NON_NEGATIVE,
-        0.0,
-        "L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases).",
-    ),
-    (
-        ("-w_i", "-wi", "--weight_init"),
-        Choice(nn.INITIALIZERS.names()),
-        "Xavier",
-        "Weight initialisation: random is N(0, 0.01^2), Xavier is Glorot uniform, He is He normal.",
-    ),
-    (("-nhl", "--num_layers"), click.IntRange(min=0), 5, "Number of hidden layers."),
-    (
-        ("-sz", "--hidden_size"),
-        HiddenSizes(),
-        128,
-        "Neurons per hidden layer: one size for all (-sz 128) or one per layer (-nhl 3 -sz 128 64 32).",
-    ),
-    (("-a", "--activation"), Choice(nn.ACTIVATIONS.names()), "ReLU", "Hidden-layer activation."),
-    (("--seed",), int, 0, "Seed of the initial weights, the validation split and the batch order."),
-    (
-        ("--data_dir", "--data-dir"),
-        click.Path(exists=True, file_okay=False),
+
+@dataclasses.dataclass(frozen=True)
+class TrackingConfig:
+    title = "Tracking and output"
+    wandb_project: str = option(
+        "da6401-assignment1", "-wp", "--wandb_project", help="W&B project the run is logged to.", assignment=True
+    )
+    wandb_entity: str | None = option(
         None,
-        f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder); also {datasets.ENV_VAR}. "
-        "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download.",
-    ),
-    (
-        ("--val_fraction", "--val-fraction"),
-        FiniteFloat(0.0, 1.0, max_open=True),
-        0.1,
-        "Fraction of the training set held out for validation (stratified).",
-    ),
-    (
-        ("--wandb_mode", "--wandb-mode"),
-        Choice(WANDB_MODES),
+        "-we",
+        "--wandb_entity",
+        type=click.STRING,
+        help="W&B entity (user or team); default: your default entity.",
+        assignment=True,
+    )
+    wandb_mode: str = option(
         "auto",
-        "auto: online if you are logged in and W&B answers, otherwise offline (./wandb).",
-    ),
-    (
-        ("--output_dir", "--output-dir"),
-        click.Path(file_okay=False),
+        "--wandb_mode",
+        "--wandb-mode",
+        type=Choice(WANDB_MODES),
+        help="auto: online if you are logged in and W&B answers, otherwise offline (./wandb).",
+    )
+    output_dir: str = option(
         "outputs",
-        "Where local results go (one sub-folder per run).",
-    ),
-    (
-        ("--save_model", "--save-model"),
-        click.BOOL,
+        "--output_dir",
+        "--output-dir",
+        type=click.Path(file_okay=False),
+        help="Where local results go (one sub-folder per run).",
+    )
+    save_model: bool = option(
         False,
-        "Save the trained model as model.npz in the run folder (also --save_model=True).",
-    ),
-    (("--dtype",), Choice(("float32", "float64")), "float32", "Floating-point precision."),
-    (("--l1",), NON_NEGATIVE, 0.0, "L1 regularisation: adds l1*sum|W| to the loss (weights only)."),
-    (
-        ("--patience",),
-        click.IntRange(min=0),
-        0,
-        "Early stopping: stop after this many epochs without a better validation score and restore the "
-        "best weights (0: off).",
-    ),
-    (
-        ("--min_delta", "--min-delta"),
-        NON_NEGATIVE,
-        0.0,
-        "Stop once the mean training loss changes by less than this between epochs (0: off).",
-    ),
-    (("--shuffle",), click.BOOL, True, "Shuffle the training set every epoch (--shuffle=False: fixed order)."),
-    (
-        ("--order",),
-        Choice(nn.Batches.ORDERS),
-        "shuffled",
-        "Order of the training examples in each epoch: shuffled anew, fixed (the data's order), or sorted by "
-        "class (pattern-mode training on sorted data). --shuffle=False means fixed.",
-    ),
-    (
-        ("--log_every", "--log-every"),
-        click.IntRange(min=0),
-        0,
-        "Also log the training loss every N mini-batches, on its own W&B step axis 'batch' (0: off).",
-    ),
-    (
-        ("--folds",),
-        click.IntRange(min=0),
-        0,
-        "k-fold cross-validation: train one model per fold of the training set (stratified for classes) and "
-        "report cv_val_<metric>_mean and _std (0 or 1: off, one hold-out split).",
-    ),
-    (
-        ("--scaling",),
-        Choice(datasets.SCALINGS),
-        "minmax",
-        "Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw.",
-    ),
-    (
-        ("--permute_pixels", "--permute-pixels"),
-        click.BOOL,
-        False,
-        "Scramble the pixel positions with one fixed, seeded permutation (same for every split).",
-    ),
-    (
-        ("--arch",),
-        Choice(ARCHITECTURES),
-        "mlp",
-        "Network: mlp (fully connected, -nhl/-sz), cnn (convolutions and max pooling, then -nhl/-sz fully connected "
-        "layers) or localnet (the same with locally connected layers: local receptive fields, no weight sharing).",
-    ),
-    (
-        ("--filters",),
-        HiddenSizes(),
-        [32, 64],
-        "cnn/localnet: channels of each convolutional (or locally connected) layer, e.g. --filters 32 64.",
-    ),
-    (("--kernel_size", "--kernel-size"), click.IntRange(min=1), 3, "cnn/localnet: kernel height and width."),
-    (("--stride",), click.IntRange(min=1), 1, "cnn/localnet: stride of each convolution."),
-    (
-        ("--padding",),
-        Choice(nn.builders.PADDINGS),
-        "same",
-        "cnn/localnet: same ((k-1)//2 zeros around each map: the size is kept at stride 1) or valid (none).",
-    ),
-    (
-        ("--pool",),
-        click.IntRange(min=0),
-        2,
-        "cnn/localnet: max-pooling window (and stride) after each convolution (0 or 1: no pooling).",
-    ),
-    (
-        ("--norm",),
-        Choice(nn.NORMS.names()),
-        "none",
-        "Normalisation between each hidden linear map (or convolution: per channel) and its activation.",
-    ),
-    (
-        ("--dropout",),
-        FiniteFloat(0.0, 1.0, max_open=True),
-        0.0,
-        "Inverted-dropout rate after each hidden activation (0: off; off at evaluation).",
-    ),
-    (
-        ("--fgsm_eps", "--fgsm-eps"),
-        FiniteFloat(0.0, 1.0),
-        0.0,
-        "FGSM: after training, also test on images perturbed by eps*sign(dL/dx) in [0, 1] pixel space and report "
-        "test_accuracy_fgsm (image classification sets; 0: off).",
-    ),
-    (
-        ("--adv_train", "--adv-train"),
-        click.BOOL,
-        False,
-        "Adversarial training: minimise 0.5*L(x) + 0.5*L(x_adv), FGSM examples at --fgsm_eps from the current "
-        "weights for every mini-batch.",
-    ),
-    (
-        ("--pretrain",),
-        Choice(("none", "autoencoder")),
-        "none",
-        "Pretrain the hidden layers greedily, each as the code of a one-hidden-layer autoencoder on the codes "
-        "below it, then fine-tune the whole network on the labels.",
-    ),
-    (
-        ("--pretrain_epochs", "--pretrain-epochs"),
-        click.IntRange(min=1),
-        2,
-        "Epochs of autoencoder training per hidden layer (with --pretrain autoencoder).",
-    ),
-    (
-        ("--plots",),
-        click.BOOL,
-        False,
-        "At the end, also draw the first layer's weights as images and per-layer weight histograms.",
-    ),
-    (
-        ("--preset",),
-        str,
+        "--save_model",
+        "--save-model",
+        help="Save the trained model as model.npz in the run folder (also --save_model=True).",
+    )
+    preset: str | None = option(
         None,
-        "A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
+        "--preset",
+        type=click.STRING,
+        help="A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
         "flags given explicitly override its values.",
-    ),
-]
+    )
 
 
-def option_name(flags) -> str:
-    return next(flag for flag in flags if flag.startswith("--")).lstrip("-")
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    title = "Data"
+    dataset: str = option(
+        "fashion_mnist",
+        "-d",
+        "--dataset",
+        type=Choice(datasets.names()),
+        help="Data set: "
+        + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items())
+        + ".",
+        assignment=True,
+    )
+    data_dir: str | None = option(
+        None,
+        "--data_dir",
+        "--data-dir",
+        type=click.Path(exists=True, file_okay=False),
+        help=f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder); also {datasets.ENV_VAR}. "
+        "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download.",
+    )
+    val_fraction: float = option(
+        0.1, "--val_fraction", "--val-fraction", type=UNIT, help="Fraction of the training set held out for validation (stratified)."
+    )
+    scaling: str = option(
+        "minmax",
+        "--scaling",
+        type=Choice(datasets.SCALINGS),
+        help="Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw.",
+    )
+    permute_pixels: bool = option(
+        False,
+        "--permute_pixels",
+        "--permute-pixels",
+        help="Scramble the pixel positions with one fixed, seeded permutation (same for every split).",
+    )
+    seed: int = option(0, "--seed", help="Seed of the initial weights, the validation split and the batch order.")
 
 
-DEFAULTS = {option_name(flags): default for flags, _, default, _ in OPTIONS}
-TYPES = {option_name(flags): kind for flags, kind, _, _ in OPTIONS}
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    title = "Network"
+    num_layers: int = option(
+        5, "-nhl", "--num_layers", type=click.IntRange(min=0), help="Number of hidden layers.", assignment=True
+    )
+    hidden_size: int | tuple[int, ...] = option(
+        128,
+        "-sz",
+        "--hidden_size",
+        type=Sizes(),
+        help="Neurons per hidden layer: one size for all (-sz 128) or one per layer (-nhl 3 -sz 128 64 32).",
+        assignment=True,
+    )
+    activation: str = option(
+        "ReLU", "-a", "--activation", type=Choice(nn.ACTIVATIONS.names()), help="Hidden-layer activation.", assignment=True
+    )
+    weight_init: str = option(
+        "Xavier",
+        "-w_i",
+        "-wi",
+        "--weight_init",
+        type=Choice(nn.INITIALIZERS.names()),
+        help="Weight initialisation: random is N(0, 0.01^2), Xavier is Glorot uniform, He is He normal.",
+        assignment=True,
+    )
+    arch: str = option(
+        "mlp",
+        "--arch",
+        type=Choice(ARCHITECTURES),
+        help="Network: mlp (fully connected, -nhl/-sz), cnn (convolutions and max pooling, then -nhl/-sz fully "
+        "connected layers) or localnet (the same with locally connected layers: local receptive fields, no weight "
+        "sharing).",
+    )
+    filters: int | tuple[int, ...] = option(
+        (32, 64),
+        "--filters",
+        type=Sizes(),
+        help="cnn/localnet: channels of each convolutional (or locally connected) layer, e.g. --filters 32 64.",
+    )
+    kernel_size: int = option(
+        3, "--kernel_size", "--kernel-size", type=click.IntRange(min=1), help="cnn/localnet: kernel height and width."
+    )
+    stride: int = option(1, "--stride", type=click.IntRange(min=1), help="cnn/localnet: stride of each convolution.")
+    padding: str = option(
+        "same",
+        "--padding",
+        type=Choice(nn.builders.PADDINGS),
+        help="cnn/localnet: same ((k-1)//2 zeros around each map: the size is kept at stride 1) or valid (none).",
+    )
+    pool: int = option(
+        2,
+        "--pool",
+        type=click.IntRange(min=0),
+        help="cnn/localnet: max-pooling window (and stride) after each convolution (0 or 1: no pooling).",
+    )
+    norm: str = option(
+        "none",
+        "--norm",
+        type=Choice(nn.NORMS.names()),
+        help="Normalisation between each hidden linear map (or convolution: per channel) and its activation.",
+    )
+    dtype: str = option("float32", "--dtype", type=Choice(("float32", "float64")), help="Floating-point precision.")
+
+    def hidden_sizes(self) -> list[int]:
+        """The width of each hidden layer; ``ValueError`` if a list's length differs from ``num_layers``."""
+        size = self.hidden_size
+        if isinstance(size, int):
+            return [size] * self.num_layers
+        if len(size) != self.num_layers:
+            raise ValueError(
+                f"-sz gives {len(size)} sizes ({' '.join(map(str, size))}) for -nhl {self.num_layers} hidden layers"
+            )
+        return list(size)
+
+    def conv_filters(self) -> list[int]:
+        """The channels of each convolutional layer (``--filters``), as a list."""
+        return [self.filters] if isinstance(self.filters, int) else list(self.filters)
 
 
-def convert(name: str, value):
-    """Coerce a value (from a sweep file, a preset or W&B's config) to the option's type, as the CLI would;
-    ``click.BadParameter`` if the CLI would reject it."""
-    if value is None:
-        return None
-    try:
-        return click.types.convert_type(TYPES[name]).convert(value, None, None)
-    except click.BadParameter as error:
-        error.param_hint = f"'{name}'"
-        raise
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    title = "Training"
+    epochs: int = option(
+        10, "-e", "--epochs", type=click.IntRange(min=1), help="Number of passes over the training data.", assignment=True
+    )
+    batch_size: int = option(
+        64, "-b", "--batch_size", type=click.IntRange(min=1), help="Mini-batch size.", assignment=True
+    )
+    loss: str = option(
+        "cross_entropy",
+        "-l",
+        "--loss",
+        type=Choice(LOSS_NAMES),
+        help="Loss: cross_entropy and mean_squared_error on the softmax output for classification "
+        "(squared_error, or mean_squared_error, on a linear output for regression).",
+        assignment=True,
+    )
+    optimizer: str = option(
+        "adam",
+        "-o",
+        "--optimizer",
+        type=Choice(optimizers.names()),
+        help="Optimizer (the registry in optimizers/; its hyperparameters below).",
+        assignment=True,
+    )
+    shuffle: bool = option(
+        True, "--shuffle", help="Shuffle the training set every epoch (--shuffle=False: fixed order)."
+    )
+    order: str = option(
+        "shuffled",
+        "--order",
+        type=Choice(nn.Batches.ORDERS),
+        help="Order of the training examples in each epoch: shuffled anew, fixed (the data's order), or sorted by "
+        "class (pattern-mode training on sorted data). --shuffle=False means fixed.",
+    )
+
+    @property
+    def batch_order(self) -> str:
+        return "fixed" if not self.shuffle and self.order == "shuffled" else self.order
+
+
+@dataclasses.dataclass(frozen=True)
+class RegularisationConfig:
+    title = "Regularisation"
+    weight_decay: float = option(
+        0.0,
+        "-w_d",
+        "-wd",
+        "--weight_decay",
+        type=NON_NEGATIVE,
+        help="L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases).",
+        assignment=True,
+    )
+    l1: float = option(0.0, "--l1", type=NON_NEGATIVE, help="L1 regularisation: adds l1*sum|W| to the loss (weights only).")
+    dropout: float = option(
+        0.0, "--dropout", type=UNIT, help="Inverted-dropout rate after each hidden activation (0: off; off at evaluation)."
+    )
+
+
+def _hyperparameter_section() -> type:
+    """The optimizers' hyperparameters as one section, generated from their own dataclasses
+    (:func:`optimizers.hyperparameter_specs`): flags, defaults, ranges and "used by" cannot drift."""
+    fields = []
+    for spec in optimizers.hyperparameter_specs():
+        kind = FiniteFloat(spec.low, spec.high, min_open=spec.low_open, max_open=spec.high_open)
+        course = spec.name in ASSIGNMENT_HYPERPARAMETERS
+        fields.append((spec.name, float, option(spec.default, *spec.flags, help=spec.help, type=kind, assignment=course)))
+    section = dataclasses.make_dataclass("OptimizerConfig", fields, frozen=True)
+    section.title = "Optimizer hyperparameters (each used by the optimizers named)"  # type: ignore[attr-defined]
+    return section
+
+
+OptimizerConfig = _hyperparameter_section()
+CORE_SECTIONS: tuple[type, ...] = (
+    TrackingConfig,
+    DataConfig,
+    TrainingConfig,
+    OptimizerConfig,
+    ModelConfig,
+    RegularisationConfig,
+)
+SECTIONS: tuple[type, ...] = CORE_SECTIONS + tuple(p.section for p in PLUGINS if p.section is not None)
+FIELDS: dict[str, tuple[type, dataclasses.Field]] = {
+    field.name: (section, field) for section in SECTIONS for field in dataclasses.fields(section)
+}
+# Options that change the loaded data: a run (or a sweep worker) reloads when one of them changes.
+DATA_KEYS = tuple(field.name for field in dataclasses.fields(DataConfig))
+NOT_IN_MODEL_FILES = ("wandb_entity", "data_dir", "output_dir")
+
+
+def names() -> list[str]:
+    """Every flat option name."""
+    return list(FIELDS)
+
+
+def is_option(name: str) -> bool:
+    return name in FIELDS
+
+
+def convert(name: str, value: Any) -> Any:
+    """Coerce a value (from a sweep file, a preset or W&B's config) to option ``name``'s type, as the CLI
+    would; ``click.BadParameter`` if the CLI would reject it, ``KeyError`` for an unknown name."""
+    return convert_value(FIELDS[name][1], value)
+
+
+def defaults() -> dict[str, Any]:
+    return {name: field.default for name, (_, field) in FIELDS.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """One run's configuration: an instance of every section."""
+
+    sections: tuple[Any, ...]
+
+    def get(self, section: type[S]) -> S:
+        """The instance of ``section`` (a section class: core or a plugin's)."""
+        for instance in self.sections:
+            if type(instance) is section:
+                return instance
+        raise KeyError(f"no configuration section {section.__name__}")
+
+    @property
+    def tracking(self) -> TrackingConfig:
+        return self.get(TrackingConfig)
+
+    @property
+    def data(self) -> DataConfig:
+        return self.get(DataConfig)
+
+    @property
+    def model(self) -> ModelConfig:
+        return self.get(ModelConfig)
+
+    @property
+    def training(self) -> TrainingConfig:
+        return self.get(TrainingConfig)
+
+    @property
+    def regularisation(self) -> RegularisationConfig:
+        return self.get(RegularisationConfig)
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        """The optimizer hyperparameters (every optimizer's; :func:`optimizers.make` takes its own)."""
+        return dataclasses.asdict(self.get(OptimizerConfig))
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.hyperparameters["learning_rate"])
+
+    def flat(self) -> dict[str, Any]:
+        """``{name: value}`` as users, JSON and W&B write it (lists, not tuples)."""
+        return {f.name: plain(getattr(s, f.name)) for s in self.sections for f in dataclasses.fields(s)}
+
+    def replace(self, **values: Any) -> RunConfig:
+        """A copy with the flat options ``values`` changed (converted and checked)."""
+        return from_flat({**self.flat(), **values})
+
+    def differs(self, other: RunConfig, section: type) -> bool:
+        return self.get(section) != other.get(section)
+
+    def for_model_file(self) -> dict[str, Any]:
+        """What a saved model keeps of its configuration (no folders, no account)."""
+        return {k: v for k, v in self.flat().items() if k not in NOT_IN_MODEL_FILES}
+
+
+def from_flat(values: Mapping[str, Any]) -> RunConfig:
+    """A :class:`RunConfig` from flat ``values`` (missing names take their defaults); every value is
+    converted by its option's type. Unknown names are a ``click.BadParameter``."""
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise click.BadParameter(f"unknown options {', '.join(unknown)}")
+    sections = []
+    for section in SECTIONS:
+        given = {}
+        for field in dataclasses.fields(section):
+            if field.name in values:
+                given[field.name] = convert_value(field, values[field.name])
+        sections.append(section(**given))
+    return RunConfig(tuple(sections))
 
 
 def load_presets() -> dict:
@@ -370,10 +407,10 @@ def load_presets() -> dict:
     return (yaml.safe_load(PRESETS_FILE.read_text()) or {}) if PRESETS_FILE.is_file() else {}
 
 
-def resolve(explicit: dict) -> dict:
+def resolve(explicit: Mapping[str, Any]) -> RunConfig:
     """Defaults, then the preset named in ``explicit`` (if any), then ``explicit``; all type-checked."""
     preset_name = explicit.get("preset")
-    preset = {}
+    preset: dict = {}
     if preset_name:
         presets = load_presets()
         if preset_name not in presets:
@@ -382,51 +419,89 @@ def resolve(explicit: dict) -> dict:
                 param_hint="'--preset'",
             )
         preset = presets[preset_name]
-        unknown = set(preset) - set(DEFAULTS)
+        unknown = set(preset) - set(FIELDS)
         if unknown:
             raise click.BadParameter(
                 f"preset {preset_name!r} sets unknown options {', '.join(sorted(unknown))}", param_hint="'--preset'"
             )
-    config = dict(DEFAULTS)
-    for key, value in {**preset, **explicit}.items():
-        config[key] = convert(key, value)
-    return config
+    return from_flat({**preset, **explicit})
 
 
-def run_name(config: dict) -> str:
-    """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``."""
-    size = config["hidden_size"]
-    size = "-".join(map(str, size)) if isinstance(size, list) else size
+def from_saved(saved: Mapping[str, Any]) -> RunConfig:
+    """The configuration a run folder's ``config.json`` (or a model file) recorded; keys of
+    options that no longer exist are dropped, so older files still load."""
+    return from_flat({k: v for k, v in saved.items() if k in FIELDS and k != "preset"})
+
+
+def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
+    """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``:
+    the network and optimizer, then what differs from the defaults, then each active plugin's part."""
+    model, training, data = config.model, config.training, config.data
+    size = model.hidden_size
+    size_text = "-".join(map(str, size)) if isinstance(size, tuple) else str(size)
     name = (
-        f"hl_{config['num_layers']}_sz_{size}_bs_{config['batch_size']}"
-        f"_ac_{config['activation']}_o_{config['optimizer']}_lr_{config['learning_rate']:g}"
+        f"hl_{model.num_layers}_sz_{size_text}_bs_{training.batch_size}"
+        f"_ac_{model.activation}_o_{training.optimizer}_lr_{config.learning_rate:g}"
     )
-    if config.get("arch", "mlp") != "mlp":
-        name = (
-            f"{config['arch']}_f_{'-'.join(map(str, conv_filters(config)))}_k_{config['kernel_size']}"
-            f"_p_{config['pool']}_" + name
-        )
-    if config["norm"] != "none":
-        name += f"_{config['norm']}norm"
-    if config["dropout"]:
-        name += f"_do_{config['dropout']:g}"
-    if config.get("lr_schedule", "constant") != "constant":
-        name += f"_{config['lr_schedule']}"
-    if config.get("augment", 0):
-        name += f"_aug{config['augment']}"
-    if config.get("label_smoothing", 0.0):
-        name += f"_ls_{config['label_smoothing']:g}"
-    if config["permute_pixels"]:
+    if model.arch != "mlp":
+        filters = "-".join(map(str, model.conv_filters()))
+        name = f"{model.arch}_f_{filters}_k_{model.kernel_size}_p_{model.pool}_" + name
+    if model.norm != "none":
+        name += f"_{model.norm}norm"
+    if config.regularisation.dropout:
+        name += f"_do_{config.regularisation.dropout:g}"
+    parts = [plugin.name_part(config) for plugin in plugins if plugin.enabled(config)]
+    name += "".join(part for part in parts if part)
+    if data.permute_pixels:
         name += "_scrambled"
-    if config["loss"] != "cross_entropy":
-        name += "_mse" if "squared" in config["loss"] else f"_{config['loss']}"
-    if config["dataset"] != "fashion_mnist":
-        name += f"_{config['dataset']}"
-    if config.get("pretrain", "none") != "none":
-        name += "_ae"
-    order = "fixed" if not config["shuffle"] and config["order"] == "shuffled" else config["order"]
-    if order != "shuffled":
-        name += f"_{order}"
-    if config.get("folds", 0) > 1:
-        name += f"_cv{config['folds']}"
+    if training.loss != "cross_entropy":
+        name += "_mse" if "squared" in training.loss else f"_{training.loss}"
+    if data.dataset != "fashion_mnist":
+        name += f"_{data.dataset}"
+    if training.batch_order != "shuffled":
+        name += f"_{training.batch_order}"
     return name
+
+
+def command_line(saved: Mapping[str, Any], swept: Iterable[str]) -> str:
+    """``python train.py ...`` that repeats a recorded configuration: the swept options and those
+    that differ from the defaults."""
+    config = from_saved(saved).flat()
+    default, swept = defaults(), set(swept)
+    parts = ["python", "train.py"]
+    for key, value in config.items():
+        if key in ("wandb_mode", "output_dir", "preset") or value is None:
+            continue
+        if key in swept or value != plain(default[key]):
+            text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts += [f"--{key}", text]
+    return shlex.join(parts)
+
+
+def option_sections() -> Iterator[tuple[str, type]]:
+    """``(title, section)`` in the order ``--help`` shows them."""
+    for section in SECTIONS:
+        yield section.title, section  # type: ignore[attr-defined]
+
+
+def click_options() -> list[click.Option]:
+    """One click option per field; each knows its section (``option.section_title``) and whether it
+    is one of the assignment's flags (``option.assignment``)."""
+    made = []
+    for title, section in option_sections():
+        for field in dataclasses.fields(section):
+            kind = field_type(field)
+            extra = {"is_flag": False, "flag_value": True} if kind is click.BOOL else {}
+            default = plain(field.default)
+            opt = click.Option(
+                [*flags(field), field.name],
+                type=kind,
+                default=default,
+                show_default=True,
+                help=field.metadata["help"],
+                **extra,
+            )
+            opt.section_title = title  # type: ignore[attr-defined]
+            opt.assignment = field.metadata["assignment"]  # type: ignore[attr-defined]
+            made.append(opt)
+    return made

@@ -8,14 +8,17 @@ import os
 import tempfile
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import nn
 
 from . import build
-from .config import conv_filters, hidden_sizes
+from .plugins.base import ConfigError
 
+if TYPE_CHECKING:
+    from .config import RunConfig
 
-class ConfigError(ValueError):
-    """A configuration that cannot run: the message is the one line the user sees."""
+__all__ = ["ConfigError", "check", "check_writable", "memory_needed"]
 
 
 def available_memory() -> int:
@@ -29,7 +32,7 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def memory_needed(layers: list, n_inputs: int, config: dict) -> int:
+def memory_needed(layers: list, n_inputs: int, config: RunConfig) -> int:
     """Bytes a run will allocate beyond the data, estimated from the layers before any array is made.
 
     Parameters live in: the parameters, their gradients, up to two optimizer slots, one scratch
@@ -38,13 +41,13 @@ def memory_needed(layers: list, n_inputs: int, config: dict) -> int:
     convolution or pooling layer two more of its patches (im2col and its gradient), for the
     training batch and for the evaluation chunks.
     """
-    item = 4 if config["dtype"] == "float32" else 8
+    item = 4 if config.model.dtype == "float32" else 8
     n_params = sum(math.prod(shape) for layer in layers for shape in layer.param_shapes().values())
     shape, per_row = (n_inputs,), n_inputs
     for layer in layers:
         shape, patches = output_shape(layer, shape)
         per_row += 4 * math.prod(shape) + 2 * patches
-    rows = config["batch_size"] + min([4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)])
+    rows = config.training.batch_size + min([4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)])
     return item * (6 * n_params + rows * per_row)
 
 
@@ -65,52 +68,36 @@ def output_shape(layer, shape: tuple) -> tuple[tuple, int]:
     return shape, 0  # element-wise: activations, normalisation, dropout
 
 
-def check(config: dict, data) -> None:
-    """Raise :class:`ConfigError` for a configuration this data set and machine cannot run."""
+def check(config: RunConfig, data, plugins=()) -> None:
+    """Raise :class:`ConfigError` for a configuration this data set and machine cannot run
+    (each enabled plugin checks its own section)."""
+    model = config.model
     try:
         layers = build.layers_for(config, data.n_features, data.n_outputs, data.image_shape)
     except ValueError as error:
-        raise ConfigError(
-            f"--arch {config['arch']} on {data.name}: {error}" if config["arch"] != "mlp" else str(error)
-        ) from None
+        raise ConfigError(f"--arch {model.arch} on {data.name}: {error}" if model.arch != "mlp" else str(error)) from None
     try:
         build.loss_for(config, data.task)
     except ValueError as error:
-        raise ConfigError(f"--loss {config['loss']} on {data.name}: {error}") from None
+        raise ConfigError(f"--loss {config.training.loss} on {data.name}: {error}") from None
     try:
         build.optimizer_for(config)
     except ValueError as error:
-        raise ConfigError(f"--optimizer {config['optimizer']}: {error}") from None
-    if (config["fgsm_eps"] or config["adv_train"]) and (data.image_shape is None or data.task != "classification"):
-        raise ConfigError(f"--fgsm_eps and --adv_train need an image classification data set, not {data.name}")
-    if config["augment"] and (data.image_shape is None or data.task != "classification"):
-        raise ConfigError(f"--augment shifts images: it needs an image classification data set, not {data.name}")
-    if config["augment"] and config["augment"] >= min(data.image_shape):
-        raise ConfigError(
-            f"--augment {config['augment']}: a shift must be smaller than the "
-            f"{data.image_shape[0]}x{data.image_shape[1]} images"
-        )
-    if config["adv_train"] and not config["fgsm_eps"]:
-        raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
-    if config["pretrain"] != "none" and (
-        config["norm"] != "none" or config["dropout"] or not config["num_layers"] or config["arch"] != "mlp"
-    ):
-        raise ConfigError(
-            "--pretrain autoencoder takes an mlp of Dense + activation hidden layers (no --norm, no "
-            "--dropout, -nhl >= 1)"
-        )
+        raise ConfigError(f"--optimizer {config.training.optimizer}: {error}") from None
+    for plugin in plugins:
+        plugin.check(config, data)
     needed, available = memory_needed(layers, data.n_features, config), available_memory()
     if needed > available:
         what = (
-            f"hidden sizes {hidden_sizes(config)}"
-            if config["arch"] == "mlp"
-            else f"--arch {config['arch']} --filters {' '.join(map(str, conv_filters(config)))}"
+            f"hidden sizes {model.hidden_sizes()}"
+            if model.arch == "mlp"
+            else f"--arch {model.arch} --filters {' '.join(map(str, model.conv_filters()))}"
         )
         raise ConfigError(
             f"a network of {what} would need about {needed / 2**30:.1f} GiB, more than the "
             f"{available / 2**30:.1f} GiB available; use fewer or smaller layers"
         )
-    check_writable(config["output_dir"], "--output_dir")
+    check_writable(config.tracking.output_dir, "--output_dir")
 
 
 def check_writable(folder, flag: str) -> None:

@@ -84,7 +84,7 @@ class DataCache:
         self._cache = {}
 
     def get(self, config):
-        key = tuple(config[k] for k in configuration.DATA_KEYS)
+        key = config.data  # the data section: frozen, so hashable
         if key not in self._cache:
             self._cache[key] = load_data(config)
         return self._cache[key]
@@ -294,7 +294,7 @@ def parse_set(values) -> dict:
     fixed = {}
     for item in values:
         key, sep, value = item.partition("=")
-        if not sep or key not in configuration.DEFAULTS:
+        if not sep or not configuration.is_option(key):
             raise click.BadParameter(f"{item!r}: use KEY=VALUE with a train.py option name", param_hint="'--set'")
         fixed[key] = configuration.convert(key, value)
     return fixed
@@ -303,7 +303,7 @@ def parse_set(values) -> dict:
 def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str, sweep_file) -> dict:
     """The train.py options every trial shares; checks every swept key and value first, so a
     value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search."""
-    unknown = [name for name in spec.parameters if name not in configuration.DEFAULTS]
+    unknown = [name for name in spec.parameters if not configuration.is_option(name)]
     if unknown:
         raise click.BadParameter(
             f"{sweep_file}: {', '.join(unknown)} are not train.py options", param_hint="'SWEEP_FILE'"

@@ -28,18 +28,8 @@ from experiments import config as configuration
 
 
 def best_command(config: dict, swept: list[str]) -> str:
-    keys = [
-        k
-        for k in configuration.DEFAULTS
-        if k in config
-        and k not in ("wandb_mode", "output_dir", "preset")
-        and config[k] is not None
-        and (k in swept or config[k] != configuration.DEFAULTS.get(k))
-    ]
-    parts = ["python", "train.py"]
-    for key in keys:
-        parts += [f"--{key}", str(config[key])]
-    return shlex.join(parts)
+    """The ``python train.py ...`` line that repeats a trial's recorded configuration."""
+    return configuration.command_line(config, swept)
 
 
 def _table(rows, headers) -> str:

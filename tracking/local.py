@@ -10,10 +10,10 @@ the run draws there (``samples.png``, ``curves.png``, ``confusion_matrix.png``
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from . import Reporter
+from .files import write_csv_rows, write_json, write_text
 
 
 def unique_dir(parent, name: str) -> Path:
@@ -26,18 +26,10 @@ def unique_dir(parent, name: str) -> Path:
     return candidate
 
 
-def write_json(path, data) -> None:
-    Path(path).write_text(json.dumps(data, indent=2, default=float) + "\n")
-
-
 def write_history(folder: Path, history: list[dict]) -> None:
     write_json(folder / "history.json", history)
     if history:
-        keys = list(dict.fromkeys(k for row in history for k in row))
-        with open(folder / "history.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(history)
+        write_csv_rows(folder / "history.csv", list(dict.fromkeys(k for row in history for k in row)), history)
 
 
 class LocalRun(Reporter):
@@ -63,7 +55,7 @@ class LocalRun(Reporter):
     def remember_wandb(self, run_id) -> None:
         """Keep the W&B run's id, so a resumed run continues the same W&B run."""
         if run_id:
-            (self.folder / self.WANDB_ID).write_text(run_id + "\n")
+            write_text(self.folder / self.WANDB_ID, run_id + "\n")
 
     @classmethod
     def wandb_id(cls, folder):
@@ -74,7 +66,11 @@ class LocalRun(Reporter):
         self.history.append(dict(metrics))
         write_history(self.folder, self.history)
 
-    def finish(self, summary, exit_code):
+    def write_summary(self, summary: dict) -> None:
+        """The history and ``summary.json`` as they are now (written again by :meth:`finish`)."""
         write_history(self.folder, self.history)
         write_json(self.folder / "summary.json", summary)
+
+    def finish(self, summary, exit_code):
+        self.write_summary(summary)
         return ""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import save_figure
+
 
 def _pyplot():
     import matplotlib
@@ -34,7 +36,7 @@ def sample_grid(x, y, image_shape, class_names, path) -> Path:
         ax.set_title(class_names[y[i]], fontsize=10)
     fig.suptitle("One training image per class")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -99,7 +101,7 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     lines = [f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} %)" for i, j, c in pairs]
     fig.text(0.02, 0.01, "Most confused (boxed): " + "; ".join(lines), fontsize=9, wrap=True)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -120,7 +122,7 @@ def curves_figure(history: list[dict], path, title="", metric: str = "accuracy")
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -141,7 +143,7 @@ def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: 
             ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
     fig.suptitle(f"first-layer weights of {units} units {title}".strip())
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return Path(path)
 
@@ -156,7 +158,7 @@ def weight_histograms(model, path) -> Path:
         ax.set_title(f"{name}  std {values.std():.3g}", fontsize=9)
     fig.suptitle("weight distributions per layer")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return Path(path)
 
@@ -184,7 +186,7 @@ def adversarial_figure(
             ax.set_title(title, fontsize=7, color=color)
     fig.suptitle(f"FGSM, eps = {eps:g}: clean (true -> predicted), perturbation, adversarial (predicted; red: fooled)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -202,7 +204,7 @@ def saliency_figure(images, saliency, labels, image_shape, class_names, path) ->
             axes[row][k].axis("off")
     fig.suptitle("test images and their saliency |d logit_y / dx|")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -220,7 +222,7 @@ def mistakes_figure(images, rows, image_shape, path) -> Path:
         ax.set_title(f"{row['true']}\n-> {row['predicted']} ({row['p(' + row['predicted'] + ')']:.2f})", fontsize=7)
     fig.suptitle("most confident mistakes on the test set (true -> predicted, probability)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -242,7 +244,7 @@ def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path
             ax.set_title(str(k), fontsize=7)
     fig.suptitle(f"first-layer filters {title}".strip(), fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
     return Path(path)
 
@@ -264,6 +266,6 @@ def activation_maps_figure(images, maps, labels, image_shape, class_names, path,
             ax.axis("off")
     fig.suptitle("first-layer activation maps, one test image per class", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return Path(path)

@@ -17,9 +17,14 @@ function for :func:`nn.fit`, not a copy of the loop.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 import nn
+
+from ..options import FRACTION, option
+from .base import ConfigError, Plugin, Priority
 
 PIXEL_MAX = 255.0
 
@@ -87,3 +92,71 @@ def adversarial_step(eps: float, space: PixelSpace):
         return 0.5 * (clean + adversarial), kept[1]
 
     return step
+
+
+@dataclass(frozen=True)
+class AdversarialConfig:
+    title = "Adversarial examples"
+    fgsm_eps: float = option(
+        0.0,
+        "--fgsm_eps",
+        "--fgsm-eps",
+        type=FRACTION,
+        help="FGSM: after training, also test on images perturbed by eps*sign(dL/dx) in [0, 1] pixel space and "
+        "report test_accuracy_fgsm (image classification sets; 0: off).",
+    )
+    adv_train: bool = option(
+        False,
+        "--adv_train",
+        "--adv-train",
+        help="Adversarial training: minimise 0.5*L(x) + 0.5*L(x_adv), FGSM examples at --fgsm_eps from the current "
+        "weights for every mini-batch.",
+    )
+
+
+class Adversarial(Plugin):
+    """Adversarial training (the step) and the FGSM report (after training)."""
+
+    name = "adversarial"
+    section = AdversarialConfig
+    priority = Priority.DATA  # replaces the plain step; augmentation (after it) wraps this one
+
+    def enabled(self, config):
+        s = config.get(AdversarialConfig)
+        return bool(s.fgsm_eps or s.adv_train)
+
+    def check(self, config, data):
+        s = config.get(AdversarialConfig)
+        if data.image_shape is None or data.task != "classification":
+            raise ConfigError(f"--fgsm_eps and --adv_train need an image classification data set, not {data.name}")
+        if s.adv_train and not s.fgsm_eps:
+            raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
+
+    def wrap_step(self, step, run):
+        s = run.config.get(AdversarialConfig)
+        return adversarial_step(s.fgsm_eps, PixelSpace(run.data.preprocessing)) if s.adv_train else step
+
+    def after_training(self, run):
+        eps = run.config.get(AdversarialConfig).fgsm_eps
+        if not eps:
+            return {}
+        data, model = run.data, run.model
+        x_adv, pixels, adversarial = fgsm(model, run.loss, data.x_test, data.y_test, eps, PixelSpace(data.preprocessing))
+        scores = nn.evaluate(model, run.loss, x_adv, data.y_test)
+        clean = run.evaluations["test"].predictions[:8]
+        fooled = model.predict(x_adv[:8]).argmax(axis=1)
+        run.state[self.name] = (pixels[:8], adversarial[:8], data.y_test[:8], clean, fooled, eps)
+        return {"fgsm_eps": eps, "test_accuracy_fgsm": scores["accuracy"], "test_loss_fgsm": scores["loss"]}
+
+    def figures(self, run):
+        pending = run.state.get(self.name)
+        if pending is None:
+            return {}
+        from tracking import plots
+
+        pixels, adversarial, y, clean, fooled, eps = pending
+        data = run.data
+        path = plots.adversarial_figure(
+            pixels, adversarial, y, clean, fooled, data.image_shape, data.class_names, eps, run.folder / "fgsm.png"
+        )
+        return {"fgsm": path}

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import click
 import numpy as np
 
 import datasets
 import nn
 from datasets.augmentation import shift_and_flip
+
+from ..options import option
+from .base import ConfigError, Plugin, Priority
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    title = "Data augmentation"
+    augment: int = option(
+        0,
+        "--augment",
+        type=click.IntRange(min=0),
+        help="Data augmentation of image sets: shift each training image by up to N pixels in each direction, and "
+        "mirror it left-right half of the time where that keeps its class (fashion_mnist, not mnist/digits) "
+        "(0: off).",
+    )
 
 
 class Augmentation(nn.Callback):
@@ -36,3 +55,35 @@ class Augmentation(nn.Callback):
             return inner(model, loss, self.transform(x), y)
 
         return augmented_step
+
+
+class Augment(Plugin):
+    name = "augment"
+    section = AugmentConfig
+    priority = Priority.DATA + 1  # after adversarial training's step: it moves the images that step sees
+
+    def enabled(self, config):
+        return config.get(AugmentConfig).augment > 0
+
+    def check(self, config, data):
+        shift = config.get(AugmentConfig).augment
+        if data.image_shape is None or data.task != "classification":
+            raise ConfigError(f"--augment shifts images: it needs an image classification data set, not {data.name}")
+        if shift >= min(data.image_shape):
+            raise ConfigError(
+                f"--augment {shift}: a shift must be smaller than the {data.image_shape[0]}x{data.image_shape[1]} images"
+            )
+
+    def _augmentation(self, run) -> Augmentation:
+        if self.name not in run.state:
+            run.state[self.name] = Augmentation(run.data, run.config.get(AugmentConfig).augment, run.config.data.seed)
+        return run.state[self.name]
+
+    def wrap_step(self, step, run):
+        return self._augmentation(run).step(step)
+
+    def callbacks(self, run):
+        return [self._augmentation(run)]
+
+    def name_part(self, config):
+        return f"_aug{config.get(AugmentConfig).augment}"

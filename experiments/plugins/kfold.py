@@ -17,22 +17,34 @@ cross-validated score.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
+import click
 import numpy as np
 
 import datasets
 from nn import metrics
 
-from . import preflight
-from .config import run_name
+from ..options import option
+from .base import ConfigError, Plugin
 
 
-def fold_data(unsplit, train, val, config) -> datasets.Dataset:
+@dataclass(frozen=True)
+class CrossValidationConfig:
+    title = "Cross-validation"
+    folds: int = option(
+        0,
+        "--folds",
+        type=click.IntRange(min=0),
+        help="k-fold cross-validation: train one model per fold of the training set (stratified for classes) and "
+        "report cv_val_<metric>_mean and _std (0 or 1: off, one hold-out split).",
+    )
+
+
+def fold_data(unsplit, train, val, scaling: str) -> datasets.Dataset:
     """Fold ``(train, val)`` of an unscaled (but already permuted, with ``--permute_pixels``),
     unsplit data set, its scaling fitted on ``train`` only."""
-    prep = datasets.Preprocessing.fit(
-        unsplit.x_train[train], config["scaling"], None, per_feature=unsplit.image_shape is None
-    )
+    prep = datasets.Preprocessing.fit(unsplit.x_train[train], scaling, None, per_feature=unsplit.image_shape is None)
     return dataclasses.replace(
         unsplit,
         x_train=prep.apply(unsplit.x_train[train]),
@@ -44,79 +56,84 @@ def fold_data(unsplit, train, val, config) -> datasets.Dataset:
     )
 
 
-def cross_validate(config: dict, callbacks=(), group=None, tags=None, say=print, progress=True):
-    from tracking.local import LocalRun
+class KFold(Plugin):
+    """Runs one run per fold in place of the run, and reports the cross-validated score."""
 
-    from .run import ConfigError, RunResult, load_data, run
+    name = "kfold"
+    section = CrossValidationConfig
 
-    k = config["folds"]
-    unsplit = load_data({**config, "val_fraction": 0.0, "scaling": "none"})
-    preflight.check(config, unsplit)
-    try:
-        folds = datasets.kfold(unsplit.y_train, k, config["seed"], stratify=unsplit.task == "classification")
-    except ValueError as error:
-        raise ConfigError(f"--folds {k}: {error}") from None
-    name = run_name(config)
-    parent = LocalRun(config["output_dir"], name, config)
-    cv_group = group or name
-    reporters = [parent]
-    if config["wandb_mode"] != "disabled":
-        from tracking.wandb_run import WandbRun
+    def enabled(self, config):
+        return config.get(CrossValidationConfig).folds > 1
 
-        reporters.append(
-            WandbRun(
-                project=config["wandb_project"],
-                entity=config["wandb_entity"],
-                name=name,
-                config=config,
-                mode=config["wandb_mode"],
-                group=cv_group,
-                tags=tags,
-                job_type="cv",
+    def replaces_run(self, config):
+        return True
+
+    def name_part(self, config):
+        return f"_cv{config.get(CrossValidationConfig).folds}"
+
+    def run_instead(self, config, run_one, *, callbacks=(), group=None, tags=None, say=print, progress=True, **_):
+        from tracking.local import LocalRun
+
+        from ..lifecycle import RunResult, load_data, open_reporters, preflight_checks
+
+        k = config.get(CrossValidationConfig).folds
+        unsplit = load_data(config.replace(val_fraction=0.0, scaling="none"))
+        preflight_checks(config, unsplit)
+        try:
+            folds = datasets.kfold(unsplit.y_train, k, config.data.seed, stratify=unsplit.task == "classification")
+        except ValueError as error:
+            raise ConfigError(f"--folds {k}: {error}") from None
+        from ..config import run_name
+
+        name = run_name(config)
+        parent = LocalRun(config.tracking.output_dir, name, config.flat())
+        cv_group = group or name
+        reporters = [parent, *open_reporters(config, name, group=cv_group, tags=tags, job_type="cv")]
+        metric, _ = metrics.PRIMARY[unsplit.task]
+        say(f"{name}: {k}-fold cross-validation of {len(unsplit.y_train)} training examples")
+        results = []
+        fold_config = config.replace(folds=0)
+        try:
+            for index, (train, val) in enumerate(folds, start=1):
+                say(f"fold {index}/{k}: {len(train)} train / {len(val)} val")
+                result = run_one(
+                    fold_config,
+                    data=fold_data(unsplit, train, val, config.data.scaling),
+                    callbacks=callbacks,
+                    group=cv_group,
+                    tags=tags,
+                    say=say,
+                    progress=progress,
+                    fold=(index, parent.folder),
+                )
+                results.append(result)
+                if result.status != "finished":
+                    break
+        except BaseException:
+            for reporter in reporters:
+                reporter.finish({"status": "failed"}, 1)
+            raise
+        status = next((r.status for r in results if r.status != "finished"), "finished")
+        summary = {"status": status, "folds": k, "folds_completed": sum(r.status == "finished" for r in results)}
+        values = [r.summary[f"best_val_{metric}"] for r in results if r.status == "finished"]
+        if values and status == "finished":
+            summary.update(
+                {
+                    f"cv_val_{metric}_mean": float(np.mean(values)),
+                    f"cv_val_{metric}_std": float(np.std(values)),
+                    **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
+                    f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results])),
+                }
             )
-        )
-    metric, _goal = metrics.PRIMARY[unsplit.task]
-    say(f"{name}: {k}-fold cross-validation of {len(unsplit.y_train)} training examples")
-    results = []
-    try:
-        for index, (train, val) in enumerate(folds, start=1):
-            say(f"fold {index}/{k}: {len(train)} train / {len(val)} val")
-            result = run(
-                {**config, "folds": 0},
-                data=fold_data(unsplit, train, val, config),
-                callbacks=callbacks,
-                group=cv_group,
-                tags=tags,
-                say=say,
-                progress=progress,
-                fold=(index, parent.folder),
+            say(
+                f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
+                f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds"
             )
-            results.append(result)
-            if result.status != "finished":
-                break
-    except BaseException:
-        for reporter in reporters:
-            reporter.finish({"status": "failed"}, 1)
-        raise
-    status = next((r.status for r in results if r.status != "finished"), "finished")
-    summary = {"status": status, "folds": k, "folds_completed": sum(r.status == "finished" for r in results)}
-    values = [r.summary.get(f"best_val_{metric}") for r in results if r.status == "finished"]
-    if values and status == "finished":
-        summary.update(
-            {
-                f"cv_val_{metric}_mean": float(np.mean(values)),
-                f"cv_val_{metric}_std": float(np.std(values)),
-                **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
-                f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results])),
-            }
+        exit_code = next((r.exit_code for r in results if r.exit_code), 0)
+        where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
+        for line in [*where, f"results: {parent.folder}"]:
+            say(line)
+        last = results[-1]
+        return RunResult(
+            status, [r.history for r in results], summary, parent.folder, last.message, last.model, exit_code
         )
-        say(
-            f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
-            f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds"
-        )
-    exit_code = next((r.exit_code for r in results if r.exit_code), 0)
-    where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
-    for line in [*where, f"results: {parent.folder}"]:
-        say(line)
-    last = results[-1]
-    return RunResult(status, [r.history for r in results], summary, parent.folder, last.message, last.model, exit_code)

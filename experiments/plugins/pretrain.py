@@ -16,12 +16,36 @@ kept in the summary.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import click
 import numpy as np
 
 import nn
 from nn.layers import ActivationLayer, Dense
 
-from . import build
+from .. import build
+from ..options import Choice, option
+from .base import ConfigError, Plugin
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    title = "Autoencoder pretraining"
+    pretrain: str = option(
+        "none",
+        "--pretrain",
+        type=Choice(("none", "autoencoder")),
+        help="Pretrain the hidden layers greedily, each as the code of a one-hidden-layer autoencoder on the codes "
+        "below it, then fine-tune the whole network on the labels.",
+    )
+    pretrain_epochs: int = option(
+        2,
+        "--pretrain_epochs",
+        "--pretrain-epochs",
+        type=click.IntRange(min=1),
+        help="Epochs of autoencoder training per hidden layer (with --pretrain autoencoder).",
+    )
 
 
 def reconstruction_error(z, y, need_grad=True):
@@ -51,7 +75,9 @@ def hidden_blocks(model) -> list[tuple[Dense, ActivationLayer]]:
 
 
 def pretrain(model, data, config, reporters, say) -> dict:
-    """Pretrain every hidden layer in turn; return the summary entries."""
+    """Pretrain every hidden layer in turn (``config`` a :class:`RunConfig`); return the summary entries."""
+    seed, batch_size = config.data.seed, config.training.batch_size
+    epochs = config.get(PretrainConfig).pretrain_epochs
     codes = data.x_train
     summary = {}
     for index, (dense, activation) in enumerate(hidden_blocks(model)):
@@ -59,7 +85,7 @@ def pretrain(model, data, config, reporters, say) -> dict:
         decoder = Dense(dense.n_out, dense.n_in, dense.weight_init)
         autoencoder = nn.Sequential(
             [encoder, ActivationLayer(activation.function.name), decoder],
-            seed=config["seed"] + 101 * (index + 1),
+            seed=seed + 101 * (index + 1),
             dtype=model.dtype,
         )
         encoder.params["W"][...], encoder.params["b"][...] = dense.params["W"], dense.params["b"]
@@ -68,8 +94,8 @@ def pretrain(model, data, config, reporters, say) -> dict:
             autoencoder,
             RECONSTRUCTION,
             build.optimizer_for(config),
-            nn.Batches(codes, codes, config["batch_size"], seed=config["seed"] + index),
-            epochs=config["pretrain_epochs"],
+            nn.Batches(codes, codes, batch_size, seed=seed + index),
+            epochs=epochs,
             callbacks=[logger],
         )
         dense.params["W"][...], dense.params["b"][...] = encoder.params["W"], encoder.params["b"]
@@ -100,3 +126,28 @@ class _Logger(nn.Callback):
             reporter.log_pretraining(
                 {"pretrain_epoch": epoch, f"pretrain/reconstruction_loss/{self.index}": metrics["train_loss"]}
             )
+
+
+class Pretrain(Plugin):
+    name = "pretrain"
+    section = PretrainConfig
+
+    def enabled(self, config):
+        return config.get(PretrainConfig).pretrain != "none"
+
+    def check(self, config, data):
+        model, reg = config.model, config.regularisation
+        if model.norm != "none" or reg.dropout or not model.num_layers or model.arch != "mlp":
+            raise ConfigError(
+                "--pretrain autoencoder takes an mlp of Dense + activation hidden layers (no --norm, no --dropout, "
+                "-nhl >= 1)"
+            )
+
+    def before_training(self, run):
+        run.state[self.name] = pretrain(run.model, run.data, run.config, run.reporters, run.say)
+
+    def summarize(self, run):
+        return run.state.get(self.name, {})
+
+    def name_part(self, config):
+        return "_ae"

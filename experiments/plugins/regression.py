@@ -1,27 +1,38 @@
-"""What a regression run shows: the output bias started at the training targets' mean; after
-training, the test RMSE, MAE and R² and a figure: the fitted curve for a one-dimensional input
-(data, the true function when known, the prediction), predicted against true values otherwise."""
+"""What a regression run reports: the output bias started at the training targets' mean; after
+training, the test RMSE, MAE and R² (:mod:`nn.metrics`, from the one evaluation of the test set)
+and a figure: the fitted curve for a one-dimensional input (data, the true function when known, the
+prediction), predicted against true values otherwise."""
 
 from __future__ import annotations
 
 import numpy as np
 
-import nn
+from tracking.files import save_figure
+
+from .base import Plugin, Priority
+from .classification import task_of
 
 
-def before_training(data, model, folder, reporters) -> None:
-    """Start the linear output at the mean target (its bias), so training fits the variation,
-    not a constant offset that would take thousands of small steps to reach."""
-    model.layers[-1].params["b"][...] = data.y_train.mean(axis=0)
+class RegressionReport(Plugin):
+    name = "regression"
+    priority = Priority.RECORD
 
+    def enabled(self, config):
+        return task_of(config) == "regression"
 
-def test_report(model, loss, data, folder, reporters) -> dict:
-    scores = nn.evaluate(model, loss, data.x_test, data.y_test)
-    predictions = model.predict(data.x_test)
-    figure = fit_figure(data, model, predictions, folder / "fit.png")
-    for reporter in reporters:
-        reporter.log_figures({"fit": figure})
-    return {f"test_{key}": value for key, value in scores.items()}
+    def before_training(self, run):
+        """Start the linear output at the mean target (its bias), so training fits the variation,
+        not a constant offset that would take thousands of small steps to reach."""
+        run.model.layers[-1].params["b"][...] = run.data.y_train.mean(axis=0)
+
+    def after_training(self, run):
+        return run.evaluations["test"].flat("test")
+
+    def figures(self, run):
+        test = run.evaluations.get("test")
+        if test is None:
+            return {}
+        return {"fit": fit_figure(run.data, run.model, test.outputs, run.folder / "fit.png")}
 
 
 def fit_figure(data, model, predictions, path):

@@ -1,0 +1,449 @@
+"""The phases of a run, as :func:`experiments.run.run` calls them.
+
+``start`` loads and checks (before anything is created), opens the reporters
+and the run folder, builds the model, loss, optimizer and batches and, when
+resuming, restores the checkpoint. Then every phase runs under :func:`guard`:
+divergence, Ctrl-C and SIGTERM end the phase, not the run. The result computed
+so far is kept: the summary (with the status and the phase that was
+interrupted) is written, the best weights are saved with ``--save_model`` and
+every reporter is finished. Figures are drawn last, after the result has been
+printed and saved, and only for a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import datasets
+import nn
+from nn import metrics
+
+from . import build, preflight
+from .config import DataConfig, RunConfig, convert, from_saved, is_option, run_name
+from .plugins import ConfigError, Plugin, Priority, RunContext
+
+CHECKPOINT = "checkpoint.npz"
+RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
+
+
+def stop_on_signals() -> None:
+    """SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in the main thread. SIGINT is
+    installed explicitly: a process started in the background (``cmd &``, ``nohup``) inherits it ignored."""
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@dataclass
+class RunResult:
+    status: str  # finished, diverged, interrupted
+    history: list = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    folder: Path | None = None
+    message: str = ""
+    model: Any = None
+    exit_code: int = 0
+
+
+def load_data(config: RunConfig) -> datasets.Dataset:
+    """The data set of ``config``; a split the data cannot make is a :class:`ConfigError`."""
+    data = config.data
+    try:
+        return datasets.load(
+            data.dataset,
+            data.data_dir,
+            data.val_fraction,
+            data.seed,
+            scaling=data.scaling,
+            permute_pixels=data.permute_pixels,
+        )
+    except ValueError as error:
+        raise ConfigError(f"{data.dataset}: {error}") from None
+
+
+def preflight_checks(config: RunConfig, data: datasets.Dataset, plugins: Iterable[Plugin] | None = None) -> None:
+    from .plugins import active
+
+    preflight.check(config, data, active(config) if plugins is None else plugins)
+
+
+def reconcile(config: RunConfig, injected: dict, say: Callable[[str], None]) -> RunConfig:
+    """Under ``wandb agent`` W&B holds the sweep's values: use them, and say where the flags differ."""
+    flat, changes = config.flat(), {}
+    for key, value in injected.items():
+        if is_option(key):
+            value = convert(key, value)
+            value = list(value) if isinstance(value, tuple) else value
+            if value != flat[key]:
+                say(f"note: W&B's config sets {key}={value!r} (the flags said {flat[key]!r}); using W&B's")
+                changes[key] = value
+    return config.replace(**changes) if changes else config
+
+
+def open_reporters(config: RunConfig, name: str, **kwargs: Any) -> list:
+    """The W&B run, if W&B is on (``--wandb_mode disabled`` turns it off)."""
+    if config.tracking.wandb_mode == "disabled":
+        return []
+    from tracking.wandb_run import WandbRun
+
+    tracking = config.tracking
+    return [
+        WandbRun(
+            project=tracking.wandb_project,
+            entity=tracking.wandb_entity,
+            name=name,
+            config=config.flat(),
+            mode=tracking.wandb_mode,
+            **kwargs,
+        )
+    ]
+
+
+class Checkpoint(nn.Callback):
+    """Writes the run folder's ``checkpoint.npz`` after every epoch (see :mod:`nn.checkpoint`);
+    ordered after the history and best-weights callbacks, so it includes the epoch."""
+
+    def __init__(self, path, model, best, history: list):
+        self.path, self.model, self.best, self.history = path, model, best, history
+
+    def on_train_begin(self, info):
+        self.state, self.batches = info["optimizer_state"], info["batches"]
+
+    def on_epoch_end(self, epoch, metrics):
+        import optimizers
+        from nn import checkpoint
+
+        checkpoint.save(
+            self.path,
+            model=self.model,
+            optimizer_arrays=optimizers.state_to_arrays(self.state),
+            batches=self.batches,
+            epoch=epoch,
+            history=self.history,
+            best=self.best,
+        )
+
+
+def start(
+    config: RunConfig,
+    data: datasets.Dataset | None,
+    plugins: list[Plugin],
+    *,
+    group: str | None,
+    tags: list | None,
+    say: Callable[[str], None],
+    resume_from: Path | None,
+    fold: tuple[int, Path] | None,
+) -> RunContext:
+    """Load, check, open the reporters and the folder, build, restore: a run ready for its phases."""
+    from tracking.local import LocalRun
+
+    data = load_data(config) if data is None else data
+    preflight.check(config, data, plugins)
+    name = run_name(config)
+    reporters: list = open_reporters(
+        config,
+        name + (f"/fold{fold[0]}" if fold else ""),
+        group=group,
+        tags=tags,
+        resume_id=LocalRun.wandb_id(resume_from),
+        job_type="fold" if fold else None,
+    )
+    if reporters:
+        wandb_run = reporters[0]
+        reconciled = reconcile(config, wandb_run.injected_config, say)
+        if reconciled.differs(config, DataConfig):
+            data = load_data(reconciled)
+        config, name = reconciled, run_name(reconciled)
+        try:
+            preflight.check(config, data, plugins)
+        except ConfigError:
+            wandb_run.finish({"status": "failed"}, 2)
+            raise
+        wandb_run.update_config({k: v for k, v in config.flat().items() if k not in wandb_run.injected_config})
+        if not fold:
+            wandb_run.run.name = name
+    flat = config.flat()
+    local = LocalRun(fold[1], f"fold{fold[0]}", flat) if fold else LocalRun(
+        config.tracking.output_dir, name, flat, folder=resume_from
+    )
+    for reporter in reporters:
+        local.remember_wandb(getattr(reporter, "run_id", None))
+    model = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
+    metric, mode = metrics.PRIMARY[data.task]
+    has_validation = data.x_val is not None and len(data.x_val) > 0
+    run = RunContext(
+        config=config,
+        data=data,
+        model=model,
+        loss=build.loss_for(config, data.task),
+        optimizer=build.optimizer_for(config),
+        batches=nn.Batches(
+            data.x_train,
+            data.y_train,
+            config.training.batch_size,
+            seed=config.data.seed,
+            order=config.training.batch_order,
+        ),
+        best=nn.BestWeights(model, f"{'val' if has_validation else 'train'}_{metric}", mode),
+        folder=local.folder,
+        reporters=[local, *reporters],
+        say=say,
+        name=name,
+        resuming=resume_from is not None,
+        history=local.history,
+    )
+    if resume_from is not None:
+        _restore(run)
+        say(f"resuming {run.folder} after epoch {run.state['initial_epoch']}")
+    for plugin in plugins:
+        plugin.prepare(run)
+    say(_header(run))
+    for reporter in run.reporters:
+        reporter.watch(run.best.monitor, mode)
+    return run
+
+
+def _restore(run: RunContext) -> None:
+    import optimizers
+    from nn import checkpoint
+
+    try:
+        epoch, history, arrays = checkpoint.restore(
+            run.folder / CHECKPOINT, model=run.model, batches=run.batches, best=run.best
+        )
+    except checkpoint.CheckpointError as error:
+        raise ConfigError(str(error)) from None
+    run.history[:] = history
+    run.state["initial_epoch"] = epoch
+    run.state["optimizer_state"] = optimizers.state_from_arrays(arrays)
+
+
+def _header(run: RunContext) -> str:
+    config, data, model = run.config, run.data, run.config.model
+    n_val = 0 if data.x_val is None else len(data.x_val)
+    shape = "-".join(map(str, [data.n_features, *model.hidden_sizes(), data.n_outputs]))
+    if model.arch != "mlp":
+        dense = "-".join(map(str, [*model.hidden_sizes(), data.n_outputs]))
+        shape = (
+            f"{model.arch} {'-'.join(map(str, model.conv_filters()))} filters {model.kernel_size}x"
+            f"{model.kernel_size}, pool {model.pool}, dense {dense} ({run.model.n_params:,} parameters)"
+        )
+    epochs = config.training.epochs
+    return (
+        f"{run.name}: {shape} {model.activation}, "
+        f"{config.training.optimizer} lr {config.learning_rate:g}, batch {config.training.batch_size}, "
+        f"{epochs} epoch{'s' if epochs != 1 else ''}, {run.loss.name} on {data.name} ({len(data.x_train)} train / "
+        f"{n_val} val / {len(data.x_test)} test, from {data.source})"
+    )
+
+
+STOPS: tuple[tuple[type[BaseException], str, str, int], ...] = (
+    (nn.Diverged, "diverged", "", 1),
+    (Terminated, "interrupted", "stopped by SIGTERM", 143),
+    (KeyboardInterrupt, "interrupted", "interrupted by the user (Ctrl-C)", 130),
+)
+
+
+def guard(run: RunContext, phase: str, action: Callable[[], Any], always: bool = False) -> None:
+    """Run one phase: skipped once the run has stopped (unless ``always``); divergence, Ctrl-C and
+    SIGTERM end it with the run's status, message (naming the phase) and exit code set."""
+    if run.status != "finished" and not always:
+        return
+    try:
+        action()
+    except BaseException as error:
+        for kind, status, message, exit_code in STOPS:
+            if isinstance(error, kind):
+                if run.status == "finished":
+                    run.status = status
+                    run.state["message"] = str(error) if kind is nn.Diverged else f"{message} during {phase}"
+                    run.state["exit_code"] = exit_code
+                return
+        raise
+
+
+def before_training(run: RunContext, plugins: list[Plugin]) -> None:
+    for plugin in plugins:
+        plugin.before_training(run)
+
+
+def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], progress: bool) -> None:
+    """The loop, with every plugin's step wrapper and callbacks, in priority order."""
+    initial_epoch = run.state.get("initial_epoch", 0)
+    epochs = run.config.training.epochs
+    if initial_epoch >= epochs:
+        return
+    from tracking.console import ConsoleProgress
+
+    step = nn.default_step
+    for plugin in plugins:
+        step = plugin.wrap_step(step, run)
+    local, *others = run.reporters
+    ordered: list[tuple[int, int, nn.Callback]] = []
+
+    def add(priority: int, callbacks: Iterable[nn.Callback]) -> None:
+        ordered.extend((priority, len(ordered), callback) for callback in callbacks)
+
+    for plugin in plugins:
+        add(plugin.priority, plugin.callbacks(run))
+    add(Priority.RECORD, [local, run.best, Checkpoint(run.folder / CHECKPOINT, run.model, run.best, run.history)])
+    add(Priority.REPORT, [ConsoleProgress()] if progress else [])
+    add(Priority.REPORT + 1, others)
+    add(Priority.OUTSIDE, outside)
+    callbacks = [callback for _, _, callback in sorted(ordered, key=lambda item: item[:2])]
+    reg = run.config.regularisation
+    nn.fit(
+        run.model,
+        run.loss,
+        run.optimizer,
+        run.batches,
+        epochs=epochs,
+        validation_data=run.data.validation,
+        step=step,
+        callbacks=callbacks,
+        weight_decay=reg.weight_decay,
+        l1=reg.l1,
+        optimizer_state=run.state.get("optimizer_state"),
+        initial_epoch=initial_epoch,
+    )
+
+
+def summarize(run: RunContext, plugins: list[Plugin]) -> None:
+    """What the run did: status, epochs, the best epoch and value, the last epoch's metrics, each plugin's part."""
+    best, history = run.best, run.history
+    summary: dict = {"status": run.status, "epochs_completed": len(history), "n_params": run.model.n_params}
+    if best.best_epoch is not None:
+        summary.update({f"best_{best.monitor}": best.best_value, "best_epoch": best.best_epoch})
+    for plugin in plugins:
+        summary.update(plugin.summarize(run))
+    if history:
+        summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
+        summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})
+    run.summary = summary
+
+
+def test(run: RunContext, plugins: list[Plugin]) -> None:
+    """The test set, predicted once; every plugin's report reads that evaluation."""
+    data = run.data
+    run.evaluations["test"] = metrics.score_split(
+        run.model, run.loss, data.x_test, data.y_test, "test", class_names=data.class_names
+    )
+    for plugin in plugins:
+        run.summary.update(plugin.after_training(run))
+
+
+def save(run: RunContext) -> None:
+    """With ``--save_model``, the model (for a stopped run, its best weights), then the summary."""
+    run.summary["status"] = run.status
+    if run.status != "finished":
+        run.summary["message"] = run.state.get("message", "")
+    best = run.best
+    if run.config.tracking.save_model:
+        if run.status != "finished" and best.restore():
+            run.summary["saved_model_epoch"] = best.best_epoch  # the last finite, best-validated weights
+        if run.status == "finished" or best.best_epoch is not None:
+            path = run.model.save(run.folder / "model.npz", model_metadata(run))
+            run.summary["model_path"] = str(path)
+            scalars = {k: v for k, v in run.summary.items() if isinstance(v, (int, float, str))}
+            for reporter in run.reporters:
+                reporter.log_model(path, scalars)
+    run.reporters[0].write_summary(run.summary)
+
+
+def model_metadata(run: RunContext) -> dict:
+    """What a saved model needs to be used on its own: task, classes, the input it expects and how
+    raw inputs are preprocessed (scaling, pixel permutation), and the configuration that trained it."""
+    data = run.data
+    return {
+        "task": data.task,
+        "dataset": data.name,
+        "class_names": data.class_names,
+        "loss": run.loss.name,
+        "n_features": data.n_features,
+        "image_shape": data.image_shape,
+        "preprocessing": data.preprocessing.to_dict(),
+        "config": run.config.for_model_file(),
+    }
+
+
+def print_result(run: RunContext) -> None:
+    summary, monitor = run.summary, run.best.monitor
+    if run.status == "finished":
+        tests = " | ".join(
+            f"{key} {value:.4f}"
+            for key, value in summary.items()
+            if key.startswith("test_") and "/" not in key and isinstance(value, float)
+        )
+        best = summary.get(f"best_{monitor}")
+        best_text = (
+            f" | best {monitor.replace('accuracy', 'acc')} {best:.4f} (epoch {summary['best_epoch']})"
+            if best is not None and monitor.startswith("val_")
+            else ""
+        )
+        run.say(tests.replace("accuracy", "acc") + best_text)
+    else:
+        run.say(f"stopped: {run.state.get('message', '')}")
+
+
+def draw(run: RunContext, plugins: list[Plugin]) -> None:
+    for plugin in plugins:
+        figures = plugin.figures(run)
+        if figures:
+            run.report_figures(figures)
+
+
+def finish(run: RunContext) -> RunResult:
+    """Close every reporter with the summary; say where the results are."""
+    exit_code = run.state.get("exit_code", 0)
+    run.summary["status"] = run.status
+    if run.status != "finished":
+        run.summary["message"] = run.state.get("message", "")
+    where = [line for line in (reporter.finish(run.summary, exit_code) for reporter in run.reporters) if line]
+    for line in [f"results: {run.folder}", *where]:
+        run.say(line)
+    return RunResult(
+        run.status, run.history, run.summary, run.folder, run.state.get("message", ""), run.model, exit_code
+    )
+
+
+def fail(run: RunContext) -> None:
+    """An unexpected error: every reporter is closed as failed before it propagates."""
+    for reporter in run.reporters:
+        reporter.finish({**run.summary, "status": "failed"}, 1)
+
+
+def resume_config(folder: Path, changes: dict) -> RunConfig:
+    """The configuration of the run in ``folder``, with the ``changes`` ``--resume`` allows."""
+    if not (folder / CHECKPOINT).is_file() or not (folder / "config.json").is_file():
+        raise ConfigError(
+            f"--resume {folder}: no {CHECKPOINT} and config.json there (a run folder keeps them "
+            "from its first completed epoch on)"
+        )
+    other = sorted(set(changes) - set(RESUMABLE))
+    if other:
+        raise ConfigError(
+            f"--resume continues the run with its own configuration; it takes only "
+            f"{', '.join('--' + k for k in RESUMABLE)}, not {', '.join('--' + k for k in other)}"
+        )
+    try:
+        saved = json.loads((folder / "config.json").read_text())
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"--resume {folder}: config.json cannot be read ({error})") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"--resume {folder}: config.json does not hold a configuration")
+    return from_saved({**saved, **changes})

@@ -1,0 +1,142 @@
+"""How a configuration field declares itself: its default, command-line names, type and help, in one place.
+
+A section of the configuration is a frozen dataclass whose fields are made by
+:func:`option`. The field's name is the flat key users type everywhere: the
+long flag (``--learning_rate``), the sweep files' parameter, the key in W&B's
+config and in ``config.json``. Its metadata carries what ``--help`` and the
+type checks need, so the command line, sweeps, presets, W&B's injected config
+and ``--resume`` all convert and check a value the same way
+(:func:`convert_value`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import click
+
+TITLE = "title"  # a section's class attribute: its heading in --help
+
+
+def option(
+    default: Any,
+    *flags: str,
+    help: str,
+    type: Any = None,
+    assignment: bool = False,
+) -> Any:
+    """A configuration field: ``default``, its command-line ``flags`` (the first long one names it),
+    its click ``type`` (inferred from the default when omitted) and ``help``. ``assignment`` marks
+    the DA6401 assignment's own flags, which ``--help`` lists first."""
+    return dataclasses.field(
+        default=default,
+        metadata={"flags": flags, "help": help, "type": type, "assignment": assignment},
+    )
+
+
+class Choice(click.Choice):
+    """Case-insensitive choice that shows and returns the registry's spelling (``ReLU``, ``Xavier``)."""
+
+    def __init__(self, choices: Sequence[str]):
+        super().__init__(list(choices), case_sensitive=False)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(map(str, self.choices)) + "]"
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None = None) -> str:
+        return f"{value!r} is not one of {', '.join(map(str, self.choices))}."
+
+
+class FiniteFloat(click.FloatRange):
+    """A float range that also rejects nan and inf (which every range check lets through or misreads)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class Sizes(click.ParamType):
+    """One size (``128``) or one per layer: ``128 64 32`` (as argparse's ``nargs="+"`` reads it),
+    ``128,64,32``, a JSON list ``[128, 64, 32]`` (what ``wandb agent`` writes for a list value), or a
+    list from a sweep file. One size is an ``int``, several a ``tuple``."""
+
+    name = "size [size ...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            sizes: list[Any] = [value]
+        elif isinstance(value, (list, tuple)):
+            sizes = list(value)
+        else:
+            text = str(value).strip()
+            if text.startswith("["):
+                try:
+                    parsed = json.loads(text)
+                except ValueError:
+                    self.fail(f"{value!r} is not a size or a list of sizes.", param, ctx)
+                sizes = parsed if isinstance(parsed, list) else [parsed]
+            else:
+                sizes = text.replace(",", " ").split()
+        try:
+            numbers = [int(size) for size in sizes]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a size or a list of sizes.", param, ctx)
+        if not numbers or min(numbers) < 1:
+            self.fail(f"{value!r}: sizes must be at least 1.", param, ctx)
+        return numbers[0] if len(numbers) == 1 else tuple(numbers)
+
+
+POSITIVE = FiniteFloat(min=0.0, min_open=True)
+NON_NEGATIVE = FiniteFloat(min=0.0)
+UNIT = FiniteFloat(0.0, 1.0, max_open=True)  # [0, 1)
+FRACTION = FiniteFloat(0.0, 1.0)  # [0, 1]
+
+
+def field_type(field: dataclasses.Field) -> Any:
+    """The click type of a field: declared, or inferred from its default."""
+    declared = field.metadata.get("type")
+    if declared is not None:
+        return declared
+    default = field.default
+    if isinstance(default, bool):
+        return click.BOOL
+    if isinstance(default, int):
+        return click.INT
+    if isinstance(default, float):
+        return FiniteFloat()
+    return click.STRING
+
+
+def flags(field: dataclasses.Field) -> tuple[str, ...]:
+    return tuple(field.metadata["flags"]) or (f"--{field.name}",)
+
+
+def fields_of(section: type) -> Iterator[dataclasses.Field]:
+    """The option fields of a section class (all its dataclass fields)."""
+    yield from dataclasses.fields(section)
+
+
+def convert_value(field: dataclasses.Field, value: Any) -> Any:
+    """Coerce ``value`` (from a sweep file, a preset, JSON or W&B's config) to the field's type as the
+    command line would; ``click.BadParameter`` naming the key if the command line would reject it."""
+    if value is None:
+        return None
+    try:
+        converted = click.types.convert_type(field_type(field)).convert(value, None, None)
+    except click.BadParameter as error:
+        error.param_hint = f"'{field.name}'"
+        raise
+    return tuple(converted) if isinstance(converted, list) else converted
+
+
+def plain(value: Any) -> Any:
+    """A field's value as JSON and W&B hold it: tuples become lists."""
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,63 @@
+"""The study plugins: everything that changes a run beyond plain training, one module each.
+
+:data:`PLUGINS` is the registry: adding a study is one module (a :class:`Plugin`
+subclass with its configuration section) and one line here. The order of
+this list breaks ties between equal priorities and orders the sections of
+``--help``. Every module imports only what its enabled hooks need, inside
+them, so a run pays for no study it does not use.
+"""
+
+from __future__ import annotations
+
+from . import (
+    adversarial,
+    augment,
+    batch_log,
+    classification,
+    conv_figures,
+    curves,
+    kfold,
+    label_smoothing,
+    measurements,
+    pretrain,
+    regression,
+    saliency,
+    schedule,
+    stopping,
+    study_figures,
+)
+from .base import ConfigError, Plugin, Priority, RunContext
+
+PLUGINS: tuple[Plugin, ...] = (
+    schedule.Schedule(),
+    label_smoothing.LabelSmoothing(),
+    adversarial.Adversarial(),
+    augment.Augment(),
+    stopping.Stopping(),
+    batch_log.BatchLog(),
+    measurements.Measurements(),
+    pretrain.Pretrain(),
+    kfold.KFold(),
+    classification.ClassificationReport(),
+    regression.RegressionReport(),
+    curves.Curves(),
+    conv_figures.ConvFigures(),
+    study_figures.StudyFigures(),
+    saliency.Saliency(),
+)
+
+
+def by_name(name: str) -> Plugin:
+    for plugin in PLUGINS:
+        if plugin.name == name:
+            return plugin
+    raise KeyError(f"no plugin {name!r}; plugins: {', '.join(p.name for p in PLUGINS)}")
+
+
+def active(config, plugins=PLUGINS) -> list[Plugin]:
+    """The plugins enabled for ``config``, in hook order (priority, then registry order)."""
+    enabled = [(int(p.priority), index, p) for index, p in enumerate(plugins) if p.enabled(config)]
+    return [p for _, _, p in sorted(enabled, key=lambda item: item[:2])]
+
+
+__all__ = ["PLUGINS", "ConfigError", "Plugin", "Priority", "RunContext", "active", "by_name"]

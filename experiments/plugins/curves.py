@@ -1,0 +1,21 @@
+"""The learning curves of every run (``curves.png``): loss and the task's metric per epoch, for
+the training and validation sets."""
+
+from __future__ import annotations
+
+from nn import metrics
+
+from .base import Plugin, Priority
+
+
+class Curves(Plugin):
+    name = "curves"
+    priority = Priority.REPORT
+
+    def figures(self, run):
+        if not run.history:
+            return {}
+        from tracking import plots
+
+        metric, _ = metrics.PRIMARY[run.data.task]
+        return {"curves": plots.curves_figure(run.history, run.folder / "curves.png", title=run.name, metric=metric)}

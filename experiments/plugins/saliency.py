@@ -1,0 +1,36 @@
+"""Saliency maps (with ``--plots``, image classification): ``|d logit_y / dx|`` for the first test
+image of each class (the homework's saliency maps), in pixel order (a permutation undone)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import nn
+
+from .base import Plugin, Priority
+from .classification import task_of
+from .study_figures import plots_on
+
+
+class Saliency(Plugin):
+    name = "saliency"
+    priority = Priority.REPORT
+
+    def enabled(self, config):
+        return plots_on(config) and task_of(config) == "classification"
+
+    def figures(self, run):
+        data, model = run.data, run.model
+        if "test" not in run.evaluations or data.image_shape is None:
+            return {}
+        from tracking import plots
+
+        index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
+        x, y = model.as_input(data.x_test[index]), data.y_test[index]
+        saliency = np.abs(nn.output_gradient(model, x, y))
+        images = data.preprocessing.invert(x)
+        permutation = data.preprocessing.permutation
+        if permutation is not None:
+            saliency = saliency[:, np.argsort(permutation)]
+        path = plots.saliency_figure(images, saliency, y, data.image_shape, data.class_names, run.folder / "saliency.png")
+        return {"saliency": path}
