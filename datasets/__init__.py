@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from nn.registry import import_submodules
 
-from .base import DATASETS, DatasetInfo, RawData
+from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .idx import DataError, read_idx, write_idx
 from .preprocessing import SCALINGS, Preprocessing
 from .sources import ENV_VAR, DataUnavailable
@@ -36,7 +37,7 @@ class Dataset:
     y_val: np.ndarray | None
     x_test: np.ndarray
     y_test: np.ndarray
-    image_shape: tuple | None
+    image_shape: tuple[int, ...] | None
     preprocessing: Preprocessing
     source: str = ""
 
@@ -49,7 +50,7 @@ class Dataset:
         return self.info.task
 
     @property
-    def class_names(self) -> list:
+    def class_names(self) -> list[str]:
         return list(self.info.class_names)
 
     @property
@@ -66,10 +67,13 @@ class Dataset:
         return self.n_classes if self.task == "classification" else int(np.prod(self.y_train.shape[1:]))
 
     @property
-    def validation(self):
-        return None if self.x_val is None else (self.x_val, self.y_val)
+    def validation(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(x_val, y_val)``, or ``None`` without a validation split."""
+        if self.x_val is None or self.y_val is None:
+            return None
+        return self.x_val, self.y_val
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         val = 0 if self.x_val is None else len(self.x_val)
         return (
             f"Dataset({self.name!r}, {self.task}, train={len(self.x_train)}, val={val}, "
@@ -81,14 +85,14 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1).astype(np.float32)
 
 
-def _targets(y, task: str) -> np.ndarray:
+def _targets(y: ArrayLike, task: str) -> np.ndarray:
     y = np.asarray(y)
     return y.astype(np.int64) if task == "classification" else y.reshape(len(y), -1).astype(np.float32)
 
 
 def load(
     name: str,
-    data_dir=None,
+    data_dir: DataDir = None,
     val_fraction: float = 0.1,
     seed: int = 0,
     scaling: str = "minmax",

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
 def shift_and_flip(
-    images: np.ndarray, image_shape, max_shift: int, flip: bool, rng: np.random.Generator, fill: float = 0.0
+    images: np.ndarray,
+    image_shape: Sequence[int],
+    max_shift: int,
+    flip: bool,
+    rng: np.random.Generator,
+    fill: float = 0.0,
 ) -> np.ndarray:
     """Each image (a row of ``images``, ``H * W`` pixels) moved by its own random ``(dy, dx)``, each
     uniform in ``{-max_shift, ..., max_shift}``: ``out[i, j] = image[i - dy, j - dx]``, pixels moved in

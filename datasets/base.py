@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from os import PathLike
 
 import numpy as np
 
 from nn.registry import Registry
+
+DataDir = str | PathLike[str] | None
+"""A folder given by the user (``--data_dir``), or ``None``: look in the usual places."""
 
 
 @dataclass
@@ -38,9 +42,9 @@ class DatasetInfo:
     name: str
     task: str  # "classification" or "regression"
     description: str
-    load_raw: Callable[[str | None], RawData]
-    class_names: tuple = ()
-    truth: Callable | None = None
+    load_raw: Callable[[DataDir], RawData]
+    class_names: tuple[str, ...] = ()
+    truth: Callable[[np.ndarray], np.ndarray] | None = None
     mirror_invariant: bool = False
 
     @property

@@ -3,10 +3,10 @@
 Bundled with scikit-learn (always offline); 20 % held out as the test set, fixed (random_state 0).
 """
 
-from .base import DATASETS, DatasetInfo, RawData
+from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 
-def load_raw(data_dir=None):
+def load_raw(data_dir: DataDir = None) -> RawData:
     from sklearn.datasets import load_diabetes
     from sklearn.model_selection import train_test_split
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from .base import DATASETS, DatasetInfo, RawData
+from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 
-def load_raw(data_dir=None):
+def load_raw(data_dir: DataDir = None) -> RawData:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

@@ -1,12 +1,12 @@
 """Fashion-MNIST (Xiao et al. 2017): 28x28 greyscale clothing images, 10 classes, 60,000 + 10,000."""
 
-from .base import DATASETS, DatasetInfo
+from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .sources import idx_or_keras
 
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 
-def load_raw(data_dir=None):
+def load_raw(data_dir: DataDir = None) -> RawData:
     return idx_or_keras(
         "fashion_mnist", ("fashion-mnist", "fashion_mnist", "fashion"), data_dir, debian_package="dataset-fashion-mnist"
     )

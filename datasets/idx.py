@@ -10,6 +10,7 @@ import gzip
 import math
 import struct
 import zlib
+from os import PathLike
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ class DataError(Exception):
     """A data file exists but cannot be used (truncated, corrupt, wrong shape)."""
 
 
-def read_idx(path, expected_ndim: int) -> np.ndarray:
+def read_idx(path: str | PathLike[str], expected_ndim: int) -> np.ndarray:
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -47,7 +48,7 @@ def read_idx(path, expected_ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def write_idx(path, array: np.ndarray) -> None:
+def write_idx(path: str | PathLike[str], array: np.ndarray) -> None:
     """Write a uint8 array as an IDX file (gzip if the name ends in .gz); used by the tests."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)

@@ -1,10 +1,10 @@
 """MNIST (LeCun et al. 1998): 28x28 greyscale handwritten digits, 10 classes, 60,000 + 10,000."""
 
-from .base import DATASETS, DatasetInfo
+from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .sources import idx_or_keras
 
 
-def load_raw(data_dir=None):
+def load_raw(data_dir: DataDir = None) -> RawData:
     return idx_or_keras("mnist", ("mnist", "MNIST"), data_dir, keras_npz="mnist.npz")
 
 

@@ -19,6 +19,7 @@ a model and applied again later.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,10 +76,10 @@ class Preprocessing:
             x *= self.scale
         return x
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON-friendly: stored in a saved model's metadata, so the model can be evaluated on raw data."""
 
-        def plain(value):
+        def plain(value: object) -> object:
             return value.tolist() if isinstance(value, np.ndarray) else value
 
         return {
@@ -89,8 +90,8 @@ class Preprocessing:
         }
 
     @classmethod
-    def from_dict(cls, values: dict) -> Preprocessing:
-        def array(value):
+    def from_dict(cls, values: dict[str, Any]) -> Preprocessing:
+        def array(value: list[float] | float) -> float | np.ndarray:
             return np.asarray(value, dtype=np.float64) if isinstance(value, list) else float(value)
 
         permutation = values.get("permutation")

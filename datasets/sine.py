@@ -8,12 +8,12 @@ import math
 
 import numpy as np
 
-from .base import DATASETS, DatasetInfo, RawData
+from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 SEED, N_TRAIN, N_TEST, NOISE = 2026, 1000, 1000, 0.1
 
 
-def load_raw(data_dir=None):
+def load_raw(data_dir: DataDir = None) -> RawData:
     rng = np.random.default_rng(SEED)
     x = rng.uniform(-2 * math.pi, 2 * math.pi, size=(N_TRAIN + N_TEST, 1))
     y = np.sin(x) + NOISE * rng.standard_normal(x.shape)

@@ -15,11 +15,12 @@ Search order for an IDX data set (``fashion_mnist``, ``mnist``):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .base import RawData
+from .base import DataDir, RawData
 from .idx import DataError, read_idx
 
 ENV_VAR = "FFNN_DATA_DIR"
@@ -62,7 +63,7 @@ def _read_npz(path: Path) -> RawData:
     return RawData(**arrays, source=str(path))
 
 
-def candidate_folders(folder_names, data_dir=None) -> list[Path]:
+def candidate_folders(folder_names: Iterable[str], data_dir: DataDir = None) -> list[Path]:
     roots = []
     chosen = data_dir or os.environ.get(ENV_VAR)
     if chosen:
@@ -79,7 +80,7 @@ def candidate_folders(folder_names, data_dir=None) -> list[Path]:
     return folders
 
 
-def find_local(folder_names, data_dir=None, keras_npz: str | None = None) -> RawData | None:
+def find_local(folder_names: Iterable[str], data_dir: DataDir = None, keras_npz: str | None = None) -> RawData | None:
     for folder in candidate_folders(folder_names, data_dir):
         if _idx_folder(folder):
             return _read_idx_folder(folder)
@@ -112,7 +113,11 @@ def download(name: str, advice: str) -> RawData:
 
 
 def idx_or_keras(
-    name: str, folder_names: tuple, data_dir=None, keras_npz: str | None = None, debian_package: str | None = None
+    name: str,
+    folder_names: Sequence[str],
+    data_dir: DataDir = None,
+    keras_npz: str | None = None,
+    debian_package: str | None = None,
 ) -> RawData:
     """The loader of an IDX image set: a local copy (see the module docstring), else a download."""
     local = find_local(folder_names, data_dir, keras_npz)

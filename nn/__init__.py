@@ -5,7 +5,10 @@
 * registries (name -> object, case-insensitive): :data:`ACTIVATIONS`,
   :data:`INITIALIZERS`, :data:`LOSSES`, :data:`LAYERS`, :data:`NORMS`;
 * losses that say what they consume and for which task (:mod:`nn.losses`),
-  metrics by task (:mod:`nn.metrics`);
+  metrics by task (:mod:`nn.metrics`), and :func:`score_split`: one prediction
+  pass over a split, every score of it in a :class:`SplitScores`;
+* shapes before any array is made: :func:`layer_shapes` and
+  :meth:`Sequential.summary` (:mod:`nn.summary`);
 * the loop :func:`fit` over :class:`Batches` with a pluggable ``step``,
   :func:`evaluate`, :func:`objective_and_grads`, :func:`input_gradient`, and
   the callbacks.
@@ -28,9 +31,11 @@ from .callbacks import (
 from .initializers import INITIALIZERS
 from .layers import LAYERS, NORMS
 from .losses import LOSSES, Loss, softmax
+from .metrics import SplitScores, score_split
 from .model import ModelFileError, Sequential
 from .registry import Registry
 from .schedules import SCHEDULES, LearningRateSchedule
+from .summary import layer_shapes
 from .training import (
     Batches,
     Diverged,
@@ -62,6 +67,7 @@ __all__ = [
     "ModelFileError",
     "Registry",
     "Sequential",
+    "SplitScores",
     "StopTraining",
     "convnet",
     "default_step",
@@ -69,8 +75,10 @@ __all__ = [
     "evaluate",
     "fit",
     "input_gradient",
+    "layer_shapes",
     "mlp",
     "objective_and_grads",
     "output_gradient",
+    "score_split",
     "softmax",
 ]

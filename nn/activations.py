@@ -39,21 +39,21 @@ class Activation:
         return f"Activation({self.name!r})"
 
 
-def _identity_forward(z, out):
+def _identity_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     np.copyto(out, z)
     return out
 
 
-def _identity_backward(da, z, a):
+def _identity_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return da
 
 
-def _sigmoid_forward(z, out):
+def _sigmoid_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a = 1 / (1 + exp(-z))`` (scipy's expit: no overflow for large |z|)."""
     return expit(z, out=out)
 
 
-def _sigmoid_backward(da, z, a):
+def _sigmoid_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``f'(z) = a (1 - a)``."""
     slope = np.subtract(1.0, a)
     slope *= a
@@ -61,11 +61,11 @@ def _sigmoid_backward(da, z, a):
     return da
 
 
-def _tanh_forward(z, out):
+def _tanh_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.tanh(z, out=out)
 
 
-def _tanh_backward(da, z, a):
+def _tanh_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``f'(z) = 1 - a^2``."""
     slope = np.multiply(a, a)
     np.subtract(1.0, slope, out=slope)
@@ -73,30 +73,30 @@ def _tanh_backward(da, z, a):
     return da
 
 
-def _relu_forward(z, out):
+def _relu_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a = max(z, 0)``."""
     return np.maximum(z, 0.0, out=out)
 
 
-def _relu_backward(da, z, a):
+def _relu_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``f'(z) = 1 if z > 0 else 0`` (the subgradient 0 is taken at z = 0)."""
     da *= a > 0
     return da
 
 
-def _leaky_relu_forward(z, out):
+def _leaky_relu_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a = max(z, s z)`` with ``s = LEAKY_RELU_SLOPE``."""
     np.multiply(z, LEAKY_RELU_SLOPE, out=out)
     return np.maximum(z, out, out=out)
 
 
-def _leaky_relu_backward(da, z, a):
+def _leaky_relu_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``f'(z) = 1 if z > 0 else s``."""
     da *= np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(da.dtype, copy=False)
     return da
 
 
-def _elu_forward(z, out):
+def _elu_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a = z if z > 0 else exp(z) - 1`` (alpha = 1).
 
     Computed as ``max(expm1(min(z, 0)), z)``, which equals the definition
@@ -107,7 +107,7 @@ def _elu_forward(z, out):
     return np.maximum(out, z, out=out)
 
 
-def _elu_backward(da, z, a):
+def _elu_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``f'(z) = 1 if z > 0 else exp(z) = a + 1``; both cases are ``min(a + 1, 1)``."""
     slope = np.add(a, 1.0)
     np.minimum(slope, 1.0, out=slope)
@@ -115,14 +115,14 @@ def _elu_backward(da, z, a):
     return da
 
 
-def _swish_forward(z, out):
+def _swish_forward(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a = z * sigmoid(z)`` (SiLU, beta = 1)."""
     expit(z, out=out)
     out *= z
     return out
 
 
-def _swish_backward(da, z, a):
+def _swish_backward(da: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``f'(z) = s + a (1 - s)`` with ``s = sigmoid(z)``."""
     s = expit(z)
     slope = np.subtract(1.0, s)

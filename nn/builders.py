@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from .layers import NORMS, ActivationLayer, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPool2D, Reshape
+from .layers import (
+    NORMS,
+    ActivationLayer,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    LocallyConnected2D,
+    MaxPool2D,
+    Reshape,
+)
 from .layers.patches import output_size
 from .model import Sequential
 
 PADDINGS = ("same", "valid")
 
 
-def dense_stack(sizes, *, activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0) -> list:
+def dense_stack(
+    sizes: Sequence[int], *, activation: str, weight_init: str, norm: str = "none", dropout: float = 0.0
+) -> list[Layer]:
     """``[Dense -> norm -> activation -> dropout] * (len(sizes) - 2) -> Dense`` (``sizes`` includes in and out)."""
     norm_layer = NORMS[norm]
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    layers = []
+    layers: list[Layer] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(Dense(n_in, n_out, weight_init))
         if i < len(sizes) - 2:
@@ -31,14 +47,14 @@ def dense_stack(sizes, *, activation: str, weight_init: str, norm: str = "none",
 
 
 def mlp(
-    sizes,
+    sizes: Iterable[int],
     *,
     activation: str,
     weight_init: str,
     norm: str = "none",
     dropout: float = 0.0,
     seed: int = 0,
-    dtype=np.float32,
+    dtype: DTypeLike = np.float32,
 ) -> Sequential:
     """Fully connected network ``x -> [Dense -> norm -> activation -> dropout] * H -> Dense``.
 
@@ -49,34 +65,36 @@ def mlp(
     dropout after each hidden activation (0: none). The last layer is linear:
     a softmax, if any, belongs to the loss (:mod:`nn.losses`).
     """
-    sizes = [int(n) for n in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes needs at least an input and an output size, all >= 1; got {sizes}")
-    layers = dense_stack(sizes, activation=activation, weight_init=weight_init, norm=norm, dropout=dropout)
+    widths = [int(n) for n in sizes]
+    if len(widths) < 2 or min(widths) < 1:
+        raise ValueError(f"sizes needs at least an input and an output size, all >= 1; got {widths}")
+    layers = dense_stack(widths, activation=activation, weight_init=weight_init, norm=norm, dropout=dropout)
     return Sequential(layers, seed=seed, dtype=dtype)
 
 
-def convnet(image_shape, n_outputs: int, *, seed: int = 0, dtype=np.float32, **options) -> Sequential:
+def convnet(
+    image_shape: Iterable[int], n_outputs: int, *, seed: int = 0, dtype: DTypeLike = np.float32, **options: Any
+) -> Sequential:
     """The network of :func:`convnet_layers` (same arguments) as a model."""
     return Sequential(convnet_layers(image_shape, n_outputs, **options), seed=seed, dtype=dtype)
 
 
 def convnet_layers(
-    image_shape,
+    image_shape: Iterable[int],
     n_outputs: int,
     *,
-    filters,
+    filters: Iterable[int],
     kernel_size: int = 3,
     stride: int = 1,
     padding: str = "same",
     pool: int = 2,
-    hidden=(),
+    hidden: Iterable[int] = (),
     activation: str,
     weight_init: str,
     norm: str = "none",
     dropout: float = 0.0,
     locally_connected: bool = False,
-) -> list:
+) -> list[Layer]:
     """Convolutional (or, with ``locally_connected``, LocalNet) network on images held as vectors::
 
         x -> Reshape(H, W, C) -> [Conv2D -> norm -> activation -> MaxPool] per entry of filters
@@ -90,15 +108,15 @@ def convnet_layers(
     """
     shape = tuple(int(v) for v in image_shape)
     h, w, c = shape if len(shape) == 3 else (*shape, 1)
-    filters = [int(f) for f in filters]
-    if not filters or min(filters) < 1:
-        raise ValueError(f"filters needs at least one convolution of >= 1 filters, got {filters}")
+    channels = [int(f) for f in filters]
+    if not channels or min(channels) < 1:
+        raise ValueError(f"filters needs at least one convolution of >= 1 filters, got {channels}")
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, not {padding!r}")
     pad = (kernel_size - 1) // 2 if padding == "same" else 0
     norm_layer = NORMS[norm]
-    layers = [Reshape((h, w, c))]
-    for f in filters:
+    layers: list[Layer] = [Reshape((h, w, c))]
+    for f in channels:
         if output_size(min(h, w), kernel_size, stride, pad) < 1:
             raise ValueError(
                 f"a {kernel_size}x{kernel_size} kernel does not fit the {h}x{w} maps of layer "

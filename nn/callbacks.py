@@ -7,8 +7,15 @@ after that epoch (every other callback still sees it), keeping the history.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .layers.activation import ActivationLayer
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 
 class StopTraining(Exception):
@@ -18,17 +25,17 @@ class StopTraining(Exception):
 class Callback:
     """Hooks called by :func:`nn.fit`. Override what you need; all are optional."""
 
-    def on_train_begin(self, info: dict) -> None: ...
+    def on_train_begin(self, info: dict[str, Any]) -> None: ...
 
     def on_epoch_begin(self, epoch: int, n_batches: int) -> None: ...
 
-    def on_batch_end(self, epoch: int, batch: int, n_batches: int, logs: dict) -> None:
+    def on_batch_end(self, epoch: int, batch: int, n_batches: int, logs: dict[str, float]) -> None:
         """After the update of mini-batch ``batch`` (1-based); ``logs`` has its ``loss`` (data loss)
         and ``objective`` (with the penalty), measured before the update."""
 
-    def on_epoch_end(self, epoch: int, metrics: dict) -> None: ...
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None: ...
 
-    def on_train_end(self, history: list) -> None: ...
+    def on_train_end(self, history: list[dict[str, Any]]) -> None: ...
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:
@@ -44,14 +51,14 @@ class BestWeights(Callback):
     :meth:`restore` copies them back into the model.
     """
 
-    def __init__(self, model, monitor: str = "val_accuracy", mode: str = "max"):
+    def __init__(self, model: Sequential, monitor: str = "val_accuracy", mode: str = "max") -> None:
         self.model, self.monitor, self.mode = model, monitor, mode
         self.best_value: float | None = None
         self.best_epoch: int | None = None
         self.weights: np.ndarray | None = None
-        self.layer_state: dict = {}
+        self.layer_state: dict[str, np.ndarray] = {}
 
-    def on_epoch_end(self, epoch, metrics):
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
         value = metrics.get(self.monitor)
         if value is None or not math.isfinite(value) or not _better(value, self.best_value, self.mode):
             return
@@ -81,8 +88,13 @@ class EarlyStopping(Callback):
     """
 
     def __init__(
-        self, model, patience: int, monitor: str = "val_accuracy", mode: str = "max", best: BestWeights | None = None
-    ):
+        self,
+        model: Sequential,
+        patience: int,
+        monitor: str = "val_accuracy",
+        mode: str = "max",
+        best: BestWeights | None = None,
+    ) -> None:
         if patience < 1:
             raise ValueError("patience must be at least 1")
         self.shared = best is not None
@@ -90,14 +102,14 @@ class EarlyStopping(Callback):
         self.patience = patience
         self.stopped_epoch: int | None = None
 
-    def on_epoch_end(self, epoch, metrics):
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
         if not self.shared:
             self.best.on_epoch_end(epoch, metrics)
         if self.best.best_epoch is not None and epoch - self.best.best_epoch >= self.patience:
             self.stopped_epoch = epoch
             raise StopTraining
 
-    def on_train_end(self, history):
+    def on_train_end(self, history: list[dict[str, Any]]) -> None:
         self.best.restore()
 
 
@@ -105,12 +117,12 @@ class LossPlateau(Callback):
     """The older stopping rule: stop once the mean training loss changes by less than
     ``min_delta`` (in absolute value) from one epoch to the next."""
 
-    def __init__(self, min_delta: float):
+    def __init__(self, min_delta: float) -> None:
         self.min_delta = float(min_delta)
         self.previous: float | None = None
         self.stopped_epoch: int | None = None
 
-    def on_epoch_end(self, epoch, metrics):
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
         current = metrics["train_loss"]
         if self.previous is not None and abs(self.previous - current) < self.min_delta:
             self.stopped_epoch = epoch
@@ -123,22 +135,24 @@ class GradientNorms(Callback):
     of the k-th weight matrix (k = 0 at the input) over every ``every``-th mini-batch of
     the epoch (sampling keeps the cost near 0.5 % of an epoch). Must come before the loggers."""
 
-    def __init__(self, model, every: int = 8):
+    def __init__(self, model: Sequential, every: int = 8) -> None:
         self.model, self.every = model, every
         self.names = model.decayed_names()
-
-    def on_epoch_begin(self, epoch, n_batches):
         self.sums = dict.fromkeys(self.names, 0.0)
         self.count = 0
 
-    def on_batch_end(self, epoch, batch, n_batches, logs):
+    def on_epoch_begin(self, epoch: int, n_batches: int) -> None:
+        self.sums = dict.fromkeys(self.names, 0.0)
+        self.count = 0
+
+    def on_batch_end(self, epoch: int, batch: int, n_batches: int, logs: dict[str, float]) -> None:
         if batch % self.every == 1 or self.every == 1:
             for name in self.names:
                 g = self.model.grads[name].ravel()
                 self.sums[name] += math.sqrt(float(np.dot(g, g)))
             self.count += 1
 
-    def on_epoch_end(self, epoch, metrics):
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
         for k, name in enumerate(self.names):
             metrics[f"grad_norm/{k}"] = self.sums[name] / max(self.count, 1)
 
@@ -148,13 +162,13 @@ class DeadUnits(Callback):
     that output 0 for every one of ``x_probe`` (a fixed sample of inputs), in evaluation mode.
     A dead unit gets no gradient and never recovers. Must come before the loggers."""
 
-    def __init__(self, model, x_probe):
+    def __init__(self, model: Sequential, x_probe: ArrayLike) -> None:
         self.model, self.x_probe = model, model.as_input(x_probe)
         self.layers = [
-            layer for layer in model.layers if getattr(getattr(layer, "function", None), "name", "") == "ReLU"
+            layer for layer in model.layers if isinstance(layer, ActivationLayer) and layer.function.name == "ReLU"
         ]
 
-    def on_epoch_end(self, epoch, metrics):
+    def on_epoch_end(self, epoch: int, metrics: dict[str, Any]) -> None:
         if not self.layers:
             return
         self.model.forward(self.x_probe)
@@ -162,7 +176,7 @@ class DeadUnits(Callback):
             metrics[f"dead_relu/{k}"] = float(np.mean(np.all(layer._a <= 0.0, axis=0)))
 
 
-def distinct_units(model, decimals: int = 5) -> list[int]:
+def distinct_units(model: Sequential, decimals: int = 5) -> list[int]:
     """For each hidden weight matrix, how many of its units (columns) differ: zero initialisation
     leaves every unit of a layer identical (1), a random one none alike (the width). Units count
     as equal when their weights agree to ``decimals`` digits relative to the largest weight (the

@@ -14,18 +14,33 @@ from __future__ import annotations
 
 import json
 import os
+from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .callbacks import BestWeights
+
+if TYPE_CHECKING:
+    from .model import Sequential
+    from .training import Batches
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not fit the model; the message names the file."""
 
 
-def save(path, *, model, optimizer_arrays: dict, batches, epoch: int, history: list, best: BestWeights) -> None:
+def save(
+    path: str | PathLike[str],
+    *,
+    model: Sequential,
+    optimizer_arrays: dict[str, np.ndarray],
+    batches: Batches,
+    epoch: int,
+    history: list[dict[str, Any]],
+    best: BestWeights,
+) -> None:
     path = Path(path)
     header = {
         "epoch": epoch,
@@ -34,18 +49,21 @@ def save(path, *, model, optimizer_arrays: dict, batches, epoch: int, history: l
         "noise_rng": model.noise_rng.bit_generator.state,
         "best": {"value": best.best_value, "epoch": best.best_epoch, "monitor": best.monitor},
     }
-    arrays = {f"params/{k}": v for k, v in model.params.items()}
+    arrays = {"__header__": np.array(json.dumps(header, default=float))}
+    arrays.update({f"params/{k}": v for k, v in model.params.items()})
     arrays.update({f"state/{k}": v for k, v in model.state().items()})
     arrays.update({f"optimizer/{k}": v for k, v in optimizer_arrays.items()})
     if best.weights is not None:
         arrays["best/weights"] = best.weights
         arrays.update({f"best/state/{k}": v for k, v in best.layer_state.items()})
     temporary = path.with_name(path.name + ".tmp.npz")
-    np.savez(temporary, __header__=np.array(json.dumps(header, default=float)), **arrays)
+    np.savez(temporary, allow_pickle=False, **arrays)  # restore reads without pickle, too
     os.replace(temporary, path)
 
 
-def restore(path, *, model, batches, best: BestWeights) -> tuple[int, list, dict]:
+def restore(
+    path: str | PathLike[str], *, model: Sequential, batches: Batches, best: BestWeights
+) -> tuple[int, list[dict[str, Any]], dict[str, np.ndarray]]:
     """Load a checkpoint into ``model``, ``batches`` and ``best``; return ``(epoch, history, optimizer arrays)``."""
     try:
         with np.load(path, allow_pickle=False) as archive:

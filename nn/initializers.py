@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .registry import Registry
 
@@ -29,23 +30,29 @@ INITIALIZERS = Registry("weight initialisation")
 
 
 @INITIALIZERS.register("random")
-def random_normal(rng, shape, fan_in, fan_out, dtype):
+def random_normal(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int, dtype: DTypeLike
+) -> np.ndarray:
     return (RANDOM_STD * rng.standard_normal(shape)).astype(dtype)
 
 
 @INITIALIZERS.register("Xavier")
-def xavier_uniform(rng, shape, fan_in, fan_out, dtype):
+def xavier_uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int, dtype: DTypeLike
+) -> np.ndarray:
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
 @INITIALIZERS.register("He")
-def he_normal(rng, shape, fan_in, fan_out, dtype):
+def he_normal(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int, dtype: DTypeLike
+) -> np.ndarray:
     return (math.sqrt(2.0 / fan_in) * rng.standard_normal(shape)).astype(dtype)
 
 
 @INITIALIZERS.register("zero")
-def zeros(rng, shape, fan_in, fan_out, dtype):
+def zeros(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int, dtype: DTypeLike) -> np.ndarray:
     return np.zeros(shape, dtype=dtype)
 
 

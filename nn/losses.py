@@ -67,7 +67,9 @@ def _mean(values: np.ndarray) -> float:
     return float(np.mean(values, dtype=np.float64))
 
 
-def cross_entropy(z: np.ndarray, y: np.ndarray, need_grad: bool = True, smoothing: float = 0.0):
+def cross_entropy(
+    z: np.ndarray, y: np.ndarray, need_grad: bool = True, smoothing: float = 0.0
+) -> tuple[float, np.ndarray | None]:
     """Softmax cross-entropy. Returns ``(loss, dL/dz or None)``.
 
     With label ``smoothing`` ``e`` the target is ``T = (1 - e) Y + e / K`` (``K`` classes; Szegedy et
@@ -106,7 +108,7 @@ def with_label_smoothing(loss: Loss, smoothing: float) -> Loss:
     return dataclasses.replace(loss, value_and_grad=functools.partial(cross_entropy, smoothing=float(smoothing)))
 
 
-def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
+def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple[float, np.ndarray | None]:
     """Squared error between softmax probabilities and one-hot targets (see the module docstring)."""
     rows = np.arange(z.shape[0])
     p = softmax(z)
@@ -123,7 +125,7 @@ def mean_squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
     return loss, g
 
 
-def perceptron(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
+def perceptron(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple[float, np.ndarray | None]:
     """The multi-class perceptron criterion (see the module docstring)."""
     rows = np.arange(z.shape[0])
     true = z[rows, y]
@@ -141,7 +143,7 @@ def perceptron(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
     return loss, grad
 
 
-def squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True):
+def squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple[float, np.ndarray | None]:
     """Squared error of a linear output against real targets (see the module docstring)."""
     diff = z - y.reshape(z.shape)
     loss = float(np.sum(np.square(diff, dtype=np.float64)) / z.shape[0])
@@ -156,7 +158,14 @@ class Loss:
     name: str
     task: str
     output: str
-    value_and_grad: Callable
+    value_and_grad: Callable[..., tuple[float, np.ndarray | None]]
+
+    def value_and_gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(L, dL/dz)``: :attr:`value_and_grad` with the gradient, which is then never ``None``."""
+        value, grad = self.value_and_grad(z, y)
+        if grad is None:
+            raise RuntimeError(f"{self.name} returned no gradient")
+        return value, grad
 
     def predict(self, z: np.ndarray) -> np.ndarray:
         """Class probabilities (softmax output), or the scores / predicted values themselves."""
@@ -178,7 +187,7 @@ class Loss:
                 f"{self.name}: {y.size // max(y.shape[0], 1)} target values per sample for {n_outputs} outputs"
             )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Loss({self.name!r}, {self.task}, {self.output} output)"
 
 

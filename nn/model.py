@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
+from . import summary as _summary
 from .layers import LAYERS, Layer
+from .layers.base import Shape
 
 FORMAT_VERSION = 2
 DEFAULT_EVAL_BATCH = 4096
@@ -41,7 +46,7 @@ class Sequential:
     (the subgradient 0 at 0). See :meth:`penalty` and :meth:`add_penalty_grad`.
     """
 
-    def __init__(self, layers: Iterable[Layer], seed: int = 0, dtype=np.float32):
+    def __init__(self, layers: Iterable[Layer], seed: int = 0, dtype: DTypeLike = np.float32) -> None:
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("a model needs at least one layer")
@@ -57,7 +62,7 @@ class Sequential:
         names = [layer.name for layer in self.layers]
         if len(set(names)) != len(names):
             raise ValueError(f"layer names must be unique, got {names}")
-        self.metadata: dict = {}
+        self.metadata: dict[str, Any] = {}
         self._first_with_params = next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
         self._allocate()
         init_rng = np.random.default_rng(self.seed)
@@ -112,7 +117,7 @@ class Sequential:
         """Every layer's state arrays (batch norm's running statistics), by qualified name."""
         return {f"{layer.name}.{key}": array for layer in self.layers for key, array in layer.state().items()}
 
-    def set_state(self, arrays: dict) -> None:
+    def set_state(self, arrays: dict[str, np.ndarray]) -> None:
         for layer in self.layers:
             prefix = f"{layer.name}."
             mine = {key[len(prefix) :]: arrays[key] for key in arrays if key.startswith(prefix)}
@@ -120,7 +125,7 @@ class Sequential:
                 layer.set_state(mine)
 
     @property
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {
             "layers": [{"kind": layer.kind, "name": layer.name, **layer.config()} for layer in self.layers],
             "seed": self.seed,
@@ -128,7 +133,7 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> Sequential:
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         layers = []
         for entry in config["layers"]:
             arguments = {key: value for key, value in entry.items() if key not in ("kind", "name")}
@@ -137,12 +142,31 @@ class Sequential:
             layers.append(layer)
         return cls(layers, seed=config["seed"], dtype=np.dtype(config["dtype"]))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], params={self.n_params}, dtype={self.dtype.name})"
 
+    # -- shapes -----------------------------------------------------------------------
+    def layer_shapes(self, input_shape: int | Iterable[int]) -> list[tuple[Layer, Shape, int]]:
+        """``(layer, output shape, patch values)`` per layer for one example of ``input_shape``
+        (see :func:`nn.summary.layer_shapes`)."""
+        return _summary.layer_shapes(self.layers, input_shape)
+
+    def output_shape(self, input_shape: int | Iterable[int]) -> Shape:
+        """The shape of one example's outputs (no batch axis) for an input of ``input_shape``."""
+        shape = _summary.as_shape(input_shape)
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def summary(self, input_shape: int | Iterable[int]) -> str:
+        """A Keras-style table: index, layer, output shape and parameters of each layer, and the
+        total, for inputs of ``input_shape`` without the batch axis (``(784,)`` for the flat
+        vectors of the data sets, even for a CNN: its first layer reshapes them)."""
+        return _summary.summary(self.layers, input_shape, title=f"Sequential ({self.dtype.name})")
+
     # -- computation ------------------------------------------------------------------
-    def as_input(self, x) -> np.ndarray:
+    def as_input(self, x: ArrayLike) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=self.dtype)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -154,11 +178,13 @@ class Sequential:
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate ``dL/d(output)``, overwriting :attr:`grads`; returns ``dL/dx``
         (``None`` with ``need_input_grad=False``, which skips the first layer's input gradient)."""
-        d = dy
+        d: np.ndarray | None = dy
         last = len(self.layers) - 1
         # Without the input gradient, layers up to the first one with parameters need none either.
         first = 0 if need_input_grad else self._first_with_params
         for position in range(last, first - 1, -1):
+            if d is None:  # only the first layer may skip its input gradient
+                raise RuntimeError(f"layer {self.layers[position + 1].name} returned no input gradient")
             d = self.layers[position].backward(d, need_input_grad=need_input_grad or position > first)
         return d
 
@@ -184,7 +210,7 @@ class Sequential:
             grads += float(l1) * np.sign(decayed)
         return penalty
 
-    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, x: ArrayLike, batch_size: int | None = None) -> np.ndarray:
         """Raw outputs (logits of a softmax loss, values of a linear one) in evaluation mode, in chunks
         of ``batch_size`` rows (default :attr:`eval_batch_size`)."""
         x = self.as_input(x)
@@ -193,7 +219,7 @@ class Sequential:
         return np.concatenate(chunks) if chunks else np.empty((0,), self.dtype)
 
     # -- persistence (no pickle) ------------------------------------------------------
-    def save(self, path, metadata: dict | None = None) -> Path:
+    def save(self, path: str | PathLike[str], metadata: dict[str, Any] | None = None) -> Path:
         """Write parameters, layer state and configuration to one ``.npz``.
 
         The configuration (layers, seed, dtype, format version and the caller's
@@ -202,16 +228,16 @@ class Sequential:
         """
         path = Path(path)
         header = {"format": FORMAT_VERSION, "model": self.config, "metadata": metadata or self.metadata}
-        np.savez(
-            path,
-            __config__=np.array(json.dumps(header)),
+        arrays = {
+            "__config__": np.array(json.dumps(header)),
             **self.params,
             **{f"state/{key}": array for key, array in self.state().items()},
-        )
+        }
+        np.savez(path, allow_pickle=False, **arrays)
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
     @classmethod
-    def load(cls, path) -> Sequential:
+    def load(cls, path: str | PathLike[str]) -> Sequential:
         """Rebuild a saved model; :class:`ModelFileError` naming the file if it is not one."""
         try:
             with np.load(path, allow_pickle=False) as archive:

@@ -32,12 +32,26 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, metrics
 from .callbacks import Callback, StopTraining
+
+if TYPE_CHECKING:
+    from .model import Sequential
+
+
+class Optimizer(Protocol):
+    """What :func:`fit` needs of an optimizer (:mod:`optimizers` provides them)."""
+
+    def init(self, params: dict) -> dict: ...
+
+    def apply(self, params: dict, grads: dict, state: dict, loss: float | None = None) -> None: ...
+
 
 DIVERGENCE_FACTOR = 100.0
 """The epoch's running mean objective above ``DIVERGENCE_FACTOR * max(1, first objective)`` is divergence."""
@@ -46,7 +60,7 @@ DIVERGENCE_FACTOR = 100.0
 class Diverged(FloatingPointError):
     """The objective blew up: not finite, or past ``DIVERGENCE_FACTOR`` times its start (see :func:`fit`)."""
 
-    def __init__(self, epoch: int, batch: int, loss: float, bound: float | None = None):
+    def __init__(self, epoch: int, batch: int, loss: float, bound: float | None = None) -> None:
         why = (
             f"{loss:.4g} on average, over {bound:.4g} ({DIVERGENCE_FACTOR:g}x its start)"
             if math.isfinite(loss) and bound is not None
@@ -74,7 +88,16 @@ class Batches:
 
     ORDERS = ("shuffled", "fixed", "sorted")
 
-    def __init__(self, x, y, batch_size: int, *, seed: int = 0, order: str = "shuffled", dtype=None):
+    def __init__(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        batch_size: int,
+        *,
+        seed: int = 0,
+        order: str = "shuffled",
+        dtype: DTypeLike | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if order not in self.ORDERS:
@@ -96,12 +119,12 @@ class Batches:
     def __len__(self) -> int:
         return math.ceil(self.n_samples / self.batch_size)
 
-    def cast(self, dtype) -> None:
+    def cast(self, dtype: DTypeLike) -> None:
         if self.x.dtype != dtype:
             self.x = self.x.astype(dtype)
             self._buffer = self._buffer.astype(dtype)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = self.n_samples
         order = (
             self.rng.permutation(n)
@@ -115,33 +138,33 @@ class Batches:
             yield np.take(self.x, index, axis=0, out=self._buffer[: index.size], mode="clip"), self.y[index]
 
 
-StepFunction = Callable[..., tuple]
+StepFunction = Callable[..., tuple[float, np.ndarray]]
+"""``step(model, loss, x, y) -> (data loss, outputs)``, leaving ``dL/dθ`` in ``model.flat_grads``."""
 
 
-def default_step(model, loss, x, y):
+def default_step(model: Sequential, loss: losses.Loss, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Forward in training mode, loss, backward without the input gradient.
 
     Leaves ``dL/dθ`` of the data loss in ``model.flat_grads`` and returns
     ``(data_loss, outputs)``; ``outputs`` feed the training metrics.
     """
     outputs = model.forward(x, training=True)
-    value, doutputs = loss.value_and_grad(outputs, y)
+    value, doutputs = loss.value_and_gradient(outputs, y)
     model.backward(doutputs, need_input_grad=False)
     return value, outputs
 
 
-def _as_loss(loss) -> losses.Loss:
-    return losses.get(loss) if isinstance(loss, str) else loss
+_as_loss = metrics.as_loss
 
 
 def fit(
-    model,
-    loss,
-    optimizer,
+    model: Sequential,
+    loss: losses.Loss | str,
+    optimizer: Optimizer,
     batches: Batches,
     *,
     epochs: int,
-    validation_data=None,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     step: StepFunction = default_step,
     callbacks: Iterable[Callback] = (),
     weight_decay: float = 0.0,
@@ -149,7 +172,7 @@ def fit(
     optimizer_state: dict | None = None,
     initial_epoch: int = 0,
     eval_batch_size: int | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Train ``model`` in place on ``batches`` and return the list of per-epoch metric dicts.
 
     ``loss`` is a :class:`nn.losses.Loss` or its name; its task chooses the
@@ -177,8 +200,8 @@ def fit(
     params, grads = {"flat": model.flat_params}, {"flat": model.flat_grads}
     state = optimizer.init(params) if optimizer_state is None else optimizer_state
     n, n_batches = batches.n_samples, len(batches)
-    history: list[dict] = []
-    bound = None
+    history: list[dict[str, Any]] = []
+    bound: float | None = None
     for callback in callbacks:
         callback.on_train_begin(
             {
@@ -218,7 +241,7 @@ def fit(
             seconds = time.perf_counter() - started
             if not np.all(np.isfinite(model.flat_params)):
                 raise Diverged(epoch, n_batches, math.nan)
-            epoch_metrics = {
+            epoch_metrics: dict[str, Any] = {
                 "epoch": epoch,
                 "train_loss": loss_sum / n,
                 **{f"train_{k}": v for k, v in tracker.result().items()},
@@ -227,7 +250,8 @@ def fit(
             }
             if validation_data is not None:
                 started = time.perf_counter()
-                scores = evaluate(model, loss, *validation_data, batch_size=eval_batch_size)
+                x_val, y_val = validation_data
+                scores = evaluate(model, loss, x_val, y_val, batch_size=eval_batch_size)
                 epoch_metrics.update({f"val_{k}": v for k, v in scores.items()})
                 epoch_metrics["eval_seconds"] = time.perf_counter() - started
             history.append(epoch_metrics)
@@ -246,23 +270,24 @@ def fit(
     return history
 
 
-def evaluate(model, loss, x, y, batch_size: int | None = None) -> dict:
+def evaluate(
+    model: Sequential, loss: losses.Loss | str, x: ArrayLike, y: ArrayLike, batch_size: int | None = None
+) -> dict[str, float]:
     """Mean data loss (no penalty) and the task's metrics over a data set, in evaluation mode
-    and large chunks: ``{"loss": ..., "accuracy": ...}`` or ``{"loss": ..., "rmse": ..., ...}``."""
-    loss = _as_loss(loss)
-    x, y = model.as_input(x), np.asarray(y)
-    tracker = metrics.for_task(loss.task)
-    total = 0.0
-    batch_size = batch_size or model.eval_batch_size
-    for i in range(0, x.shape[0], batch_size):
-        outputs, targets = model.forward(x[i : i + batch_size]), y[i : i + batch_size]
-        value, _ = loss.value_and_grad(outputs, targets, need_grad=False)
-        total += value * targets.shape[0]
-        tracker.update(outputs, targets)
-    return {"loss": total / max(x.shape[0], 1), **tracker.result()}
+    and large chunks: ``{"loss": ..., "accuracy": ...}`` or ``{"loss": ..., "rmse": ..., ...}``.
+    :func:`nn.metrics.score_split` gives the same numbers and the per-class ones, and keeps the outputs."""
+    value, tracker, _ = metrics.evaluate_in_chunks(model, _as_loss(loss), x, y, batch_size)
+    return {"loss": value, **tracker.result()}
 
 
-def objective_and_grads(model, loss, x, y, weight_decay: float = 0.0, l1: float = 0.0):
+def objective_and_grads(
+    model: Sequential,
+    loss: losses.Loss | str,
+    x: ArrayLike,
+    y: ArrayLike,
+    weight_decay: float = 0.0,
+    l1: float = 0.0,
+) -> tuple[float, dict[str, np.ndarray]]:
     """Objective (data loss + penalties) on one batch in training mode and its gradient:
     ``(value, grads)`` with ``grads`` a dict keyed like ``model.params`` holding copies."""
     loss = _as_loss(loss)
@@ -271,20 +296,30 @@ def objective_and_grads(model, loss, x, y, weight_decay: float = 0.0, l1: float 
     return value, {name: g.copy() for name, g in model.grads.items()}
 
 
-def input_gradient(model, loss, x, y, training: bool = False) -> tuple[float, np.ndarray]:
+def input_gradient(
+    model: Sequential, loss: losses.Loss | str, x: ArrayLike, y: ArrayLike, training: bool = False
+) -> tuple[float, np.ndarray]:
     """``(L, dL/dx)`` of the data loss for a batch, in evaluation mode unless ``training``:
     what FGSM, saliency maps and layer-wise pretraining need. Parameter gradients are
     overwritten as a side effect."""
     loss = _as_loss(loss)
     outputs = model.forward(model.as_input(x), training=training)
-    value, doutputs = loss.value_and_grad(outputs, np.asarray(y))
-    return value, model.backward(doutputs, need_input_grad=True).copy()
+    value, doutputs = loss.value_and_gradient(outputs, np.asarray(y))
+    return value, _input_grad(model, doutputs)
 
 
-def output_gradient(model, x, index) -> np.ndarray:
+def _input_grad(model: Sequential, doutputs: np.ndarray) -> np.ndarray:
+    dx = model.backward(doutputs, need_input_grad=True)
+    if dx is None:
+        raise RuntimeError("the model returned no input gradient")
+    return dx.copy()
+
+
+def output_gradient(model: Sequential, x: ArrayLike, index: ArrayLike) -> np.ndarray:
     """``d outputs[n, index[n]] / d x[n]`` for each sample, in evaluation mode: the saliency of
     ``x`` for the logit of class ``index[n]`` (its absolute value is the saliency map)."""
     outputs = model.forward(model.as_input(x))
     selector = np.zeros_like(outputs)
+    index = np.asarray(index)
     selector[np.arange(len(index)), index] = 1.0
-    return model.backward(selector, need_input_grad=True).copy()
+    return _input_grad(model, selector)

@@ -1,4 +1,8 @@
-"""Backpropagation checked against central finite differences (float64)."""
+"""Backpropagation through whole networks checked against central finite differences (float64):
+every activation with every classification loss, penalties, input gradients, saliency.
+
+Each layer, activation and loss on its own (any input rank, both modes) is checked in
+tests/test_contracts.py, over the registries."""
 
 import itertools
 
@@ -124,23 +128,6 @@ def test_squared_error_regression_gradients_match_finite_differences():
     numeric = numeric_gradient(model, x, y, "squared_error", 0.1)
     for name in analytic:
         assert relative_error(analytic[name], numeric[name]) < 1e-6, name
-
-
-def test_flatten_passes_images_to_dense_layers_and_gradients_back():
-    """Inputs of any rank: N x 3 x 4 images through Flatten, checked by finite differences."""
-    from nn.layers import ActivationLayer, Dense, Flatten
-
-    rng = np.random.default_rng(8)
-    model = nn.Sequential(
-        [Flatten(), Dense(12, 4, "Xavier"), ActivationLayer("elu"), Dense(4, 3, "Xavier")], seed=0, dtype=np.float64
-    )
-    x, y = rng.normal(size=(5, 3, 4)), np.array([0, 2, 1, 1, 0])
-    _value, dx = nn.input_gradient(model, "cross_entropy", x, y)
-    assert dx.shape == x.shape
-    assert relative_error(dx, numeric_input_gradient(model, "cross_entropy", x, y)) < 1e-6
-    _, analytic = nn.objective_and_grads(model, "cross_entropy", x, y)
-    numeric = numeric_gradient(model, x, y, "cross_entropy", 0.0)
-    assert all(relative_error(analytic[k], numeric[k]) < 1e-6 for k in analytic)
 
 
 def test_saliency_is_the_gradient_of_the_true_class_logit():

@@ -11,6 +11,11 @@ The protocol every layer follows (:class:`Layer`):
 * ``initialise(init_rng, noise_rng)`` sets the initial parameter values
   (from ``init_rng``) and keeps ``noise_rng`` if the layer draws random
   numbers while training (dropout's masks).
+* ``output_shape(input_shape)`` and ``patch_values(input_shape)``: the shape of
+  one example's output and the patch values (im2col) ``forward`` allocates per
+  example, from the shape alone (no batch axis), so a network can be
+  described and its memory estimated before any array is made
+  (:mod:`nn.summary`); a ``ValueError`` when the input does not fit.
 * ``forward(x, training)`` accepts inputs of any rank (batch first), returns
   the output and caches what ``backward`` needs. Outputs live in buffers the
   layer reuses for the next batch of the same shape: a caller that keeps an
@@ -29,7 +34,7 @@ Adding a layer is one new file in this package with ``@register(kind)`` on its c
 """
 
 from ..registry import import_submodules
-from .base import LAYERS, Layer, register
+from .base import LAYERS, Layer, Shape, register
 
 import_submodules(__name__, __path__, skip=lambda name: name in ("base", "patches"))
 
@@ -57,5 +62,6 @@ __all__ = [
     "LocallyConnected2D",
     "MaxPool2D",
     "Reshape",
+    "Shape",
     "register",
 ]

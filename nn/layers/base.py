@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..registry import Registry
 
+Shape = tuple[int, ...]
+"""The shape of one example, without the batch axis: ``(784,)``, ``(28, 28, 1)``."""
+
 LAYERS = Registry("layer")
 
+_LayerClass = TypeVar("_LayerClass", bound="type[Layer]")
 
-def register(kind: str):
+
+def register(kind: str) -> Callable[[_LayerClass], _LayerClass]:
     """Class decorator: add a layer class to :data:`LAYERS` under ``kind`` (also its ``kind``)."""
 
-    def decorate(cls):
+    def decorate(cls: _LayerClass) -> _LayerClass:
         cls.kind = kind
-        return LAYERS.register(kind, cls)
+        LAYERS.register(kind, cls)
+        return cls
 
     return decorate
 
@@ -26,14 +36,25 @@ class Layer:
     # kernel-area times more values per row than their input, so they ask for smaller chunks.
     eval_batch_size: int | None = None
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.name = ""  # set by the model: the prefix of this layer's parameter names
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self._buffers: dict[tuple, np.ndarray] = {}
 
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+    def param_shapes(self) -> dict[str, Shape]:
         return {}
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """The shape of ``forward``'s output for one example of ``input_shape`` (both without the
+        batch axis); ``ValueError`` saying why when such an input does not fit the layer. The default
+        is that of element-wise layers: the shape is kept."""
+        return tuple(input_shape)
+
+    def patch_values(self, input_shape: Shape) -> int:
+        """Values per example in the patch array (im2col, pooling windows) ``forward`` allocates for
+        an input of ``input_shape``: what makes convolutions memory-hungry; 0 for most layers."""
+        return 0
 
     def bind(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         self.params, self.grads = params, grads
@@ -48,10 +69,10 @@ class Layer:
         for key, array in self.state().items():
             np.copyto(array, arrays[key])
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {}
 
-    def _buffer(self, tag: str, shape: tuple[int, ...], dtype, zeros: bool = False) -> np.ndarray:
+    def _buffer(self, tag: str, shape: Shape, dtype: DTypeLike, zeros: bool = False) -> np.ndarray:
         """A reusable output array; one per (tag, shape), so at most a few per layer.
         ``zeros``: filled with 0 when first made (for a padded copy whose border is never written)."""
         key = (tag, shape, np.dtype(dtype))
@@ -63,9 +84,9 @@ class Layer:
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray, need_input_grad: bool = True):
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"

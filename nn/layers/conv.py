@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from .. import initializers
-from .base import Layer, register
+from .base import Layer, Shape, register
 from .patches import col2im, im2col, output_size, pad
 
 
@@ -27,7 +30,7 @@ class _PatchLayer(Layer):
         stride: int = 1,
         padding: int = 0,
         weight_init: str = "He",
-    ):
+    ) -> None:
         super().__init__()
         self.in_channels, self.filters = int(in_channels), int(filters)
         self.kernel_size, self.stride, self.padding = int(kernel_size), int(stride), int(padding)
@@ -39,13 +42,13 @@ class _PatchLayer(Layer):
     def patch_size(self) -> int:
         return self.kernel_size * self.kernel_size * self.in_channels
 
-    def initialise(self, init_rng, noise_rng):
+    def initialise(self, init_rng: np.random.Generator, noise_rng: np.random.Generator) -> None:
         W, area = self.params["W"], self.kernel_size * self.kernel_size
         W[...] = initializers.get(self.weight_init)(
             init_rng, W.shape, area * self.in_channels, area * self.filters, W.dtype
         )
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {
             "in_channels": self.in_channels,
             "filters": self.filters,
@@ -64,6 +67,21 @@ class _PatchLayer(Layer):
                 f"a {h}x{w} input with padding {self.padding}"
             )
         return ho, wo
+
+    def _check_input_shape(self, input_shape: Shape) -> None:
+        if len(input_shape) != 3 or input_shape[2] != self.in_channels:
+            raise ValueError(
+                f"{self.name or self.kind} takes H x W x {self.in_channels} images, not inputs of shape "
+                f"{tuple(input_shape)}"
+            )
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        self._check_input_shape(input_shape)
+        return (*self._output_hw(input_shape[0], input_shape[1]), self.filters)
+
+    def patch_values(self, input_shape: Shape) -> int:
+        """The patches of every output position: ``Ho * Wo * kh * kw * C``."""
+        return math.prod(self.output_shape(input_shape)[:2]) * self.patch_size
 
     def _patches(self, x: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Fill ``cols`` (any strides, shape ``N x Ho x Wo x kh x kw x C``) with the patches of ``x``."""
@@ -98,11 +116,11 @@ class Conv2D(_PatchLayer):
     from (col2im), cropped by the padding.
     """
 
-    def param_shapes(self):
+    def param_shapes(self) -> dict[str, Shape]:
         k = self.kernel_size
         return {"W": (k, k, self.in_channels, self.filters), "b": (self.filters,)}
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         n = x.shape[0]
         ho, wo = self._output_hw(x.shape[1], x.shape[2])
         k = self.kernel_size
@@ -113,7 +131,7 @@ class Conv2D(_PatchLayer):
         z += self.params["b"]
         return z
 
-    def backward(self, dz, need_input_grad=True):
+    def backward(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         dz2 = dz.reshape(-1, self.filters)
         np.matmul(self._cols.T, dz2, out=self.grads["W"].reshape(self.patch_size, self.filters))
         np.sum(dz2, axis=0, out=self.grads["b"])
@@ -125,7 +143,7 @@ class Conv2D(_PatchLayer):
         np.matmul(dz2, self.params["W"].reshape(self.patch_size, self.filters).T, out=dcols.reshape(dz2.shape[0], -1))
         return self._input_grad(dcols)
 
-    def _input_grad_as_convolution(self, dz):
+    def _input_grad_as_convolution(self, dz: np.ndarray) -> np.ndarray:
         """At stride 1, ``dx[n, y, x, c] = sum_{i, j, f} dz[n, i, j, f] W[y - i + p, x - j + p, c, f]`` is itself
         a convolution: of ``dz`` padded by ``q = k - 1 - p`` with the kernel flipped in space and its
         channel axes swapped. A gather and one matrix product instead of col2im's scatter-adds (about

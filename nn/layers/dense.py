@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import initializers
-from .base import Layer, register
+from .base import Layer, Shape, register
 
 
 @register("dense")
@@ -20,29 +22,37 @@ class Dense(Layer):
 
     decayed = ("W",)
 
-    def __init__(self, n_in: int, n_out: int, weight_init: str = "Xavier"):
+    def __init__(self, n_in: int, n_out: int, weight_init: str = "Xavier") -> None:
         super().__init__()
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.weight_init = initializers.INITIALIZERS.canonical(weight_init)
 
-    def param_shapes(self):
+    def param_shapes(self) -> dict[str, Shape]:
         return {"W": (self.n_in, self.n_out), "b": (self.n_out,)}
 
-    def initialise(self, init_rng, noise_rng):
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if tuple(input_shape) != (self.n_in,):
+            raise ValueError(
+                f"{self.name or self.kind} takes vectors of {self.n_in} values, not inputs of shape "
+                f"{tuple(input_shape)}"
+            )
+        return (self.n_out,)
+
+    def initialise(self, init_rng: np.random.Generator, noise_rng: np.random.Generator) -> None:
         W = self.params["W"]
         W[...] = initializers.get(self.weight_init)(init_rng, W.shape, self.n_in, self.n_out, W.dtype)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"n_in": self.n_in, "n_out": self.n_out, "weight_init": self.weight_init}
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._x = x
         z = self._buffer("z", (x.shape[0], self.n_out), x.dtype)
         np.matmul(x, self.params["W"], out=z)
         z += self.params["b"]
         return z
 
-    def backward(self, dz, need_input_grad=True):
+    def backward(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         np.matmul(self._x.T, dz, out=self.grads["W"])
         np.sum(dz, axis=0, out=self.grads["b"])
         if not need_input_grad:

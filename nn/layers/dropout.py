@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .base import Layer, register
@@ -17,20 +19,20 @@ class Dropout(Layer):
     generator (seeded apart from the weights), so a run is reproducible.
     """
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float) -> None:
         super().__init__()
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
         self.rng = np.random.default_rng(0)
 
-    def initialise(self, init_rng, noise_rng):
+    def initialise(self, init_rng: np.random.Generator, noise_rng: np.random.Generator) -> None:
         self.rng = noise_rng
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"rate": self.rate}
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._training = training
         if not training or self.rate == 0.0:
             return x
@@ -42,7 +44,7 @@ class Dropout(Layer):
         out = self._buffer("y", x.shape, x.dtype)
         return np.multiply(x, mask, out=out)
 
-    def backward(self, dy, need_input_grad=True):
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         if self._training and self.rate > 0.0:
             dy *= self._mask
         return dy

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
-from .base import register
+from .base import Shape, register
 from .conv import _PatchLayer
 
 
@@ -28,20 +31,30 @@ class LocallyConnected2D(_PatchLayer):
         stride: int = 1,
         padding: int = 0,
         weight_init: str = "He",
-        input_hw=(28, 28),
-    ):
+        input_hw: Iterable[int] = (28, 28),
+    ) -> None:
         super().__init__(in_channels, filters, kernel_size, stride, padding, weight_init)
-        self.input_hw = tuple(int(v) for v in input_hw)
+        h, w = (int(v) for v in input_hw)
+        self.input_hw = (h, w)
         self.output_hw = self._output_hw(*self.input_hw)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {**super().config(), "input_hw": list(self.input_hw)}
 
-    def param_shapes(self):
+    def output_shape(self, input_shape: Shape) -> Shape:
+        self._check_input_shape(input_shape)
+        if tuple(input_shape[:2]) != self.input_hw:
+            raise ValueError(
+                f"{self.name or self.kind} was built for {self.input_hw[0]}x{self.input_hw[1]} inputs, not "
+                f"{input_shape[0]}x{input_shape[1]}"
+            )
+        return (*self.output_hw, self.filters)
+
+    def param_shapes(self) -> dict[str, Shape]:
         ho, wo = self.output_hw
         return {"W": (ho * wo, self.patch_size, self.filters), "b": (ho, wo, self.filters)}
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if tuple(x.shape[1:3]) != self.input_hw:
             raise ValueError(f"{self.name or self.kind} was built for {self.input_hw} inputs, got {x.shape[1:3]}")
         n, (ho, wo), k, f = x.shape[0], self.output_hw, self.kernel_size, self.filters
@@ -56,7 +69,7 @@ class LocallyConnected2D(_PatchLayer):
         np.copyto(out, z.reshape(ho, wo, n, f).transpose(2, 0, 1, 3))
         return out
 
-    def backward(self, dz, need_input_grad=True):
+    def backward(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         n, (ho, wo), f = dz.shape[0], self.output_hw, self.filters
         dz_positions = self._buffer("dz_positions", (ho * wo, n, f), dz.dtype)
         np.copyto(dz_positions.reshape(ho, wo, n, f), dz.transpose(1, 2, 0, 3))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..registry import Registry
-from .base import Layer, register
+from .base import Layer, Shape, register
 
 
 class _Normalisation(Layer):
@@ -23,23 +25,31 @@ class _Normalisation(Layer):
     axis = 0
     eps = 1e-5
 
-    def __init__(self, size: int):
+    def __init__(self, size: int) -> None:
         super().__init__()
         self.size = int(size)
 
-    def param_shapes(self):
+    def param_shapes(self) -> dict[str, Shape]:
         return {"gamma": (self.size,), "beta": (self.size,)}
 
-    def initialise(self, init_rng, noise_rng):
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if not input_shape or input_shape[-1] != self.size:
+            raise ValueError(
+                f"{self.name or self.kind} normalises {self.size} features (the last axis), not inputs of "
+                f"shape {tuple(input_shape)}"
+            )
+        return tuple(input_shape)
+
+    def initialise(self, init_rng: np.random.Generator, noise_rng: np.random.Generator) -> None:
         self.params["gamma"][...] = 1.0
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"size": self.size}
 
-    def _statistics(self, x, training):
+    def _statistics(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
         return x.mean(axis=self.axis, keepdims=True), x.var(axis=self.axis, keepdims=True)
 
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self._training, self._shape = training, x.shape
         x = x.reshape(-1, self.size)
         mean, var = self._statistics(x, training)
@@ -53,11 +63,11 @@ class _Normalisation(Layer):
         y += self.params["beta"]
         return y.reshape(self._shape)
 
-    def _param_grads(self, dy):
+    def _param_grads(self, dy: np.ndarray) -> None:
         np.sum(dy * self._xhat, axis=0, out=self.grads["gamma"])
         np.sum(dy, axis=0, out=self.grads["beta"])
 
-    def backward(self, dy, need_input_grad=True):
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         dy = dy.reshape(-1, self.size)
         xhat, axis = self._xhat, self.axis
         self._param_grads(dy)
@@ -84,13 +94,13 @@ class BatchNorm(_Normalisation):
     axis = 0
     momentum = 0.9
 
-    def initialise(self, init_rng, noise_rng):
+    def initialise(self, init_rng: np.random.Generator, noise_rng: np.random.Generator) -> None:
         super().initialise(init_rng, noise_rng)
         dtype = self.params["gamma"].dtype
         self.running_mean = np.zeros((1, self.size), dtype=dtype)
         self.running_var = np.ones((1, self.size), dtype=dtype)
 
-    def _statistics(self, x, training):
+    def _statistics(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray]:
         if not training:
             return self.running_mean, self.running_var
         mean, var = x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True)
@@ -101,10 +111,10 @@ class BatchNorm(_Normalisation):
         self.running_var += (1.0 - self.momentum) * var * (n / max(n - 1, 1))
         return mean, var
 
-    def state(self):
+    def state(self) -> dict[str, np.ndarray]:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
-    def backward(self, dy, need_input_grad=True):
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         if self._training:
             return super().backward(dy, need_input_grad)
         # Evaluation mode is a fixed per-feature affine map: dx = dy * gamma / sqrt(r_var + eps).

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .base import Layer, register
+from .base import Layer, Shape, register
 from .patches import col2im, im2col, output_size
 
 
@@ -18,22 +20,40 @@ class MaxPool2D(Layer):
 
     eval_batch_size = 512
 
-    def __init__(self, pool_size: int = 2, stride: int | None = None):
+    def __init__(self, pool_size: int = 2, stride: int | None = None) -> None:
         super().__init__()
         self.pool_size = int(pool_size)
         self.stride = int(stride) if stride else self.pool_size
         if self.pool_size < 1 or self.stride < 1:
             raise ValueError("pool size and stride must be >= 1")
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"pool_size": self.pool_size, "stride": self.stride}
 
-    def forward(self, x, training=False):
-        n, h, w, c = x.shape
+    def _output_hw(self, h: int, w: int) -> tuple[int, int]:
         k, s = self.pool_size, self.stride
         ho, wo = output_size(h, k, s, 0), output_size(w, k, s, 0)
         if ho < 1 or wo < 1:
             raise ValueError(f"{self.name or self.kind}: a {k}x{k} window does not fit a {h}x{w} input")
+        return ho, wo
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{self.name or self.kind} takes H x W x C images, not inputs of shape {tuple(input_shape)}"
+            )
+        return (*self._output_hw(input_shape[0], input_shape[1]), input_shape[2])
+
+    def patch_values(self, input_shape: Shape) -> int:
+        """The windows of every output position, ``Ho * Wo * k * k * C``: an upper bound, since
+        non-overlapping windows (stride = window, the usual case) are read as views, without a copy."""
+        ho, wo, c = self.output_shape(input_shape)
+        return ho * wo * self.pool_size**2 * c
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        n, h, w, c = x.shape
+        k, s = self.pool_size, self.stride
+        ho, wo = self._output_hw(h, w)
         self._x_shape = x.shape
         if s == k:
             return self._forward_tiled(x, ho, wo)
@@ -44,13 +64,13 @@ class MaxPool2D(Layer):
         y[...] = np.take_along_axis(windows, self._argmax, axis=3)[:, :, :, 0, :]
         return y
 
-    def _tiles(self, x, ho, wo):
+    def _tiles(self, x: np.ndarray, ho: int, wo: int) -> np.ndarray:
         """``x`` cropped to whole windows as ``N x Ho x k x Wo x k x C`` (a view): window ``(i, j)``,
         offset ``(a, b)`` is ``[:, i, a, j, b, :]``."""
         k = self.pool_size
         return x[:, : ho * k, : wo * k, :].reshape(x.shape[0], ho, k, wo, k, x.shape[3])
 
-    def _forward_tiled(self, x, ho, wo):
+    def _forward_tiled(self, x: np.ndarray, ho: int, wo: int) -> np.ndarray:
         """Non-overlapping windows (stride = window): the maximum of the ``k * k`` offsets' views, no copies."""
         tiles, k = self._tiles(x, ho, wo), self.pool_size
         y = self._buffer("y", (x.shape[0], ho, wo, x.shape[3]), x.dtype)
@@ -62,7 +82,7 @@ class MaxPool2D(Layer):
         self._x, self._y = x, y
         return y
 
-    def _backward_tiled(self, dy):
+    def _backward_tiled(self, dy: np.ndarray) -> np.ndarray:
         """Each window's ``dy`` goes to the first offset (row-major) that holds the window's maximum."""
         _n, ho, wo, _c = dy.shape
         k = self.pool_size
@@ -81,7 +101,7 @@ class MaxPool2D(Layer):
                 np.multiply(dy, hit, out=dtiles[:, :, a, :, b, :])
         return dx
 
-    def backward(self, dy, need_input_grad=True):
+    def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         if not need_input_grad:
             return None
         if self.stride == self.pool_size:
