@@ -31,7 +31,8 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
     import datasets
     from experiments import config as configuration
-    from experiments.run import ConfigError, resume as resume_run, run, stop_on_signals
+    from experiments.run import ConfigError, run, stop_on_signals
+    from experiments.run import resume as resume_run
 
     stop_on_signals()
     explicit = explicit_options(ctx)
@@ -47,8 +48,10 @@ def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
         fail(str(error), 1)
     except KeyboardInterrupt as error:
         terminated = type(error).__name__ == "Terminated"
-        fail("stopped by SIGTERM before training started" if terminated else "interrupted before training started",
-             143 if terminated else 130)
+        fail(
+            "stopped by SIGTERM before training started" if terminated else "interrupted before training started",
+            143 if terminated else 130,
+        )
     if result.status == "diverged":
         fail(result.message, 1)
     sys.exit(result.exit_code)

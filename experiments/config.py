@@ -106,9 +106,7 @@ class DataConfig:
         "-d",
         "--dataset",
         type=Choice(datasets.names()),
-        help="Data set: "
-        + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items())
-        + ".",
+        help="Data set: " + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items()) + ".",
         assignment=True,
     )
     data_dir: str | None = option(
@@ -120,7 +118,11 @@ class DataConfig:
         "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download.",
     )
     val_fraction: float = option(
-        0.1, "--val_fraction", "--val-fraction", type=UNIT, help="Fraction of the training set held out for validation (stratified)."
+        0.1,
+        "--val_fraction",
+        "--val-fraction",
+        type=UNIT,
+        help="Fraction of the training set held out for validation (stratified).",
     )
     scaling: str = option(
         "minmax",
@@ -152,7 +154,12 @@ class ModelConfig:
         assignment=True,
     )
     activation: str = option(
-        "ReLU", "-a", "--activation", type=Choice(nn.ACTIVATIONS.names()), help="Hidden-layer activation.", assignment=True
+        "ReLU",
+        "-a",
+        "--activation",
+        type=Choice(nn.ACTIVATIONS.names()),
+        help="Hidden-layer activation.",
+        assignment=True,
     )
     weight_init: str = option(
         "Xavier",
@@ -221,7 +228,12 @@ class ModelConfig:
 class TrainingConfig:
     title = "Training"
     epochs: int = option(
-        10, "-e", "--epochs", type=click.IntRange(min=1), help="Number of passes over the training data.", assignment=True
+        10,
+        "-e",
+        "--epochs",
+        type=click.IntRange(min=1),
+        help="Number of passes over the training data.",
+        assignment=True,
     )
     batch_size: int = option(
         64, "-b", "--batch_size", type=click.IntRange(min=1), help="Mini-batch size.", assignment=True
@@ -271,9 +283,14 @@ class RegularisationConfig:
         help="L2 weight decay: adds (w_d/2)*||W||^2 to the loss (weights only, not biases).",
         assignment=True,
     )
-    l1: float = option(0.0, "--l1", type=NON_NEGATIVE, help="L1 regularisation: adds l1*sum|W| to the loss (weights only).")
+    l1: float = option(
+        0.0, "--l1", type=NON_NEGATIVE, help="L1 regularisation: adds l1*sum|W| to the loss (weights only)."
+    )
     dropout: float = option(
-        0.0, "--dropout", type=UNIT, help="Inverted-dropout rate after each hidden activation (0: off; off at evaluation)."
+        0.0,
+        "--dropout",
+        type=UNIT,
+        help="Inverted-dropout rate after each hidden activation (0: off; off at evaluation).",
     )
 
 
@@ -284,7 +301,9 @@ def _hyperparameter_section() -> type:
     for spec in optimizers.hyperparameter_specs():
         kind = FiniteFloat(spec.low, spec.high, min_open=spec.low_open, max_open=spec.high_open)
         course = spec.name in ASSIGNMENT_HYPERPARAMETERS
-        fields.append((spec.name, float, option(spec.default, *spec.flags, help=spec.help, type=kind, assignment=course)))
+        fields.append(
+            (spec.name, float, option(spec.default, *spec.flags, help=spec.help, type=kind, assignment=course))
+        )
     section = dataclasses.make_dataclass("OptimizerConfig", fields, frozen=True)
     section.title = "Optimizer hyperparameters (each used by the optimizers named)"  # type: ignore[attr-defined]
     return section
@@ -450,26 +469,31 @@ def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
         name += f"_{model.norm}norm"
     if config.regularisation.dropout:
         name += f"_do_{config.regularisation.dropout:g}"
-    parts = [plugin.name_part(config) for plugin in plugins if plugin.enabled(config)]
-    name += "".join(part for part in parts if part)
+    active = [plugin for plugin in plugins if plugin.enabled(config)]
+
+    def parts(slot: str) -> str:
+        return "".join(plugin.name_part(config) for plugin in active if plugin.name_slot == slot)
+
+    name += parts("network")
     if data.permute_pixels:
         name += "_scrambled"
     if training.loss != "cross_entropy":
         name += "_mse" if "squared" in training.loss else f"_{training.loss}"
     if data.dataset != "fashion_mnist":
         name += f"_{data.dataset}"
+    name += parts("data")
     if training.batch_order != "shuffled":
         name += f"_{training.batch_order}"
-    return name
+    return name + parts("last")
 
 
-def command_line(saved: Mapping[str, Any], swept: Iterable[str]) -> str:
-    """``python train.py ...`` that repeats a recorded configuration: the swept options and those
-    that differ from the defaults."""
-    config = from_saved(saved).flat()
+def command_line(config: RunConfig | Mapping[str, Any], swept: Iterable[str]) -> str:
+    """``python train.py ...`` that repeats a configuration (or a recorded one): the swept options and
+    those that differ from the defaults."""
+    values = (config if isinstance(config, RunConfig) else from_saved(config)).flat()
     default, swept = defaults(), set(swept)
     parts = ["python", "train.py"]
-    for key, value in config.items():
+    for key, value in values.items():
         if key in ("wandb_mode", "output_dir", "preset") or value is None:
             continue
         if key in swept or value != plain(default[key]):

@@ -19,7 +19,7 @@ import numpy as np
 import datasets
 import nn
 
-from .adversarial import PIXEL_MAX, PixelSpace
+from .plugins.adversarial import PIXEL_MAX, PixelSpace
 
 
 class EvaluationError(ValueError):

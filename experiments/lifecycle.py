@@ -178,8 +178,10 @@ def start(
         if not fold:
             wandb_run.run.name = name
     flat = config.flat()
-    local = LocalRun(fold[1], f"fold{fold[0]}", flat) if fold else LocalRun(
-        config.tracking.output_dir, name, flat, folder=resume_from
+    local = (
+        LocalRun(fold[1], f"fold{fold[0]}", flat)
+        if fold
+        else LocalRun(config.tracking.output_dir, name, flat, folder=resume_from)
     )
     for reporter in reporters:
         local.remember_wandb(getattr(reporter, "run_id", None))

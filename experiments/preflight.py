@@ -7,7 +7,6 @@ import math
 import os
 import tempfile
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import nn
@@ -47,7 +46,9 @@ def memory_needed(layers: list, n_inputs: int, config: RunConfig) -> int:
     for layer in layers:
         shape, patches = output_shape(layer, shape)
         per_row += 4 * math.prod(shape) + 2 * patches
-    rows = config.training.batch_size + min([4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)])
+    rows = config.training.batch_size + min(
+        [4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)]
+    )
     return item * (6 * n_params + rows * per_row)
 
 
@@ -75,7 +76,9 @@ def check(config: RunConfig, data, plugins=()) -> None:
     try:
         layers = build.layers_for(config, data.n_features, data.n_outputs, data.image_shape)
     except ValueError as error:
-        raise ConfigError(f"--arch {model.arch} on {data.name}: {error}" if model.arch != "mlp" else str(error)) from None
+        raise ConfigError(
+            f"--arch {model.arch} on {data.name}: {error}" if model.arch != "mlp" else str(error)
+        ) from None
     try:
         build.loss_for(config, data.task)
     except ValueError as error:

@@ -42,7 +42,9 @@ def run(
     plugins = active(config)
     takeover = next((p for p in plugins if p.replaces_run(config)), None)
     if takeover is not None:
-        return takeover.run_instead(config, run, callbacks=callbacks, group=group, tags=tags, say=say, progress=progress)
+        return takeover.run_instead(
+            config, run, callbacks=callbacks, group=group, tags=tags, say=say, progress=progress
+        )
     ctx = lifecycle.start(config, data, plugins, group=group, tags=tags, say=say, resume_from=resume_from, fold=fold)
     try:
         if not ctx.resuming:

@@ -18,7 +18,6 @@ configurations count once.
 from __future__ import annotations
 
 import json
-import shlex
 import warnings
 from pathlib import Path
 
@@ -245,7 +244,9 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
         config = configuration.resolve({**fixed, **constants, **best.params})
         command = best_command(config, varying)
         (folder / "best.json").write_text(
-            json.dumps({"trial": best.number, spec.metric: best.value, "config": config, "command": command}, indent=2)
+            json.dumps(
+                {"trial": best.number, spec.metric: best.value, "config": config.flat(), "command": command}, indent=2
+            )
             + "\n"
         )
         say(f"\nbest: trial {best.number}, {spec.metric} {best.value:.4f}\n{command}")

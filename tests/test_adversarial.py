@@ -7,7 +7,7 @@ import pytest
 
 import datasets
 import nn
-from experiments.adversarial import PixelSpace, adversarial_step, fgsm
+from experiments.plugins.adversarial import PixelSpace, adversarial_step, fgsm
 from tests.test_cli import run_cli
 
 

@@ -142,28 +142,29 @@ def test_choices_are_case_insensitive_and_normalised():
 
 
 def test_run_name_says_what_the_run_is():
-    config = {
-        **configuration.DEFAULTS,
-        "num_layers": 3,
-        "hidden_size": 128,
-        "batch_size": 64,
-        "activation": "ReLU",
-        "optimizer": "nadam",
-        "learning_rate": 0.001,
-    }
+    config = configuration.resolve(
+        {
+            "num_layers": 3,
+            "hidden_size": 128,
+            "batch_size": 64,
+            "activation": "ReLU",
+            "optimizer": "nadam",
+            "learning_rate": 0.001,
+        }
+    )
     assert configuration.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
-    assert configuration.run_name({**config, "loss": "mean_squared_error"}).endswith("_mse")
-    assert configuration.run_name({**config, "norm": "batch", "dropout": 0.2}).endswith("_batchnorm_do_0.2")
+    assert configuration.run_name(config.replace(loss="mean_squared_error")).endswith("_mse")
+    assert configuration.run_name(config.replace(norm="batch", dropout=0.2)).endswith("_batchnorm_do_0.2")
 
 
 def test_values_injected_by_wandb_win_and_are_coerced():
     said = []
     config = reconcile(
-        dict(configuration.DEFAULTS),
+        configuration.resolve({}),
         {"learning_rate": "0.01", "epochs": 10, "batch_size": 32, "not_an_option": 1},
         said.append,
     )
-    assert config["learning_rate"] == 0.01 and config["batch_size"] == 32 and config["epochs"] == 10
+    assert config.learning_rate == 0.01 and config.training.batch_size == 32 and config.training.epochs == 10
     assert len(said) == 2 and "learning_rate" in said[0]
 
 
@@ -340,14 +341,14 @@ def test_ctrl_c_keeps_what_was_computed(tmp_path):
 
 def test_defaults_are_the_sweeps_best_configuration():
     best = configuration.load_presets()["fmnist_top1"]
-    assert {key: configuration.DEFAULTS[key] for key in best} == {
+    assert {key: configuration.defaults()[key] for key in best} == {
         key: configuration.convert(key, v) for key, v in best.items()
     }
 
 
 def test_preset_values_yield_to_explicit_flags():
     config = configuration.resolve({"preset": "fmnist_top3", "epochs": 2})
-    assert config["activation"] == "tanh" and config["hidden_size"] == 32 and config["epochs"] == 2
+    assert config.model.activation == "tanh" and config.model.hidden_size == 32 and config.training.epochs == 2
     result = CliRunner().invoke(train.cli, ["--preset", "nope"])
     assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
 

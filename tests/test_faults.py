@@ -11,10 +11,13 @@ from click.testing import CliRunner
 
 import train
 from experiments import config as configuration
+from experiments.options import FiniteFloat, field_type
 from tests.conftest import ROOT
 from tests.test_cli import run_cli
 
-FLOAT_OPTIONS = [name for name, kind in configuration.TYPES.items() if isinstance(kind, configuration.FiniteFloat)]
+FLOAT_OPTIONS = [
+    name for name, (_, field) in configuration.FIELDS.items() if isinstance(field_type(field), FiniteFloat)
+]
 SHORT = {"learning_rate": "-lr", "momentum": "-m", "beta1": "-beta1", "epsilon": "-eps", "weight_decay": "-w_d"}
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import real_data_dir
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "before_redesign.json").read_text())

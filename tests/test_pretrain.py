@@ -8,7 +8,7 @@ import pytest
 import datasets
 import nn
 from experiments import config as configuration
-from experiments.pretrain import RECONSTRUCTION, hidden_blocks, pretrain
+from experiments.plugins.pretrain import RECONSTRUCTION, hidden_blocks, pretrain
 from tests.test_cli import run_cli
 
 

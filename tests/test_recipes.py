@@ -10,7 +10,7 @@ import datasets
 import nn
 import optimizers
 from datasets.augmentation import shift_and_flip
-from experiments.augment import Augmentation
+from experiments.plugins.augment import Augmentation
 from nn.schedules import learning_rate
 from tests.test_gradients import H, relative_error
 
@@ -271,4 +271,4 @@ def test_the_best_presets_are_points_of_the_sweeps_that_found_them(preset, sweep
         allowed = [spec["value"]] if "value" in spec else spec["values"]
         assert configuration.convert(key, values[key]) in [configuration.convert(key, v) for v in allowed], key
     config = configuration.resolve({"preset": preset})
-    assert config["dataset"] == preset.split("_")[0].replace("fmnist", "fashion_mnist")
+    assert config.data.dataset == preset.split("_")[0].replace("fmnist", "fashion_mnist")

@@ -260,9 +260,9 @@ def test_the_2026_interface_aliases():
         "train.py", ["-wd", "0.01", "-wi", "he", "-nhl", "3", "-sz", "128", "64", "32", "-a", "relu"]
     )
     assert ctx.params["weight_decay"] == 0.01 and ctx.params["weight_init"] == "He"
-    assert ctx.params["hidden_size"] == [128, 64, 32] and ctx.params["activation"] == "ReLU"
+    assert ctx.params["hidden_size"] == (128, 64, 32) and ctx.params["activation"] == "ReLU"
     assert train.cli.make_context("train.py", ["-sz", "64"]).params["hidden_size"] == 64
-    assert configuration.convert("hidden_size", [32, 16]) == [32, 16]  # as a sweep file may give it
+    assert configuration.convert("hidden_size", [32, 16]) == (32, 16)  # as a sweep file may give it
 
 
 def test_layer_sizes_per_layer_and_a_mismatch(tmp_path):

@@ -30,9 +30,9 @@ from .base import ConfigError, Plugin, Priority, RunContext
 
 PLUGINS: tuple[Plugin, ...] = (
     schedule.Schedule(),
-    label_smoothing.LabelSmoothing(),
     adversarial.Adversarial(),
     augment.Augment(),
+    label_smoothing.LabelSmoothing(),
     stopping.Stopping(),
     batch_log.BatchLog(),
     measurements.Measurements(),

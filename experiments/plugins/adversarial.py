@@ -141,7 +141,9 @@ class Adversarial(Plugin):
         if not eps:
             return {}
         data, model = run.data, run.model
-        x_adv, pixels, adversarial = fgsm(model, run.loss, data.x_test, data.y_test, eps, PixelSpace(data.preprocessing))
+        x_adv, pixels, adversarial = fgsm(
+            model, run.loss, data.x_test, data.y_test, eps, PixelSpace(data.preprocessing)
+        )
         scores = nn.evaluate(model, run.loss, x_adv, data.y_test)
         clean = run.evaluations["test"].predictions[:8]
         fooled = model.predict(x_adv[:8]).argmax(axis=1)

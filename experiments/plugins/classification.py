@@ -66,7 +66,9 @@ class ClassificationReport(Plugin):
 
         data, figures = run.data, {}
         if data.image_shape is not None:
-            grid = plots.sample_grid(data.x_train, data.y_train, data.image_shape, data.class_names, run.folder / "samples.png")
+            grid = plots.sample_grid(
+                data.x_train, data.y_train, data.image_shape, data.class_names, run.folder / "samples.png"
+            )
             for reporter in run.reporters:
                 reporter.log_samples(data.x_train, data.y_train, data.image_shape, data.class_names, grid)
         test = run.evaluations.get("test")

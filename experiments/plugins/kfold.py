@@ -61,6 +61,7 @@ class KFold(Plugin):
 
     name = "kfold"
     section = CrossValidationConfig
+    name_slot = "last"
 
     def enabled(self, config):
         return config.get(CrossValidationConfig).folds > 1

@@ -131,6 +131,7 @@ class _Logger(nn.Callback):
 class Pretrain(Plugin):
     name = "pretrain"
     section = PretrainConfig
+    name_slot = "data"
 
     def enabled(self, config):
         return config.get(PretrainConfig).pretrain != "none"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracking.files import save_figure
-
 from .base import Plugin, Priority
 from .classification import task_of
 

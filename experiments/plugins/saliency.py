@@ -32,5 +32,7 @@ class Saliency(Plugin):
         permutation = data.preprocessing.permutation
         if permutation is not None:
             saliency = saliency[:, np.argsort(permutation)]
-        path = plots.saliency_figure(images, saliency, y, data.image_shape, data.class_names, run.folder / "saliency.png")
+        path = plots.saliency_figure(
+            images, saliency, y, data.image_shape, data.class_names, run.folder / "saliency.png"
+        )
         return {"saliency": path}

@@ -37,7 +37,11 @@ class ScheduleConfig:
         help="Epochs (may be fractional) over which the learning rate rises linearly from lr/steps to lr (0: none).",
     )
     lr_step_epochs: int = option(
-        10, "--lr_step_epochs", "--lr-step-epochs", type=click.IntRange(min=1), help="--lr_schedule step: epochs per step."
+        10,
+        "--lr_step_epochs",
+        "--lr-step-epochs",
+        type=click.IntRange(min=1),
+        help="--lr_schedule step: epochs per step.",
     )
     lr_gamma: float = option(
         0.1,
