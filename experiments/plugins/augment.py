@@ -71,7 +71,8 @@ class Augment(Plugin):
             raise ConfigError(f"--augment shifts images: it needs an image classification data set, not {data.name}")
         if shift >= min(data.image_shape):
             raise ConfigError(
-                f"--augment {shift}: a shift must be smaller than the {data.image_shape[0]}x{data.image_shape[1]} images"
+                f"--augment {shift}: a shift must be smaller than the "
+                f"{data.image_shape[0]}x{data.image_shape[1]} images"
             )
 
     def _augmentation(self, run) -> Augmentation:
