@@ -56,12 +56,13 @@ def _datasets():
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output.")
 def cli(models, dataset, data_dir, fgsm_eps, output_dir, as_json):
     import datasets
-    from experiments.evaluation import EvaluationError, evaluate
+    from experiments.model_files import EvaluationError
+    from experiments.model_files import report as report_on
     from experiments.preflight import ConfigError, check_writable
 
     try:
         check_writable(output_dir, "--output_dir")
-        report = evaluate(models, dataset, data_dir, fgsm_eps, output_dir)
+        report = report_on(models, dataset, data_dir, fgsm_eps, output_dir)
     except (EvaluationError, ConfigError) as error:
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:

@@ -23,9 +23,7 @@ from .preprocessing import SCALINGS, Preprocessing
 from .sources import ENV_VAR, DataUnavailable
 from .splits import holdout, kfold
 
-import_submodules(
-    __name__, __path__, skip=lambda name: name in ("augmentation", "base", "idx", "preprocessing", "sources", "splits")
-)
+import_submodules(__name__, __path__, skip=lambda name: name in ("base", "idx", "preprocessing", "sources", "splits"))
 
 
 @dataclass

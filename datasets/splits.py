@@ -1,9 +1,12 @@
 """Splitting a training set: one hold-out validation split, or k folds.
 
 Both return index arrays into the training set and, for classification,
-stratify by class (each part keeps the class proportions), using
-scikit-learn's splitters (``train_test_split``, ``StratifiedKFold``,
-``KFold``) with shuffling seeded by ``seed``.
+stratify by class (each part keeps the class proportions), with shuffling
+seeded by ``seed``. The hold-out split is scikit-learn's ``train_test_split``
+(``ShuffleSplit`` / ``StratifiedShuffleSplit``) written out in NumPy, index
+for index (``tests/test_datasets.py`` compares the two), so that a plain run
+does not pay the second it takes to import scikit-learn; k-fold uses
+scikit-learn's ``StratifiedKFold`` / ``KFold``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,7 @@ import numpy as np
 
 
 def holdout(y: np.ndarray, fraction: float, seed: int, stratify: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``(train_indices, validation_indices)`` with ``fraction`` of the samples held out."""
-    from sklearn.model_selection import train_test_split
-
+    """``(train_indices, validation_indices)`` with ``fraction`` of the samples held out (rounded up)."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"the validation fraction must be in (0, 1), got {fraction}")
     if stratify:
@@ -26,7 +27,49 @@ def holdout(y: np.ndarray, fraction: float, seed: int, stratify: bool = True) ->
                 f"a validation fraction of {fraction:g} holds out {n_val} of {len(y)} examples; a "
                 f"stratified split needs at least one of each of the {n_classes} classes on both sides"
             )
-    return train_test_split(np.arange(len(y)), test_size=fraction, stratify=y if stratify else None, random_state=seed)
+    n = len(y)
+    n_test = math.ceil(fraction * n)
+    rng = np.random.RandomState(seed)  # the legacy generator: scikit-learn's check_random_state(int)
+    if not stratify:
+        permutation = rng.permutation(n)
+        return permutation[n_test:], permutation[:n_test]
+    return _stratified_holdout(np.asarray(y), n - n_test, n_test, rng)
+
+
+def _stratified_holdout(y: np.ndarray, n_train: int, n_test: int, rng: np.random.RandomState):
+    """scikit-learn's ``StratifiedShuffleSplit`` (one split): per class, the training and test counts
+    by :func:`_approximate_mode`, each class's indices permuted and cut, both parts permuted."""
+    _, y_indices = np.unique(y, return_inverse=True)
+    y_indices = y_indices.reshape(-1)
+    class_counts = np.bincount(y_indices)
+    class_indices = np.split(np.argsort(y_indices, kind="mergesort"), np.cumsum(class_counts)[:-1])
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train: list[int] = []
+    test: list[int] = []
+    for i, indices in enumerate(class_indices):
+        permuted = indices.take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(permuted[: n_i[i]])
+        test.extend(permuted[n_i[i] : n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of ``n_draws`` to take from each class: the floor of its proportional share, the
+    remainder given to the classes with the largest fractional parts, ties broken at random."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (indices,) = np.where(remainder == value)
+            add_now = min(len(indices), need_to_add)
+            floored[rng.choice(indices, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def kfold(y: np.ndarray, k: int, seed: int, stratify: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ def model_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=None
 def layers_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=None) -> list:
     """The layers of :func:`model_for`, before any parameter is allocated."""
     model = config.model
-    common = {
+    common: dict[str, Any] = {
         "activation": model.activation,
         "weight_init": model.weight_init,
         "norm": model.norm,

@@ -78,7 +78,7 @@ class OneLineErrors(click.Command):
                 with formatter.section(title):
                     formatter.write_dl(records)
 
-    def main(self, args: Any = None, prog_name: str | None = None, **kwargs: Any) -> Any:
+    def main(self, args: Any = None, prog_name: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
             return super().main(args, prog_name, standalone_mode=False, **kwargs) or 0
         except click.UsageError as error:

@@ -38,35 +38,16 @@ def memory_needed(layers: list, n_inputs: int, config: RunConfig) -> int:
     pair and the best-weights copy (6 copies). Activations: each layer keeps about four arrays
     of its output's size (output, cached input, gradient, a mask or pre-activation), and a
     convolution or pooling layer two more of its patches (im2col and its gradient), for the
-    training batch and for the evaluation chunks.
+    training batch and for the evaluation chunks. Shapes come from the layers themselves
+    (:func:`nn.layer_shapes`).
     """
     item = 4 if config.model.dtype == "float32" else 8
-    n_params = sum(math.prod(shape) for layer in layers for shape in layer.param_shapes().values())
-    shape, per_row = (n_inputs,), n_inputs
-    for layer in layers:
-        shape, patches = output_shape(layer, shape)
-        per_row += 4 * math.prod(shape) + 2 * patches
-    rows = config.training.batch_size + min(
-        [4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)]
+    n_params = sum(nn.summary.n_params(layer) for layer in layers)
+    per_row = n_inputs + sum(
+        4 * math.prod(shape) + 2 * patches for _, shape, patches in nn.layer_shapes(layers, n_inputs)
     )
-    return item * (6 * n_params + rows * per_row)
-
-
-def output_shape(layer, shape: tuple) -> tuple[tuple, int]:
-    """A layer's output shape (without the batch axis) for an input of ``shape``, and its patch values per row."""
-    if isinstance(layer, nn.layers.Reshape):
-        return layer.shape, 0
-    if isinstance(layer, nn.layers.Flatten):
-        return (math.prod(shape),), 0
-    if isinstance(layer, nn.layers.Dense):
-        return (layer.n_out,), 0
-    if isinstance(layer, (nn.layers.Conv2D, nn.layers.LocallyConnected2D)):
-        ho, wo = layer._output_hw(*shape[:2])
-        return (ho, wo, layer.filters), ho * wo * layer.patch_size
-    if isinstance(layer, nn.layers.MaxPool2D):
-        ho, wo = ((size - layer.pool_size) // layer.stride + 1 for size in shape[:2])
-        return (ho, wo, shape[2]), ho * wo * layer.pool_size**2 * shape[2]
-    return shape, 0  # element-wise: activations, normalisation, dropout
+    chunk = min([4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)])
+    return item * (6 * n_params + (config.training.batch_size + chunk) * per_row)
 
 
 def check(config: RunConfig, data, plugins=()) -> None:

@@ -19,11 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from .registry import Registry
+
+
+def expit(z: np.ndarray, out: np.ndarray | None = None) -> Any:
+    """scipy's logistic function ``1 / (1 + exp(-z))`` (no overflow for large |z|), imported at its
+    first use: only sigmoid and swish networks pay for loading scipy."""
+    from scipy.special import expit as scipy_expit
+
+    return scipy_expit(z) if out is None else scipy_expit(z, out=out)
+
 
 LEAKY_RELU_SLOPE = 0.01
 """Slope of ``leaky_relu`` for negative inputs: ``f(z) = max(z, 0.01 z)``."""

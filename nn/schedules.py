@@ -65,20 +65,24 @@ class LearningRateSchedule(Callback):
         gamma: float = 0.1,
     ):
         self.optimizer, self.base = optimizer, optimizer.hp.learning_rate
-        self.options = {
-            "schedule": schedule,
-            "epochs": epochs,
-            "warmup_epochs": warmup_epochs,
-            "step_epochs": step_epochs,
-            "gamma": gamma,
-        }
+        self.schedule, self.epochs, self.warmup_epochs = schedule, epochs, warmup_epochs
+        self.step_epochs, self.gamma = step_epochs, gamma
         learning_rate(schedule, 1.0, 0, 1, epochs, warmup_epochs, step_epochs, gamma)  # checks the name early
         self.n_batches = 1
         self.current = self.base
 
     def _set(self, epoch: int, batch: int) -> None:
         step = (epoch - 1) * self.n_batches + (batch - 1)
-        rate = learning_rate(base=self.base, step=step, steps_per_epoch=self.n_batches, **self.options)
+        rate = learning_rate(
+            self.schedule,
+            self.base,
+            step,
+            self.n_batches,
+            self.epochs,
+            self.warmup_epochs,
+            self.step_epochs,
+            self.gamma,
+        )
         if rate != self.optimizer.hp.learning_rate:  # a constant rate costs nothing per step
             self.optimizer.hp = dataclasses.replace(self.optimizer.hp, learning_rate=rate)
 

@@ -9,8 +9,7 @@ import pytest
 import datasets
 import nn
 import optimizers
-from datasets.augmentation import shift_and_flip
-from experiments.plugins.augment import Augmentation
+from experiments.plugins.augment import Augmentation, shift_and_flip
 from nn.schedules import learning_rate
 from tests.test_gradients import H, relative_error
 

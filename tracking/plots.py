@@ -41,12 +41,6 @@ def sample_grid(x, y, image_shape, class_names, path) -> Path:
     return Path(path)
 
 
-def confusion_counts(y_true, y_pred, n_classes) -> np.ndarray:
-    from sklearn.metrics import confusion_matrix
-
-    return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
-
-
 def most_confused(counts: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal cells as (true class, predicted class, count)."""
     off = counts.copy()

@@ -74,7 +74,7 @@ def fgsm(model, loss, x_model, y, eps: float, space: PixelSpace, batch_size: int
 
 def adversarial_step(eps: float, space: PixelSpace):
     """The step of ``0.5 L(x) + 0.5 L(x_adv)``, ``x_adv`` from the current weights (training mode)."""
-    saved = {}
+    saved: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def step(model, loss, x, y):
         outputs = model.forward(x, training=True)
@@ -118,6 +118,7 @@ class Adversarial(Plugin):
     """Adversarial training (the step) and the FGSM report (after training)."""
 
     name = "adversarial"
+    example = {"fgsm_eps": 0.1, "adv_train": True}
     section = AdversarialConfig
     priority = Priority.DATA  # replaces the plain step; augmentation (after it) wraps this one
 

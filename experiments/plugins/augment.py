@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import click
@@ -9,7 +10,6 @@ import numpy as np
 
 import datasets
 import nn
-from datasets.augmentation import shift_and_flip
 
 from ..options import option
 from .base import ConfigError, Plugin, Priority
@@ -28,9 +28,41 @@ class AugmentConfig:
     )
 
 
+def shift_and_flip(
+    images: np.ndarray,
+    image_shape: Sequence[int],
+    max_shift: int,
+    flip: bool,
+    rng: np.random.Generator,
+    fill: float = 0.0,
+) -> np.ndarray:
+    """Each image (a row of ``images``, ``H * W`` pixels) moved by its own random ``(dy, dx)``, each
+    uniform in ``{-max_shift, ..., max_shift}``: ``out[i, j] = image[i - dy, j - dx]``, pixels moved in
+    from outside set to ``fill`` (the background). With ``flip``, each image is then mirrored left to
+    right with probability 1/2. Returns a new array; the draws are ``rng.integers`` for ``dy`` then
+    ``dx`` (one per image each), then ``rng.random`` for the flips."""
+    n = images.shape[0]
+    h, w = image_shape[:2]
+    s = int(max_shift)
+    out = images.reshape(n, h, w)
+    if s:
+        padded = np.full((n, h + 2 * s, w + 2 * s), fill, dtype=images.dtype)
+        padded[:, s : s + h, s : s + w] = out
+        dy, dx = rng.integers(-s, s + 1, size=(2, n))
+        rows = (s - dy)[:, None] + np.arange(h)
+        cols = (s - dx)[:, None] + np.arange(w)
+        out = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    else:
+        out = out.copy()
+    if flip:
+        mirrored = rng.random(n) < 0.5
+        out[mirrored] = out[mirrored, :, ::-1]
+    return out.reshape(n, h * w)
+
+
 class Augmentation(nn.Callback):
     """Transforms each training mini-batch: back to pixels (the fitted scaling and any pixel permutation
-    undone), :func:`datasets.augmentation.shift_and_flip`, and the preprocessing again, so the images
+    undone), :func:`shift_and_flip`, and the preprocessing again, so the images
     move, not the scaled values. The random stream is drawn afresh from ``(seed, epoch)`` at every epoch,
     so a resumed run augments exactly as an uninterrupted one."""
 
@@ -59,6 +91,7 @@ class Augmentation(nn.Callback):
 
 class Augment(Plugin):
     name = "augment"
+    example = {"augment": 1}
     section = AugmentConfig
     priority = Priority.DATA + 1  # after adversarial training's step: it moves the images that step sees
 

@@ -103,6 +103,7 @@ class Plugin:
     name: ClassVar[str] = ""
     section: ClassVar[type | None] = None  # its configuration section (a frozen dataclass of options)
     priority: ClassVar[int] = Priority.DEFAULT
+    example: ClassVar[dict] = {}  # flat options that switch it on in a tiny run (the contract test uses them)
     name_slot: ClassVar[str] = "network"  # where its name part goes: after the network, the data or last
 
     def enabled(self, config: RunConfig) -> bool:

@@ -44,6 +44,7 @@ class BatchLoss(nn.Callback):
 
 class BatchLog(Plugin):
     name = "batch_log"
+    example = {"log_every": 5}
     section = BatchLogConfig
     priority = Priority.MEASURE
 

@@ -12,6 +12,7 @@ from .classification import task_of
 
 class ConvFigures(Plugin):
     name = "conv_figures"
+    example = {"arch": "cnn", "filters": 4}
     priority = Priority.REPORT
 
     def enabled(self, config):

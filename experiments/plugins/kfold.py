@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import click
 import numpy as np
@@ -60,6 +61,7 @@ class KFold(Plugin):
     """Runs one run per fold in place of the run, and reports the cross-validated score."""
 
     name = "kfold"
+    example = {"folds": 2}
     section = CrossValidationConfig
     name_slot = "last"
 
@@ -90,7 +92,7 @@ class KFold(Plugin):
         parent = LocalRun(config.tracking.output_dir, name, config.flat())
         cv_group = group or name
         reporters = [parent, *open_reporters(config, name, group=cv_group, tags=tags, job_type="cv")]
-        metric, _ = metrics.PRIMARY[unsplit.task]
+        metric = metrics.PRIMARY[unsplit.task][0]
         say(f"{name}: {k}-fold cross-validation of {len(unsplit.y_train)} training examples")
         results = []
         fold_config = config.replace(folds=0)
@@ -115,7 +117,11 @@ class KFold(Plugin):
                 reporter.finish({"status": "failed"}, 1)
             raise
         status = next((r.status for r in results if r.status != "finished"), "finished")
-        summary = {"status": status, "folds": k, "folds_completed": sum(r.status == "finished" for r in results)}
+        summary: dict[str, Any] = {
+            "status": status,
+            "folds": k,
+            "folds_completed": sum(r.status == "finished" for r in results),
+        }
         values = [r.summary[f"best_val_{metric}"] for r in results if r.status == "finished"]
         if values and status == "finished":
             summary.update(

@@ -26,6 +26,7 @@ class LabelSmoothingConfig:
 
 class LabelSmoothing(Plugin):
     name = "label_smoothing"
+    example = {"label_smoothing": 0.1}
     section = LabelSmoothingConfig
 
     def enabled(self, config):

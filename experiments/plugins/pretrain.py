@@ -130,6 +130,7 @@ class _Logger(nn.Callback):
 
 class Pretrain(Plugin):
     name = "pretrain"
+    example = {"pretrain": "autoencoder", "pretrain_epochs": 1}
     section = PretrainConfig
     name_slot = "data"
 

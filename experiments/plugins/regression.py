@@ -13,6 +13,7 @@ from .classification import task_of
 
 class RegressionReport(Plugin):
     name = "regression"
+    example = {"dataset": "sine", "loss": "squared_error"}
     priority = Priority.RECORD
 
     def enabled(self, config):

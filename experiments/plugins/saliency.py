@@ -14,6 +14,7 @@ from .study_figures import plots_on
 
 class Saliency(Plugin):
     name = "saliency"
+    example = {"plots": True}
     priority = Priority.REPORT
 
     def enabled(self, config):

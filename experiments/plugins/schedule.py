@@ -54,6 +54,7 @@ class ScheduleConfig:
 
 class Schedule(Plugin):
     name = "schedule"
+    example = {"lr_schedule": "cosine", "warmup_epochs": 0.5}
     section = ScheduleConfig
     priority = Priority.SCHEDULE
 

@@ -35,6 +35,7 @@ class StoppingConfig:
 
 class Stopping(Plugin):
     name = "stopping"
+    example = {"patience": 1, "min_delta": 0.001}
     section = StoppingConfig
     priority = Priority.STOP
 

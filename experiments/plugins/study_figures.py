@@ -26,6 +26,7 @@ def plots_on(config) -> bool:
 
 class StudyFigures(Plugin):
     name = "study_figures"
+    example = {"plots": True}
     section = FiguresConfig
     priority = Priority.REPORT
 

@@ -1,13 +1,13 @@
 """Saved models -> metrics on a test set; several models -> their ensemble beside each member.
 
 A model file carries what it needs (task, classes, data set, the preprocessing fitted when
-it was trained; see ``experiments.run.model_metadata``), so each member sees the raw test
+it was trained; see ``experiments.lifecycle.model_metadata``), so each member sees the raw test
 images through its own preprocessing. The ensemble's prediction is the mean of the members'
-softmax outputs. Metrics are scikit-learn's: accuracy, per-class precision, recall and F1,
-macro F1; the loss is the cross-entropy of the (mean) probabilities. With ``fgsm_eps`` each
-member and the ensemble are also attacked (white box): FGSM in [0, 1] pixel space along the
-gradient of their own cross-entropy (for the ensemble, of ``-log mean_m p_m[y]``, whose pixel
-gradient sums the members' through their preprocessing).
+softmax outputs. Metrics come from :mod:`nn.metrics` (checked there against scikit-learn's):
+accuracy, per-class precision, recall and F1, macro F1; the loss is the cross-entropy of the (mean)
+probabilities. With ``fgsm_eps`` each member and the ensemble are also attacked (white box): FGSM
+in [0, 1] pixel space along the gradient of their own cross-entropy (for the ensemble, of
+``-log mean_m p_m[y]``, whose pixel gradient sums the members' through their preprocessing).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 
 import datasets
 import nn
+from nn import metrics
 
 from .plugins.adversarial import PIXEL_MAX, PixelSpace
 
@@ -65,16 +66,14 @@ def load_members(paths) -> list[Member]:
 
 
 def scores(y, probabilities, class_names) -> dict:
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-
     predictions = probabilities.argmax(axis=1)
-    labels = list(range(len(class_names)))
-    precision, recall, f1, support = precision_recall_fscore_support(y, predictions, labels=labels, zero_division=0)
+    counts = metrics.confusion_counts(y, predictions, len(class_names))
+    precision, recall, f1, support = metrics.precision_recall_f1(counts)
     loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-300, None))))
     return {
-        "accuracy": float(accuracy_score(y, predictions)),
+        "accuracy": metrics.accuracy(y, predictions),
         "loss": loss,
-        "macro_f1": float(f1_score(y, predictions, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": metrics.macro_f1(counts),
         "per_class": {
             name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for name, p, r, f, s in zip(class_names, precision, recall, f1, support)
@@ -94,7 +93,7 @@ def fgsm_pixels(members, pixels, y, eps) -> np.ndarray:
     return np.clip(pixels + eps * np.sign(gradient), 0.0, 1.0)
 
 
-def evaluate(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir=None) -> dict:
+def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir=None) -> dict:
     members = load_members(paths)
     made_for = members[0].meta["dataset"]
     dataset = dataset or made_for
@@ -133,7 +132,7 @@ def evaluate(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_d
 
         folder = Path(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        counts = plots.confusion_counts(y, probabilities.argmax(axis=1), len(names))
+        counts = metrics.confusion_counts(y, probabilities.argmax(axis=1), len(names))
         report["confusion_matrix_png"] = str(
             plots.confusion_figure(
                 counts, names, folder / "confusion_matrix.png", title=f"{dataset} test set, {top['model']}"
