@@ -31,7 +31,7 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
     import datasets
     from experiments import config as configuration
-    from experiments.run import ConfigError, run, stop_on_signals
+    from experiments.run import ConfigError, describe_os_error, run, stop_on_signals
     from experiments.run import resume as resume_run
 
     stop_on_signals()
@@ -46,6 +46,8 @@ def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)
+    except OSError as error:
+        fail(describe_os_error(error), 1)
     except KeyboardInterrupt as error:
         terminated = type(error).__name__ == "Terminated"
         fail(

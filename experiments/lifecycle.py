@@ -12,6 +12,8 @@ printed and saved, and only for a finished run.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import signal
 from collections.abc import Callable, Iterable
@@ -46,6 +48,14 @@ def stop_on_signals() -> None:
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for a file that could not be written: a full disk says so, and where."""
+    where = Path(error.filename).parent if error.filename else "the output folder"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full: cannot write in {where} ({error.strerror}); free some space, then --resume the run"
+    return f"cannot write in {where}: {error.strerror or error}"
 
 
 @dataclass
@@ -424,9 +434,11 @@ def finish(run: RunContext) -> RunResult:
 
 
 def fail(run: RunContext) -> None:
-    """An unexpected error: every reporter is closed as failed before it propagates."""
+    """An unexpected error (a full disk among them): every reporter is closed as failed before it
+    propagates; one that cannot write (the same full disk) does not keep the others from closing."""
     for reporter in run.reporters:
-        reporter.finish({**run.summary, "status": "failed"}, 1)
+        with contextlib.suppress(OSError):
+            reporter.finish({**run.summary, "status": "failed"}, 1)
 
 
 def resume_config(folder: Path, changes: dict) -> RunConfig:

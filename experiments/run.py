@@ -17,10 +17,20 @@ from pathlib import Path
 
 from . import lifecycle
 from .config import RunConfig
-from .lifecycle import RunResult, Terminated, load_data, reconcile, stop_on_signals
+from .lifecycle import RunResult, Terminated, describe_os_error, load_data, reconcile, stop_on_signals
 from .plugins import ConfigError, active
 
-__all__ = ["ConfigError", "RunResult", "Terminated", "load_data", "reconcile", "resume", "run", "stop_on_signals"]
+__all__ = [
+    "ConfigError",
+    "RunResult",
+    "Terminated",
+    "describe_os_error",
+    "load_data",
+    "reconcile",
+    "resume",
+    "run",
+    "stop_on_signals",
+]
 
 
 def run(

@@ -13,7 +13,6 @@ leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import json
-import os
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .callbacks import BestWeights
+from .files import atomic_path
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -56,9 +56,8 @@ def save(
     if best.weights is not None:
         arrays["best/weights"] = best.weights
         arrays.update({f"best/state/{k}": v for k, v in best.layer_state.items()})
-    temporary = path.with_name(path.name + ".tmp.npz")
-    np.savez(temporary, allow_pickle=False, **arrays)  # restore reads without pickle, too
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        np.savez(temporary, allow_pickle=False, **arrays)  # restore reads without pickle, too
 
 
 def restore(
@@ -72,6 +71,8 @@ def restore(
                 stored = archive[f"params/{name}"]
                 if stored.shape != array.shape:
                     raise CheckpointError(f"{path}: {name} has shape {stored.shape}, the model needs {array.shape}")
+                if not np.all(np.isfinite(stored)):
+                    raise CheckpointError(f"{path}: {name} holds non-finite values (nan or inf); it cannot resume")
                 array[...] = stored
             model.set_state({k[len("state/") :]: archive[k] for k in archive.files if k.startswith("state/")})
             optimizer_arrays = {

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import summary as _summary
+from .files import atomic_path
 from .layers import LAYERS, Layer
 from .layers.base import Shape
 
@@ -133,14 +134,15 @@ class Sequential:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
+    def from_config(cls, architecture: dict[str, Any]) -> Sequential:
+        """The model :attr:`config` describes (its layers, seed and dtype; no weights)."""
         layers = []
-        for entry in config["layers"]:
+        for entry in architecture["layers"]:
             arguments = {key: value for key, value in entry.items() if key not in ("kind", "name")}
             layer = LAYERS[entry["kind"]](**arguments)
             layer.name = entry["name"]
             layers.append(layer)
-        return cls(layers, seed=config["seed"], dtype=np.dtype(config["dtype"]))
+        return cls(layers, seed=architecture["seed"], dtype=np.dtype(architecture["dtype"]))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
@@ -233,8 +235,10 @@ class Sequential:
             **self.params,
             **{f"state/{key}": array for key, array in self.state().items()},
         }
-        np.savez(path, allow_pickle=False, **arrays)
-        return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
+        path = path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
+        with atomic_path(path) as temporary:
+            np.savez(temporary, allow_pickle=False, **arrays)
+        return path
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> Sequential:

@@ -5,34 +5,16 @@ any, stays as it was."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from nn.files import atomic_path
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; renamed to ``path`` when the block ends
-    without an exception, removed otherwise. ``suffix`` (default: ``path``'s own) keeps writers
-    that add or check an extension (``np.savez``, ``savefig``) happy."""
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix if suffix is None else suffix
-    )
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+__all__ = ["atomic_path", "save_figure", "write_bytes", "write_csv_rows", "write_json", "write_text"]
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
