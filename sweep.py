@@ -35,9 +35,12 @@ from experiments.cli import OneLineErrors, fail
 @click.option(
     "--storage",
     default=None,
+    envvar="FFNN_SWEEP_STORAGE",
+    show_envvar=True,
     help="Optuna storage URL shared by the workers, e.g. postgresql://user:pw@host/db "
-    "(also postgresql+psycopg:// or postgresql+psycopg2://); "
-    "default: sqlite file OUTPUT_DIR/sweeps.db.",
+    "(also postgresql+psycopg:// or postgresql+psycopg2://); default: sqlite file OUTPUT_DIR/sweeps.db. "
+    "Give a URL with a password through the environment variable rather than the command line; its "
+    "password is masked in everything printed and kept out of W&B's recorded arguments.",
 )
 @click.option("--study", "study_name", default=None, help="Study name; default: the sweep's name (file stem).")
 @click.option(
@@ -98,9 +101,12 @@ def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode
         spec, literal = specs.load(sweep_file)
     except specs.SpecError as error:
         raise click.BadParameter(str(error), param_hint="'SWEEP_FILE'") from None
+    if storage:  # W&B records the command line of every trial's run: never the password
+        sys.argv[:] = [engine.scrub(argument, storage) for argument in sys.argv]
     fixed = engine.fixed_values(spec, literal, overrides, data_dir, wandb_mode, sweep_file)
     study_name = study_name or spec.name
     try:
+        engine.check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
         check_writable(output_dir, "--output_dir")
         study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
     except ConfigError as error:

@@ -20,6 +20,17 @@ small CNN (the tool's `--arch cnn`) against the same network in PyTorch, the
 cost of evaluating the validation set and of W&B offline logging per epoch,
 and the start-up time of `train.py --help`. PyTorch runs with as many threads
 as cores, float32, its own shuffled index batches (no DataLoader workers).
+
+Whole process: the 3-epoch, batch-64 job as a user runs it, `python train.py
+--data_dir DATA -e 3 -nhl 4 -sz 128 -b 64 -o adam -lr 0.001 --wandb_mode
+disabled --output_dir TMP` (load, train, validate after each epoch, test,
+summary, figures, exit), timed from outside with time.perf_counter() around
+subprocess.run, against the same job written as a PyTorch script
+(`python bench/run.py --torch_job TMP --data_dir DATA`), and train.py with W&B
+offline; --rounds runs of each, interleaved, after --whole_warmup uncounted
+ones; min, median, max, and the epochs' own seconds as each prints them.
+Only this section, spliced into an existing report:
+`python bench/run.py --data_dir DATA --only whole_process --rounds 5`.
 Results go to bench/REPORT.md (table, machine, versions, command).
 """
 
@@ -31,6 +42,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -49,6 +61,10 @@ FRAMEWORKS = ["ffnn", "torch", "keras", "sklearn"]
 LR, EPS = 0.001, 1e-8
 CNN_FILTERS, CNN_BATCH = [32, 64], 64  # the tool's --arch cnn defaults: 3x3 convolutions, 2x2 max pooling
 TARGET_ACCURACY, TARGET_MAX_EPOCHS = 0.88, 20
+WHOLE_EPOCHS, WHOLE_BATCH = 3, 64  # the issue's whole-process job
+WHOLE_ROWS = {"ffnn": "train.py, W&B disabled", "ffnn-wandb": "train.py, W&B offline", "torch": "PyTorch script"}
+WHOLE_HEADING = "## Whole process"
+EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/(\d+) \|.*\| ([0-9.]+)s\s*$", re.MULTILINE)  # `epoch 2/3 | ... | 1.23s`
 
 
 def flops_per_sample(sizes) -> int:
@@ -225,6 +241,50 @@ def time_to_accuracy(framework, data, batch) -> dict:
         "epochs": reached.get("epoch"),
         "seconds": sum(times) if reached else None,
     }
+
+
+def torch_job(data_dir, epochs, batch, output_dir) -> dict:
+    """The PyTorch peer of train.py's whole-process row, the same job as a user would script it: load the
+    IDX files with the project's loader (the same 10 % validation split, the same cost), train the same
+    network (Adam, shuffled batches) for ``epochs`` epochs with the validation set evaluated after each,
+    evaluate the test set, print one line per epoch like train.py (``| 1.23s``: that epoch's training) and
+    write ``output_dir/summary.json``. Run it as its own process: ``bench/run.py --torch_job OUTPUT_DIR``."""
+    torch = _torch()
+    data = load(data_dir)
+    model = torch_mlp(torch)
+    loss_function = torch.nn.CrossEntropyLoss()
+
+    def loss_accuracy(x, y):
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(torch.from_numpy(x[i : i + 1000])) for i in range(0, len(x), 1000)])
+            labels = torch.from_numpy(y.astype("int64"))
+            return float(loss_function(logits, labels)), float((logits.argmax(1) == labels).double().mean())
+
+    validation = []
+    times = torch_epochs(
+        torch, model, data, batch, epochs, lambda epoch: validation.append(loss_accuracy(data.x_val, data.y_val))
+    )
+    for epoch, (seconds, (val_loss, val_accuracy)) in enumerate(zip(times, validation), 1):
+        print(f"epoch {epoch}/{epochs} | val_loss {val_loss:.4f} | val_acc {val_accuracy:.4f} | {seconds:.2f}s")
+    test_loss, test_accuracy = loss_accuracy(data.x_test, data.y_test)
+    print(f"test_loss {test_loss:.4f} | test_acc {test_accuracy:.4f}")
+    summary = {
+        "framework": "torch",
+        "version": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "epochs": epochs,
+        "batch": batch,
+        "n_train": len(data.x_train),
+        "n_val": len(data.x_val),
+        "epoch_seconds": times,
+        "val_loss": [v[0] for v in validation],
+        "val_accuracy": [v[1] for v in validation],
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+    }
+    Path(output_dir, "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 def run_keras(data, batch, epochs):
@@ -451,6 +511,216 @@ def help_seconds(repeats=5) -> float:
     )
 
 
+def epoch_seconds(stdout: str) -> list[float]:
+    """The seconds at the end of each ``epoch i/n | ... | 1.23s`` line (train.py's and the PyTorch job's)."""
+    return [float(m.group(3)) for m in EPOCH_LINE.finditer(stdout)]
+
+
+def whole_process_command(row, data_dir, output_dir, epochs=WHOLE_EPOCHS, batch=WHOLE_BATCH):
+    """The command line and environment of one whole-process row (see WHOLE_ROWS)."""
+    env = dict(os.environ)
+    if row == "torch":
+        command = [sys.executable, str(Path(__file__).resolve()), "--torch_job", str(output_dir)]
+        command += ["--whole_epochs", str(epochs), "--whole_batch", str(batch)]
+    else:
+        mode = {"ffnn": "disabled", "ffnn-wandb": "offline"}[row]
+        command = [sys.executable, str(ROOT / "train.py"), "-e", str(epochs), "-nhl", str(len(HIDDEN))]
+        command += ["-sz", str(HIDDEN[0]), "-b", str(batch), "-o", "adam", "-lr", str(LR)]
+        command += ["--wandb_mode", mode, "--output_dir", str(output_dir)]
+        if mode == "offline":
+            env.update(WANDB_MODE="offline", WANDB_DIR=str(output_dir))
+    if data_dir:
+        command += ["--data_dir", str(data_dir)]
+    return command, env
+
+
+def time_whole_process(row, data_dir, epochs=WHOLE_EPOCHS, batch=WHOLE_BATCH) -> dict:
+    """One run of a whole-process row in a fresh temporary folder (its output and W&B folder, its working
+    directory): its wall seconds (time.perf_counter() around subprocess.run), the epoch seconds it printed
+    and the test accuracy of the summary it wrote."""
+    with tempfile.TemporaryDirectory() as folder:
+        command, env = whole_process_command(row, data_dir, folder, epochs, batch)
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{row} exited with {done.returncode}: {done.stderr.strip().splitlines()[-3:]}")
+        epochs_printed = epoch_seconds(done.stdout)
+        if len(epochs_printed) != epochs:
+            raise RuntimeError(f"{row} printed {len(epochs_printed)} epoch lines, not {epochs}: {done.stdout[-500:]}")
+        summaries = sorted(Path(folder).glob("**/summary.json"))
+        if not summaries:
+            raise RuntimeError(f"{row} wrote no summary.json")
+        summary = json.loads(summaries[0].read_text())
+    return {"seconds": seconds, "epoch_seconds": epochs_printed, "test_accuracy": summary["test_accuracy"]}
+
+
+def whole_process(data_dir, epochs=WHOLE_EPOCHS, batch=WHOLE_BATCH, rounds=3, warmup=1, rows=None) -> dict:
+    """Every whole-process row ``rounds`` times, interleaved (ffnn, ffnn-wandb, torch, ffnn, ...), after
+    ``warmup`` uncounted rounds. Rows default to all of WHOLE_ROWS, without torch when it is not installed.
+    A row whose run fails is reported (``errors``) and its other runs kept."""
+    import importlib.util
+
+    if rows is None:
+        rows = [row for row in WHOLE_ROWS if row != "torch" or importlib.util.find_spec("torch") is not None]
+    runs, errors = {row: [] for row in rows}, {}
+    for round_ in range(-warmup, rounds):
+        for row in rows:
+            try:
+                result = time_whole_process(row, data_dir, epochs, batch)
+            except RuntimeError as error:
+                errors[row] = str(error)
+                print(f"whole process {row}: failed: {error}", flush=True)
+                continue
+            label = "warm-up" if round_ < 0 else f"round {round_ + 1}"
+            print(
+                f"whole process {row:10} {label}: {result['seconds']:.2f} s, "
+                f"epochs {sum(result['epoch_seconds']):.2f} s, test acc {result['test_accuracy']:.4f}",
+                flush=True,
+            )
+            if round_ >= 0:
+                runs[row].append(result)
+    return {"epochs": epochs, "batch": batch, "rounds": rounds, "warmup": warmup, "rows": runs, "errors": errors}
+
+
+def _spread(values) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def whole_process_stats(whole) -> dict:
+    """Per row: whole seconds, the epochs' summed seconds and whole - epochs (each min, median, max over the
+    runs, the last two run by run), and the median of the ratios to PyTorch's run of the same round."""
+    rows, stats = whole["rows"], {}
+    torch_runs = rows.get("torch", [])
+    for row, runs in rows.items():
+        if not runs:
+            continue
+        epochs = [sum(r["epoch_seconds"]) for r in runs]
+        stat = {
+            "whole": _spread([r["seconds"] for r in runs]),
+            "epochs": _spread(epochs),
+            "beyond": _spread([r["seconds"] - e for r, e in zip(runs, epochs)]),
+            "test_accuracy": statistics.median(r["test_accuracy"] for r in runs),
+        }
+        if torch_runs and row != "torch":
+            pairs = list(zip(runs, torch_runs))
+            stat["vs_torch"] = statistics.median(a["seconds"] / b["seconds"] for a, b in pairs)
+            stat["epochs_vs_torch"] = statistics.median(
+                sum(a["epoch_seconds"]) / sum(b["epoch_seconds"]) for a, b in pairs
+            )
+        stats[row] = stat
+    return stats
+
+
+def whole_process_section(whole, measured_by=None) -> list[str]:
+    """The report's whole-process section: a heading, what was run, the table; ``measured_by`` (the command
+    line of a run of this section alone) adds the date, machine and command."""
+    epochs, batch, stats = whole["epochs"], whole["batch"], whole_process_stats(whole)
+    s_epochs, s_rounds = "s" * (epochs != 1), "s" * (whole["rounds"] != 1)
+
+    def shown(row):  # the command as typed in the checkout's folder
+        command, _ = whole_process_command(row, "DATA", "TMP", epochs, batch)
+        command = [a[len(str(ROOT)) + 1 :] if a.startswith(str(ROOT) + os.sep) else a for a in command[1:]]
+        return " ".join(["python", *command])
+
+    lines = [
+        f"{WHOLE_HEADING} ({epochs} epoch{s_epochs}, batch {batch}, as a user runs it)",
+        "",
+        f"One command from start to exit: load the IDX files, hold out 10 % for validation, train "
+        f"784-128-128-128-128-10 ReLU with Adam lr {LR} in float32 for {epochs} epoch{s_epochs} "
+        "with the validation set evaluated after each, evaluate the test set, write the summary and exit "
+        "(train.py also draws its default figures and writes its history and checkpoint). Wall time of each process, "
+        "time.perf_counter() around subprocess.run, each run in a fresh temporary folder; "
+        f"{whole['rounds']} run{s_rounds} of each row interleaved (ffnn, ffnn with W&B, PyTorch, ffnn, ...) after "
+        f"{whole['warmup']} uncounted round(s). `epochs' own seconds`: the sum of the seconds each process "
+        "printed at the end of its epoch lines (the training of the epoch; not the validation pass); "
+        "`beyond the epochs`: whole minus that sum, run by run (start-up, imports, data loading, validation, "
+        "test, summary, figures, exit). `vs PyTorch`: the median of the ratios to PyTorch's run of the same "
+        "round (lower is faster). PyTorch uses as many threads as cores.",
+        "",
+        *(
+            [f"Measured {date.today().isoformat()} on {cpu_name()}, {os.cpu_count()} cores, by `{measured_by}`.", ""]
+            if measured_by
+            else []
+        ),
+        "```",
+        shown("ffnn"),
+        shown("torch"),
+        "```",
+        "",
+        "| row | median s | min | max | epochs' own seconds | beyond the epochs | vs PyTorch | test acc |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def seconds(triple):
+        return f"{triple[1]:.2f} | {triple[0]:.2f} | {triple[2]:.2f}"
+
+    for row, stat in stats.items():
+        versus = f"{stat['vs_torch']:.2f}x" if "vs_torch" in stat else ""
+        lines.append(
+            f"| {WHOLE_ROWS[row]} | {seconds(stat['whole'])} | {stat['epochs'][1]:.2f} | {stat['beyond'][1]:.2f} | "
+            f"{versus} | {stat['test_accuracy']:.4f} |"
+        )
+    for row in ("ffnn", "torch"):
+        if row in stats:
+            stat = stats[row]
+            versus = f"{stat['epochs_vs_torch']:.2f}x" if "epochs_vs_torch" in stat else ""
+            name = "train.py" if row == "ffnn" else "PyTorch script"
+            lines.append(
+                f"| {name}: its {epochs} epoch{s_epochs} alone, as printed | {seconds(stat['epochs'])} | | | "
+                f"{versus} | |"
+            )
+    for row, error in whole.get("errors", {}).items():
+        lines.append(f"| {WHOLE_ROWS[row]}: failed ({error[:80]}) | | | | | | | |")
+    lines += [
+        "",
+        "The same pair outside this script, with public tools: `/usr/bin/time -v` on each command above (wall "
+        "clock and peak memory), several times in turn.",
+        "",
+    ]
+    return lines
+
+
+def whole_process_targets(whole) -> list[str]:
+    """The issue's two whole-process targets as rows of the Targets table (the W&B-disabled train.py row)."""
+    stats = whole_process_stats(whole).get("ffnn")
+    if not stats:
+        return []
+    epochs = whole["epochs"]
+    rows = [_target_row(f"{epochs}-epoch run: seconds beyond its epochs", stats["beyond"][1], 1.0, True, " s")]
+    if "vs_torch" in stats:
+        rows.append(_target_row(f"{epochs}-epoch run: whole process / PyTorch's", stats["vs_torch"], 0.5, True, "x"))
+    return rows
+
+
+def splice_whole_process(text, whole, measured_by=None) -> str:
+    """``text`` (a report) with its whole-process section and target rows replaced by ``whole``'s (or added:
+    the section before ``## Targets``, the rows at the end of its table)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(WHOLE_HEADING)), None)
+    if start is not None:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        del lines[start:end]
+    else:
+        start = next((i for i, line in enumerate(lines) if line.startswith("## Targets")), len(lines))
+    lines[start:start] = whole_process_section(whole, measured_by)
+    heading = next((i for i, line in enumerate(lines) if line.startswith("## Targets")), None)
+    if heading is not None:
+        for row in whole_process_targets(whole):
+            key = row[: row.index(" |", 2) + 2]
+            found = next((i for i, line in enumerate(lines) if line.startswith(key)), None)
+            if found is not None:
+                lines[found] = row
+                continue
+            last = next((i for i in range(heading, len(lines)) if lines[i].startswith("|")), None)
+            if last is None:
+                continue
+            while last + 1 < len(lines) and lines[last + 1].startswith("|"):
+                last += 1
+            lines.insert(last + 1, row)
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
 def versions() -> dict:
     import importlib.metadata as md
 
@@ -583,6 +853,8 @@ def report(results, peak, extras, args) -> str:
             f"| {label} | {sec:.3f} | {100 * sec / total:.0f} % |" for label, sec in parts.items() if label != "total"
         ]
         lines += [""]
+    if extras.get("whole_process"):
+        lines += whole_process_section(extras["whole_process"])
     lines += targets(by, peak, extras)
     lines += [
         f"`python train.py --help`: {extras['help']:.2f} s (median of 5).",
@@ -595,6 +867,15 @@ def report(results, peak, extras, args) -> str:
     return "\n".join(lines)
 
 
+def _target_row(label, value, limit, smaller_is_better, unit="") -> str:
+    """One row of the Targets table: the value, the limit and met or missed by how much."""
+    met = value <= limit if smaller_is_better else value >= limit
+    return (
+        f"| {label} | {value:.2f}{unit} | {'<=' if smaller_is_better else '>='} {limit}{unit} | "
+        f"{'met' if met else 'missed by ' + format(abs(value - limit), '.2f') + unit} |"
+    )
+
+
 def targets(by, peak, extras) -> list[str]:
     """The issue's targets, each met or missed by how much, from this run's numbers."""
 
@@ -605,13 +886,8 @@ def targets(by, peak, extras) -> list[str]:
     rows = []
 
     def check(label, value, limit, smaller_is_better, unit=""):
-        if value is None:
-            return
-        met = value <= limit if smaller_is_better else value >= limit
-        rows.append(
-            f"| {label} | {value:.2f}{unit} | {'<=' if smaller_is_better else '>='} {limit}{unit} | "
-            f"{'met' if met else 'missed by ' + format(abs(value - limit), '.2f') + unit} |"
-        )
+        if value is not None:
+            rows.append(_target_row(label, value, limit, smaller_is_better, unit))
 
     f64, k64, s64, f256 = epoch("ffnn", 64), epoch("keras", 64), epoch("sklearn", 64), epoch("ffnn", 256)
     t64 = epoch("torch", 64)
@@ -636,6 +912,8 @@ def targets(by, peak, extras) -> list[str]:
             " %",
         )
     check("train.py --help", extras["help"], 1.0, True, " s")
+    if extras.get("whole_process"):
+        rows += whole_process_targets(extras["whole_process"])
     lines = ["## Targets", "", "| target | measured | wanted | verdict |", "|---|---|---|---|", *rows, ""]
     ceiling = extras.get("ceiling", {})
     profile = extras.get("profile", {}).get(64)
@@ -678,15 +956,43 @@ def main():
         "--rounds",
         type=int,
         default=2,
-        help="Runs of every MLP row, interleaved; the one with the fastest median epoch is kept",
+        help="Runs of every MLP row, interleaved; the one with the fastest median epoch is kept. Also the runs "
+        "of every whole-process row, interleaved; their median is reported",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["whole_process"],
+        help="Measure only this section and splice it (and its Targets rows) into the existing --output",
+    )
+    parser.add_argument("--whole_epochs", type=int, default=WHOLE_EPOCHS, help="Epochs of the whole-process job")
+    parser.add_argument("--whole_batch", type=int, default=WHOLE_BATCH, help="Batch size of the whole-process job")
+    parser.add_argument(
+        "--whole_warmup", type=int, default=1, help="Uncounted rounds of the whole-process rows before the --rounds"
+    )
+    parser.add_argument(
+        "--torch_job",
+        metavar="OUTPUT_DIR",
+        help="Run the PyTorch whole-process job itself (--data_dir, --whole_epochs, --whole_batch) and exit; "
+        "its summary.json goes to OUTPUT_DIR",
     )
     parser.add_argument("--output", default=str(ROOT / "bench" / "REPORT.md"))
     parser.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.data_dir:
         args.data_dir = str(Path(args.data_dir).resolve())
+    if args.torch_job:
+        torch_job(args.data_dir, args.whole_epochs, args.whole_batch, args.torch_job)
+        return
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), args.epochs, args.data_dir)
+        return
+    if args.only == "whole_process":
+        whole = whole_process(args.data_dir, args.whole_epochs, args.whole_batch, args.rounds, args.whole_warmup)
+        output = Path(args.output)
+        text = output.read_text() if output.exists() else "# Benchmark: ffnn vs PyTorch\n"
+        measured_by = f"python bench/run.py {' '.join(sys.argv[1:])}".strip()
+        output.write_text(splice_whole_process(text, whole, measured_by))
+        print("\n".join(whole_process_section(whole, measured_by) + whole_process_targets(whole)))
         return
     train_peak = train_py_peak_mb(args.data_dir)
     print(f"train.py peak memory: {train_peak:.0f} MB", flush=True)
@@ -734,6 +1040,9 @@ def main():
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode == 0:
             extras["profile"][batch] = json.loads(done.stdout.strip().splitlines()[-1])
+    extras["whole_process"] = whole_process(
+        args.data_dir, args.whole_epochs, args.whole_batch, args.rounds, args.whole_warmup
+    )
     text = report(results, peak, extras, args)
     Path(args.output).write_text(text)
     print(text)

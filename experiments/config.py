@@ -125,10 +125,11 @@ class DataConfig:
         help="Fraction of the training set held out for validation (stratified).",
     )
     scaling: str = option(
-        "minmax",
+        "auto",
         "--scaling",
         type=Choice(datasets.SCALINGS),
-        help="Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw.",
+        help="Input scaling fitted on the training split: min-max to [0, 1], per-feature standardisation, or raw; "
+        "auto: min-max for images, standardisation for tabular data.",
     )
     permute_pixels: bool = option(
         False,

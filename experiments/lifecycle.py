@@ -285,8 +285,20 @@ def guard(run: RunContext, phase: str, action: Callable[[], Any], always: bool =
                     run.status = status
                     run.state["message"] = str(error) if kind is nn.Diverged else f"{message} during {phase}"
                     run.state["exit_code"] = exit_code
+                    if kind is Terminated and any(getattr(r, "in_sweep", False) for r in run.reporters):
+                        stopped_by_sweep(run, phase)
                 return
         raise
+
+
+def stopped_by_sweep(run: RunContext, phase: str) -> None:
+    """Under ``wandb agent`` a SIGTERM is the sweep's stop (hyperband's early termination, "Stop" in the
+    UI), not a preemption: the run ends as ``stopped`` with what it has, W&B's run is finished normally
+    (so the sweep's controller learns from its metrics and does not requeue it) and the exit code is 0
+    (the agent counts non-zero exits as crashes)."""
+    run.status = "stopped"
+    run.state["message"] = f"stopped by the sweep (SIGTERM from wandb agent) during {phase}"
+    run.state["exit_code"] = 0
 
 
 def before_training(run: RunContext, plugins: list[Plugin]) -> None:
@@ -420,13 +432,20 @@ def draw(run: RunContext, plugins: list[Plugin]) -> None:
 
 
 def finish(run: RunContext) -> RunResult:
-    """Close every reporter with the summary; say where the results are."""
+    """Close every reporter with the summary (a signal now still lets each of them close); say where
+    the results are."""
+    where: list[str] = []
+    for reporter in run.reporters:
+        run.summary["status"] = run.status
+        if run.status != "finished":
+            run.summary["message"] = run.state.get("message", "")
+
+        def close(reporter=reporter):
+            where.append(reporter.finish(run.summary, run.state.get("exit_code", 0)))
+
+        guard(run, "finishing", close, always=True)
     exit_code = run.state.get("exit_code", 0)
-    run.summary["status"] = run.status
-    if run.status != "finished":
-        run.summary["message"] = run.state.get("message", "")
-    where = [line for line in (reporter.finish(run.summary, exit_code) for reporter in run.reporters) if line]
-    for line in [f"results: {run.folder}", *where]:
+    for line in [f"results: {run.folder}", *filter(None, where)]:
         run.say(line)
     return RunResult(
         run.status, run.history, run.summary, run.folder, run.state.get("message", ""), run.model, exit_code

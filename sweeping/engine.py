@@ -116,6 +116,71 @@ def _retrying(action):
             time.sleep((0.2 + random.random()) * (attempt + 1) * 0.5)
 
 
+STORAGE_ENV = "FFNN_SWEEP_STORAGE"  # the storage URL without it on the command line (ps, shell history)
+MASK = "***"
+
+
+def masked(url: str) -> str:
+    """``url`` as it may be printed or logged: the password (``user:PASSWORD@`` and ``password=`` in
+    the query) replaced by ``***``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    text = url
+    credentials, at, host = parts.netloc.rpartition("@")
+    if at and ":" in credentials:
+        user = credentials.partition(":")[0]
+        text = text.replace(parts.netloc, f"{user}:{MASK}@{host}", 1)
+    if "password" in parts.query.lower():
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, MASK if k.lower() == "password" else v) for k, v in pairs], safe="*/")
+        text = text.replace(parts.query, query, 1)
+    return text
+
+
+def secrets_of(url: str) -> list[str]:
+    """The password(s) in ``url``, to be scrubbed from any text that quotes it."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password" and v]
+    return [s for secret in found for s in {secret, unquote(secret)}]
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` with every password of ``url`` (and the URL itself) replaced by its masked form."""
+    text = text.replace(url, masked(url))
+    for secret in secrets_of(url):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def check_name(name: str, where: str) -> None:
+    """A sweep's name becomes a folder under ``--output_dir``: refuse one that would leave it."""
+    parts = Path(name).parts
+    unsafe = (
+        not name
+        or name.strip() != name
+        or "/" in name
+        or "\\" in name
+        or any(part in (".", "..") for part in parts)
+        or Path(name).is_absolute()
+        or "\0" in name
+    )
+    if unsafe:
+        raise ConfigError(
+            f"{where} {name!r} cannot name a sweep: it becomes a folder under --output_dir, so it may not be "
+            "empty or hold '/', '\\' or '..'"
+        )
+
+
 def storage_url(url: str | None, output_dir: Path) -> str:
     """The study's database URL: ``url``, or a SQLite file ``OUTPUT_DIR/sweeps.db``."""
     if url is None:
@@ -351,7 +416,7 @@ def open_study(spec, study_name: str, storage: str | None, output_dir: Path, see
         study = _retrying(create)
     except (SQLAlchemyError, ImportError) as error:
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
-        raise ConfigError(f"--storage {url}: cannot open the study database ({reason})") from None
+        raise ConfigError(scrub(f"--storage {url}: cannot open the study database ({reason})", url)) from None
     study.sampler = spec.sampler(worker_seed(seed, recorded(study)))
     if spec.method == "grid":
         with database_lock(url, study_name):  # workers started together must not both enqueue the grid
@@ -409,7 +474,8 @@ def describe(spec, study_name: str, study, url: str) -> list[str]:
         + (f"; hyperband -> successive halving (min_iter {spec.min_iter}, eta {spec.eta})" if spec.min_iter else "")
         + (f"; grid of {size}" if size else "")
         + (f"; run_cap {spec.run_cap}" if spec.run_cap else ""),
-        f"storage {url}" + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else ""),
+        f"storage {masked(url)}"
+        + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else ""),
     ]
 
 

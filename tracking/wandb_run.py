@@ -82,6 +82,11 @@ class WandbRun(Reporter):
         self.best = None
         self.monitor, self.goal = "val_accuracy", "max"
 
+    @property
+    def in_sweep(self) -> bool:
+        """Whether ``wandb agent`` started this run (it sets the sweep's id)."""
+        return bool(getattr(self.run, "sweep_id", None) or os.environ.get("WANDB_SWEEP_ID"))
+
     def watch(self, monitor: str, goal: str) -> None:
         """The metric whose best value and epoch go into the summary as they happen (goal "max"/"min")."""
         self.monitor, self.goal = monitor, goal
