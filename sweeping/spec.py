@@ -137,6 +137,16 @@ class SweepSpec:
         return len(self.grid()) if self.method == "grid" else None
 
 
+def _plain(value, where):
+    """A value Optuna can hold as a category: a plain string, number or boolean as it is; a list of them
+    (per-layer sizes) as the text ``wandb agent`` passes for it (``[256, 128]``), which the options read."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return str(value)
+    raise SpecError(f"{where}: value {value!r} is not a plain string, number, boolean or list of numbers")
+
+
 def _number(value, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(f"{where} must be a number, got {value!r} (write decimals: YAML reads 1e-3 as a string)")
@@ -155,14 +165,12 @@ def _parameter(name: str, spec) -> Parameter:
         raise SpecError(f"{where}: cannot map {', '.join(sorted(unknown))} (supported: {', '.join(sorted(allowed))})")
     distribution = spec.get("distribution")
     if "value" in spec or distribution == "constant":
-        return Parameter(name, "constant", [spec["value"]])
+        return Parameter(name, "constant", [_plain(spec["value"], where)])
     if "values" in spec or distribution == "categorical":
         values = spec.get("values")
         if not isinstance(values, list) or not values:
             raise SpecError(f"{where}.values must be a non-empty list")
-        for value in values:
-            if not (value is None or isinstance(value, (str, int, float, bool))):
-                raise SpecError(f"{where}: value {value!r} is not a plain string, number or boolean")
+        values = [_plain(value, where) for value in values]
         return Parameter(name, "categorical", list(values)) if len(values) > 1 else Parameter(name, "constant", values)
     if "min" not in spec or "max" not in spec:
         raise SpecError(f"{where}: needs value, values, or min and max")
