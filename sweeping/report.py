@@ -69,12 +69,67 @@ def as_run_view(study, trials):
     return view
 
 
+def parallel_colormap(reverse: bool = False):
+    """The parallel-coordinates colours: viridis from dark purple (the best runs) to yellow-green (the
+    weakest), without its pale yellow end, so no run is invisible on white (Optuna's own ``Blues``
+    draws the weakest runs in white). ``reverse`` (Optuna's choice for a minimised metric): the low end
+    is the best."""
+    import matplotlib
+    from matplotlib.colors import ListedColormap
+
+    colours = matplotlib.colormaps["viridis_r"](np.linspace(0.15, 1.0, 256))
+    cmap = ListedColormap(colours, name="viridis_r_visible")
+    return cmap.reversed() if reverse else cmap
+
+
+def _parallel_coordinates(study, varying, metric: str, path: Path):
+    """Optuna's parallel-coordinates figure, recoloured with :func:`parallel_colormap` (the colour bar
+    follows) and redrawn best run last, on top; saved to ``path``; the figure is returned."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as ovm
+    from matplotlib.collections import LineCollection
+
+    from tracking.files import save_figure
+
+    with matplotlib.rc_context():  # Optuna's plots switch pyplot's global style: keep it to this figure
+        ax = ovm.plot_parallel_coordinate(study, params=varying, target_name=metric)
+        fig = ax.figure
+        plt.close(fig)  # out of pyplot's registry at once; the figure stays drawable and savable
+        for lines in (c for c in ax.collections if isinstance(c, LineCollection)):
+            reverse = lines.get_cmap().name.endswith("_r")
+            lines.set_cmap(parallel_colormap(reverse))
+            lines.set_clip_on(False)  # a run at an axis' end lies on the plot's edge: draw all of its line
+            values = lines.get_array()
+            if values is not None and len(values) == len(lines.get_segments()):
+                order = np.argsort(-values if reverse else values, kind="stable")  # the best drawn last
+                segments, styles = lines.get_segments(), lines.get_linestyles()
+                lines.set_segments([segments[k] for k in order])
+                lines.set_array(np.asarray(values)[order])
+                if len(styles) == len(order):
+                    lines.set_linestyles([styles[k] for k in order])
+        ax.set_title(f"{len(study.get_trials(deepcopy=False))} runs (pruned ones at their last {metric})", pad=14)
+        fig.set_size_inches(max(10, 1.6 * len(varying)), 6)
+        fig.tight_layout()
+        save_figure(fig, path, dpi=100)
+    return fig
+
+
+def _epoch_axis(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
 def _figures(study, spec, folder: Path, trials, say) -> None:
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # Optuna draws through pyplot: never a window
     import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as ovm
+
+    from tracking.files import save_figure
+    from tracking.plots import new_figure
 
     varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
     study = as_run_view(study, trials)
@@ -83,22 +138,18 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                ax = ovm.plot_parallel_coordinate(study, params=varying, target_name=spec.metric)
-                ax.set_title(f"{len(trials)} runs (pruned ones at their last {spec.metric})")
-                ax.figure.set_size_inches(max(10, 1.6 * len(varying)), 6)
-                ax.figure.tight_layout()
-                ax.figure.savefig(folder / "parallel_coordinates.png", dpi=100)
-                plt.close(ax.figure)
+                _parallel_coordinates(study, varying, spec.metric, folder / "parallel_coordinates.png")
             except Exception as error:  # plotting must never cost the sweep's results
                 say(f"(parallel coordinates not drawn: {error})")
             try:
                 importances = _importances(study, varying, trials, folder)
                 if importances:
-                    ax = ovm.plot_param_importances(study, params=list(importances), target_name=spec.metric)
-                    ax.figure.set_size_inches(9, 0.5 * len(importances) + 2)
-                    ax.figure.tight_layout()
-                    ax.figure.savefig(folder / "param_importances.png", dpi=100)
-                    plt.close(ax.figure)
+                    with matplotlib.rc_context():  # Optuna sets the ggplot style globally: keep it here
+                        ax = ovm.plot_param_importances(study, params=list(importances), target_name=spec.metric)
+                        plt.close(ax.figure)
+                        ax.figure.set_size_inches(9, 0.5 * len(importances) + 2)
+                        ax.figure.tight_layout()
+                        save_figure(ax.figure, folder / "param_importances.png", dpi=100)
             except Exception as error:
                 say(f"(parameter importances not drawn: {error})")
     histories = []
@@ -108,39 +159,47 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
         if history:  # a cross-validation's own folder has none: its folds do
             histories.append((trial, history))
     if histories:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+        fig = new_figure(13, 5)
+        left, right = fig.subplots(1, 2)
         shown = next((key for key in (spec.metric, "val_accuracy", "val_rmse") if key in histories[0][1][0]), None)
+        marker = "o" if max(len(h) for _, h in histories) <= 20 else None  # a one-epoch run is a point
         for trial, history in histories:
             epochs = [h["epoch"] for h in history]
-            (line,) = left.plot(epochs, [h["train_loss"] for h in history], label=_label(trial, varying))
+            (line,) = left.plot(
+                epochs, [h["train_loss"] for h in history], marker=marker, ms=4, label=_label(trial, varying)
+            )
             if shown and shown in history[0]:
-                right.plot(epochs, [h[shown] for h in history], color=line.get_color())
+                right.plot(epochs, [h[shown] for h in history], marker=marker, ms=4, color=line.get_color())
         left.set(xlabel="epoch", ylabel="training loss", title="training loss")
         right.set(xlabel="epoch", ylabel=shown, title=shown)
         for ax in (left, right):
             ax.grid(alpha=0.3)
+            _epoch_axis(ax)
         if len(histories) <= 16:
             left.legend(fontsize=7)
         fig.suptitle(f"sweep {spec.name}: one line per trial")
         fig.tight_layout()
-        fig.savefig(folder / "curves.png", dpi=100)
-        plt.close(fig)
-    _batch_loss_figure(trials, varying, folder, plt)
+        save_figure(fig, folder / "curves.png", dpi=100)
+    _batch_loss_figure(trials, varying, folder)
 
 
 def _label(trial, varying) -> str:
     return ", ".join(f"{k}={trial.params[k]}" for k in varying if k in trial.params) or f"#{trial.number}"
 
 
-def _batch_loss_figure(trials, varying, folder: Path, plt) -> None:
+def _batch_loss_figure(trials, varying, folder: Path) -> None:
     """Runs with ``--log_every``: their within-epoch training loss against the mini-batch count."""
     import csv
+
+    from tracking.files import save_figure
+    from tracking.plots import new_figure
 
     runs = [(trial, Path(trial.user_attrs.get("folder", "")) / "batch_loss.csv") for trial in trials]
     runs = [(trial, path) for trial, path in runs if path.is_file()]
     if not runs:
         return
-    fig, ax = plt.subplots(figsize=(12, 4.5))
+    fig = new_figure(12, 4.5)
+    ax = fig.subplots()
     for trial, path in runs:
         with open(path) as handle:
             rows = list(csv.DictReader(handle))
@@ -159,8 +218,7 @@ def _batch_loss_figure(trials, varying, folder: Path, plt) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(folder / "batch_loss.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, folder / "batch_loss.png", dpi=100)
 
 
 def _importances(study, varying, trials, folder: Path) -> dict:

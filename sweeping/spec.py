@@ -142,7 +142,8 @@ def _plain(value, where):
     (per-layer sizes) as the text ``wandb agent`` passes for it (``[256, 128]``), which the options read."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    if isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    numbers = isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    if value and numbers:
         return str(value)
     raise SpecError(f"{where}: value {value!r} is not a plain string, number, boolean or list of numbers")
 

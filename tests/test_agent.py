@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_cli import offline_run, wandb_summary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,21 +1,155 @@
-"""Figures written as PNG (and handed to W&B): sample grid, confusion matrix, curves."""
+"""Figures written as PNG (and handed to W&B): sample grid, confusion matrix, curves.
+
+Drawn with :class:`matplotlib.figure.Figure` on an Agg canvas, never through ``pyplot`` (no global
+state, no backend switching, and pyplot's import is not paid). The layouts are fixed or measured
+once instead of ``tight_layout``'s repeated measuring, and image grids are one ``imshow`` of a
+tiled mosaic (every image through its own colour scale) with the labels as text above the tiles,
+shown pixel for pixel: one Axes per figure instead of one per image.
+"""
 
 from __future__ import annotations
 
+import math
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .files import save_figure
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def _pyplot():
+DPI = 100
+TITLE_SIZE = 11.0
+LABEL_SIZE = 8.5
+FRAME = (0.8, 0.8, 0.8, 1.0)  # the thin grey line around each tile
+
+
+def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
+    """A figure on its own Agg canvas (inches)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+class _Figures:
+    """The two pyplot calls ``experiments/plugins/regression.py`` makes (``subplots`` and ``close``),
+    answered with :func:`new_figure`; anything else is pyplot's own (imported then, on Agg)."""
+
+    @staticmethod
+    def subplots(*args: Any, figsize: tuple[float, float] = (6.4, 4.8), dpi: float = DPI, **kwargs: Any):
+        fig = new_figure(*figsize, dpi=dpi)
+        return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def close(fig: Any = None) -> None:
+        """Nothing to do: these figures are in no global registry and go with their last reference."""
+
+    def __getattr__(self, name: str) -> Any:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        return getattr(plt, name)
+
+
+def _pyplot() -> Any:
+    """Kept for callers written against pyplot (``plt.subplots`` ... ``plt.close``)."""
+    return _Figures()
+
+
+def _colormap(name: str):
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return matplotlib.colormaps[name]
 
-    return plt
+
+def _rgba(
+    image: np.ndarray, cmap: str, vmin: float | None = None, vmax: float | None = None, symmetric: bool = False
+) -> np.ndarray:
+    """``image`` (2-D) through ``cmap`` as ``imshow`` would draw it alone (its own min and max unless
+    given; ``symmetric``: ±max|value|), as an h x w x 4 RGBA array. RGB(A) images pass through."""
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        rgba = np.ones((*image.shape[:2], 4))
+        rgba[:, :, : image.shape[2]] = np.clip(image, 0, 1)
+        return rgba
+    finite = image[np.isfinite(image)]
+    if symmetric:
+        limit = float(np.abs(finite).max()) if finite.size else 0.0
+        vmin, vmax = -(limit or 1.0), limit or 1.0
+    low = vmin if vmin is not None else float(finite.min()) if finite.size else 0.0
+    high = vmax if vmax is not None else float(finite.max()) if finite.size else 1.0
+    scaled = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    return np.asarray(_colormap(cmap)(np.clip(scaled, 0.0, 1.0)))
+
+
+Lines = Sequence[tuple[str, str]]  # a tile's label: lines of (text, colour), top to bottom
+
+
+def _tiles_figure(
+    tiles: Sequence[np.ndarray | None],
+    labels: Sequence[Lines],
+    columns: int,
+    title: str,
+    path,
+    cell: int = 112,
+    fontsize: float = LABEL_SIZE,
+    title_size: float = TITLE_SIZE,
+    min_width: int = 420,
+) -> Path:
+    """Tiles (RGBA, ``None``: an empty cell) in a grid of ``columns``, each scaled up by a whole
+    factor to about ``cell`` pixels, under its label, drawn as one image pixel for pixel."""
+    line = math.ceil(fontsize * 1.3 * DPI / 72)
+    n_lines = max((len(label) for label in labels), default=0)
+    band = n_lines * line + 3 if n_lines else 0
+    present = [t for t in tiles if t is not None]
+    scales = [max(1, cell // max(t.shape[:2])) if t is not None else 1 for t in tiles]
+    cell_h = max((t.shape[0] * k for t, k in zip(tiles, scales) if t is not None), default=cell)
+    cell_w = max((t.shape[1] * k for t, k in zip(tiles, scales) if t is not None), default=cell)
+    gap = max(8, cell_w // 8)
+    columns = max(1, min(columns, len(tiles)))
+    rows = -(-len(tiles) // columns) if present else 0
+    content = columns * cell_w + (columns - 1) * gap
+    width = max(content + 2 * gap, min_width)
+    title_line = math.ceil(title_size * 1.35 * DPI / 72)
+    title_lines = textwrap.wrap(title, max(20, int((width - 2 * gap) / (title_size * 0.6 * DPI / 72))))
+    top = len(title_lines) * title_line + gap if title_lines else gap // 2
+    height = top + rows * (band + cell_h + gap) + (0 if rows else 2 * title_line)
+    mosaic = np.ones((height, width, 4))
+    fig = new_figure(width / DPI, height / DPI)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    x0 = (width - content) // 2
+    for n, (tile, k) in enumerate(zip(tiles, scales)):
+        row, column = divmod(n, columns)
+        left = x0 + column * (cell_w + gap)
+        upper = top + row * (band + cell_h + gap) + band
+        if tile is not None:
+            image = np.repeat(np.repeat(tile, k, axis=0), k, axis=1)
+            h, w = image.shape[:2]
+            y, x = upper + (cell_h - h) // 2, left + (cell_w - w) // 2
+            mosaic[y - 1 : y + h + 1, x - 1 : x + w + 1] = FRAME
+            mosaic[y : y + h, x : x + w] = image
+        for i, (text, colour) in enumerate(reversed(labels[n] if n < len(labels) else ())):
+            ax.text(
+                left + cell_w / 2, upper - 2 - i * line, text, ha="center", va="bottom", fontsize=fontsize, color=colour
+            )
+    if not rows:
+        ax.text(width / 2, top + title_line, "(none)", ha="center", va="center", fontsize=fontsize, color="0.4")
+    ax.imshow(mosaic, interpolation="nearest", aspect="auto")
+    if title_lines:
+        ax.text(width / 2, top / 2, "\n".join(title_lines), ha="center", va="center", fontsize=title_size)
+    save_figure(fig, path, dpi=DPI)
+    return Path(path)
 
 
 def one_sample_per_class(x: np.ndarray, y: np.ndarray, n_classes: int) -> list[int]:
@@ -24,21 +158,17 @@ def one_sample_per_class(x: np.ndarray, y: np.ndarray, n_classes: int) -> list[i
 
 
 def sample_grid(x, y, image_shape, class_names, path) -> Path:
-    plt = _pyplot()
     indices = one_sample_per_class(x, y, len(class_names))
-    columns = 5
-    rows = -(-len(indices) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.3 * rows))
-    for ax in np.ravel(axes):
-        ax.axis("off")
-    for ax, i in zip(np.ravel(axes), indices):
-        ax.imshow(x[i].reshape(image_shape), cmap="gray_r")
-        ax.set_title(class_names[y[i]], fontsize=10)
-    fig.suptitle("One training image per class")
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _tiles_figure(
+        [_rgba(x[i].reshape(image_shape), "gray_r") for i in indices],
+        [[(str(class_names[y[i]]), "black")] for i in indices],
+        columns=5,
+        title="One training image per class",
+        path=path,
+        cell=140,
+        fontsize=10,
+        title_size=12,
+    )
 
 
 def most_confused(counts: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
@@ -49,25 +179,45 @@ def most_confused(counts: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
     return [(int(i), int(j), int(off[i, j])) for i, j in zip(*np.unravel_index(order, off.shape)) if off[i, j]]
 
 
+def _overhang(fig: Figure, ax: Axes) -> tuple[float, float, float, float]:
+    """How far (inches) the axes' tick labels, axis labels and title reach beyond its box, on the
+    left, right, bottom and top: one measurement, for a layout that just fits them."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    box = ax.get_window_extent(renderer)
+    tight = ax.get_tightbbox(renderer, bbox_extra_artists=[])
+    if tight is None:
+        return 0.0, 0.0, 0.0, 0.0
+    dpi = fig.dpi
+    return (
+        max(box.x0 - tight.x0, 0) / dpi,
+        max(tight.x1 - box.x1, 0) / dpi,
+        max(box.y0 - tight.y0, 0) / dpi,
+        max(tight.y1 - box.y1, 0) / dpi,
+    )
+
+
 def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") -> Path:
     """Row-normalised confusion matrix: each row is a true class and sums to 100 %.
 
     The diagonal (per-class accuracy) is in green, errors in red; the three
     most confused pairs are boxed and listed under the plot.
     """
-    plt = _pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
 
     n = len(class_names)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    fig, ax = plt.subplots(figsize=(9.5, 8.5))
+    side = min(max(0.62 * n, 3.0), 12.0)  # the matrix, inches
+    fig = new_figure(10, 10)
+    ax = fig.add_axes((0.25, 0.25, 0.6, 0.6))
     errors = np.ma.masked_where(np.eye(n, dtype=bool), rates)
     correct = np.ma.masked_where(~np.eye(n, dtype=bool), rates)
     error_scale = max(float(errors.max() or 0), 0.05)
-    ax.imshow(errors, cmap="Reds", vmin=0, vmax=error_scale)
-    ax.imshow(correct, cmap=ListedColormap(plt.cm.Greens(np.linspace(0.25, 0.85, 256))), vmin=0, vmax=1)
+    ax.imshow(errors, cmap="Reds", vmin=0, vmax=error_scale, aspect="auto", interpolation="nearest")
+    greens = ListedColormap(_colormap("Greens")(np.linspace(0.25, 0.85, 256)))
+    ax.imshow(correct, cmap=greens, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    cell_size = 9 if n <= 12 else 7
     for i in range(n):
         for j in range(n):
             if counts[i, j]:
@@ -77,14 +227,14 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
                     f"{100 * rates[i, j]:.0f}" if i != j else f"{100 * rates[i, j]:.1f}",
                     ha="center",
                     va="center",
-                    fontsize=8 if i != j else 9,
+                    fontsize=cell_size - 1 if i != j else cell_size,
                     fontweight="bold" if i == j else "normal",
                     color="white" if rates[i, j] / (1.0 if i == j else error_scale) > 0.6 else "black",
                 )
     pairs = most_confused(counts)
     for i, j, _ in pairs:
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2.5))
-    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_xticks(range(n), [str(name) for name in class_names], rotation=45, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(n), [f"{name} ({100 * rates[k, k]:.1f} %)" for k, name in enumerate(class_names)])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (per-class accuracy)")
@@ -92,68 +242,83 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
         f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images\n"
         "cells: % of the true class (rows sum to 100)"
     )
-    lines = [f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} %)" for i, j, c in pairs]
-    fig.text(0.02, 0.01, "Most confused (boxed): " + "; ".join(lines), fontsize=9, wrap=True)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
+    lines = ["Most confused (boxed):"] + [
+        f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} % of {class_names[i]})"
+        for i, j, c in pairs
+    ]
+    if not pairs:
+        lines = []
+    # a measured fixed layout: the square matrix, its labels around it, the list under them
+    left, right, bottom, top = _overhang(fig, ax)
+    pad, note_line = 0.2, 9 * 1.35 / 72
+    note = len(lines) * note_line + (pad if lines else 0)
+    width = max(pad + left + side + right + pad, 6.0)
+    height = pad + note + bottom + side + top + pad
+    x = pad + left + max(width - (pad + left + side + right + pad), 0) / 2
+    fig.set_size_inches(width, height)
+    ax.set_position((x / width, (pad + note + bottom) / height, side / width, side / height))
+    for k, text in enumerate(lines):
+        fig.text(pad / width, (pad + (len(lines) - 1 - k) * note_line) / height, text, fontsize=9, va="bottom")
+    save_figure(fig, path, dpi=DPI)
     return Path(path)
+
+
+def draw_curves(history: list[dict], title: str = "", metric: str = "accuracy") -> Figure:
+    """The learning-curves figure (see :func:`curves_figure`), not yet saved."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [h["epoch"] for h in history]
+    fig = new_figure(11, 4)
+    left, right = fig.subplots(1, 2)
+    for key, style in (("train", "-o"), ("val", "-s")):
+        if f"{key}_loss" in history[0]:
+            left.plot(epochs, [h[f"{key}_loss"] for h in history], style, label=key, markersize=4)
+            right.plot(epochs, [h[f"{key}_{metric}"] for h in history], style, label=key, markersize=4)
+    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    right.set(xlabel="epoch", ylabel=metric, title=metric)
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, even for one
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best")
+    fig.suptitle(title, fontsize=12)
+    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.13, top=0.83 if title else 0.9, wspace=0.22)
+    return fig
 
 
 def curves_figure(history: list[dict], path, title="", metric: str = "accuracy") -> Path:
     """Loss (left) and ``metric`` (right) per epoch, training and validation."""
-    plt = _pyplot()
-    epochs = [h["epoch"] for h in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for key, style in (("train", "-o"), ("val", "-s")):
-        if f"{key}_loss" in history[0]:
-            left.plot(epochs, [h[f"{key}_loss"] for h in history], style, label=key)
-            right.plot(epochs, [h[f"{key}_{metric}"] for h in history], style, label=key)
-    left.set(xlabel="epoch", ylabel="loss", title="loss")
-    right.set(xlabel="epoch", ylabel=metric, title=metric)
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
+    save_figure(draw_curves(history, title, metric), path, dpi=DPI)
     return Path(path)
 
 
 def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: int = 32) -> Path:
     """The first hidden layer's incoming weights, one image per unit (the pixels it looks at);
     each image has its own symmetric colour scale (red positive, blue negative)."""
-    plt = _pyplot()
     units = min(units, weights.shape[1])
-    columns = 8
-    rows = -(-units // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.7 * rows + 0.6))
-    for k, ax in enumerate(np.ravel(axes)):
-        ax.axis("off")
-        if k < units:
-            image = weights[:, k].reshape(image_shape)
-            limit = float(np.abs(image).max()) or 1.0
-            ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    fig.suptitle(f"first-layer weights of {units} units {title}".strip())
-    fig.tight_layout()
-    save_figure(fig, path, dpi=90)
-    plt.close(fig)
-    return Path(path)
+    return _tiles_figure(
+        [_rgba(weights[:, k].reshape(image_shape), "RdBu_r", symmetric=True) for k in range(units)],
+        [[(f"unit {k}", "0.3")] for k in range(units)],
+        columns=8,
+        title=f"first-layer weights of {units} units {title}".strip()
+        + " (each on its own scale: red positive, blue negative)",
+        path=path,
+        cell=112,
+        fontsize=8,
+    )
 
 
 def weight_histograms(model, path) -> Path:
-    plt = _pyplot()
     names = model.decayed_names()
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    fig = new_figure(3.2 * len(names), 2.8)
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
         values = model.params[name].ravel()
         ax.hist(values, bins=60, color="tab:blue")
         ax.set_title(f"{name}  std {values.std():.3g}", fontsize=9)
-    fig.suptitle("weight distributions per layer")
-    fig.tight_layout()
+        ax.tick_params(labelsize=8)
+    fig.suptitle("weight distributions per layer", fontsize=11)
+    fig.subplots_adjust(left=0.9 / (3.2 * len(names)), right=0.98, bottom=0.12, top=0.78, wspace=0.35)
     save_figure(fig, path, dpi=90)
-    plt.close(fig)
     return Path(path)
 
 
@@ -161,105 +326,135 @@ def adversarial_figure(
     pixels, adversarial, labels, clean_predictions, adversarial_predictions, image_shape, class_names, eps, path
 ) -> Path:
     """Rows: clean images (true / predicted class), the perturbation, the adversarial images (predicted)."""
-    plt = _pyplot()
     n = len(pixels)
-    fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.4), squeeze=False)
+    tiles: list[np.ndarray | None] = []
+    texts: list[Lines] = []
     for k in range(n):
-        for row, image, title in (
-            (0, pixels[k], f"{class_names[labels[k]]}\n-> {class_names[clean_predictions[k]]}"),
-            (1, adversarial[k] - pixels[k], "perturbation"),
-            (2, adversarial[k], f"-> {class_names[adversarial_predictions[k]]}"),
-        ):
-            ax = axes[row][k]
-            ax.axis("off")
-            if row == 1:
-                ax.imshow(image.reshape(image_shape), cmap="RdBu_r", vmin=-eps, vmax=eps)
-            else:
-                ax.imshow(image.reshape(image_shape), cmap="gray_r", vmin=0, vmax=1)
-            color = "black" if row != 2 or adversarial_predictions[k] == labels[k] else "red"
-            ax.set_title(title, fontsize=7, color=color)
-    fig.suptitle(f"FGSM, eps = {eps:g}: clean (true -> predicted), perturbation, adversarial (predicted; red: fooled)")
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+        tiles.append(_rgba(pixels[k].reshape(image_shape), "gray_r", 0, 1))
+        texts.append([(str(class_names[labels[k]]), "black"), (f"→ {class_names[clean_predictions[k]]}", "black")])
+    for k in range(n):
+        tiles.append(_rgba((adversarial[k] - pixels[k]).reshape(image_shape), "RdBu_r", -eps, eps))
+        texts.append([("perturbation", "0.3")] if k == 0 else [])
+    for k in range(n):
+        fooled = adversarial_predictions[k] != labels[k]
+        tiles.append(_rgba(adversarial[k].reshape(image_shape), "gray_r", 0, 1))
+        texts.append([(f"→ {class_names[adversarial_predictions[k]]}", "tab:red" if fooled else "black")])
+    return _tiles_figure(
+        tiles,
+        texts,
+        columns=n,
+        title=f"FGSM, eps = {eps:g}: clean (true → predicted), perturbation, adversarial (predicted; red: fooled)",
+        path=path,
+        cell=112,
+        fontsize=8,
+    )
 
 
 def saliency_figure(images, saliency, labels, image_shape, class_names, path) -> Path:
     """Each test image beside its saliency map |d logit_y / dx| (brighter: the logit moves more)."""
-    plt = _pyplot()
     n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(1.5 * n, 3.4), squeeze=False)
-    for k in range(n):
-        axes[0][k].imshow(images[k].reshape(image_shape), cmap="gray_r")
-        axes[0][k].set_title(class_names[labels[k]], fontsize=7)
-        axes[1][k].imshow(saliency[k].reshape(image_shape), cmap="hot")
-        for row in (0, 1):
-            axes[row][k].axis("off")
-    fig.suptitle("test images and their saliency |d logit_y / dx|")
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    tiles = [_rgba(images[k].reshape(image_shape), "gray_r") for k in range(n)]
+    tiles += [_rgba(saliency[k].reshape(image_shape), "hot") for k in range(n)]
+    texts: list[Lines] = [[(str(class_names[labels[k]]), "black")] for k in range(n)]
+    texts += [[("saliency", "0.3")] if k == 0 else [] for k in range(n)]
+    return _tiles_figure(
+        tiles,
+        texts,
+        columns=n,
+        title="test images and their saliency |d logit_y / dx|",
+        path=path,
+        cell=112,
+        fontsize=8,
+    )
+
+
+def _short(p: float) -> str:
+    """A small probability in two significant digits: 0.042, 3.1e-5."""
+    if p >= 0.01:
+        return f"{p:.2f}"
+    if p <= 0:
+        return "0"
+    mantissa, exponent = f"{p:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def probability_label(p: float) -> str:
+    """``p`` with as many decimals as it takes to show ``1 - p`` to two significant digits (at least
+    two): 0.87, 0.955, 0.9991, 0.99987; past six decimals as ``1 - 3.2e-9``, so that the most
+    confident mistakes, all near 1, still read apart."""
+    p = min(max(float(p), 0.0), 1.0)
+    rest = 1.0 - p
+    if rest <= 0.0:
+        return "1"
+    decimals = max(2, 1 - math.floor(math.log10(rest)))
+    if decimals > 6:
+        return f"1 − {_short(rest)}"
+    text = f"{p:.{decimals}f}".rstrip("0")
+    return text + "0" * max(0, 2 - len(text.split(".")[1]))
+
+
+def mistake_label(row: dict) -> list[tuple[str, str]]:
+    """A mistake's label, top to bottom: the true class, the predicted one, its probability and the
+    true class's (``row`` as ``classification.py`` writes it: true, predicted, p(<class>) ...)."""
+    true, predicted = str(row["true"]), str(row["predicted"])
+    return [
+        (true, "black"),
+        (f"→ {predicted}", "tab:red"),
+        (f"p = {probability_label(row[f'p({predicted})'])}", "black"),
+        (f"p(true) = {_short(row[f'p({true})'])}", "0.35"),
+    ]
 
 
 def mistakes_figure(images, rows, image_shape, path) -> Path:
     """The most confident mistakes: each image with its true class and the predicted one (probability)."""
-    plt = _pyplot()
-    columns = 8
-    n_rows = max(-(-len(images) // columns), 1)
-    fig, axes = plt.subplots(n_rows, columns, figsize=(1.7 * columns, 2.0 * n_rows), squeeze=False)
-    for ax in np.ravel(axes):
-        ax.axis("off")
-    for ax, image, row in zip(np.ravel(axes), images, rows):
-        ax.imshow(image.reshape(image_shape), cmap="gray_r")
-        ax.set_title(f"{row['true']}\n-> {row['predicted']} ({row['p(' + row['predicted'] + ')']:.2f})", fontsize=7)
-    fig.suptitle("most confident mistakes on the test set (true -> predicted, probability)")
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _tiles_figure(
+        [_rgba(image.reshape(image_shape), "gray_r") for image in images],
+        [mistake_label(row) for row in rows],
+        columns=8,
+        title="most confident mistakes on the test set: true class → predicted class (red), "
+        "p: the predicted probability, p(true): the true class's",
+        path=path,
+        cell=112,
+        fontsize=8.5,
+    )
 
 
 def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path:
     """The first convolutional layer's filters, ``kernels: kh x kw x C x F``, one image per filter
     (the mean over input channels when there are several), each on its own symmetric colour scale."""
-    plt = _pyplot()
     filters = kernels.mean(axis=2)[:, :, :limit]
     n = filters.shape[2]
-    columns = min(n, 8)
-    rows = -(-n // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.35 * rows + 0.6), squeeze=False)
-    for k, ax in enumerate(np.ravel(axes)):
-        ax.axis("off")
-        if k < n:
-            scale = float(np.abs(filters[:, :, k]).max()) or 1.0
-            ax.imshow(filters[:, :, k], cmap="RdBu_r", vmin=-scale, vmax=scale)
-            ax.set_title(str(k), fontsize=7)
-    fig.suptitle(f"first-layer filters {title}".strip(), fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _tiles_figure(
+        [_rgba(filters[:, :, k], "RdBu_r", symmetric=True) for k in range(n)],
+        [[(str(k), "0.3")] for k in range(n)],
+        columns=min(n, 8),
+        title=f"first-layer filters {title}".strip() + " (red positive, blue negative)",
+        path=path,
+        cell=84,
+        fontsize=8,
+        title_size=10,
+    )
 
 
 def activation_maps_figure(images, maps, labels, image_shape, class_names, path, channels: int = 8) -> Path:
     """One row per test image: the image, then its first ``channels`` activation maps of the first layer
     (``maps: n x H x W x F``)."""
-    plt = _pyplot()
     n, channels = len(images), min(channels, maps.shape[3])
-    fig, axes = plt.subplots(n, channels + 1, figsize=(1.2 * (channels + 1), 1.25 * n + 0.5), squeeze=False)
+    tiles: list[np.ndarray | None] = []
+    texts: list[Lines] = []
     for row in range(n):
-        axes[row][0].imshow(images[row].reshape(image_shape), cmap="gray_r")
-        axes[row][0].set_title(class_names[labels[row]], fontsize=7)
+        tiles.append(_rgba(images[row].reshape(image_shape), "gray_r"))
+        texts.append([(str(class_names[labels[row]]), "black")])
         for k in range(channels):
-            axes[row][k + 1].imshow(maps[row, :, :, k], cmap="viridis")
-            if row == 0:
-                axes[row][k + 1].set_title(f"map {k}", fontsize=7)
-        for ax in axes[row]:
-            ax.axis("off")
-    fig.suptitle("first-layer activation maps, one test image per class", fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=90)
-    plt.close(fig)
-    return Path(path)
+            tiles.append(_rgba(maps[row, :, :, k], "viridis"))
+            texts.append([(f"map {k}", "0.3")] if row == 0 else [])
+    return _tiles_figure(
+        tiles,
+        texts,
+        columns=channels + 1,
+        title="first-layer activation maps, one test image per class (each map on its own scale)",
+        path=path,
+        cell=84,
+        fontsize=8,
+        title_size=10,
+    )
