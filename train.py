@@ -31,7 +31,7 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
     import datasets
     from experiments import config as configuration
-    from experiments.run import ConfigError, describe_os_error, run, stop_on_signals
+    from experiments.run import ConfigError, describe_os_error, done_with_signals, run, stop_on_signals
     from experiments.run import resume as resume_run
 
     stop_on_signals()
@@ -54,6 +54,7 @@ def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
             "stopped by SIGTERM before training started" if terminated else "interrupted before training started",
             143 if terminated else 130,
         )
+    done_with_signals()  # everything is written: a stop now must not turn a finished run into a killed one
     if result.status == "diverged":
         fail(result.message, 1)
     sys.exit(result.exit_code)

@@ -58,6 +58,14 @@ def describe_os_error(error: OSError) -> str:
     return f"cannot write in {where}: {error.strerror or error}"
 
 
+def done_with_signals() -> None:
+    """Ignore SIGINT and SIGTERM from here on: the result is on disk and the process only exits (Python
+    restores the default handlers while it shuts down, so a late SIGTERM would otherwise kill it with
+    -15 after a run that finished)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 @dataclass
 class RunResult:
     status: str  # finished, diverged, interrupted

@@ -17,7 +17,15 @@ from pathlib import Path
 
 from . import lifecycle
 from .config import RunConfig
-from .lifecycle import RunResult, Terminated, describe_os_error, load_data, reconcile, stop_on_signals
+from .lifecycle import (
+    RunResult,
+    Terminated,
+    describe_os_error,
+    done_with_signals,
+    load_data,
+    reconcile,
+    stop_on_signals,
+)
 from .plugins import ConfigError, active
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "RunResult",
     "Terminated",
     "describe_os_error",
+    "done_with_signals",
     "load_data",
     "reconcile",
     "resume",

@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -493,13 +494,46 @@ def optimize(study, spec, fixed: dict, sweep_dir: Path, count: int | None, say) 
         count = 0
     try:
         if count != 0:
-            study.optimize(
-                objective,
-                n_trials=count,
-                catch=(TrialFailed, FloatingPointError, ValueError),
-                callbacks=[Stopper(spec, interrupt)],
-                gc_after_trial=False,
-            )
+            with StaleTrialWatch(study):
+                study.optimize(
+                    objective,
+                    n_trials=count,
+                    catch=(TrialFailed, FloatingPointError, ValueError),
+                    callbacks=[Stopper(spec, interrupt)],
+                    gc_after_trial=False,
+                )
     except KeyboardInterrupt:
         return interrupt.exit_code or 130
     return interrupt.exit_code
+
+
+class StaleTrialWatch:
+    """While this worker trains, look every heartbeat for trials whose worker died (their heartbeat
+    older than the grace period, twice the heartbeat): Optuna marks them failed and queues their
+    parameters again (:func:`storage_for`'s retry callback) at once, instead of when some worker
+    next starts a trial, which a long trial could put off for minutes. The retry runs as the next
+    trial of whichever worker is free first."""
+
+    def __init__(self, study):
+        self.study = study
+        storage = study._storage
+        self.interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="stale-trial-watch", daemon=True)
+
+    def _watch(self) -> None:
+        import optuna
+
+        while not self.stop.wait(self.interval):
+            with contextlib.suppress(Exception):  # a database hiccup: the next round tries again
+                optuna.storages.fail_stale_trials(self.study)
+
+    def __enter__(self):
+        if self.interval:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=5)
