@@ -193,14 +193,16 @@ def start(
             wandb_run.finish({"status": "failed"}, 2)
             raise
         wandb_run.update_config({k: v for k, v in config.flat().items() if k not in wandb_run.injected_config})
-        if not fold:
-            wandb_run.run.name = name
     flat = config.flat()
     local = (
         LocalRun(fold[1], f"fold{fold[0]}", flat)
         if fold
         else LocalRun(config.tracking.output_dir, name, flat, folder=resume_from)
     )
+    if not fold:
+        name = local.folder.name  # with the "-2" a taken name gets: the header, the folder and W&B agree
+        for reporter in reporters:
+            reporter.run.name = name
     for reporter in reporters:
         local.remember_wandb(getattr(reporter, "run_id", None))
     model = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
@@ -227,6 +229,7 @@ def start(
         resuming=resume_from is not None,
         history=local.history,
     )
+    run.state["fold"] = fold is not None
     if resume_from is not None:
         _restore(run)
         say(f"resuming {run.folder} after epoch {run.state['initial_epoch']}")
@@ -453,7 +456,8 @@ def finish(run: RunContext) -> RunResult:
 
         guard(run, "finishing", close, always=True)
     exit_code = run.state.get("exit_code", 0)
-    for line in [f"results: {run.folder}", *filter(None, where)]:
+    hints = [] if run.state.get("fold") else list(filter(None, where))  # k-fold's own run gives one hint
+    for line in [f"results: {run.folder}", *hints]:
         run.say(line)
     return RunResult(
         run.status, run.history, run.summary, run.folder, run.state.get("message", ""), run.model, exit_code

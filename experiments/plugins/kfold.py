@@ -138,7 +138,11 @@ class KFold(Plugin):
             )
         exit_code = next((r.exit_code for r in results if r.exit_code), 0)
         where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
-        for line in [*where, f"results: {parent.folder}"]:
+        if any("offline" in line for line in where):  # the folds' own runs gave no hint of their own
+            where.append(
+                f"W&B: its {len(results)} fold runs are offline runs too; `wandb sync --sync-all` uploads them all"
+            )
+        for line in [f"results: {parent.folder}", *where]:
             say(line)
         last = results[-1]
         return RunResult(
