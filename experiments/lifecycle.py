@@ -13,11 +13,8 @@ printed and saved, and only for a finished run.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
-import signal
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,73 +27,28 @@ from nn import metrics
 from . import build, preflight
 from .config import DataConfig, RunConfig, convert, from_saved, is_option, run_name
 from .plugins import ConfigError, Plugin, Priority, RunContext
+from .session import (
+    RunResult,
+    Terminated,
+    describe_os_error,
+    done_with_signals,
+    load_data,
+    open_reporters,
+    stop_on_signals,
+)
+
+__all__ = [
+    "RunResult",
+    "Terminated",
+    "describe_os_error",
+    "done_with_signals",
+    "load_data",
+    "open_reporters",
+    "stop_on_signals",
+]
 
 CHECKPOINT = "checkpoint.npz"
 RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
-
-
-def stop_on_signals() -> None:
-    """SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in the main thread. SIGINT is
-    installed explicitly: a process started in the background (``cmd &``, ``nohup``) inherits it ignored."""
-
-    def terminate(signum, frame):
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def describe_os_error(error: OSError) -> str:
-    """One line for a file that could not be written: a full disk says so, and where."""
-    where = Path(error.filename).parent if error.filename else "the output folder"
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"the disk is full: cannot write in {where} ({error.strerror}); free some space, then --resume the run"
-    return f"cannot write in {where}: {error.strerror or error}"
-
-
-def done_with_signals() -> None:
-    """Ignore SIGINT and SIGTERM from here on: the result is on disk and the process only exits (Python
-    restores the default handlers while it shuts down, so a late SIGTERM would otherwise kill it with
-    -15 after a run that finished)."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
-
-
-@dataclass
-class RunResult:
-    status: str  # finished, diverged, interrupted
-    history: list = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
-    folder: Path | None = None
-    message: str = ""
-    model: Any = None
-    exit_code: int = 0
-
-
-def load_data(config: RunConfig) -> datasets.Dataset:
-    """The data set of ``config``; a split the data cannot make is a :class:`ConfigError`."""
-    data = config.data
-    try:
-        return datasets.load(
-            data.dataset,
-            data.data_dir,
-            data.val_fraction,
-            data.seed,
-            scaling=data.scaling,
-            permute_pixels=data.permute_pixels,
-        )
-    except ValueError as error:
-        raise ConfigError(f"{data.dataset}: {error}") from None
-
-
-def preflight_checks(config: RunConfig, data: datasets.Dataset, plugins: Iterable[Plugin] | None = None) -> None:
-    from .plugins import active
-
-    preflight.check(config, data, active(config) if plugins is None else plugins)
 
 
 def reconcile(config: RunConfig, injected: dict, say: Callable[[str], None]) -> RunConfig:
@@ -110,25 +62,6 @@ def reconcile(config: RunConfig, injected: dict, say: Callable[[str], None]) -> 
                 say(f"note: W&B's config sets {key}={value!r} (the flags said {flat[key]!r}); using W&B's")
                 changes[key] = value
     return config.replace(**changes) if changes else config
-
-
-def open_reporters(config: RunConfig, name: str, **kwargs: Any) -> list:
-    """The W&B run, if W&B is on (``--wandb_mode disabled`` turns it off)."""
-    if config.tracking.wandb_mode == "disabled":
-        return []
-    from tracking.wandb_run import WandbRun
-
-    tracking = config.tracking
-    return [
-        WandbRun(
-            project=tracking.wandb_project,
-            entity=tracking.wandb_entity,
-            name=name,
-            config=config.flat(),
-            mode=tracking.wandb_mode,
-            **kwargs,
-        )
-    ]
 
 
 class Checkpoint(nn.Callback):

@@ -77,11 +77,12 @@ class KFold(Plugin):
     def run_instead(self, config, run_one, *, callbacks=(), group=None, tags=None, say=print, progress=True, **_):
         from tracking.local import LocalRun
 
-        from ..lifecycle import RunResult, load_data, open_reporters, preflight_checks
+        from .. import preflight
+        from ..session import RunResult, load_data, open_reporters
 
         k = config.get(CrossValidationConfig).folds
         unsplit = load_data(config.replace(val_fraction=0.0, scaling="none"))
-        preflight_checks(config, unsplit)
+        preflight.check(config, unsplit)  # each fold's run checks again, with the plugins
         try:
             folds = datasets.kfold(unsplit.y_train, k, config.data.seed, stratify=unsplit.task == "classification")
         except ValueError as error:
