@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def _parallel_coordinates(study, varying, metric: str, path: Path):
 
     with matplotlib.rc_context():  # Optuna's plots switch pyplot's global style: keep it to this figure
         ax = ovm.plot_parallel_coordinate(study, params=varying, target_name=metric)
-        fig = ax.figure
+        fig: Any = ax.figure
         plt.close(fig)  # out of pyplot's registry at once; the figure stays drawable and savable
         for lines in (c for c in ax.collections if isinstance(c, LineCollection)):
             reverse = lines.get_cmap().name.endswith("_r")
@@ -103,11 +104,12 @@ def _parallel_coordinates(study, varying, metric: str, path: Path):
             values = lines.get_array()
             if values is not None and len(values) == len(lines.get_segments()):
                 order = np.argsort(-values if reverse else values, kind="stable")  # the best drawn last
-                segments, styles = lines.get_segments(), lines.get_linestyles()
+                segments = lines.get_segments()
+                styles: Any = lines.get_linestyle()  # a list: one dash pattern, or one per run
                 lines.set_segments([segments[k] for k in order])
                 lines.set_array(np.asarray(values)[order])
-                if len(styles) == len(order):
-                    lines.set_linestyles([styles[k] for k in order])
+                if isinstance(styles, list) and len(styles) == len(order):
+                    lines.set_linestyle([styles[k] for k in order])
         ax.set_title(f"{len(study.get_trials(deepcopy=False))} runs (pruned ones at their last {metric})", pad=14)
         fig.set_size_inches(max(10, 1.6 * len(varying)), 6)
         fig.tight_layout()
@@ -146,10 +148,11 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
                 if importances:
                     with matplotlib.rc_context():  # Optuna sets the ggplot style globally: keep it here
                         ax = ovm.plot_param_importances(study, params=list(importances), target_name=spec.metric)
-                        plt.close(ax.figure)
-                        ax.figure.set_size_inches(9, 0.5 * len(importances) + 2)
-                        ax.figure.tight_layout()
-                        save_figure(ax.figure, folder / "param_importances.png", dpi=100)
+                        fig: Any = ax.figure
+                        plt.close(fig)
+                        fig.set_size_inches(9, 0.5 * len(importances) + 2)
+                        fig.tight_layout()
+                        save_figure(fig, folder / "param_importances.png", dpi=100)
             except Exception as error:
                 say(f"(parameter importances not drawn: {error})")
     histories = []

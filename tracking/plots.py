@@ -1,16 +1,19 @@
-"""Figures written as PNG (and handed to W&B): sample grid, confusion matrix, curves.
+"""Figures written as PNG (and handed to W&B): sample grid, confusion matrix, curves, mistakes ...
 
-Drawn with :class:`matplotlib.figure.Figure` on an Agg canvas, never through ``pyplot`` (no global
-state, no backend switching, and pyplot's import is not paid). The layouts are fixed or measured
-once instead of ``tight_layout``'s repeated measuring, and image grids are one ``imshow`` of a
-tiled mosaic (every image through its own colour scale) with the labels as text above the tiles,
-shown pixel for pixel: one Axes per figure instead of one per image.
+Cheap to draw, as every run draws them: plots with axes are matplotlib ``Figure`` objects on
+an Agg canvas, never ``pyplot`` (no global state, no backend switching), laid out once, fixed or
+from one measurement of their labels, instead of ``tight_layout``'s repeated measuring. Grids of
+images (the sample grid, the mistakes, filters, activation maps ...) are one picture: NumPy tiles
+each image, scaled up by a whole factor and through its own colour scale, and Pillow writes the
+labels in matplotlib's own font (DejaVu Sans); no Axes, no matplotlib import, no resampling. The
+confusion matrix's hundred cell numbers are written into its cells' picture the same way, placed
+pixel for pixel under the axes. Every file is written through :func:`tracking.files.save_figure`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
 DPI = 100
 TITLE_SIZE = 11.0
 LABEL_SIZE = 8.5
-FRAME = (0.8, 0.8, 0.8, 1.0)  # the thin grey line around each tile
+FRAME = (204, 204, 204, 255)  # the thin grey line around each tile (RGBA bytes)
 
 
 def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
@@ -39,33 +42,6 @@ def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
     return fig
 
 
-class _Figures:
-    """The two pyplot calls ``experiments/plugins/regression.py`` makes (``subplots`` and ``close``),
-    answered with :func:`new_figure`; anything else is pyplot's own (imported then, on Agg)."""
-
-    @staticmethod
-    def subplots(*args: Any, figsize: tuple[float, float] = (6.4, 4.8), dpi: float = DPI, **kwargs: Any):
-        fig = new_figure(*figsize, dpi=dpi)
-        return fig, fig.subplots(*args, **kwargs)
-
-    @staticmethod
-    def close(fig: Any = None) -> None:
-        """Nothing to do: these figures are in no global registry and go with their last reference."""
-
-    def __getattr__(self, name: str) -> Any:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        return getattr(plt, name)
-
-
-def _pyplot() -> Any:
-    """Kept for callers written against pyplot (``plt.subplots`` ... ``plt.close``)."""
-    return _Figures()
-
-
 def _colormap(name: str):
     import matplotlib
 
@@ -76,11 +52,12 @@ def _rgba(
     image: np.ndarray, cmap: str, vmin: float | None = None, vmax: float | None = None, symmetric: bool = False
 ) -> np.ndarray:
     """``image`` (2-D) through ``cmap`` as ``imshow`` would draw it alone (its own min and max unless
-    given; ``symmetric``: ±max|value|), as an h x w x 4 RGBA array. RGB(A) images pass through."""
+    given; ``symmetric``: ±max|value|), as an h x w x 4 RGBA array of bytes. RGB(A) images in [0, 1]
+    pass through. ``gray_r`` (the data sets' images) is computed here, without loading matplotlib."""
     image = np.asarray(image, dtype=np.float64)
     if image.ndim == 3 and image.shape[2] in (3, 4):
-        rgba = np.ones((*image.shape[:2], 4))
-        rgba[:, :, : image.shape[2]] = np.clip(image, 0, 1)
+        rgba = np.full((*image.shape[:2], 4), 255, dtype=np.uint8)
+        rgba[:, :, : image.shape[2]] = np.round(255 * np.clip(image, 0, 1))
         return rgba
     finite = image[np.isfinite(image)]
     if symmetric:
@@ -88,11 +65,55 @@ def _rgba(
         vmin, vmax = -(limit or 1.0), limit or 1.0
     low = vmin if vmin is not None else float(finite.min()) if finite.size else 0.0
     high = vmax if vmax is not None else float(finite.max()) if finite.size else 1.0
-    scaled = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    return np.asarray(_colormap(cmap)(np.clip(scaled, 0.0, 1.0)))
+    scaled = np.clip((image - low) / (high - low) if high > low else np.zeros_like(image), 0.0, 1.0)
+    if cmap == "gray_r":  # white (0) to black (1), matplotlib's 256 levels
+        level = 255 - np.minimum((np.nan_to_num(scaled) * 256).astype(np.int64), 255)
+        rgba = np.full((*image.shape, 4), 255, dtype=np.uint8)
+        rgba[..., :3] = level[..., None]
+        return rgba
+    return np.asarray(_colormap(cmap)(scaled, bytes=True))
 
 
-Lines = Sequence[tuple[str, str]]  # a tile's label: lines of (text, colour), top to bottom
+BLACK, RED, GREY = (0, 0, 0), (214, 39, 40), (80, 80, 80)  # RED: matplotlib's "tab:red"
+Lines = Sequence[tuple[str, tuple[int, int, int]]]  # a tile's label: lines of (text, RGB), top to bottom
+
+
+@functools.cache
+def _font(pixels: float, bold: bool = False):
+    """DejaVu Sans (matplotlib's own font, found without importing matplotlib) at ``pixels`` size."""
+    import importlib.util
+
+    from PIL import ImageFont
+
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+        if path.is_file():
+            return ImageFont.truetype(str(path), pixels)
+    return ImageFont.load_default(pixels)
+
+
+class _Bitmap:
+    """A finished RGBA picture that :func:`tracking.files.save_figure` writes like a figure."""
+
+    def __init__(self, pixels: np.ndarray):
+        self.pixels = pixels
+
+    def savefig(self, fname, dpi: float = DPI, format: str = "png", **_: Any) -> None:
+        from PIL import Image
+
+        Image.fromarray(self.pixels[:, :, :3]).save(fname, format=format, dpi=(dpi, dpi))
+
+
+def _wrap(text: str, font, width: float) -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels (broken between words)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def _tiles_figure(
@@ -106,8 +127,12 @@ def _tiles_figure(
     title_size: float = TITLE_SIZE,
     min_width: int = 420,
 ) -> Path:
-    """Tiles (RGBA, ``None``: an empty cell) in a grid of ``columns``, each scaled up by a whole
-    factor to about ``cell`` pixels, under its label, drawn as one image pixel for pixel."""
+    """Tiles (RGBA bytes, ``None``: an empty cell) in a grid of ``columns``, each scaled up by a whole
+    factor to about ``cell`` pixels, under its label (sizes in points at :data:`DPI`): one picture drawn
+    pixel for pixel, the text in matplotlib's font, without matplotlib's per-text cost."""
+    from PIL import Image, ImageDraw
+
+    font, title_font = _font(fontsize * DPI / 72), _font(title_size * DPI / 72)
     line = math.ceil(fontsize * 1.3 * DPI / 72)
     n_lines = max((len(label) for label in labels), default=0)
     band = n_lines * line + 3 if n_lines else 0
@@ -116,22 +141,22 @@ def _tiles_figure(
     cell_h = max((t.shape[0] * k for t, k in zip(tiles, scales) if t is not None), default=cell)
     cell_w = max((t.shape[1] * k for t, k in zip(tiles, scales) if t is not None), default=cell)
     gap = max(8, cell_w // 8)
+    widest = max((font.getlength(text) for label in labels for text, _ in label), default=0)
+    slot = max(cell_w, math.ceil(widest) + 4)  # a column: its tile, or its longest label if wider
     columns = max(1, min(columns, len(tiles)))
     rows = -(-len(tiles) // columns) if present else 0
-    content = columns * cell_w + (columns - 1) * gap
+    content = columns * slot + (columns - 1) * gap
     width = max(content + 2 * gap, min_width)
     title_line = math.ceil(title_size * 1.35 * DPI / 72)
-    title_lines = textwrap.wrap(title, max(20, int((width - 2 * gap) / (title_size * 0.6 * DPI / 72))))
+    title_lines = _wrap(title, title_font, width - 2 * gap)
     top = len(title_lines) * title_line + gap if title_lines else gap // 2
     height = top + rows * (band + cell_h + gap) + (0 if rows else 2 * title_line)
-    mosaic = np.ones((height, width, 4))
-    fig = new_figure(width / DPI, height / DPI)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
+    mosaic = np.full((height, width, 4), 255, dtype=np.uint8)  # white
     x0 = (width - content) // 2
+    texts = []
     for n, (tile, k) in enumerate(zip(tiles, scales)):
         row, column = divmod(n, columns)
-        left = x0 + column * (cell_w + gap)
+        left = x0 + column * (slot + gap) + (slot - cell_w) // 2
         upper = top + row * (band + cell_h + gap) + band
         if tile is not None:
             image = np.repeat(np.repeat(tile, k, axis=0), k, axis=1)
@@ -140,15 +165,16 @@ def _tiles_figure(
             mosaic[y - 1 : y + h + 1, x - 1 : x + w + 1] = FRAME
             mosaic[y : y + h, x : x + w] = image
         for i, (text, colour) in enumerate(reversed(labels[n] if n < len(labels) else ())):
-            ax.text(
-                left + cell_w / 2, upper - 2 - i * line, text, ha="center", va="bottom", fontsize=fontsize, color=colour
-            )
+            texts.append(((left + cell_w / 2, upper - 3 - i * line), text, colour, font, "md"))
     if not rows:
-        ax.text(width / 2, top + title_line, "(none)", ha="center", va="center", fontsize=fontsize, color="0.4")
-    ax.imshow(mosaic, interpolation="nearest", aspect="auto")
-    if title_lines:
-        ax.text(width / 2, top / 2, "\n".join(title_lines), ha="center", va="center", fontsize=title_size)
-    save_figure(fig, path, dpi=DPI)
+        texts.append(((width / 2, top + title_line), "(none)", GREY, font, "mm"))
+    for i, text in enumerate(title_lines):
+        texts.append(((width / 2, gap / 2 + (i + 0.5) * title_line), text, BLACK, title_font, "mm"))
+    picture = Image.fromarray(mosaic)
+    draw = ImageDraw.Draw(picture)
+    for xy, text, colour, face, anchor in texts:
+        draw.text(xy, text, fill=colour, font=face, anchor=anchor)
+    save_figure(_Bitmap(np.asarray(picture)), path, dpi=DPI)
     return Path(path)
 
 
@@ -161,7 +187,7 @@ def sample_grid(x, y, image_shape, class_names, path) -> Path:
     indices = one_sample_per_class(x, y, len(class_names))
     return _tiles_figure(
         [_rgba(x[i].reshape(image_shape), "gray_r") for i in indices],
-        [[(str(class_names[y[i]]), "black")] for i in indices],
+        [[(str(class_names[y[i]]), BLACK)] for i in indices],
         columns=5,
         title="One training image per class",
         path=path,
@@ -182,7 +208,7 @@ def most_confused(counts: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
 def _overhang(fig: Figure, ax: Axes) -> tuple[float, float, float, float]:
     """How far (inches) the axes' tick labels, axis labels and title reach beyond its box, on the
     left, right, bottom and top: one measurement, for a layout that just fits them."""
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = fig.canvas.get_renderer()
     box = ax.get_window_extent(renderer)
     tight = ax.get_tightbbox(renderer, bbox_extra_artists=[])
     if tight is None:
@@ -202,35 +228,16 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     The diagonal (per-class accuracy) is in green, errors in red; the three
     most confused pairs are boxed and listed under the plot.
     """
-    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
 
     n = len(class_names)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    side = min(max(0.62 * n, 3.0), 12.0)  # the matrix, inches
+    cell = round(min(max(0.62 * n, 3.0), 12.0) * DPI / n)  # pixels per cell
+    side = cell * n
     fig = new_figure(10, 10)
     ax = fig.add_axes((0.25, 0.25, 0.6, 0.6))
-    errors = np.ma.masked_where(np.eye(n, dtype=bool), rates)
-    correct = np.ma.masked_where(~np.eye(n, dtype=bool), rates)
-    error_scale = max(float(errors.max() or 0), 0.05)
-    ax.imshow(errors, cmap="Reds", vmin=0, vmax=error_scale, aspect="auto", interpolation="nearest")
-    greens = ListedColormap(_colormap("Greens")(np.linspace(0.25, 0.85, 256)))
-    ax.imshow(correct, cmap=greens, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    cell_size = 9 if n <= 12 else 7
-    for i in range(n):
-        for j in range(n):
-            if counts[i, j]:
-                ax.text(
-                    j,
-                    i,
-                    f"{100 * rates[i, j]:.0f}" if i != j else f"{100 * rates[i, j]:.1f}",
-                    ha="center",
-                    va="center",
-                    fontsize=cell_size - 1 if i != j else cell_size,
-                    fontweight="bold" if i == j else "normal",
-                    color="white" if rates[i, j] / (1.0 if i == j else error_scale) > 0.6 else "black",
-                )
+    ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
     pairs = most_confused(counts)
     for i, j, _ in pairs:
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2.5))
@@ -240,7 +247,8 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     ax.set_ylabel("true class (per-class accuracy)")
     ax.set_title(
         f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images\n"
-        "cells: % of the true class (rows sum to 100)"
+        "cells: % of the true class (rows sum to 100)",
+        y=1.0,
     )
     lines = ["Most confused (boxed):"] + [
         f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} % of {class_names[i]})"
@@ -248,19 +256,52 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     ]
     if not pairs:
         lines = []
-    # a measured fixed layout: the square matrix, its labels around it, the list under them
-    left, right, bottom, top = _overhang(fig, ax)
-    pad, note_line = 0.2, 9 * 1.35 / 72
+    # a measured fixed layout in whole pixels: the square matrix, its labels around it, the list under them
+    left, right, bottom, top = (math.ceil(inches * DPI) for inches in _overhang(fig, ax))
+    pad, note_line = 20, math.ceil(9 * 1.35 * DPI / 72)
     note = len(lines) * note_line + (pad if lines else 0)
-    width = max(pad + left + side + right + pad, 6.0)
+    width = max(pad + left + side + right + pad, 600)
     height = pad + note + bottom + side + top + pad
-    x = pad + left + max(width - (pad + left + side + right + pad), 0) / 2
-    fig.set_size_inches(width, height)
-    ax.set_position((x / width, (pad + note + bottom) / height, side / width, side / height))
+    x, y = pad + left + (width - (pad + left + side + right + pad)) // 2, pad + note + bottom
+    fig.set_size_inches(width / DPI, height / DPI)
+    ax.set_position((x / width, y / height, side / width, side / height))
+    # the cells and their numbers: one picture put on the figure pixel for pixel, under the axes
+    ax.patch.set_visible(False)
+    fig.figimage(_matrix_picture(counts, rates, cell), xo=x, yo=y, origin="upper", zorder=-1)
     for k, text in enumerate(lines):
         fig.text(pad / width, (pad + (len(lines) - 1 - k) * note_line) / height, text, fontsize=9, va="bottom")
     save_figure(fig, path, dpi=DPI)
     return Path(path)
+
+
+def _matrix_picture(counts: np.ndarray, rates: np.ndarray, cell: int) -> np.ndarray:
+    """The confusion matrix's cells (``cell`` pixels square) as RGBA bytes: the diagonal in green
+    (0 to 100 %), the errors in red (0 to the largest error rate, at least 5 %), each cell's
+    percentage written in it (the diagonal's in bold, one decimal), white on the dark cells."""
+    from PIL import Image, ImageDraw
+
+    n = len(counts)
+    diagonal = np.eye(n, dtype=bool)
+    error_scale = max(float(np.where(diagonal, 0, rates).max()), 0.05)
+    reds = _colormap("Reds")(np.clip(rates / error_scale, 0, 1), bytes=True)
+    greens = _colormap("Greens")(0.25 + 0.6 * np.clip(rates, 0, 1), bytes=True)
+    colours = np.where(diagonal[:, :, None], greens, reds).astype(np.uint8)
+    picture = Image.fromarray(np.repeat(np.repeat(colours, cell, axis=0), cell, axis=1))
+    draw = ImageDraw.Draw(picture)
+    size = 9 if n <= 12 else 7
+    plain, bold = _font((size - 1) * DPI / 72), _font(size * DPI / 72, bold=True)
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                dark = rates[i, j] / (1.0 if i == j else error_scale) > 0.6
+                draw.text(
+                    ((j + 0.5) * cell, (i + 0.5) * cell),
+                    f"{100 * rates[i, j]:.1f}" if i == j else f"{100 * rates[i, j]:.0f}",
+                    fill=(255, 255, 255) if dark else BLACK,
+                    font=bold if i == j else plain,
+                    anchor="mm",
+                )
+    return np.asarray(picture)
 
 
 def draw_curves(history: list[dict], title: str = "", metric: str = "accuracy") -> Figure:
@@ -274,8 +315,10 @@ def draw_curves(history: list[dict], title: str = "", metric: str = "accuracy") 
         if f"{key}_loss" in history[0]:
             left.plot(epochs, [h[f"{key}_loss"] for h in history], style, label=key, markersize=4)
             right.plot(epochs, [h[f"{key}_{metric}"] for h in history], style, label=key, markersize=4)
-    left.set(xlabel="epoch", ylabel="loss", title="loss")
-    right.set(xlabel="epoch", ylabel=metric, title=metric)
+    left.set(xlabel="epoch", ylabel="loss")
+    right.set(xlabel="epoch", ylabel=metric)
+    left.set_title("loss", y=1.0)  # an explicit y: matplotlib need not measure the axis for the title's place
+    right.set_title(metric, y=1.0)
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, even for one
         ax.grid(alpha=0.3)
@@ -291,13 +334,39 @@ def curves_figure(history: list[dict], path, title="", metric: str = "accuracy")
     return Path(path)
 
 
+def fit_figure(path, title: str, y_true: np.ndarray, predicted: np.ndarray, curve=None) -> Path:
+    """A regression's fit. With ``curve = (x, x_grid, prediction on the grid, truth on the grid or
+    None)`` (a one-dimensional input): the test data, the true function when known and the network's
+    curve; otherwise predicted against true values, with the diagonal of a perfect fit."""
+    fig = new_figure(7, 4.5)
+    ax = fig.subplots()
+    if curve is not None:
+        x, grid, fitted, truth = curve
+        ax.scatter(x, y_true, s=6, alpha=0.35, color="tab:gray", label="test data")
+        if truth is not None:
+            ax.plot(grid, truth, color="tab:green", lw=2, label="truth")
+        ax.plot(grid, fitted, color="tab:red", lw=2, label="network")
+        ax.set(xlabel="x", ylabel="y")
+    else:
+        ax.scatter(y_true, predicted, s=10, alpha=0.6)
+        low, high = float(np.min(y_true)), float(np.max(y_true))
+        ax.plot([low, high], [low, high], color="tab:green", lw=1.5, label="perfect")
+        ax.set(xlabel="true value", ylabel="predicted value")
+    ax.set_title(title, y=1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.91)
+    save_figure(fig, path, dpi=DPI)
+    return Path(path)
+
+
 def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: int = 32) -> Path:
     """The first hidden layer's incoming weights, one image per unit (the pixels it looks at);
     each image has its own symmetric colour scale (red positive, blue negative)."""
     units = min(units, weights.shape[1])
     return _tiles_figure(
         [_rgba(weights[:, k].reshape(image_shape), "RdBu_r", symmetric=True) for k in range(units)],
-        [[(f"unit {k}", "0.3")] for k in range(units)],
+        [[(f"unit {k}", GREY)] for k in range(units)],
         columns=8,
         title=f"first-layer weights of {units} units {title}".strip()
         + " (each on its own scale: red positive, blue negative)",
@@ -314,7 +383,7 @@ def weight_histograms(model, path) -> Path:
     for ax, name in zip(axes, names):
         values = model.params[name].ravel()
         ax.hist(values, bins=60, color="tab:blue")
-        ax.set_title(f"{name}  std {values.std():.3g}", fontsize=9)
+        ax.set_title(f"{name}  std {values.std():.3g}", fontsize=9, y=1.0)
         ax.tick_params(labelsize=8)
     fig.suptitle("weight distributions per layer", fontsize=11)
     fig.subplots_adjust(left=0.9 / (3.2 * len(names)), right=0.98, bottom=0.12, top=0.78, wspace=0.35)
@@ -331,14 +400,14 @@ def adversarial_figure(
     texts: list[Lines] = []
     for k in range(n):
         tiles.append(_rgba(pixels[k].reshape(image_shape), "gray_r", 0, 1))
-        texts.append([(str(class_names[labels[k]]), "black"), (f"→ {class_names[clean_predictions[k]]}", "black")])
+        texts.append([(str(class_names[labels[k]]), BLACK), (f"→ {class_names[clean_predictions[k]]}", BLACK)])
     for k in range(n):
         tiles.append(_rgba((adversarial[k] - pixels[k]).reshape(image_shape), "RdBu_r", -eps, eps))
-        texts.append([("perturbation", "0.3")] if k == 0 else [])
+        texts.append([("perturbation", GREY)] if k == 0 else [])
     for k in range(n):
         fooled = adversarial_predictions[k] != labels[k]
         tiles.append(_rgba(adversarial[k].reshape(image_shape), "gray_r", 0, 1))
-        texts.append([(f"→ {class_names[adversarial_predictions[k]]}", "tab:red" if fooled else "black")])
+        texts.append([(f"→ {class_names[adversarial_predictions[k]]}", RED if fooled else BLACK)])
     return _tiles_figure(
         tiles,
         texts,
@@ -355,8 +424,8 @@ def saliency_figure(images, saliency, labels, image_shape, class_names, path) ->
     n = len(images)
     tiles = [_rgba(images[k].reshape(image_shape), "gray_r") for k in range(n)]
     tiles += [_rgba(saliency[k].reshape(image_shape), "hot") for k in range(n)]
-    texts: list[Lines] = [[(str(class_names[labels[k]]), "black")] for k in range(n)]
-    texts += [[("saliency", "0.3")] if k == 0 else [] for k in range(n)]
+    texts: list[Lines] = [[(str(class_names[labels[k]]), BLACK)] for k in range(n)]
+    texts += [[("saliency", GREY)] if k == 0 else [] for k in range(n)]
     return _tiles_figure(
         tiles,
         texts,
@@ -393,15 +462,15 @@ def probability_label(p: float) -> str:
     return text + "0" * max(0, 2 - len(text.split(".")[1]))
 
 
-def mistake_label(row: dict) -> list[tuple[str, str]]:
+def mistake_label(row: dict) -> list[tuple[str, tuple[int, int, int]]]:
     """A mistake's label, top to bottom: the true class, the predicted one, its probability and the
     true class's (``row`` as ``classification.py`` writes it: true, predicted, p(<class>) ...)."""
     true, predicted = str(row["true"]), str(row["predicted"])
     return [
-        (true, "black"),
-        (f"→ {predicted}", "tab:red"),
-        (f"p = {probability_label(row[f'p({predicted})'])}", "black"),
-        (f"p(true) = {_short(row[f'p({true})'])}", "0.35"),
+        (true, BLACK),
+        (f"→ {predicted}", RED),
+        (f"p = {probability_label(row[f'p({predicted})'])}", BLACK),
+        (f"p(true) = {_short(row[f'p({true})'])}", GREY),
     ]
 
 
@@ -426,7 +495,7 @@ def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path
     n = filters.shape[2]
     return _tiles_figure(
         [_rgba(filters[:, :, k], "RdBu_r", symmetric=True) for k in range(n)],
-        [[(str(k), "0.3")] for k in range(n)],
+        [[(str(k), GREY)] for k in range(n)],
         columns=min(n, 8),
         title=f"first-layer filters {title}".strip() + " (red positive, blue negative)",
         path=path,
@@ -444,10 +513,10 @@ def activation_maps_figure(images, maps, labels, image_shape, class_names, path,
     texts: list[Lines] = []
     for row in range(n):
         tiles.append(_rgba(images[row].reshape(image_shape), "gray_r"))
-        texts.append([(str(class_names[labels[row]]), "black")])
+        texts.append([(str(class_names[labels[row]]), BLACK)])
         for k in range(channels):
             tiles.append(_rgba(maps[row, :, :, k], "viridis"))
-            texts.append([(f"map {k}", "0.3")] if row == 0 else [])
+            texts.append([(f"map {k}", GREY)] if row == 0 else [])
     return _tiles_figure(
         tiles,
         texts,

@@ -34,31 +34,19 @@ class RegressionReport(Plugin):
         return {"fit": fit_figure(run.data, run.model, test.outputs, run.folder / "fit.png")}
 
 
-def fit_figure(data, model, predictions, path):
-    from tracking.plots import _pyplot
+def fit_figure(data, model, predictions: np.ndarray, path):
+    """``fit.png``: the network's curve over a one-dimensional input's range (the data in its own
+    units, the true function when the data set knows it), predicted against true values otherwise."""
+    from tracking import plots
 
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
     y_test = data.y_test.reshape(len(data.y_test), -1)
+    rmse = float(np.sqrt(np.mean((predictions - y_test) ** 2)))
+    curve = None
     if data.n_features == 1:
         raw_x = data.preprocessing.invert(data.x_test)[:, 0]
         grid = np.linspace(raw_x.min(), raw_x.max(), 400)
-        scaled = data.preprocessing.apply(grid[:, None].astype(np.float32))
-        ax.scatter(raw_x, y_test[:, 0], s=6, alpha=0.35, color="tab:gray", label="test data")
-        if data.info.truth is not None:
-            ax.plot(grid, data.info.truth(grid), color="tab:green", lw=2, label="truth")
-        ax.plot(grid, model.predict(scaled)[:, 0], color="tab:red", lw=2, label="network")
-        ax.set(xlabel="x", ylabel="y")
-    else:
-        ax.scatter(y_test[:, 0], predictions[:, 0], s=10, alpha=0.6)
-        low, high = float(y_test.min()), float(y_test.max())
-        ax.plot([low, high], [low, high], color="tab:green", lw=1.5, label="perfect")
-        ax.set(xlabel="true value", ylabel="predicted value")
-    rmse = float(np.sqrt(np.mean((predictions - y_test) ** 2)))
-    ax.set_title(f"{data.name} test set: RMSE {rmse:.4g}")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+        fitted = model.predict(data.preprocessing.apply(grid[:, None].astype(np.float32)))[:, 0]
+        truth = data.info.truth(grid) if data.info.truth is not None else None
+        curve = (raw_x, grid, fitted, truth)
+    title = f"{data.name} test set: RMSE {rmse:.4g}"
+    return plots.fit_figure(path, title, y_test[:, 0], predictions[:, 0], curve)
