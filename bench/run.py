@@ -517,8 +517,10 @@ def epoch_seconds(stdout: str) -> list[float]:
 
 
 def whole_process_command(row, data_dir, output_dir, epochs=WHOLE_EPOCHS, batch=WHOLE_BATCH):
-    """The command line and environment of one whole-process row (see WHOLE_ROWS)."""
-    env = dict(os.environ)
+    """The command line and environment of one whole-process row (see WHOLE_ROWS). Every row, PyTorch's
+    too, loads the data through NumPy with ``NUMPY_MADVISE_HUGEPAGE=0``, which train.py sets for itself
+    (experiments/__init__.py): the comparison is of the frameworks, not of a kernel setting."""
+    env = {**os.environ, "NUMPY_MADVISE_HUGEPAGE": os.environ.get("NUMPY_MADVISE_HUGEPAGE", "0")}
     if row == "torch":
         command = [sys.executable, str(Path(__file__).resolve()), "--torch_job", str(output_dir)]
         command += ["--whole_epochs", str(epochs), "--whole_batch", str(batch)]

@@ -122,7 +122,7 @@ class Batches:
     def cast(self, dtype: DTypeLike) -> None:
         if self.x.dtype != dtype:
             self.x = self.x.astype(dtype)
-            self._buffer = self._buffer.astype(dtype)
+            self._buffer = np.empty(self._buffer.shape, dtype=dtype)  # scratch: nothing in it to convert
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = self.n_samples

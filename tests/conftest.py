@@ -1,3 +1,4 @@
+import signal
 import sys
 from pathlib import Path
 
@@ -7,6 +8,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers_restored():
+    """train.py's command, run in the test's own process, sets its SIGINT/SIGTERM handlers and, once the
+    run is written, ignores both signals: put the session's back, so Ctrl-C still stops pytest."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in saved.items():
+        if handler is not None:
+            signal.signal(signum, handler)
 
 
 @pytest.fixture
@@ -52,7 +64,22 @@ def real_data_dir():
     return folder if (folder / "fashion-mnist").is_dir() else None
 
 
-requires_real_data = pytest.mark.skipif(real_data_dir() is None, reason="real data not found (set FFNN_DATA_DIR)")
+REAL_DATA_SETS = ("fashion_mnist", "mnist")  # read from IDX files; the others come with scikit-learn or are made up
+REAL_DATA_MARKS = (
+    pytest.mark.realdata,
+    pytest.mark.slow,
+    pytest.mark.skipif(real_data_dir() is None, reason="real data not found (set FFNN_DATA_DIR)"),
+)
+"""The marks of a test that reads the real Fashion-MNIST / MNIST files: ``realdata``, ``slow`` (not in the
+fast tier, ``-m 'not slow'``), and skipped where the files are not found. One case of a parametrised
+test: ``pytest.param(value, marks=REAL_DATA_MARKS)``."""
+
+
+def requires_real_data(test):
+    """Decorator: the :data:`REAL_DATA_MARKS` on a test."""
+    for mark in REAL_DATA_MARKS:
+        test = mark(test)
+    return test
 
 
 CLASSIFICATION_LOSSES = ["cross_entropy", "mean_squared_error"]

@@ -58,6 +58,7 @@ def test_the_adversarial_step_is_half_the_clean_and_half_the_adversarial_gradien
     np.testing.assert_allclose(outputs, model.predict(x), rtol=1e-10)  # the clean outputs feed the metrics
 
 
+@pytest.mark.slow
 def test_a_run_reports_fgsm_accuracy_and_adversarial_training_raises_it(tmp_path):
     common = [
         "-d",

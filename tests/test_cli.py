@@ -168,6 +168,7 @@ def test_values_injected_by_wandb_win_and_are_coerced():
     assert len(said) == 2 and "learning_rate" in said[0]
 
 
+@pytest.mark.slow
 def test_missing_data_gives_a_clear_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -192,6 +193,30 @@ def test_corrupt_data_gives_a_clear_error(tiny_idx, tmp_path):
     assert "train-labels-idx1-ubyte.gz" in result.stderr
 
 
+def test_a_tiny_run_in_this_process_reports_what_its_saved_model_scores(tiny_idx, tmp_path):
+    """The fast tier's whole run: train.py's command in the test's own process (W&B off), two epochs on
+    tiny data; the reported test metrics are those scikit-learn computes from the saved model."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    args = ["--data_dir", str(tiny_idx), "-e", "2", "-b", "16", "-nhl", "1", "-sz", "16", "--save_model"]
+    result = CliRunner().invoke(train.cli, [*args, "--wandb_mode", "disabled", "--output_dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((folder / "summary.json").read_text())
+    history = json.loads((folder / "history.json").read_text())
+    assert summary["status"] == "finished" and [row["epoch"] for row in history] == [1, 2]
+    assert summary["best_val_accuracy"] == max(row["val_accuracy"] for row in history)
+    data = datasets.load("fashion_mnist", tiny_idx)
+    predicted = nn.Sequential.load(folder / "model.npz").predict(data.x_test).argmax(axis=1)
+    assert summary["test_accuracy"] == pytest.approx(accuracy_score(data.y_test, predicted), abs=1e-12)
+    macro_f1 = f1_score(data.y_test, predicted, labels=range(10), average="macro", zero_division=0)
+    assert summary["test_macro_f1"] == pytest.approx(macro_f1, abs=1e-12)
+    counts = np.loadtxt(folder / "confusion_matrix.csv", delimiter=",")
+    np.testing.assert_array_equal(counts, confusion_matrix(data.y_test, predicted, labels=range(10)))
+    assert f"test_acc {summary['test_accuracy']:.4f}" in result.output
+
+
+@pytest.mark.slow
 def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, tmp_path):
     result = run_cli(
         [
@@ -263,6 +288,7 @@ def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, t
     assert f"{summary['test_accuracy']}"[:6] in shown
 
 
+@pytest.mark.slow
 def test_diverging_run_stops_cleanly_and_marks_wandb_failed(tiny_idx, tmp_path):
     result = run_cli(
         [
@@ -327,6 +353,7 @@ def signal_during_training(tmp_path, signum, *args):
     return process, out, err
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_what_was_computed(tmp_path):
     process, out, err = signal_during_training(tmp_path, signal.SIGINT)
     assert process.returncode == 130, err
@@ -353,6 +380,7 @@ def test_preset_values_yield_to_explicit_flags():
     assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
 
 
+@pytest.mark.slow
 def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_path):
     result = run_cli(
         [
@@ -391,6 +419,7 @@ def test_patience_stops_early_and_reports_the_restored_best_epoch(tiny_idx, tmp_
     )
 
 
+@pytest.mark.slow
 def test_patience_without_a_validation_set_says_it_is_off(tmp_path):
     result = run_cli(
         [

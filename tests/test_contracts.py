@@ -24,7 +24,7 @@ import nn
 from datasets import sources
 from nn import activations, losses
 from nn.layers import LAYERS, ActivationLayer
-from tests.conftest import real_data_dir
+from tests.conftest import REAL_DATA_MARKS, REAL_DATA_SETS, real_data_dir
 
 H = 1e-6
 N = 4  # examples per batch
@@ -284,7 +284,9 @@ def refuse_download(name, advice):
     raise datasets.DataUnavailable(f"no local copy of {name}, and the tests do not download. {advice}")
 
 
-@pytest.mark.parametrize("name", datasets.names())
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=REAL_DATA_MARKS) if n in REAL_DATA_SETS else n for n in datasets.names()]
+)
 def test_data_set_loads_with_its_declared_task_finite_values_and_split_sizes(name, monkeypatch):
     monkeypatch.setattr(sources, "download", refuse_download)
     info = datasets.DATASETS[name]

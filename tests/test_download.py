@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, real_data_dir, requires_real_data
 
+pytestmark = pytest.mark.slow  # train.py processes through Keras (the fake network serves the real files)
+
 FAKE_NETWORK = textwrap.dedent("""
     import gzip, os, runpy, shutil, sys, urllib.error, urllib.request
     from pathlib import Path
@@ -99,10 +101,9 @@ def test_mnist_download_is_checked_by_keras(tmp_path):
     assert "hash" in last and "--data_dir" in last
 
 
+@requires_real_data  # the fake network serves the local copy
 @pytest.mark.parametrize("name", ["fashion_mnist", "mnist"])
 def test_without_network_the_error_says_how_to_give_the_data(name, tmp_path):
-    if real_data_dir() is None:
-        pytest.skip("the fake network serves the local copy")
     result = train_offline_world(tmp_path, "down", "-d", name, "-e", "1")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]

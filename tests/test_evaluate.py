@@ -12,6 +12,8 @@ import nn
 from tests.conftest import ROOT
 from tests.test_cli import run_cli
 
+pytestmark = pytest.mark.slow  # every test reads the models four train.py processes make (module fixture)
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -98,6 +98,7 @@ def test_configurations_that_cannot_run_exit_2_before_starting(args, words, tmp_
     assert not (tmp_path / "wandb").exists()
 
 
+@pytest.mark.slow
 def test_epsilon_zero_is_fine_where_nothing_divides_by_it(tmp_path):
     result = run_cli(
         ["-d", "digits", "-e", "1", "-o", "momentum", "-eps", "0", "--wandb_mode", "disabled", "--output_dir", "out"],
@@ -128,6 +129,7 @@ def test_missing_data_folder_says_so(tmp_path):
     assert result.returncode == 1 and "FFNN_DATA_DIR" in result.stderr and "no such folder" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_finite_blow_up_is_divergence_not_success(tmp_path):
     """-lr 100 with SGD: the loss leaves any sane range long before it is NaN; the run must fail."""
     result = run_cli(

@@ -189,14 +189,13 @@ def test_tiles_show_each_image_pixel_for_pixel(tmp_path):
     assert set(np.unique(grey)) <= {0, 204, 255}  # black, the grey frame, white: nothing blurred
 
 
-def test_the_pyplot_stand_in_draws_without_pyplot(tmp_path):
-    plt = plots._pyplot()
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.plot([0, 1], [1, 0])
-    fig.tight_layout()
-    fig.savefig(tmp_path / "fit.png", dpi=100)
-    plt.close(fig)
-    assert png_size(tmp_path / "fit.png") == (400, 300)
+@pytest.mark.parametrize("one_dimensional", [True, False])
+def test_the_regression_fit_figure_draws_both_kinds(one_dimensional, tmp_path):
+    x = np.linspace(-3, 3, 50)
+    y = np.sin(x)
+    curve = (x, x, np.sin(x) * 0.9, np.sin(x)) if one_dimensional else None
+    path = plots.fit_figure(tmp_path / "fit.png", "sine test set: RMSE 0.1", y, y * 0.9, curve)
+    assert png_size(path) == (700, 450)
 
 
 def test_image_grids_load_no_matplotlib():

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import real_data_dir
+from conftest import REAL_DATA_MARKS, real_data_dir
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "before_redesign.json").read_text())
 REAL = {"fashion_mnist_1_epoch"}
+CASES = [pytest.param(name, marks=REAL_DATA_MARKS) if name in REAL else name for name in sorted(GOLDEN)]
 
 
 def close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN))
+@pytest.mark.parametrize("name", CASES)
 def test_same_metrics_as_before_the_redesign(name, tmp_path, monkeypatch):
     import train
 

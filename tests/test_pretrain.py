@@ -7,6 +7,7 @@ import pytest
 
 import datasets
 import nn
+from experiments import build, lifecycle
 from experiments import config as configuration
 from experiments.plugins.pretrain import RECONSTRUCTION, hidden_blocks, pretrain
 from tests.test_cli import run_cli
@@ -54,7 +55,20 @@ def test_each_hidden_layer_is_trained_to_reconstruct_the_codes_below_it():
     assert len(hidden_blocks(model)) == 2
 
 
+@pytest.mark.slow
 def test_a_pretrained_run_logs_its_reconstruction_losses(tmp_path):
+    """The run's summary holds, per hidden layer, the last epoch's reconstruction loss of pretraining
+    the run's own network on the run's data (3 epochs, not the default 2): the one an autoencoder
+    trained here, with the same settings, logs for its last epoch."""
+    settings = {
+        "dataset": "digits",
+        "epochs": 1,
+        "num_layers": 2,
+        "hidden_size": 16,
+        "activation": "sigmoid",
+        "pretrain": "autoencoder",
+        "pretrain_epochs": 3,
+    }
     result = run_cli(
         [
             "-d",
@@ -70,7 +84,7 @@ def test_a_pretrained_run_logs_its_reconstruction_losses(tmp_path):
             "--pretrain",
             "autoencoder",
             "--pretrain_epochs",
-            "2",
+            "3",
             "--wandb_mode",
             "disabled",
             "--output_dir",
@@ -80,8 +94,27 @@ def test_a_pretrained_run_logs_its_reconstruction_losses(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads((next((tmp_path / "out").iterdir()) / "summary.json").read_text())
-    keys = [k for k in summary if "pretrain" in k and "reconstruction" in k]
-    assert len(keys) == 2 and all(summary[k] > 0 for k in keys)
+
+    config = configuration.resolve(settings)
+    data = lifecycle.load_data(config)
+    model = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
+    rows = []
+
+    class Collect:
+        def log_pretraining(self, row):
+            rows.append(row)
+
+    pretrain(model, data, config, [Collect()], say=lambda line: None)
+    for layer in (0, 1):
+        key = f"pretrain/reconstruction_loss/{layer}"
+        losses = [row[key] for row in rows if key in row]
+        assert len(losses) == 3 and losses[-1] < losses[0]
+        assert summary[key] == pytest.approx(losses[-1], rel=1e-9)
+        assert f"reconstruction loss {losses[0]:.4f} -> {losses[-1]:.4f} in 3 epochs" in result.stdout
+    assert sorted(k for k in summary if "pretrain" in k and "reconstruction" in k) == [
+        "pretrain/reconstruction_loss/0",
+        "pretrain/reconstruction_loss/1",
+    ]
     refused = run_cli(
         ["-d", "digits", "--pretrain", "autoencoder", "--norm", "batch", "--wandb_mode", "disabled"], tmp_path
     )

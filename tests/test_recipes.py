@@ -192,6 +192,7 @@ def test_each_epoch_augments_differently_and_reproducibly():
 
 
 # -- through the command line ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_run_with_every_recipe_logs_its_learning_rate(tmp_path):
     import json
 

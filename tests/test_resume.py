@@ -15,6 +15,8 @@ from experiments.run import ConfigError, resume, run
 from tests.conftest import ROOT
 from tests.test_cli import offline_run, signal_during_training, wandb_summary
 
+pytestmark = pytest.mark.slow  # every test trains whole runs, several of them in train.py processes
+
 CONFIG = {
     "dataset": "digits",
     "epochs": 5,

@@ -93,6 +93,7 @@ def agent_args(path: Path, pick=0) -> list[str]:
     return [f"--{name}={p.values[min(pick, len(p.values) - 1)]}" for name, p in spec.parameters.items()]
 
 
+@pytest.mark.slow
 def test_agent_command_line_runs_train_py(tiny_idx, tmp_path):
     args = [*agent_args(ROOT / "sweep.yaml", pick=2), "--save_model=True"]
     assert "--optimizer=nag" in args and "--activation=ReLU" in args
@@ -183,6 +184,7 @@ def test_distributions_map_exactly(tmp_path):
     assert isinstance(specs.load(ROOT / "sweep.yaml")[0].sampler(0), optuna.samplers.TPESampler)
 
 
+@pytest.mark.slow
 def test_offline_sweep_end_to_end(tiny_idx, tmp_path):
     result = run_sweep(
         [
@@ -213,6 +215,7 @@ def test_offline_sweep_end_to_end(tiny_idx, tmp_path):
     assert len(list((folder / "runs").iterdir())) == 3  # and has its local results
 
 
+@pytest.mark.slow
 def test_run_cap_is_honoured(tmp_path):
     path = write_sweep(
         tmp_path / "cap.yaml",
@@ -228,6 +231,7 @@ def test_run_cap_is_honoured(tmp_path):
     assert [r["state"] for r in trials_csv(tmp_path / "o" / "cap")] == ["complete", "complete", "waiting"]
 
 
+@pytest.mark.slow
 def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     path = write_sweep(
         tmp_path / "fail.yaml",
@@ -246,6 +250,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert "diverged" in result.stdout
 
 
+@pytest.mark.slow
 def test_hyperband_prunes_runs_that_fall_behind(tmp_path):
     path = write_sweep(
         tmp_path / "hb.yaml",
@@ -266,6 +271,7 @@ def test_hyperband_prunes_runs_that_fall_behind(tmp_path):
     assert [r["state"] for r in rows if r["learning_rate"] == "0.05"] == ["complete"]
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
     path = write_sweep(
         tmp_path / "resume.yaml",
@@ -313,6 +319,7 @@ def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
     assert retry and retry[0]["learning_rate"] == interrupted_lr and retry[0]["state"] == "complete"
 
 
+@pytest.mark.slow
 def test_a_repeated_configuration_is_not_trained_again(tmp_path):
     path = write_sweep(
         tmp_path / "dup.yaml",
@@ -330,6 +337,7 @@ def test_a_repeated_configuration_is_not_trained_again(tmp_path):
     assert "same as #" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("study_*.yaml")), ids=lambda p: p.stem)
 def test_each_study_runs_offline_end_to_end_on_tiny_data(path, tmp_path):
     from tests.conftest import make_idx_folder

@@ -39,6 +39,7 @@ def test_tabular_minmax_is_per_feature_like_scikit_learn():
         np.testing.assert_allclose(scaled.x_test, oracle.transform(raw.x_test.astype(np.float64)), atol=2e-5)
 
 
+@pytest.mark.slow
 def test_a_regression_run_reports_rmse_mae_r2_and_a_fit_plot(tmp_path):
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
@@ -100,6 +101,7 @@ def test_a_loss_of_the_other_task_exits_2(args, tmp_path):
     assert "task" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cross_validation_trains_one_model_per_fold_and_reports_mean_and_std(tmp_path):
     result = run_cli(
         [
@@ -135,6 +137,7 @@ def test_cross_validation_trains_one_model_per_fold_and_reports_mean_and_std(tmp
         assert abs(share - np.mean(cancer.y_train)) < 0.02
 
 
+@pytest.mark.slow
 def test_cross_validation_of_regression_reports_rmse(tmp_path):
     result = run_cli(
         [
@@ -218,38 +221,58 @@ def test_pattern_orders():
     assert sorted(shuffled) == list(range(6)) and shuffled != list(range(6))
 
 
+@pytest.mark.slow
 def test_log_every_writes_the_within_epoch_loss(tmp_path):
-    result = run_cli(
-        [
-            "-d",
-            "digits",
-            "-e",
-            "2",
-            "-b",
-            "16",
-            "--order",
-            "sorted",
-            "--log_every",
-            "10",
-            "-nhl",
-            "1",
-            "-sz",
-            "16",
-            "--wandb_mode",
-            "disabled",
-            "--output_dir",
-            "out",
-        ],
-        tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    folder = next((tmp_path / "out").iterdir())
-    assert folder.name.endswith("_sorted")
-    with open(folder / "batch_loss.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    n_batches = -(-1293 // 16)
-    assert [int(r["batch"]) for r in rows] == list(range(10, 2 * n_batches + 1, 10))
-    assert {r["epoch"] for r in rows} == {"1", "2"} and all(float(r["batch_loss"]) >= 0 for r in rows)
+    """Every 10th mini-batch's loss in batch_loss.csv; with --log_every 1, every mini-batch's, whose mean
+    over an epoch (weighted by the batch sizes) is the epoch's train_loss. Weight decay is on, so a
+    penalty in the batch loss would show."""
+
+    def batch_losses(every):
+        output = f"every_{every}"
+        result = run_cli(
+            [
+                "-d",
+                "digits",
+                "-e",
+                "2",
+                "-b",
+                "16",
+                "--order",
+                "sorted",
+                "--log_every",
+                str(every),
+                "-w_d",
+                "0.01",
+                "-nhl",
+                "1",
+                "-sz",
+                "16",
+                "--wandb_mode",
+                "disabled",
+                "--output_dir",
+                output,
+            ],
+            tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        folder = next((tmp_path / output).iterdir())
+        assert folder.name.endswith("_sorted")
+        with open(folder / "batch_loss.csv") as handle:
+            rows = [(int(r["batch"]), int(r["epoch"]), float(r["batch_loss"])) for r in csv.DictReader(handle)]
+        return rows, json.loads((folder / "history.json").read_text())
+
+    sizes = [16] * (1293 // 16) + [1293 % 16]  # 1,293 training images in mini-batches of 16, the rest last
+    n_batches = len(sizes)
+    every_10th, _ = batch_losses(10)
+    every_one, history = batch_losses(1)
+    assert [batch for batch, _, _ in every_one] == list(range(1, 2 * n_batches + 1))
+    assert [epoch for _, epoch, _ in every_one] == [1] * n_batches + [2] * n_batches
+    assert every_10th == [row for row in every_one if row[0] % 10 == 0]  # the same losses, every 10th batch
+    assert len(history) == 2
+    for epoch, row in enumerate(history):
+        losses = [loss for _, _, loss in every_one[epoch * n_batches : (epoch + 1) * n_batches]]
+        mean = sum(size * loss for size, loss in zip(sizes, losses)) / 1293
+        assert row["train_loss"] == pytest.approx(mean, rel=1e-12) and row["train_penalty"] > 0
 
 
 def test_the_2026_interface_aliases():
@@ -265,6 +288,7 @@ def test_the_2026_interface_aliases():
     assert configuration.convert("hidden_size", [32, 16]) == (32, 16)  # as a sweep file may give it
 
 
+@pytest.mark.slow
 def test_layer_sizes_per_layer_and_a_mismatch(tmp_path):
     ok = run_cli(
         [
@@ -293,6 +317,7 @@ def test_layer_sizes_per_layer_and_a_mismatch(tmp_path):
     assert bad.returncode == 2 and "3 sizes" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_classification_summary_has_per_class_precision_recall_f1(tmp_path):
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
@@ -327,6 +352,7 @@ def test_classification_summary_has_per_class_precision_recall_f1(tmp_path):
     assert summary["test_macro_f1"] == pytest.approx(f1_score(data.y_test, predictions, average="macro"))
 
 
+@pytest.mark.slow
 def test_a_sweep_can_optimise_the_cross_validated_score(tmp_path):
     from tests.test_sweeps import run_sweep, trials_csv, write_sweep
 

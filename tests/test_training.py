@@ -207,20 +207,34 @@ def test_early_stopping_can_share_the_runs_best_weights():
 
 def test_a_step_function_changes_the_objective_without_copying_the_loop(blobs):
     """The loop trains whatever gradient the step leaves: here twice the loss, which under SGD
-    equals the plain step at twice the learning rate."""
+    equals the plain step at twice the learning rate. It reports the loss the step returns."""
+    from scipy.special import softmax
+    from sklearn.metrics import log_loss
+
     (x, y), _ = blobs
+    batch_losses = []  # scikit-learn's cross-entropy of each plain mini-batch, from the outputs the step returns
 
     def doubled(model, loss, xb, yb):
         value, outputs = nn.default_step(model, loss, xb, yb)
         model.flat_grads *= 2.0
         return 2.0 * value, outputs
 
+    def plain(model, loss, xb, yb):
+        value, outputs = nn.default_step(model, loss, xb, yb)
+        batch_losses.append(log_loss(yb, softmax(outputs, axis=1), labels=[0, 1, 2]))
+        return value, outputs
+
     a = nn.mlp([20, 8, 3], activation="tanh", weight_init="Xavier", dtype=np.float64)
     b = nn.mlp([20, 8, 3], activation="tanh", weight_init="Xavier", dtype=np.float64)
     history = fit_arrays(a, optimizers.make("sgd", learning_rate=0.05), x, y, epochs=2, batch_size=50, step=doubled)
-    fit_arrays(b, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=2, batch_size=50)
+    reference = fit_arrays(b, optimizers.make("sgd", learning_rate=0.1), x, y, epochs=2, batch_size=50, step=plain)
     np.testing.assert_allclose(a.flat_params, b.flat_params, rtol=1e-12)
-    assert history[0]["train_loss"] > 0
+    # 500 samples in 10 mini-batches of 50 per epoch: the epoch's train_loss is the mean of its 10 batch losses
+    assert len(batch_losses) == 20
+    epoch_means = [np.mean(batch_losses[:10]), np.mean(batch_losses[10:])]
+    assert [h["train_loss"] for h in reference] == pytest.approx(epoch_means, rel=1e-9)
+    assert [h["train_loss"] for h in history] == pytest.approx([2 * m for m in epoch_means], rel=1e-9)
+    assert [h["train_accuracy"] for h in history] == [h["train_accuracy"] for h in reference]
 
 
 def test_the_same_loop_trains_regression_with_its_metrics():

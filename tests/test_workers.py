@@ -80,10 +80,12 @@ def two_workers_at_once(tmp_path, storage):
     return path, name
 
 
+@pytest.mark.slow
 def test_two_workers_started_together_on_a_new_sqlite_database(tmp_path):
     two_workers_at_once(tmp_path, f"sqlite:///{tmp_path / 'new.db'}")
 
 
+@pytest.mark.slow
 @needs_postgres
 @pytest.mark.parametrize("driver", ["postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"])
 def test_every_postgresql_url_form_opens_a_study(driver, tmp_path):
@@ -112,6 +114,7 @@ def test_every_postgresql_url_form_opens_a_study(driver, tmp_path):
     assert len([t for t in trials(POSTGRES, name) if t.state == optuna.trial.TrialState.COMPLETE]) == 1
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_two_postgresql_workers_share_a_grid_and_a_third_resumes_it(tmp_path):
     path, name = two_workers_at_once(tmp_path, POSTGRES)
@@ -137,6 +140,7 @@ def test_two_postgresql_workers_share_a_grid_and_a_third_resumes_it(tmp_path):
     assert len(rates) == 6 and len(set(rates)) == 6
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     path, name = grid_sweep(tmp_path, epochs=150)  # a few seconds a trial
@@ -198,10 +202,12 @@ def lock_is_exclusive(url, tmp_path):
     assert log.read_text().split("\n")[:4] == ["first in", "first out", "second in", "second out"]
 
 
+@pytest.mark.slow
 def test_the_grid_lock_excludes_a_second_worker_on_sqlite(tmp_path):
     lock_is_exclusive(f"sqlite:///{tmp_path / 'lock.db'}", tmp_path)
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_the_grid_lock_excludes_a_second_worker_on_postgresql(tmp_path):
     lock_is_exclusive(POSTGRES, tmp_path)

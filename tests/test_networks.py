@@ -40,6 +40,7 @@ def cnn_run(tmp_path_factory):
     return folder, next((folder / "runs").iterdir()), result
 
 
+@pytest.mark.slow
 def test_a_cnn_run_draws_filters_and_activation_maps_and_logs_them(cnn_run):
     folder, run, result = cnn_run
     assert run.name.startswith("cnn_f_4-8_k_3_p_2_hl_1_sz_16")
@@ -54,6 +55,7 @@ def test_a_cnn_run_draws_filters_and_activation_maps_and_logs_them(cnn_run):
         assert key in logged, key
 
 
+@pytest.mark.slow
 def test_a_saved_cnn_reloads_and_evaluate_py_reproduces_its_test_metrics(cnn_run, tmp_path):
     _, run, _ = cnn_run
     model = nn.Sequential.load(run / "model.npz")
@@ -64,6 +66,7 @@ def test_a_saved_cnn_reloads_and_evaluate_py_reproduces_its_test_metrics(cnn_run
     assert json.loads(report.stdout.strip().splitlines()[-1])["accuracy"] == pytest.approx(summary["test_accuracy"])
 
 
+@pytest.mark.slow
 def test_localnet_with_batch_norm_and_dropout_learns_digits(tmp_path):
     result = run_cli(
         [
