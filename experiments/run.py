@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import lifecycle
-from .config import RunConfig
+from .config import RunConfig, run_name
 from .lifecycle import (
     RunResult,
     Terminated,
@@ -62,7 +62,7 @@ def run(
     takeover = next((p for p in plugins if p.replaces_run(config)), None)
     if takeover is not None:
         return takeover.run_instead(
-            config, run, callbacks=callbacks, group=group, tags=tags, say=say, progress=progress
+            config, run, name=run_name(config), callbacks=callbacks, group=group, tags=tags, say=say, progress=progress
         )
     ctx = lifecycle.start(config, data, plugins, group=group, tags=tags, say=say, resume_from=resume_from, fold=fold)
     try:

@@ -114,7 +114,7 @@ class Plugin:
     def replaces_run(self, config: RunConfig) -> bool:
         return False
 
-    def run_instead(self, config: RunConfig, run_one: Callable, **kwargs: Any) -> Any:
+    def run_instead(self, config: RunConfig, run_one: Callable, *, name: str, **kwargs: Any) -> Any:
         raise NotImplementedError
 
     def prepare(self, run: RunContext) -> None: ...

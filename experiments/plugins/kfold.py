@@ -74,7 +74,7 @@ class KFold(Plugin):
     def name_part(self, config):
         return f"_cv{config.get(CrossValidationConfig).folds}"
 
-    def run_instead(self, config, run_one, *, callbacks=(), group=None, tags=None, say=print, progress=True, **_):
+    def run_instead(self, config, run_one, *, name, callbacks=(), group=None, tags=None, say=print, progress=True, **_):
         from tracking.local import LocalRun
 
         from .. import preflight
@@ -87,9 +87,6 @@ class KFold(Plugin):
             folds = datasets.kfold(unsplit.y_train, k, config.data.seed, stratify=unsplit.task == "classification")
         except ValueError as error:
             raise ConfigError(f"--folds {k}: {error}") from None
-        from ..config import run_name
-
-        name = run_name(config)
         parent = LocalRun(config.tracking.output_dir, name, config.flat())
         cv_group = group or name
         reporters = [parent, *open_reporters(config, name, group=cv_group, tags=tags, job_type="cv")]

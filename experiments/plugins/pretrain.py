@@ -22,9 +22,9 @@ import click
 import numpy as np
 
 import nn
+import optimizers
 from nn.layers import ActivationLayer, Dense
 
-from .. import build
 from ..options import Choice, option
 from .base import ConfigError, Plugin
 
@@ -93,7 +93,7 @@ def pretrain(model, data, config, reporters, say) -> dict:
         nn.fit(
             autoencoder,
             RECONSTRUCTION,
-            build.optimizer_for(config),
+            optimizers.make(config.training.optimizer, **config.hyperparameters),
             nn.Batches(codes, codes, batch_size, seed=seed + index),
             epochs=epochs,
             callbacks=[logger],
