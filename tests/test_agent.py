@@ -38,14 +38,20 @@ def agent_env(tmp_path, data_dir, sweep_id="sweep1234") -> dict:
 
 
 def test_a_list_value_reaches_train_py_as_wandb_renders_it(tiny_idx, tmp_path):
-    command = agent_command({"num_layers": 2, "hidden_size": [24, 12], "epochs": 1, "output_dir": "out"})
+    from wandb.sdk.lib import config_util
+
+    values = {"num_layers": 2, "hidden_size": [24, 12], "epochs": 1, "output_dir": "out"}
+    command = agent_command(values)
     assert "--hidden_size=[24, 12]" in command
-    result = subprocess.run(
-        command, cwd=tmp_path, env=agent_env(tmp_path, tiny_idx), capture_output=True, text=True, timeout=300
-    )
+    # as the agent does: the sweep's values in a file that wandb.init loads, locked, into the run's config
+    params = tmp_path / "sweep-params.yaml"
+    config_util.save_config_file_from_dict(str(params), {k: {"value": v} for k, v in values.items()})
+    env = {**agent_env(tmp_path, tiny_idx), "WANDB_SWEEP_PARAM_PATH": str(params)}
+    env.pop("WANDB_SILENT")  # W&B's warnings must show, to be counted
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "784-24-12-10" in result.stdout
-    assert "locked by 'sweep'" not in result.stdout + result.stderr  # only what the sweep did not set is written
+    assert "locked by" not in result.stdout + result.stderr  # only what the sweep did not set is written back
     config = json.loads(next((tmp_path / "out").glob("*/config.json")).read_text())
     assert config["hidden_size"] == [24, 12]
 

@@ -109,3 +109,6 @@ def test_without_network_the_error_says_how_to_give_the_data(name, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert f"no local copy of {name} was found and the download failed" in last
     assert "name resolution" in last and "--data_dir FOLDER" in last
+    shown = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(shown) <= 3, shown  # TensorFlow's, absl's and oneDNN's start-up lines are not the user's business
+    assert not any(word in result.stdout + result.stderr for word in ("oneDNN", "absl", "Downloading data"))
