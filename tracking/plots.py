@@ -208,7 +208,11 @@ def most_confused(counts: np.ndarray, k: int = 3) -> list[tuple[int, int, int]]:
 def _overhang(fig: Figure, ax: Axes) -> tuple[float, float, float, float]:
     """How far (inches) the axes' tick labels, axis labels and title reach beyond its box, on the
     left, right, bottom and top: one measurement, for a layout that just fits them."""
-    renderer = fig.canvas.get_renderer()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # new_figure() gives every figure an Agg canvas
+    renderer = canvas.get_renderer()
     box = ax.get_window_extent(renderer)
     tight = ax.get_tightbbox(renderer, bbox_extra_artists=[])
     if tight is None:

@@ -15,6 +15,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from . import Reporter
@@ -41,11 +42,16 @@ def reachable(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def resolve_mode(mode: str) -> str:
-    if mode != "auto":
-        return mode
-    if os.environ.get("WANDB_MODE") in ("online", "offline", "disabled"):
-        return os.environ["WANDB_MODE"]
+Mode = Literal["online", "offline", "disabled"]
+MODES: tuple[Mode, ...] = ("online", "offline", "disabled")
+
+
+def resolve_mode(mode: str) -> Mode:
+    """``auto`` made concrete: ``WANDB_MODE`` if set, else online only with a key and an answering host."""
+    for chosen in (mode, os.environ.get("WANDB_MODE") if mode == "auto" else None):
+        for known in MODES:
+            if chosen == known:
+                return known
     return "online" if has_api_key() and reachable(_host()) else "offline"
 
 
