@@ -35,9 +35,8 @@ def _datasets():
     "--data-dir",
     type=click.Path(exists=True, file_okay=False),
     default=None,
-    envvar="FFNN_DATA_DIR",
-    show_envvar=True,
-    help="Folder with the data set's files (see train.py --help).",
+    help="Folder with the data set's files; without it, the FFNN_DATA_DIR environment variable, then the "
+    "places train.py --help lists.",
 )
 @click.option(
     "--fgsm_eps",

@@ -49,7 +49,7 @@ from experiments.cli import OneLineErrors, fail
     "data_dir",
     default=None,
     type=click.Path(exists=True, file_okay=False),
-    help="Passed to every trial (see train.py --help).",
+    help="Passed to every trial; without it, the FFNN_DATA_DIR environment variable (see train.py --help).",
 )
 @click.option(
     "--output_dir",
