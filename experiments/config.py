@@ -323,14 +323,7 @@ SECTIONS: tuple[type, ...] = CORE_SECTIONS + tuple(p.section for p in PLUGINS if
 FIELDS: dict[str, tuple[type, dataclasses.Field]] = {
     field.name: (section, field) for section in SECTIONS for field in dataclasses.fields(section)
 }
-# Options that change the loaded data: a run (or a sweep worker) reloads when one of them changes.
-DATA_KEYS = tuple(field.name for field in dataclasses.fields(DataConfig))
 NOT_IN_MODEL_FILES = ("wandb_entity", "data_dir", "output_dir")
-
-
-def names() -> list[str]:
-    """Every flat option name."""
-    return list(FIELDS)
 
 
 def is_option(name: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -117,11 +117,6 @@ def field_type(field: dataclasses.Field) -> Any:
 
 def flags(field: dataclasses.Field) -> tuple[str, ...]:
     return tuple(field.metadata["flags"]) or (f"--{field.name}",)
-
-
-def fields_of(section: type) -> Iterator[dataclasses.Field]:
-    """The option fields of a section class (all its dataclass fields)."""
-    yield from dataclasses.fields(section)
 
 
 def convert_value(field: dataclasses.Field, value: Any) -> Any:

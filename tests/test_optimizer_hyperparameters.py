@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from test_optimizers import HYPER
 
 import optimizers
 from optimizers.base import LEARNING_RATE, METADATA_KEY, MOMENTUM, HyperparameterSet, hyperparameter
@@ -40,15 +41,7 @@ READS = {
     "adamw": {"learning_rate", "beta1", "beta2", "epsilon", "decoupled_weight_decay"},
 }
 # Values inside every range and away from the defaults (defaults hide mistakes).
-ELSEWHERE = {
-    "learning_rate": 0.05,
-    "momentum": 0.7,
-    "beta": 0.6,
-    "beta1": 0.5,
-    "beta2": 0.8,
-    "epsilon": 0.1,
-    "decoupled_weight_decay": 0.3,
-}
+ELSEWHERE = HYPER
 
 
 def fields_of(name):

@@ -47,17 +47,10 @@ PLUGINS: tuple[Plugin, ...] = (
 )
 
 
-def by_name(name: str) -> Plugin:
-    for plugin in PLUGINS:
-        if plugin.name == name:
-            return plugin
-    raise KeyError(f"no plugin {name!r}; plugins: {', '.join(p.name for p in PLUGINS)}")
-
-
 def active(config, plugins=PLUGINS) -> list[Plugin]:
     """The plugins enabled for ``config``, in hook order (priority, then registry order)."""
     enabled = [(int(p.priority), index, p) for index, p in enumerate(plugins) if p.enabled(config)]
     return [p for _, _, p in sorted(enabled, key=lambda item: item[:2])]
 
 
-__all__ = ["PLUGINS", "ConfigError", "Plugin", "Priority", "RunContext", "active", "by_name"]
+__all__ = ["PLUGINS", "ConfigError", "Plugin", "Priority", "RunContext", "active"]
