@@ -1,8 +1,9 @@
 """Evaluate saved models on a test set: accuracy, loss, per-class precision, recall and F1, macro F1,
-the confusion matrix as a PNG; with several model files, their ensemble (the mean of the members'
-softmax outputs) beside each member.
+the confusion matrix as a PNG (regression: RMSE, MAE, R²); with several model files, their ensemble
+(the mean of the members' softmax outputs, or of their predictions) beside each member.
 
     python evaluate.py outputs/run1/model.npz outputs/run2/model.npz -d fashion_mnist --json
+    python evaluate.py outputs/run3/model.npz -d other.csv --all_rows
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import click
 
 from experiments.cli import OneLineErrors, fail
-from experiments.options import Choice, FiniteFloat
+from experiments.options import DatasetName, FiniteFloat
 
 
 def _datasets():
@@ -26,9 +27,18 @@ def _datasets():
 @click.option(
     "-d",
     "--dataset",
-    type=Choice(_datasets()),
+    type=DatasetName(_datasets()),
     default=None,
-    help="Data set to test on; default: the one the models were trained on (another one is refused).",
+    help="Data set to test on; default: the one the models were trained on (another built-in one is refused). "
+    "A .csv/.npz file with the columns (or the input shape) of the models' own: its test part, or every "
+    "row with --all_rows.",
+)
+@click.option(
+    "--all_rows",
+    "--all-rows",
+    is_flag=True,
+    help="With a data file: test on every row (default: the test part train.py used: its x_test/y_test, or the "
+    "fixed 20%% split).",
 )
 @click.option(
     "--data_dir",
@@ -55,7 +65,7 @@ def _datasets():
     help="Where confusion_matrix.png is written.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output.")
-def cli(models, dataset, data_dir, fgsm_eps, output_dir, as_json):
+def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
     import datasets
     from experiments.model_files import EvaluationError
     from experiments.model_files import report as report_on
@@ -63,20 +73,24 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, as_json):
 
     try:
         check_writable(output_dir, "--output_dir")
-        report = report_on(models, dataset, data_dir, fgsm_eps, output_dir)
-    except (EvaluationError, ConfigError) as error:
+        report = report_on(models, dataset, data_dir, fgsm_eps, output_dir, all_rows)
+    except (EvaluationError, ConfigError, datasets.DataFileError) as error:
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)
     rows = report["members"] + ([report["ensemble"]] if "ensemble" in report else [])
     click.echo(f"{report['dataset']} test set, {report['n_test']} examples")
     for row in rows:
+        if report["task"] == "regression":
+            click.echo(f"{row['model']}: RMSE {row['rmse']:.4f} | MAE {row['mae']:.4f} | R² {row['r2']:.4f}")
+            continue
         fgsm = f" | acc under FGSM {row['accuracy_fgsm']:.4f}" if "accuracy_fgsm" in row else ""
         click.echo(
             f"{row['model']}: accuracy {row['accuracy']:.4f} | loss {row['loss']:.4f} | "
             f"macro F1 {row['macro_f1']:.4f}{fgsm}"
         )
-    click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
+    if "confusion_matrix_png" in report:
+        click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
     if as_json:
         click.echo(json.dumps(report))
 

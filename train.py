@@ -42,7 +42,7 @@ def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
             result = resume_run(resume, explicit, say=click.echo)
         else:
             result = run(configuration.resolve(explicit), say=click.echo)
-    except ConfigError as error:
+    except (ConfigError, datasets.DataFileError) as error:
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)

@@ -36,8 +36,9 @@ class RawData:
 @dataclass(frozen=True)
 class DatasetInfo:
     """``truth``, for a synthetic regression set, is the noise-free function of the raw input
-    (drawn in the fit plot). ``mirror_invariant``: a horizontal flip of an image keeps its class
-    (clothes: yes; digits: no), so data augmentation may flip."""
+        (drawn in the fit plot). ``mirror_invariant``: a horizontal flip of an image keeps its class
+        (clothes: yes; digits: no), so data augmentation may flip. ``eight_bit``: its images are 0..255
+    pixels (FGSM's eps is in [0, 1] pixel units); an image file of floats is not."""
 
     name: str
     task: str  # "classification" or "regression"
@@ -46,6 +47,7 @@ class DatasetInfo:
     class_names: tuple[str, ...] = ()
     truth: Callable[[np.ndarray], np.ndarray] | None = None
     mirror_invariant: bool = False
+    eight_bit: bool = True  # images: pixels are 0..255 (an image file of floats: False)
 
     @property
     def n_classes(self) -> int:

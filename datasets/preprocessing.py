@@ -16,7 +16,9 @@ Scalings (:data:`SCALINGS`):
 ``permute_pixels`` applies one fixed, seeded permutation of the feature
 positions first (the scrambled-pixels study). A fitted :class:`Preprocessing`
 is plain data (a permutation, an offset, a scale), so it can be stored with
-a model and applied again later.
+a model and applied again later. A table read from a CSV file is encoded as numbers first
+(:class:`datasets.tables.TableEncoding`, fitted on the training split too): ``encoding`` keeps it,
+and :meth:`Preprocessing.apply` given the file's raw cells encodes them before scaling.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .tables import TableEncoding
 
 SCALINGS = ("auto", "minmax", "standard", "none")
 
@@ -38,6 +42,7 @@ class Preprocessing:
     offset: float | np.ndarray
     scale: float | np.ndarray
     permutation: np.ndarray | None = None
+    encoding: TableEncoding | None = None
 
     @classmethod
     def fit(
@@ -72,7 +77,10 @@ class Preprocessing:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The preprocessed float32 array; a float32 ``x`` without permutation is changed in place
-        (the loader's own copies: a full copy of the training set is 170 MB)."""
+        (the loader's own copies: a full copy of the training set is 170 MB). Raw table cells (an object
+        array, with an ``encoding``) are encoded first."""
+        if self.encoding is not None and x.dtype == object:
+            x = self.encoding.transform(x)
         if self.permutation is not None:
             x = x[:, self.permutation]
         x = np.asarray(x, dtype=np.float32)
@@ -92,6 +100,7 @@ class Preprocessing:
             "offset": plain(self.offset),
             "scale": plain(self.scale),
             "permutation": plain(self.permutation),
+            **({} if self.encoding is None else {"encoding": self.encoding.to_dict()}),
         }
 
     @classmethod
@@ -105,4 +114,5 @@ class Preprocessing:
             array(values["offset"]),
             array(values["scale"]),
             None if permutation is None else np.asarray(permutation, dtype=np.intp),
+            None if values.get("encoding") is None else TableEncoding.from_dict(values["encoding"]),
         )

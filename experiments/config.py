@@ -37,6 +37,7 @@ from .options import (
     NON_NEGATIVE,
     UNIT,
     Choice,
+    DatasetName,
     FiniteFloat,
     Sizes,
     convert_value,
@@ -105,9 +106,26 @@ class DataConfig:
         "fashion_mnist",
         "-d",
         "--dataset",
-        type=Choice(datasets.names()),
-        help="Data set: " + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items()) + ".",
+        type=DatasetName(datasets.names()),
+        help="Data set: "
+        + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items())
+        + "; or your own file: a .csv with a header row (give --target) or a .npz with arrays x and y "
+        "(optionally x_test, y_test, class_names).",
         assignment=True,
+    )
+    target: str | None = option(
+        None,
+        "--target",
+        type=click.STRING,
+        help="CSV data: the column to predict (the other columns are the features: numbers as they are, text "
+        "one-hot encoded, missing cells imputed).",
+    )
+    task: str = option(
+        "auto",
+        "--task",
+        type=Choice(datasets.files.TASKS),
+        help="For a data file: classification or regression; auto: classification for a text target or at "
+        f"most {datasets.files.MAX_CLASSES} distinct integers, regression otherwise.",
     )
     data_dir: str | None = option(
         None,
@@ -474,7 +492,7 @@ def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
     if training.loss != "cross_entropy":
         name += "_mse" if "squared" in training.loss else f"_{training.loss}"
     if data.dataset != "fashion_mnist":
-        name += f"_{data.dataset}"
+        name += f"_{datasets.short_name(data.dataset)}"
     name += parts("data")
     if training.batch_order != "shuffled":
         name += f"_{training.batch_order}"

@@ -103,7 +103,10 @@ def start(
     """Load, check, open the reporters and the folder, build, restore: a run ready for its phases."""
     from tracking.local import LocalRun
 
-    data = load_data(config) if data is None else data
+    if data is None:
+        data = load_data(config)
+        for note in data.notes:
+            say(note)
     preflight.check(config, data, plugins)
     name = run_name(config)
     reporters: list = open_reporters(
@@ -344,6 +347,7 @@ def model_metadata(run: RunContext) -> dict:
         "loss": run.loss.name,
         "n_features": data.n_features,
         "image_shape": data.image_shape,
+        "pixels": data.image_shape is not None and data.info.eight_bit,
         "preprocessing": data.preprocessing.to_dict(),
         "config": run.config.for_model_file(),
     }

@@ -28,12 +28,26 @@ class EvaluationError(ValueError):
 
 
 class Member:
+    """One saved model. ``pixels``: it was trained on 8-bit images (a built-in image set or an image
+    file of uint8), so it is fed pixels in [0, 1] and can be attacked there (FGSM); any other model is
+    fed its data's raw values (a table's cells, a file's arrays) through its own preprocessing."""
+
     def __init__(self, path, model):
         self.path, self.model, self.meta = Path(path), model, model.metadata
-        self.space = PixelSpace(datasets.Preprocessing.from_dict(self.meta["preprocessing"]))
+        self.prep = datasets.Preprocessing.from_dict(self.meta["preprocessing"])
+        self.space = PixelSpace(self.prep)
+        self.pixels = bool(self.meta.get("image_shape")) and self.meta.get("pixels", True)
 
-    def probabilities(self, pixels) -> np.ndarray:
-        return nn.softmax(self.model.predict(self.space.to_model(pixels)).astype(np.float64))
+    def to_model(self, inputs) -> np.ndarray:
+        if self.pixels:
+            return self.space.to_model(inputs)
+        return self.prep.apply(np.array(inputs, dtype=object if inputs.dtype == object else np.float32))
+
+    def outputs(self, inputs) -> np.ndarray:
+        return self.model.predict(self.to_model(inputs)).astype(np.float64)
+
+    def probabilities(self, inputs) -> np.ndarray:
+        return nn.softmax(self.outputs(inputs))
 
     def pixel_gradient(self, pixels, doutputs_of) -> np.ndarray:
         """``dL/dp`` for a loss whose gradient w.r.t. this member's outputs is ``doutputs_of(p_member)``."""
@@ -52,17 +66,80 @@ def load_members(paths) -> list[Member]:
             model = nn.Sequential.load(path)
         except nn.ModelFileError as error:
             raise EvaluationError(str(error)) from None
-        if model.metadata.get("task") != "classification" or "preprocessing" not in model.metadata:
-            raise EvaluationError(f"{path}: not a classification model saved by train.py --save_model")
+        if model.metadata.get("task") not in ("classification", "regression") or "preprocessing" not in model.metadata:
+            raise EvaluationError(f"{path}: not a model saved by train.py --save_model")
         members.append(Member(path, model))
     first = members[0]
     for member in members[1:]:
-        for key in ("dataset", "class_names", "n_features"):
+        for key in ("task", "dataset", "class_names", "n_features"):
             if member.meta[key] != first.meta[key]:
                 raise EvaluationError(
                     f"{member.path} and {first.path} disagree on {key}: {member.meta[key]!r} vs {first.meta[key]!r}"
                 )
     return members
+
+
+def test_set(member: Member, dataset: str, data_dir, all_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(inputs, targets)`` of ``dataset``'s test set (every row with ``all_rows``), as ``member`` takes
+    them: pixels in [0, 1], or raw values; class targets are indices into the model's classes."""
+    meta = member.meta
+    if datasets.is_data_file(dataset):
+        return _file_test_set(member, dataset, all_rows)
+    if all_rows:
+        raise EvaluationError("--all_rows is for data files; a built-in data set is tested on its test set")
+    made_for = meta["dataset"]
+    if dataset != made_for:
+        raise EvaluationError(f"{member.path} was trained on {made_for}, not {dataset}")
+    raw = datasets.load(dataset, data_dir, val_fraction=0.0, scaling="none")
+    inputs = raw.x_test.astype(np.float64) / PIXEL_MAX if member.pixels else raw.x_test
+    if inputs.shape[1] != meta["n_features"]:
+        raise EvaluationError(f"{dataset} has {inputs.shape[1]} inputs; the models take {meta['n_features']}")
+    return inputs, raw.y_test
+
+
+def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarray, np.ndarray]:
+    meta, config = member.meta, member.meta.get("config", {})
+    try:
+        file = datasets.read_file(path, config.get("target"), meta["task"])
+    except datasets.DataFileError as error:
+        raise EvaluationError(str(error)) from None
+    if all_rows:
+        x, labels = file.x, file.labels
+        if file.x_test is not None and file.labels_test is not None:
+            x, labels = np.concatenate([x, file.x_test]), np.concatenate([labels, file.labels_test])
+    else:
+        _, _, x, labels, _ = file.split()
+    encoding = member.prep.encoding
+    if file.is_table != (encoding is not None):
+        kind = "a table" if file.is_table else "arrays"
+        raise EvaluationError(f"{path}: holds {kind}; {member.path} was not trained on {kind}")
+    if encoding is not None:
+        assert file.columns is not None
+        try:
+            x = encoding.reorder(file.columns, x, path)
+        except ValueError as error:
+            raise EvaluationError(str(error)) from None
+    else:
+        x = x.reshape(len(x), -1)
+        if x.shape[1] != meta["n_features"]:
+            raise EvaluationError(f"{path} has {x.shape[1]} inputs per row; {member.path} takes {meta['n_features']}")
+        x = x.astype(np.float64) / PIXEL_MAX if member.pixels else x
+    if meta["task"] == "regression":
+        return x, labels.reshape(len(labels), -1)
+    known = {name: k for k, name in enumerate(meta["class_names"])}
+    unknown = sorted(set(file.class_names) - set(known))
+    if unknown:
+        raise EvaluationError(f"{path}: classes the model does not know: {', '.join(unknown[:10])}")
+    index = np.array([known[name] for name in file.class_names], dtype=np.int64)
+    return x, index[labels]
+
+
+def regression_scores(y, predictions) -> dict:
+    return {
+        "rmse": metrics.rmse(y, predictions),
+        "mae": metrics.mae(y, predictions),
+        "r2": metrics.r2(y, predictions),
+    }
 
 
 def scores(y, probabilities, class_names) -> dict:
@@ -93,29 +170,26 @@ def fgsm_pixels(members, pixels, y, eps) -> np.ndarray:
     return np.clip(pixels + eps * np.sign(gradient), 0.0, 1.0)
 
 
-def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir=None) -> dict:
+def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir=None, all_rows=False) -> dict:
     members = load_members(paths)
-    made_for = members[0].meta["dataset"]
-    dataset = dataset or made_for
-    if dataset != made_for:
-        raise EvaluationError(f"{members[0].path} was trained on {made_for}, not {dataset}")
-    raw = datasets.load(dataset, data_dir, val_fraction=0.0, scaling="none")
-    pixels = raw.x_test.astype(np.float64) / PIXEL_MAX
-    if pixels.shape[1] != members[0].meta["n_features"]:
-        raise EvaluationError(
-            f"{dataset} has {pixels.shape[1]} inputs; the models take {members[0].meta['n_features']}"
-        )
-    y, names = raw.y_test, members[0].meta["class_names"]
+    first = members[0]
+    dataset = dataset or first.meta["dataset"]
+    inputs, y = test_set(first, dataset, data_dir, all_rows)
+    task, names = first.meta["task"], first.meta["class_names"]
+    if fgsm_eps and not (task == "classification" and all(m.pixels for m in members)):
+        raise EvaluationError("--fgsm_eps attacks pixels: it needs models of 8-bit images")
     groups = [("member", [m]) for m in members] + ([("ensemble", members)] if len(members) > 1 else [])
-    report = {"dataset": dataset, "n_test": len(y), "members": []}
+    report: dict = {"dataset": dataset, "task": task, "n_test": len(y), "members": []}
     for kind, group in groups:
-        probabilities = np.mean([m.probabilities(pixels) for m in group], axis=0)
-        entry = {
-            "model": str(group[0].path) if kind == "member" else f"ensemble of {len(group)}",
-            **scores(y, probabilities, names),
-        }
+        entry: dict = {"model": str(group[0].path) if kind == "member" else f"ensemble of {len(group)}"}
+        if task == "regression":
+            predictions = np.mean([m.outputs(inputs) for m in group], axis=0)
+            entry.update(regression_scores(y, predictions))
+        else:
+            probabilities = np.mean([m.probabilities(inputs) for m in group], axis=0)
+            entry.update(scores(y, probabilities, names))
         if fgsm_eps:
-            attacked = fgsm_pixels(group, pixels, y, fgsm_eps)
+            attacked = fgsm_pixels(group, inputs, y, fgsm_eps)
             entry["accuracy_fgsm"] = scores(y, np.mean([m.probabilities(attacked) for m in group], axis=0), names)[
                 "accuracy"
             ]
@@ -124,10 +198,10 @@ def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir
         else:
             report["ensemble"] = entry
     top = report.get("ensemble", report["members"][0])
-    report.update({k: top[k] for k in ("accuracy", "loss", "macro_f1", "per_class")})
+    report.update({k: v for k, v in top.items() if k != "model"})
     if fgsm_eps:
-        report.update(fgsm_eps=fgsm_eps, accuracy_fgsm=top["accuracy_fgsm"])
-    if output_dir is not None:
+        report["fgsm_eps"] = fgsm_eps
+    if output_dir is not None and task == "classification":
         from tracking import plots
 
         folder = Path(output_dir)

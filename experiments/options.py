@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -92,6 +93,36 @@ class Sizes(click.ParamType):
         if not numbers or min(numbers) < 1:
             self.fail(f"{value!r}: sizes must be at least 1.", param, ctx)
         return numbers[0] if len(numbers) == 1 else tuple(numbers)
+
+
+class DatasetName(click.ParamType):
+    """A registered data set (case-insensitive, returned in the registry's spelling) or a path to a
+    ``.csv`` / ``.npz`` file of one's own (:mod:`datasets.files`), which must exist."""
+
+    name = "name|file"
+
+    def __init__(self, choices: Sequence[str]):
+        self.choices = list(choices)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(self.choices) + "|FILE.csv|FILE.npz]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import datasets
+
+        text = str(value)
+        for choice in self.choices:
+            if text.lower() == choice.lower():
+                return choice
+        if datasets.is_data_file(text):
+            if not Path(text).is_file():
+                self.fail(f"{text}: no such file.", param, ctx)
+            return text
+        self.fail(
+            f"{text!r} is not one of {', '.join(self.choices)}, nor a .csv or .npz file.",
+            param,
+            ctx,
+        )
 
 
 POSITIVE = FiniteFloat(min=0.0, min_open=True)

@@ -71,9 +71,22 @@ def load_data(config: RunConfig) -> datasets.Dataset:
             data.seed,
             scaling=data.scaling,
             permute_pixels=data.permute_pixels,
+            target=data.target,
+            task=data.task,
         )
+    except datasets.DataFileError as error:
+        raise ConfigError(str(error)) from None
     except ValueError as error:
         raise ConfigError(f"{data.dataset}: {error}") from None
+
+
+def task_of(config: RunConfig) -> str:
+    """The run's task (``classification`` or ``regression``): the data set's, or its file's."""
+    data = config.data
+    try:
+        return datasets.describe(data.dataset, data.target, data.task).task
+    except datasets.DataFileError as error:
+        raise ConfigError(str(error)) from None
 
 
 def open_reporters(config: RunConfig, name: str, **kwargs: Any) -> list:

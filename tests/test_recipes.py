@@ -162,7 +162,10 @@ def fake_image_data(name, scaling):
     pixels = rng.integers(0, 256, size=(30, 36)).astype(np.float32)
     pixels[:, :6] = 0.0  # blank top row
     preprocessing = datasets.Preprocessing.fit(pixels.copy(), scaling)
-    return type("Data", (), {"name": name, "image_shape": (6, 6), "preprocessing": preprocessing})(), pixels
+    info = datasets.DATASETS[name]
+    return type(
+        "Data", (), {"name": name, "info": info, "image_shape": (6, 6), "preprocessing": preprocessing}
+    )(), pixels
 
 
 @pytest.mark.parametrize("scaling", ["minmax", "standard"])

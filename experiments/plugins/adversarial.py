@@ -128,8 +128,10 @@ class Adversarial(Plugin):
 
     def check(self, config, data):
         s = config.get(AdversarialConfig)
-        if data.image_shape is None or data.task != "classification":
-            raise ConfigError(f"--fgsm_eps and --adv_train need an image classification data set, not {data.name}")
+        if data.image_shape is None or data.task != "classification" or not data.info.eight_bit:
+            raise ConfigError(
+                f"--fgsm_eps and --adv_train need a classification data set of 8-bit images, not {data.name}"
+            )
         if s.adv_train and not s.fgsm_eps:
             raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
 

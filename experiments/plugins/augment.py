@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
-import datasets
 import nn
 
 from ..options import option
@@ -69,7 +68,7 @@ class Augmentation(nn.Callback):
     def __init__(self, data, max_shift: int, seed: int):
         self.preprocessing, self.image_shape = data.preprocessing, data.image_shape
         self.max_shift, self.seed = int(max_shift), int(seed)
-        self.flip = datasets.DATASETS[data.name].mirror_invariant
+        self.flip = data.info.mirror_invariant
         self.rng = np.random.default_rng([self.seed, 11, 0])
 
     def on_epoch_begin(self, epoch, n_batches):
