@@ -86,10 +86,13 @@ class Dataset:
         )
 
 
-def _flat(x: np.ndarray) -> np.ndarray:
-    if x.dtype == object:  # a table's raw cells: encoded by the fitted preprocessing
-        return x
+def _flat_float32(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1).astype(np.float32)
+
+
+def _as_table(x: np.ndarray) -> np.ndarray:
+    """A table's raw cells stay as read (strings, or float64 with NaN): its encoding turns them into features."""
+    return x
 
 
 def _targets(y: ArrayLike, task: str) -> np.ndarray:
@@ -147,17 +150,20 @@ def load(
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     info, raw, file = _raw(name, data_dir, target, task)
     image_shape = tuple(raw.x_train.shape[1:]) if raw.x_train.ndim > 2 else None
+    table = file is not None and file.is_table
+    flatten = _as_table if table else _flat_float32
     y_all = _targets(raw.y_train, info.task)
     x_val = y_val = None
     if val_fraction > 0:
         train, val = holdout(y_all, val_fraction, seed, stratify=info.task == "classification")
-        x_train, y_train, x_val, y_val = _flat(raw.x_train[train]), y_all[train], _flat(raw.x_train[val]), y_all[val]
+        x_train, x_val = flatten(raw.x_train[train]), flatten(raw.x_train[val])
+        y_train, y_val = y_all[train], y_all[val]
     else:
-        x_train, y_train = _flat(raw.x_train), y_all
-    x_test = _flat(raw.x_test)
+        x_train, y_train = flatten(raw.x_train), y_all
+    x_test = flatten(raw.x_test)
     encoding, notes = None, list(file.notes) if file else []
-    if file is not None and file.is_table:
-        assert file.columns is not None and file.numeric is not None
+    if table:
+        assert file is not None and file.columns is not None and file.numeric is not None
         encoding = TableEncoding.fit(x_train, file.columns, file.numeric)
         imputed = sum(encoding.count_missing(x) for x in (x_train, x_val, x_test) if x is not None)
         if imputed:

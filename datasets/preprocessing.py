@@ -18,7 +18,7 @@ positions first (the scrambled-pixels study). A fitted :class:`Preprocessing`
 is plain data (a permutation, an offset, a scale), so it can be stored with
 a model and applied again later. A table read from a CSV file is encoded as numbers first
 (:class:`datasets.tables.TableEncoding`, fitted on the training split too): ``encoding`` keeps it,
-and :meth:`Preprocessing.apply` given the file's raw cells encodes them before scaling.
+and :meth:`Preprocessing.prepare` given the file's raw cells encodes them before scaling.
 """
 
 from __future__ import annotations
@@ -77,10 +77,7 @@ class Preprocessing:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The preprocessed float32 array; a float32 ``x`` without permutation is changed in place
-        (the loader's own copies: a full copy of the training set is 170 MB). Raw table cells (an object
-        array, with an ``encoding``) are encoded first."""
-        if self.encoding is not None and x.dtype == object:
-            x = self.encoding.transform(x)
+        (the loader's own copies: a full copy of the training set is 170 MB)."""
         if self.permutation is not None:
             x = x[:, self.permutation]
         x = np.asarray(x, dtype=np.float32)
@@ -88,6 +85,11 @@ class Preprocessing:
             x -= self.offset
             x *= self.scale
         return x
+
+    def prepare(self, raw: np.ndarray) -> np.ndarray:
+        """The network's input from raw values: a table's cells are encoded first (with an ``encoding``),
+        then :meth:`apply`."""
+        return self.apply(raw if self.encoding is None else self.encoding.transform(raw))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly: stored in a saved model's metadata, so the model can be evaluated on raw data."""

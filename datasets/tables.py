@@ -4,7 +4,8 @@ Numeric columns keep their values; a missing cell takes the column's training me
 columns are one-hot encoded over the categories seen in training (one column per category, in
 sorted order); a missing cell takes the most frequent training category (ties: the smallest, as
 scikit-learn breaks them) and an unseen category encodes as all zeros. The fitting is
-scikit-learn's (``SimpleImputer`` and ``OneHotEncoder``); what it learns is kept as plain data (the
+scikit-learn's (``SimpleImputer`` and ``OneHotEncoder``; the medians NumPy's ``nanmedian``, equal to
+``SimpleImputer``'s and ten times faster on wide tables); what it learns is kept as plain data (the
 medians, the categories), so that a saved model carries it in its JSON metadata and applies it to a
 new file without pickles. ``tests/test_files.py`` checks :meth:`TableEncoding.transform` against
 scikit-learn's fitted ``ColumnTransformer``.
@@ -12,17 +13,13 @@ scikit-learn's fitted ``ColumnTransformer``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .files import MISSING
-
-
-def missing_mask(cells: np.ndarray) -> np.ndarray:
-    """True where a cell (a stripped string) is missing."""
-    return np.isin(cells.astype(str), list(MISSING))
+from .files import is_missing
 
 
 @dataclass
@@ -45,13 +42,17 @@ class TableEncoding:
         numbers = [j for j, is_number in enumerate(numeric) if is_number]
         texts = [j for j, is_number in enumerate(numeric) if not is_number]
         if numbers:
+            # SimpleImputer(strategy="median", keep_empty_features=True)'s statistics (tests/test_files.py
+            # compares), from NumPy's partition-based nanmedian: 0.4 s instead of 4 on MNIST as CSV
             values = _numbers(cells[:, numbers])
-            imputer = SimpleImputer(strategy="median", keep_empty_features=True).fit(values)
-            for j, median in zip(numbers, imputer.statistics_):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: its fill is 0
+                medians = np.nan_to_num(np.nanmedian(values, axis=0), nan=0.0)
+            for j, median in zip(numbers, medians):
                 fills[j] = float(median)
         if texts:
             text = cells[:, texts].astype(object)
-            text[missing_mask(text)] = np.nan
+            text[is_missing(cells[:, texts])] = np.nan
             imputer = SimpleImputer(strategy="most_frequent", missing_values=np.nan, keep_empty_features=True)
             filled = imputer.fit_transform(text)
             encoder = OneHotEncoder(handle_unknown="ignore").fit(filled.astype(str))
@@ -73,21 +74,24 @@ class TableEncoding:
         return len(self.feature_names)
 
     def transform(self, cells: np.ndarray) -> np.ndarray:
-        """The ``N x n_features`` float32 encoding of ``cells`` (columns in :attr:`columns`' order)."""
-        parts = []
+        """The ``N x n_features`` float32 encoding of ``cells`` (strings, or float64 with NaN for missing
+        cells when every column is numeric; columns in :attr:`columns`' order)."""
+        widths = [1 if seen is None else len(seen) for seen in self.categories]
+        starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(int)
+        out = np.zeros((len(cells), sum(widths)), dtype=np.float32)
+        numbers = [j for j, seen in enumerate(self.categories) if seen is None]
+        if numbers:  # all numeric columns at once: MNIST as CSV has 784 of them
+            values = _numbers(cells[:, numbers])
+            fills = np.array([self.fills[j] for j in numbers], dtype=np.float64)
+            out[:, starts[numbers]] = np.where(np.isnan(values), fills[None, :], values)
         for j, seen in enumerate(self.categories):
-            column = cells[:, j].astype(str)
-            missing = missing_mask(column)
-            if seen is None:
-                values = np.where(missing, repr(float(self.fills[j])), column).astype(np.float64)
-                parts.append(values[:, None])
-            else:
-                column = np.where(missing, self.fills[j], column)
-                parts.append(column[:, None] == np.asarray(seen, dtype=str)[None, :])
-        return np.hstack(parts).astype(np.float32) if parts else np.empty((len(cells), 0), np.float32)
+            if seen is not None:
+                column = np.where(is_missing(cells[:, j]), self.fills[j], cells[:, j])
+                out[:, starts[j] : starts[j] + len(seen)] = column[:, None] == np.asarray(seen, dtype=str)[None, :]
+        return out
 
     def count_missing(self, cells: np.ndarray) -> int:
-        return int(missing_mask(cells).sum())
+        return int(is_missing(cells).sum())
 
     def reorder(self, columns: tuple[str, ...] | list[str], cells: np.ndarray, where: str) -> np.ndarray:
         """``cells`` (with the named ``columns``) in this encoding's column order; a file whose columns
@@ -120,8 +124,10 @@ class TableEncoding:
 
 
 def _numbers(cells: np.ndarray) -> np.ndarray:
-    """Numeric cells as float64, NaN where missing."""
+    """Numeric cells as float64, NaN where missing (or written as NaN)."""
+    if cells.dtype.kind == "f":  # a table of numbers only (datasets.files reads it so)
+        return cells.astype(np.float64)
     out = np.full(cells.shape, np.nan)
-    present = ~missing_mask(cells)
+    present = ~is_missing(cells)
     out[present] = cells[present].astype(np.float64)
     return out

@@ -41,7 +41,9 @@ class Member:
     def to_model(self, inputs) -> np.ndarray:
         if self.pixels:
             return self.space.to_model(inputs)
-        return self.prep.apply(np.array(inputs, dtype=object if inputs.dtype == object else np.float32))
+        if self.prep.encoding is not None:
+            return self.prep.prepare(inputs)
+        return self.prep.apply(np.array(inputs, dtype=np.float32))
 
     def outputs(self, inputs) -> np.ndarray:
         return self.model.predict(self.to_model(inputs)).astype(np.float64)
