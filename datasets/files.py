@@ -141,7 +141,7 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
     parsed = [numbers(x[:, j]) for j in range(x.shape[1])] if x.dtype.kind == "U" else list(x.T)
     numeric = tuple(column is not None for column in parsed)
     if all(numeric) and x.dtype.kind == "U":  # one float64 array, NaN where missing
-        x = np.column_stack(parsed)
+        x = np.column_stack([column for column in parsed if column is not None])
     for name, column in zip(features, parsed):
         if column is not None and np.isinf(column).any():
             raise DataFileError(f"{path}: column {name!r} holds an infinite value")
