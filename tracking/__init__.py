@@ -9,6 +9,13 @@ asks which ones are on.
 
 import nn
 
+SPLIT_TITLES = {"train": "Training set", "val": "Validation set", "test": "Test set"}
+
+
+def confusion_key(split: str) -> str:
+    """``confusion_matrix`` for the test set (the name it always had), ``confusion_matrix_<split>`` for the others."""
+    return "confusion_matrix" if split == "test" else f"confusion_matrix_{split}"
+
 
 class Reporter(nn.Callback):
     def watch(self, monitor: str, goal: str) -> None:
@@ -18,7 +25,8 @@ class Reporter(nn.Callback):
 
     def log_figures(self, figures: dict) -> None: ...
 
-    def log_confusion(self, y_true, y_pred, class_names) -> None: ...
+    def log_confusion(self, y_true, y_pred, class_names, split: str = "test") -> None:
+        """The confusion matrix of one split (``train``, ``val`` or ``test``), as :func:`confusion_key` names it."""
 
     def log_model(self, path, metadata: dict) -> None: ...
 
@@ -30,6 +38,10 @@ class Reporter(nn.Callback):
 
     def log_batch(self, row: dict) -> None:
         """One ``{"batch", "epoch", "batch_loss"}`` row of the within-epoch loss (``--log_every``)."""
+
+    def log_histograms(self, epoch: int, values: dict) -> None:
+        """Distributions of epoch ``epoch``, ``{name: 1-D array}`` (``weights/<parameter>``,
+        ``activations/<layer>``: ``--dynamics``), handed over before the epoch's metrics."""
 
     def finish(self, summary: dict, exit_code: int) -> str:
         """Write the summary and close; return a line saying where the results are ("" if nothing to say)."""

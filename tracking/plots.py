@@ -531,3 +531,245 @@ def activation_maps_figure(images, maps, labels, image_shape, class_names, path,
         fontsize=8,
         title_size=10,
     )
+
+
+RUN_STATE_STYLES = {  # state: (marker, colour, filled, legend label); a failed run's x reads as "crashed"
+    "complete": ("o", "tab:blue", True, "complete"),
+    "pruned": ("o", "tab:orange", False, "pruned (last value)"),
+    "fail": ("x", "tab:red", True, "failed (last value)"),
+}
+
+
+def elapsed_axis(seconds: np.ndarray) -> tuple[np.ndarray, str]:
+    """Elapsed ``seconds`` in the unit that suits their span: seconds under 2 minutes, minutes under
+    3 hours, hours beyond."""
+    span = float(seconds.max()) if seconds.size else 0.0
+    if span < 120:
+        return seconds, "seconds"
+    if span < 3 * 3600:
+        return seconds / 60, "minutes"
+    return seconds / 3600, "hours"
+
+
+def metric_vs_created_figure(
+    seconds: Sequence[float],
+    values: Sequence[float | None],
+    states: Sequence[str],
+    best: Sequence[float | None],
+    metric: str,
+    path,
+    maximize: bool = True,
+    title: str = "",
+    start: str = "",
+) -> Path:
+    """W&B's "metric vs. created" panel: each run's ``metric`` (``values``) against the time it started,
+    ``seconds`` after the first run (which started at ``start``, shown in the axis label), marked by its
+    state (``states``: complete, pruned, fail; see :data:`RUN_STATE_STYLES`); a failed run without a value
+    is a triangle on the bottom edge. ``best``, the running best at each run (``None`` before the first),
+    is the step line. The legend stands beside the plot, where it hides no run."""
+    x, unit = elapsed_axis(np.asarray(seconds, dtype=float))
+    y = np.array([np.nan if v is None else v for v in values], dtype=float)
+    kinds = np.asarray(states)
+    fig = new_figure(11, 5)
+    ax = fig.subplots()
+    for state, (marker, colour, filled, label) in RUN_STATE_STYLES.items():
+        style: dict[str, Any] = {"ls": "none", "marker": marker, "ms": 7, "color": colour}
+        style["mfc"] = colour if filled else "none"
+        valued, missing = (kinds == state) & np.isfinite(y), (kinds == state) & ~np.isfinite(y)
+        if valued.any():
+            ax.plot(x[valued], y[valued], label=label, **style)
+        if missing.any():  # y in axes units: just above the bottom edge, whatever the metric's range
+            ax.plot(
+                x[missing],
+                np.full(missing.sum(), 0.03),
+                transform=ax.get_xaxis_transform(),
+                label=f"{label.split(' (')[0]}, no value (bottom edge)",
+                **{**style, "marker": "v"},
+            )
+    known = np.array([b is not None for b in best])
+    if known.any():
+        running = np.array([b for b in best if b is not None], dtype=float)
+        best_label = f"running best ({'highest' if maximize else 'lowest'} complete run so far)"
+        ax.step(x[known], running, where="post", color="black", lw=1.4, label=best_label, zorder=1)
+    ax.set(xlabel=f"{unit} since the first run started" + (f" ({start})" if start else ""), ylabel=metric)
+    ax.set_title(title, y=1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the plot: no point hidden
+    fig.subplots_adjust(left=0.08, right=0.72, bottom=0.12, top=0.91)
+    save_figure(fig, path, dpi=DPI)
+    return Path(path)
+
+
+# -- looking inside the network (--latent, --dynamics, --maximize; the deeper convolution maps) -------------
+
+
+def layer_maps_figure(images, maps, labels, image_shape, class_names, path, layer: str, channels: int = 8) -> Path:
+    """As :func:`activation_maps_figure`, for a deeper convolutional ``layer`` (its name in the title):
+    one row per test image, the image then its first ``channels`` maps (``maps: n x H x W x F``)."""
+    n, channels = len(images), min(channels, maps.shape[3])
+    tiles: list[np.ndarray | None] = []
+    texts: list[Lines] = []
+    for row in range(n):
+        tiles.append(_rgba(images[row].reshape(image_shape), "gray_r"))
+        texts.append([(str(class_names[labels[row]]), BLACK)])
+        for k in range(channels):
+            tiles.append(_rgba(maps[row, :, :, k], "viridis"))
+            texts.append([(f"map {k}", GREY)] if row == 0 else [])
+    return _tiles_figure(
+        tiles,
+        texts,
+        columns=channels + 1,
+        title=f"activation maps of {layer}, one test image per class (each map on its own scale)",
+        path=path,
+        cell=84,
+        fontsize=8,
+        title_size=10,
+    )
+
+
+def _class_colours(n: int) -> np.ndarray:
+    """``n`` distinct RGBA colours: tab10 / tab20 as far as they go, then evenly along turbo."""
+    if n <= 20:
+        return np.asarray(_colormap("tab10" if n <= 10 else "tab20")(np.arange(n)))
+    return np.asarray(_colormap("turbo")(np.linspace(0.0, 1.0, n)))
+
+
+def latent_figure(panels, targets, class_names, path, title: str = "") -> Path:
+    """One scatter plot per ``(panel title, N x 2 points)`` of ``panels``, the points of every panel
+    the same N examples: coloured by class with one legend of ``class_names`` (classification), or by
+    the first column of ``targets`` through viridis with one colour bar (regression). The axes of a
+    projection have no units: no ticks."""
+    n = len(panels)
+    columns = max(1, min(n, 3))
+    rows = max(1, -(-n // columns))
+    width, height = 3.5 * columns + 1.7, 3.4 * rows + 0.9
+    fig = new_figure(width, height)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    colours = _class_colours(len(class_names)) if class_names else None
+    labels = np.asarray(targets)
+    values = labels.astype(np.float64).reshape(len(labels), -1)[:, 0] if colours is None else None
+    mappable = None
+    for ax, (name, points) in zip(axes, panels):
+        if colours is not None:
+            for c, class_name in enumerate(class_names):
+                chosen = labels == c
+                if chosen.any():
+                    ax.scatter(*points[chosen].T, s=5, color=colours[c], label=str(class_name), linewidths=0)
+        else:
+            mappable = ax.scatter(*points.T, s=5, c=values, cmap="viridis", linewidths=0)
+        ax.set_title(name, fontsize=9, y=1.0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    right = 1 - 1.6 / width
+    if colours is not None and n:
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(
+            handles,
+            names,
+            loc="center left",
+            bbox_to_anchor=(right + 0.01, 0.5),
+            fontsize=8,
+            markerscale=2.5,
+            frameon=False,
+        )
+    elif mappable is not None:
+        bar = fig.add_axes((right + 0.03, 0.2, 0.12 / width, 0.6))
+        fig.colorbar(mappable, cax=bar, label="target")
+    fig.suptitle(title, fontsize=11)
+    fig.subplots_adjust(
+        left=0.2 / width, right=right, bottom=0.2 / height, top=1 - 0.85 / height, wspace=0.08, hspace=0.18
+    )
+    save_figure(fig, path, dpi=DPI)
+    return Path(path)
+
+
+def layer_lines_figure(
+    epochs,
+    series: dict,
+    path,
+    title: str = "",
+    ylabel: str = "",
+    log: bool = False,
+    limits: tuple[float, float] | None = None,
+) -> Path:
+    """One line per layer, ``series = {label: value per epoch}``, against the epochs (whole numbers);
+    ``log``: a logarithmic y axis; ``limits``: fixed y limits."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig = new_figure(8.5, 4.5)
+    ax = fig.subplots()
+    for label, values in series.items():
+        ax.plot(epochs, values, "-o", markersize=3, label=label)
+    if log:
+        ax.set_yscale("log")
+    if limits is not None:
+        ax.set_ylim(*limits)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set(xlabel="epoch", ylabel=ylabel)
+    ax.grid(alpha=0.3, which="both" if log else "major")
+    if series:
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.subplots_adjust(left=0.1, right=0.78, bottom=0.12, top=0.84)
+    save_figure(fig, path, dpi=DPI)
+    return Path(path)
+
+
+def spread_figure(rows: list[dict], percentiles: Sequence[float], path, title: str = "") -> Path:
+    """The spread of each layer's values against the epoch: ``rows`` hold, per epoch, ``"epoch"`` and
+    ``"weights/<name>"`` / ``"activations/<name>"``: the five ``percentiles`` (e.g. 5, 25, 50, 75, 95)
+    of those values. Weights in the top row, activations in the bottom one; the outer pair of
+    percentiles is the light band, the inner pair the dark one, the middle one the line."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [row["epoch"] for row in rows]
+    groups = [[key for key in rows[0] if key.startswith(prefix)] for prefix in ("weights/", "activations/")]
+    groups = [group for group in groups if group]
+    columns = max(len(group) for group in groups)
+    width, height = 2.9 * columns + 0.8, 2.6 * len(groups) + 1.1
+    fig = new_figure(width, height)
+    axes = fig.subplots(len(groups), columns, squeeze=False)
+    for line, group in zip(axes, groups):
+        for ax, key in zip(line, group):
+            q = np.array([row[key] for row in rows], dtype=np.float64)
+            ax.fill_between(epochs, q[:, 0], q[:, 4], color="tab:blue", alpha=0.2, linewidth=0)
+            ax.fill_between(epochs, q[:, 1], q[:, 3], color="tab:blue", alpha=0.45, linewidth=0)
+            ax.plot(epochs, q[:, 2], color="tab:blue", lw=1.5, marker="o", markersize=2.5)
+            ax.set_title(key, fontsize=8.5, y=1.0)
+            ax.tick_params(labelsize=7.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+            ax.grid(alpha=0.3)
+        for ax in line[len(group) :]:
+            ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch", fontsize=8)
+    p = [f"{v:g}" for v in percentiles]
+    fig.suptitle(
+        f"{title}\nper-layer spread: median (line), {p[1]}-{p[3]}th (dark) and {p[0]}-{p[4]}th percentiles (light)",
+        fontsize=10,
+    )
+    fig.subplots_adjust(
+        left=0.6 / width, right=1 - 0.2 / width, bottom=0.5 / height, top=1 - 0.85 / height, wspace=0.3, hspace=0.45
+    )
+    save_figure(fig, path, dpi=DPI)
+    return Path(path)
+
+
+def maximize_figure(rows, image_shape, path, title: str = "") -> Path:
+    """Activation maximisation: one row per layer, ``rows`` of ``(layer label, images: n x D in pixel
+    order, units, activations)``; each image on its own scale (dark = high), its unit and activation under it."""
+    columns = max(len(units) for _, _, units, _ in rows)
+    tiles: list[np.ndarray | None] = []
+    texts: list[Lines] = []
+    for _, images, units, activations in rows:
+        for k in range(columns):
+            if k < len(units):
+                tiles.append(_rgba(images[k].reshape(image_shape), "gray_r"))
+                texts.append([(f"unit {units[k]}", BLACK), (f"a = {activations[k]:.3g}", GREY)])
+            else:
+                tiles.append(None)
+                texts.append([])
+    layers = "; ".join(f"row {k + 1}: {label}" for k, (label, _, _, _) in enumerate(rows))
+    return _tiles_figure(tiles, texts, columns=columns, title=f"{title}. {layers}", path=path, cell=112, fontsize=8)

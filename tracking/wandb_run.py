@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from . import Reporter
+from . import SPLIT_TITLES, Reporter, confusion_key
 
 
 def _host() -> str:
@@ -124,14 +124,14 @@ class WandbRun(Reporter):
         ]
         self.run.log({"samples": images, "sample_grid": self.wandb.Image(str(grid_png))}, commit=False)
 
-    def log_confusion(self, y_true, y_pred, class_names) -> None:
+    def log_confusion(self, y_true, y_pred, class_names, split: str = "test") -> None:
         matrix = self.wandb.plot.confusion_matrix(
             y_true=list(map(int, y_true)),
             preds=list(map(int, y_pred)),
             class_names=list(class_names),
-            title="Test confusion matrix",
+            title=f"{SPLIT_TITLES.get(split, split)} confusion matrix",
         )
-        self.run.log({"confusion_matrix": matrix}, commit=False)
+        self.run.log({confusion_key(split): matrix}, commit=False)
 
     def log_mistakes(self, rows, images, image_shape, class_names) -> None:
         """A W&B Table of the misclassified test examples (image, labels, probabilities), as W&B's
@@ -153,6 +153,12 @@ class WandbRun(Reporter):
 
     def log_batch(self, row: dict) -> None:
         self.run.log({"batch": row["batch"], "batch_loss": row["batch_loss"]})
+
+    def log_histograms(self, epoch: int, values: dict) -> None:
+        """W&B histograms (64 bins) of ``values``, joined to the epoch's row: they arrive before the
+        epoch's metrics, whose log commits the row."""
+        histograms = {name: self.wandb.Histogram(array, num_bins=64) for name, array in values.items()}
+        self.run.log({"epoch": epoch, **histograms}, commit=False)
 
     def log_model(self, path, metadata: dict) -> None:
         """The saved model as a W&B Artifact of type "model", its metrics in the metadata."""

@@ -16,8 +16,11 @@ from . import (
     classification,
     conv_figures,
     curves,
+    dynamics,
     kfold,
     label_smoothing,
+    latent,
+    maximize,
     measurements,
     pretrain,
     regression,
@@ -44,6 +47,9 @@ PLUGINS: tuple[Plugin, ...] = (
     conv_figures.ConvFigures(),
     study_figures.StudyFigures(),
     saliency.Saliency(),
+    latent.Latent(),  # owns the section "Looking inside the network" (--latent, --dynamics, --maximize)
+    dynamics.Dynamics(),
+    maximize.Maximize(),
 )
 
 

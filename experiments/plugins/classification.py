@@ -1,25 +1,35 @@
 """What a classification run reports: after training, the test accuracy and loss, per-class
 precision, recall and F1 and the macro F1 (:mod:`nn.metrics`, from the one evaluation of the test
-set), the confusion matrix (counts as CSV, W&B's interactive matrix) and the misclassified test
-examples (``mistakes.csv``, most confident first; a W&B table); as figures, one training image per
-class (the assignment's question 1), the row-normalised confusion matrix and the 16 most confident
-mistakes."""
+set), the confusion matrices of the training, validation and test sets (counts as CSV, W&B's
+interactive matrices ``confusion_matrix_train``, ``confusion_matrix_val`` and ``confusion_matrix``)
+and the misclassified test examples (``mistakes.csv``, most confident first; a W&B table); as
+figures, one training image per class (the assignment's question 1), the row-normalised confusion
+matrices (``confusion_matrix_train.png``, ``confusion_matrix_val.png``, ``confusion_matrix.png``) and
+the 16 most confident mistakes.
+
+The training and validation sets are predicted once more after training, in evaluation mode: no
+dropout, no augmentation, no adversarial examples; the weights are the final ones, as for the test
+set."""
 
 from __future__ import annotations
 
 import numpy as np
 
-import datasets
 import nn
+from nn import metrics
+from tracking import SPLIT_TITLES, confusion_key
 
 from .base import Plugin, Priority
 
 MAX_LOGGED_MISTAKES = 1000
 MISTAKE_FIGURE = 16
+SPLITS = ("train", "val", "test")
 
 
 def task_of(config) -> str:
-    return datasets.DATASETS[config.data.dataset].task
+    from ..session import task_of
+
+    return task_of(config)
 
 
 class ClassificationReport(Plugin):
@@ -34,7 +44,15 @@ class ClassificationReport(Plugin):
 
         data, test = run.data, run.evaluations["test"]
         predictions = test.predictions
-        write_text(run.folder / "confusion_matrix.csv", _csv(test.confusion))
+        for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val)):
+            if x is not None and y is not None and len(x):
+                run.evaluations[split] = metrics.score_split(run.model, run.loss, x, y, split, data.class_names)
+        for split in SPLITS:
+            if split in run.evaluations:
+                scores = run.evaluations[split]
+                write_text(run.folder / f"{confusion_key(split)}.csv", _csv(scores.confusion))
+                for reporter in run.reporters:
+                    reporter.log_confusion(scores.y, scores.predictions, data.class_names, split)
         probabilities = nn.softmax(test.outputs.astype(np.float64))
         wrong = np.flatnonzero(predictions != data.y_test)
         wrong = wrong[np.argsort(-probabilities[wrong, predictions[wrong]], kind="stable")]
@@ -55,7 +73,6 @@ class ClassificationReport(Plugin):
         logged = rows[:MAX_LOGGED_MISTAKES]
         run.state[self.name] = (rows[:MISTAKE_FIGURE], images)
         for reporter in run.reporters:
-            reporter.log_confusion(data.y_test, predictions, names)
             reporter.log_mistakes(
                 logged, images if images is not None else [None] * len(logged), data.image_shape, names
             )
@@ -71,11 +88,17 @@ class ClassificationReport(Plugin):
             )
             for reporter in run.reporters:
                 reporter.log_samples(data.x_train, data.y_train, data.image_shape, data.class_names, grid)
+        for split in SPLITS:
+            scores = run.evaluations.get(split)
+            if scores is not None:
+                figures[f"{confusion_key(split)}_image"] = plots.confusion_figure(
+                    scores.confusion,
+                    data.class_names,
+                    run.folder / f"{confusion_key(split)}.png",
+                    title=f"{data.name} {SPLIT_TITLES[split].lower()}",
+                )
         test = run.evaluations.get("test")
         if test is not None:
-            figures["confusion_matrix_image"] = plots.confusion_figure(
-                test.confusion, data.class_names, run.folder / "confusion_matrix.png", title=f"{data.name} test set"
-            )
             rows, images = run.state.get(self.name, ([], None))
             if images is not None:
                 figures["worst_mistakes"] = plots.mistakes_figure(

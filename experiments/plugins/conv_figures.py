@@ -1,18 +1,24 @@
 """The homework's pictures of a cnn / localnet (``--arch cnn|localnet``): the first layer's filters
 (for a locally connected layer, the kernels of its central output position) and the activation maps
-after the first layer's activation, for one test image per class."""
+after every convolutional (or locally connected) layer's activation, before its pooling, for one test
+image per class: the first layer's in ``activation_maps.png`` (as always), layer ``k`` (counted from 0)
+in ``activation_maps_<k>.png``, one figure per layer (their maps differ in size and number)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 import nn
 
 from .base import Plugin, Priority
 from .classification import task_of
 
+CONVOLUTIONS = (nn.layers.Conv2D, nn.layers.LocallyConnected2D)
+
 
 class ConvFigures(Plugin):
     name = "conv_figures"
-    example = {"arch": "cnn", "filters": 4}
+    example = {"arch": "cnn", "filters": (4, 4)}
     priority = Priority.REPORT
 
     def enabled(self, config):
@@ -24,9 +30,7 @@ class ConvFigures(Plugin):
         from tracking import plots
 
         model, data, name = run.model, run.data, run.name
-        first = next(
-            layer for layer in model.layers if isinstance(layer, (nn.layers.Conv2D, nn.layers.LocallyConnected2D))
-        )
+        first = next(layer for layer in model.layers if isinstance(layer, CONVOLUTIONS))
         k, c, f = first.kernel_size, first.in_channels, first.filters
         kernels = first.params["W"]
         if isinstance(first, nn.layers.LocallyConnected2D):
@@ -36,19 +40,39 @@ class ConvFigures(Plugin):
         kernels = kernels.reshape(k, k, c, f)
         index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
         x = model.as_input(data.x_test[index])
-        maps = x
-        for layer in model.layers:
-            maps = layer.forward(maps)
-            if isinstance(layer, nn.layers.ActivationLayer):
-                break
-        return {
+        images, labels = data.preprocessing.invert(x), data.y_test[index]
+        (first_maps, _), *deeper = convolution_maps(model, x)
+        figures = {
             "filters": plots.filters_figure(kernels, run.folder / "filters.png", title=name),
             "activation_maps": plots.activation_maps_figure(
-                data.preprocessing.invert(x),
-                maps.copy(),
-                data.y_test[index],
-                data.image_shape,
-                data.class_names,
-                run.folder / "activation_maps.png",
+                images, first_maps, labels, data.image_shape, data.class_names, run.folder / "activation_maps.png"
             ),
         }
+        for depth, (maps, layer) in enumerate(deeper, start=1):
+            figures[f"activation_maps_{depth}"] = plots.layer_maps_figure(
+                images,
+                maps,
+                labels,
+                data.image_shape,
+                data.class_names,
+                run.folder / f"activation_maps_{depth}.png",
+                layer=f"convolutional layer {depth} ({layer.name})",
+            )
+        return figures
+
+
+def convolution_maps(model, x) -> list[tuple[np.ndarray, nn.layers.Layer]]:
+    """``(maps: n x H x W x F, the layer)`` after each convolutional (or locally connected) layer's
+    activation, input side first, in evaluation mode."""
+    found: list[tuple[np.ndarray, nn.layers.Layer]] = []
+    source, values = None, x
+    for layer in model.layers:
+        if isinstance(layer, nn.layers.Flatten):
+            break
+        values = layer.forward(values)
+        if isinstance(layer, CONVOLUTIONS):
+            source = layer
+        elif isinstance(layer, nn.layers.ActivationLayer) and source is not None:
+            found.append((values.copy(), source))  # layers reuse their output buffers
+            source = None
+    return found
