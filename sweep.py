@@ -9,7 +9,11 @@ local results), and stores the study in a database: an interrupted sweep
 resumes where it stopped, and several workers (processes or machines) can
 share one sweep through the same --storage. At the end it prints the best
 trials and the best configuration as a train.py command, and writes the
-parallel-coordinates and parameter-importance figures under --output_dir.
+report under --output_dir: parallel coordinates, parameter importances and
+correlations, the metric of every run against its start time.
+
+python sweep.py report OUTPUT_DIR/<study> draws that report again from the
+study, without training (see python sweep.py report --help).
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ from experiments.cli import OneLineErrors, fail
 def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode, overrides, seed, heartbeat):
     import datasets
     from experiments.preflight import ConfigError, check_writable
-    from sweeping import engine, report
+    from sweeping import engine, redraw, report
     from sweeping import spec as specs
 
     try:
@@ -111,6 +115,7 @@ def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode
         study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
     except ConfigError as error:
         fail(str(error), 2)
+    redraw.record(study, sweep_file, spec, overrides, data_dir, wandb_mode)  # for `sweep.py report`
     for line in engine.describe(spec, study_name, study, url):
         click.echo(line)
     sweep_dir = Path(output_dir) / study_name
@@ -125,5 +130,16 @@ def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode
         sys.exit(interrupted)
 
 
+def main() -> None:
+    """``sweep.py report SWEEP_DIR ...`` draws a report again (unless ``report`` is a file here: a
+    sweep file keeps its meaning); anything else runs a sweep file."""
+    if sys.argv[1:2] == ["report"] and not Path("report").is_file():
+        from sweeping.redraw import command
+
+        command(sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} report")
+    else:
+        cli()
+
+
 if __name__ == "__main__":
-    cli()
+    main()

@@ -5,8 +5,12 @@ Written under the sweep's folder: ``trials.csv`` (every trial),
 command), ``parallel_coordinates.png`` and ``param_importances.png`` (what
 W&B's panels show), ``importance.csv`` (Optuna's fANOVA importance and, for
 numeric parameters, the correlation with the metric, like W&B's parameter
-importance panel), and ``curves.png`` (every trial's training loss and
-validation accuracy, one line per trial).
+importance panel), ``curves.png`` (every trial's training loss and
+validation accuracy, one line per trial), and W&B's two other sweep panels
+(:mod:`sweeping.panels`): ``metric_vs_created.png`` (with its points,
+``metric_vs_created.csv``) and ``correlations.csv`` (also a table in
+``report.md``). ``python sweep.py report SWEEP_DIR`` draws it all again from
+the study (:mod:`sweeping.redraw`).
 
 As in W&B, where a run stopped early keeps the last value it logged, the
 parallel coordinates and the importances use every complete *and pruned*
@@ -25,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from experiments import config as configuration
+from sweeping import panels
+from sweeping.panels import last_value
 
 
 def best_command(config: dict, swept: list[str]) -> str:
@@ -40,12 +46,6 @@ def _table(rows, headers) -> str:
 
 def _fmt(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def last_value(trial):
-    if trial.value is not None:
-        return trial.value
-    return trial.intermediate_values[max(trial.intermediate_values)] if trial.intermediate_values else None
 
 
 def as_run_view(study, trials):
@@ -144,7 +144,7 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
             except Exception as error:  # plotting must never cost the sweep's results
                 say(f"(parallel coordinates not drawn: {error})")
             try:
-                importances = _importances(study, varying, trials, folder)
+                importances = _importances(study, spec, varying, trials, folder)
                 if importances:
                     with matplotlib.rc_context():  # Optuna sets the ggplot style globally: keep it here
                         ax = ovm.plot_param_importances(study, params=list(importances), target_name=spec.metric)
@@ -157,8 +157,8 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
                 say(f"(parameter importances not drawn: {error})")
     histories = []
     for trial in trials:  # one curve per distinct run
-        path = Path(trial.user_attrs.get("folder", "")) / "history.json"
-        history = json.loads(path.read_text()) if path.is_file() else []
+        path = run_file(trial, folder, "history.json")
+        history = json.loads(path.read_text()) if path else []
         if history:  # a cross-validation's own folder has none: its folds do
             histories.append((trial, history))
     if histories:
@@ -186,6 +186,19 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
     _batch_loss_figure(trials, varying, folder)
 
 
+def run_file(trial, sweep_dir: Path, name: str) -> Path | None:
+    """The file ``name`` of the trial's run, if there is one: in the run folder as recorded (relative
+    to the folder the sweep ran in), else in the folder of that name under ``SWEEP_DIR/runs`` (a
+    report drawn again from another folder)."""
+    recorded = trial.user_attrs.get("folder")
+    if not recorded:  # no run of its own: it failed before training
+        return None
+    for path in (Path(recorded) / name, sweep_dir / "runs" / Path(recorded).name / name):
+        if path.is_file():
+            return path
+    return None
+
+
 def _label(trial, varying) -> str:
     return ", ".join(f"{k}={trial.params[k]}" for k in varying if k in trial.params) or f"#{trial.number}"
 
@@ -197,8 +210,7 @@ def _batch_loss_figure(trials, varying, folder: Path) -> None:
     from tracking.files import save_figure
     from tracking.plots import new_figure
 
-    runs = [(trial, Path(trial.user_attrs.get("folder", "")) / "batch_loss.csv") for trial in trials]
-    runs = [(trial, path) for trial, path in runs if path.is_file()]
+    runs = [(trial, path) for trial in trials if (path := run_file(trial, folder, "batch_loss.csv"))]
     if not runs:
         return
     fig = new_figure(12, 4.5)
@@ -224,7 +236,9 @@ def _batch_loss_figure(trials, varying, folder: Path) -> None:
     save_figure(fig, folder / "batch_loss.png", dpi=100)
 
 
-def _importances(study, varying, trials, folder: Path) -> dict:
+def _importances(study, spec, varying, trials, folder: Path) -> dict:
+    """Optuna's importances of the parameters that moved, written with each numeric parameter's
+    correlation (as in ``correlations.csv``: of the logarithm for a log-uniform one)."""
     import optuna
 
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -232,14 +246,10 @@ def _importances(study, varying, trials, folder: Path) -> dict:
     if len(complete) < 3 or not moving:
         return {}
     importance = optuna.importance.get_param_importances(study, params=moving)
-    values = np.array([t.value for t in complete])
     rows = []
     for name, weight in importance.items():
-        xs = [t.params.get(name) for t in complete]
-        corr = ""
-        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs) and np.std(xs) > 0:
-            corr = f"{np.corrcoef(np.array(xs, dtype=float), values)[0, 1]:.3f}"
-        rows.append(f"{name},{weight:.4f},{corr}")
+        corr = panels.numeric_correlation(spec.parameters[name], complete)
+        rows.append(f"{name},{weight:.4f}," + ("" if corr is None else f"{corr:.3f}"))
     (folder / "importance.csv").write_text("parameter,importance,correlation_with_metric\n" + "\n".join(rows) + "\n")
     return importance
 
@@ -312,6 +322,8 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
         )
         say(f"\nbest: trial {best.number}, {spec.metric} {best.value:.4f}\n{command}")
         lines += ["", "## Best configuration", "", "```", command, "```"]
+    correlation = panels.write(spec, trials, folder, say)
+    lines += ["", *correlation] if correlation else []
     _figures(study, spec, folder, trials, say)
     (folder / "report.md").write_text("\n".join(lines) + "\n")
     say(f"results: {folder}")
