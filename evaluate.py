@@ -89,6 +89,14 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
             f"{row['model']}: accuracy {row['accuracy']:.4f} | loss {row['loss']:.4f} | "
             f"macro F1 {row['macro_f1']:.4f}{fgsm}"
         )
+    if "vote" in report:
+        vote, split = report["vote"], report["disagreement"]
+        click.echo(f"{vote['model']}: accuracy {vote['accuracy']:.4f} | macro F1 {vote['macro_f1']:.4f}")
+        worst = sorted(split["by_class"].items(), key=lambda item: -item[1])[:3]
+        click.echo(
+            f"the members disagree on {split['fraction']:.1%} of the examples; most on "
+            + ", ".join(f"{name} ({share:.0%})" for name, share in worst)
+        )
     if "confusion_matrix_png" in report:
         click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
     if as_json:

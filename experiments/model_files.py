@@ -136,6 +136,32 @@ def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarra
     return x, index[labels]
 
 
+def majority_vote(member_probabilities) -> np.ndarray:
+    """Each example's most voted class (each member votes its arg-max); a tie goes to the tied class
+    with the highest mean probability."""
+    stacked = np.asarray(member_probabilities)
+    votes = np.zeros(stacked.shape[1:])
+    np.add.at(votes, (np.arange(stacked.shape[1])[None, :], stacked.argmax(axis=2)), 1.0)
+    most = votes == votes.max(axis=1, keepdims=True)
+    return np.where(most, stacked.mean(axis=0), -np.inf).argmax(axis=1)
+
+
+def vote_scores(y, member_probabilities, class_names) -> dict:
+    predictions = majority_vote(member_probabilities)
+    counts = metrics.confusion_counts(y, predictions, len(class_names))
+    return {"accuracy": metrics.accuracy(y, predictions), "macro_f1": metrics.macro_f1(counts)}
+
+
+def disagreement(y, member_probabilities, class_names) -> dict:
+    """Where the members' predictions differ: the share of test examples they do not all agree on, that
+    share per true class, and for each pair of members the share on which the two differ."""
+    predictions = np.asarray([p.argmax(axis=1) for p in member_probabilities])
+    split = (predictions != predictions[0]).any(axis=0)
+    by_class = {name: float(split[y == k].mean()) if (y == k).any() else 0.0 for k, name in enumerate(class_names)}
+    pairwise = [[float((a != b).mean()) for b in predictions] for a in predictions]
+    return {"fraction": float(split.mean()), "by_class": by_class, "pairwise": pairwise}
+
+
 def regression_scores(y, predictions) -> dict:
     return {
         "rmse": metrics.rmse(y, predictions),
@@ -199,6 +225,10 @@ def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir
             report["members"].append(entry)
         else:
             report["ensemble"] = entry
+    if task == "classification" and len(members) > 1:
+        member_probabilities = [m.probabilities(inputs) for m in members]
+        report["vote"] = {"model": f"majority vote of {len(members)}", **vote_scores(y, member_probabilities, names)}
+        report["disagreement"] = disagreement(y, member_probabilities, names)
     top = report.get("ensemble", report["members"][0])
     report.update({k: v for k, v in top.items() if k != "model"})
     if fgsm_eps:

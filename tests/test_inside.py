@@ -76,6 +76,20 @@ def test_each_figure_is_a_png_in_the_run_folder_and_goes_to_the_reporters(mlp):
             plausible(figures[name])
 
 
+def test_the_untrained_row_is_the_network_as_initialised(mlp):
+    """The first row of latent.png is the network before training: the same weights a fresh build with the
+    run's seed draws, not the trained ones."""
+    from experiments import build
+
+    result, seen = mlp
+    context, _ = seen["latent"]
+    untrained = context.state["latent"]["untrained"]
+    fresh = build.model_for(context.config, context.data.n_features, context.data.n_outputs)
+    for name, value in fresh.params.items():
+        np.testing.assert_array_equal(untrained.params[name], value)
+        assert not np.array_equal(result.model.params[name], value)
+
+
 def test_the_latent_projection_is_pca_of_the_hidden_activations(mlp):
     """Each panel is scikit-learn's PCA of one hidden layer's activations on the same test samples,
     the activations recomputed here from the weights: h_1 = relu(x W_0 + b_0), h_2 = relu(h_1 W_1 + b_1)."""

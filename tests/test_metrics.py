@@ -222,3 +222,27 @@ def test_score_split_of_an_empty_split_keeps_the_output_shape():
 def test_importing_nn_metrics_loads_no_scikit_learn():
     code = "import sys, nn.metrics; assert 'sklearn' not in sys.modules, 'sklearn imported'"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_majority_vote_and_disagreement_against_a_loop():
+    """evaluate.py's vote: the most voted class, a tie to the tied class of highest mean probability
+    (written out here with collections.Counter); disagreement: the share of examples not all agree on."""
+    from collections import Counter
+
+    from experiments.model_files import disagreement, majority_vote
+
+    rng = np.random.default_rng(5)
+    members = [rng.dirichlet(np.ones(4), size=300) for _ in range(4)]  # four members: ties happen
+    mean = np.mean(members, axis=0)
+    expected = []
+    for i in range(300):
+        counts = Counter(int(p[i].argmax()) for p in members)
+        top = max(counts.values())
+        tied = [c for c, n in counts.items() if n == top]
+        expected.append(max(tied, key=lambda c: mean[i, c]))
+    np.testing.assert_array_equal(majority_vote(members), expected)
+    y = rng.integers(0, 4, 300)
+    split = disagreement(y, members, ["a", "b", "c", "d"])
+    predicted = [[int(p[i].argmax()) for p in members] for i in range(300)]
+    assert split["fraction"] == pytest.approx(np.mean([len(set(row)) > 1 for row in predicted]))
+    assert split["pairwise"][0][0] == 0.0 and split["pairwise"][1][2] == split["pairwise"][2][1]

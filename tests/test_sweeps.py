@@ -67,7 +67,10 @@ def test_files_run_under_wandb_agent_unchanged(path):
     raw = yaml.safe_load(path.read_text())
     assert raw["program"] == "train.py"
     assert raw["command"] == ["${env}", "${interpreter}", "${program}", "${args}"]
-    assert raw["metric"]["name"] in ("val_accuracy", "val_loss")  # logged every epoch by train.py
+    # logged every epoch by train.py (val_rmse: regression), or k-fold's summary of the folds
+    assert raw["metric"]["name"] in ("val_accuracy", "val_loss", "val_rmse") or raw["metric"]["name"].startswith(
+        "cv_val_"
+    )
     for name, parameter in raw["parameters"].items():
         for value in parameter.get("values", [parameter.get("value")]):
             assert not (isinstance(value, str) and re.fullmatch(r"[-+0-9.eE]+", value)), (

@@ -634,13 +634,13 @@ def _class_colours(n: int) -> np.ndarray:
     return np.asarray(_colormap("turbo")(np.linspace(0.0, 1.0, n)))
 
 
-def latent_figure(panels, targets, class_names, path, title: str = "") -> Path:
+def latent_figure(panels, targets, class_names, path, title: str = "", columns: int | None = None) -> Path:
     """One scatter plot per ``(panel title, N x 2 points)`` of ``panels``, the points of every panel
     the same N examples: coloured by class with one legend of ``class_names`` (classification), or by
     the first column of ``targets`` through viridis with one colour bar (regression). The axes of a
-    projection have no units: no ticks."""
+    projection have no units: no ticks. ``columns`` panels per row (default: up to 3)."""
     n = len(panels)
-    columns = max(1, min(n, 3))
+    columns = columns or max(1, min(n, 3))
     rows = max(1, -(-n // columns))
     width, height = 3.5 * columns + 1.7, 3.4 * rows + 0.9
     fig = new_figure(width, height)

@@ -9,6 +9,9 @@ whole test set when it is smaller), and projected to 2-D with scikit-learn: ``PC
 same ``random_state``. Every layer is one panel of ``latent.png``, the points coloured by class (by the
 first target for regression).
 
+The first row shows the same representations of the untrained network (its initial weights, copied
+before training; not for a resumed run), so that the figure compares untrained and trained layers.
+
 With ``--pretrain autoencoder`` one more panel shows the code of the stacked autoencoder: pretraining
 (:mod:`.pretrain`) keeps no encoder of its own, it writes the encoders' weights into the network's
 hidden layers, which fine-tuning on the labels then changes. So this plugin copies those layers right
@@ -17,6 +20,8 @@ top one, computed through the pretrained stack, next to the fine-tuned network's
 """
 
 from __future__ import annotations
+
+from copy import deepcopy
 
 import numpy as np
 
@@ -95,9 +100,13 @@ class Latent(Plugin):
         if config.model.arch == "mlp" and not config.model.num_layers:
             raise ConfigError("--latent projects the hidden layers: it needs -nhl >= 1 (or --arch cnn|localnet)")
 
+    def prepare(self, run):
+        if not run.resuming:  # the initial weights: the "untrained" row
+            run.state[self.name] = {"untrained": deepcopy(run.model)}
+
     def before_training(self, run):
         if run.config.get(PretrainConfig).pretrain == "autoencoder":
-            run.state[self.name] = {"encoder": pretrained_encoder(run.model)}
+            run.state.setdefault(self.name, {})["encoder"] = pretrained_encoder(run.model)
 
     def figures(self, run):
         if "test" not in run.evaluations:
@@ -109,8 +118,21 @@ class Latent(Plugin):
         index = sample_indices(len(data.x_test), seed)
         state["indices"] = index
         state["panels"] = panels(run.model, data.x_test[index], method, seed, state.get("encoder"))
+        drawn, columns = state["panels"], None
+        untrained = state.get("untrained")
+        if untrained is not None:
+            before = [
+                (f"untrained: {name}", points) for name, points in panels(untrained, data.x_test[index], method, seed)
+            ]
+            columns = len(before)  # one row untrained, one trained (the autoencoder's code, if any, below)
+            drawn = before + [(f"trained: {name}", points) for name, points in state["panels"]]
         title = f"{'PCA' if method == 'pca' else 't-SNE'} of the hidden layers on {len(index)} test samples"
         path = plots.latent_figure(
-            state["panels"], data.y_test[index], data.class_names, run.folder / "latent.png", f"{run.name}\n{title}"
+            drawn,
+            data.y_test[index],
+            data.class_names,
+            run.folder / "latent.png",
+            f"{run.name}\n{title}",
+            columns=columns,
         )
         return {"latent": path}
