@@ -27,8 +27,15 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
     help="Continue the run in this run folder from its last checkpoint, with its own configuration "
     "(only --epochs and --wandb_mode may be given beside it).",
 )
+@click.option(
+    "--summary",
+    "show_summary",
+    is_flag=True,
+    help="Print the network's layers (output shape and parameters of each, as Keras' model.summary) for "
+    "these options and data set, and exit without training.",
+)
 @click.pass_context
-def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
+def cli(ctx: click.Context, resume: str | None, show_summary: bool, **_: object) -> None:
     import datasets
     from experiments import config as configuration
     from experiments.run import ConfigError, describe_os_error, done_with_signals, run, stop_on_signals
@@ -37,7 +44,13 @@ def cli(ctx: click.Context, resume: str | None, **_: object) -> None:
     stop_on_signals()
     explicit = explicit_options(ctx)
     explicit.pop("resume", None)
+    explicit.pop("show_summary", None)
     try:
+        if show_summary:
+            from experiments.build import summary_of
+
+            click.echo(summary_of(configuration.resolve(explicit)))
+            sys.exit(0)
         if resume:
             result = resume_run(resume, explicit, say=click.echo)
         else:

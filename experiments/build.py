@@ -56,6 +56,20 @@ def layers_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=Non
     )
 
 
+def summary_of(config: RunConfig) -> str:
+    """``train.py --summary``: the network ``config`` builds for its data set, layer by layer (loads the data
+    set for its shape; a configuration that cannot be built is a ``ConfigError``)."""
+    from .plugins import ConfigError
+    from .session import load_data
+
+    data = load_data(config.replace(val_fraction=0.0))
+    try:
+        model = model_for(config, data.n_features, data.n_outputs, data.image_shape)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return model.summary(data.n_features)
+
+
 def optimizer_for(config: RunConfig) -> optimizers.Optimizer:
     """The ``--optimizer`` rule with its own hyperparameters (it takes the ones it declares)."""
     return optimizers.make(config.training.optimizer, **config.hyperparameters)

@@ -442,3 +442,17 @@ def test_patience_without_a_validation_set_says_it_is_off(tmp_path):
     assert "early stopping is off" in result.stdout
     history = json.loads(next((tmp_path / "out").glob("*/history.json")).read_text())
     assert len(history) == 2
+
+
+def test_summary_prints_the_layers_and_trains_nothing(tmp_path):
+    """``--summary``: the network's table for these options (the parameter count checked against the
+    formula of each layer: conv k*k*c_in*f + f, dense n_in*n_out + n_out), and nothing is written."""
+    result = run_cli(
+        ["-d", "digits", "--arch", "cnn", "--filters", "4", "-nhl", "1", "-sz", "16", "--summary", "--output_dir", "o"],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    conv, dense, out = 3 * 3 * 1 * 4 + 4, (4 * 4 * 4) * 16 + 16, 16 * 10 + 10  # 8x8 -> pool -> 4x4x4
+    assert f"Total params: {conv + dense + out:,}" in result.stdout
+    assert "(4, 4, 4)" in result.stdout and "Conv2D" in result.stdout
+    assert not (tmp_path / "o").exists()
