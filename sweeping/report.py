@@ -157,10 +157,12 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
                 say(f"(parameter importances not drawn: {error})")
     histories = []
     for trial in trials:  # one curve per distinct run
-        path = run_file(trial, folder, "history.json")
-        history = json.loads(path.read_text()) if path else []
-        if history:  # a cross-validation's own folder has none: its folds do
-            histories.append((trial, history))
+        for name in ("history.json", "fold1/history.json"):  # a cross-validation's first fold stands for it
+            path = run_file(trial, folder, name)
+            history = json.loads(path.read_text()) if path else []
+            if history:
+                histories.append((trial, history))
+                break
     if histories:
         fig = new_figure(13, 5)
         left, right = fig.subplots(1, 2)

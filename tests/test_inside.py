@@ -318,3 +318,22 @@ def test_the_new_figures_draw_their_other_cases(tmp_path):
     plausible(plots.layer_lines_figure([1, 2, 3], history, tmp_path / "lines.png", "t", "norm", log=True))
     spread = [{"epoch": e, "weights/w": [-2, -1, 0, 1, 2]} for e in range(3)]
     plausible(plots.spread_figure(spread, PERCENTILES, tmp_path / "spread.png"))
+
+
+def test_latent_knn_scores_each_layer_of_the_trained_and_untrained_network(mlp):
+    """latent_knn/<k>: scikit-learn's 5-NN accuracy (5-fold) on each hidden layer's activations of the
+    same test samples, recomputed here from the weights; trained layers separate digits better."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    result, seen = mlp
+    context, _ = seen["latent"]
+    data, params, summary = context.data, result.model.params, result.summary
+    index = sample_indices(len(data.x_test), seed=0)
+    h = data.x_test[index].astype(np.float32)
+    for k in range(2):
+        h = np.maximum(h @ params[f"dense_{k}.W"] + params[f"dense_{k}.b"], 0.0)
+        expected = cross_val_score(KNeighborsClassifier(5), h, data.y_test[index], cv=5).mean()
+        assert summary[f"latent_knn/{k}"] == pytest.approx(expected, abs=0.01)
+        assert 0.0 <= summary[f"latent_knn_untrained/{k}"] <= 1.0
+    assert summary["latent_knn/1"] > summary["latent_knn_untrained/1"]

@@ -9,6 +9,10 @@ whole test set when it is smaller), and projected to 2-D with scikit-learn: ``PC
 same ``random_state``. Every layer is one panel of ``latent.png``, the points coloured by class (by the
 first target for regression).
 
+After training, the summary gets one number per representation, for the trained and the untrained
+network: the cross-validated accuracy of a 5-nearest-neighbour classifier on it (``latent_knn/<k>``,
+``latent_knn_untrained/<k>``): how well the layer separates the classes.
+
 The first row shows the same representations of the untrained network (its initial weights, copied
 before training; not for a resumed run), so that the figure compares untrained and trained layers.
 
@@ -107,6 +111,34 @@ class Latent(Plugin):
     def before_training(self, run):
         if run.config.get(PretrainConfig).pretrain == "autoencoder":
             run.state.setdefault(self.name, {})["encoder"] = pretrained_encoder(run.model)
+
+    def after_training(self, run):
+        """How well each hidden representation separates the classes, as one number per layer: the 5-fold
+        cross-validated accuracy of a 5-nearest-neighbour classifier on the representation of the same test
+        samples (an analysis of the network, chosen by nothing), for the trained and the untrained network:
+        ``latent_knn/<k>`` and ``latent_knn_untrained/<k>``, k counting the hidden representations."""
+        if run.data.task != "classification":
+            return {}
+        from sklearn.model_selection import cross_val_score
+        from sklearn.neighbors import KNeighborsClassifier
+
+        data, seed = run.data, run.config.data.seed
+        index = sample_indices(len(data.x_test), seed)
+        x, y = data.x_test[index], data.y_test[index]
+        if np.bincount(y).min() < 5:
+            return {}
+        scores = {}
+        models = [("latent_knn", run.model), ("latent_knn_untrained", run.state.get(self.name, {}).get("untrained"))]
+        for key, model in models:
+            if model is None:
+                continue
+            found = representations(model)
+            values = layer_outputs(model, x, [r.position for r in found])
+            for k, r in enumerate(found):
+                features = values[r.position].reshape(len(x), -1)
+                knn = KNeighborsClassifier(n_neighbors=5)
+                scores[f"{key}/{k}"] = float(cross_val_score(knn, features, y, cv=5).mean())
+        return scores
 
     def figures(self, run):
         if "test" not in run.evaluations:

@@ -1,0 +1,288 @@
+"""Tables and figures of the README's studies 17-26, from their sweep folders (``python sweep.py
+sweeps/study_*.yaml`` writes one per study under ``--output_dir``):
+
+    python scripts/study_figures.py table OUTPUT_DIR/study_stopping --config preset --summary test_accuracy
+    python scripts/study_figures.py learning_rates OUTPUT_DIR/study_learning_rates docs/results/learning_rates.png
+    python scripts/study_figures.py architecture OUTPUT_DIR/study_architecture_grid docs/results/architecture_grid.png
+    python scripts/study_figures.py search OUTPUT_DIR docs/results/search_methods.png
+    python scripts/study_figures.py ablation OUTPUT_DIR/study_ablation_seeds docs/results/ablation.png
+    python scripts/study_figures.py vanishing OUTPUT_DIR/study_vanishing_dynamics docs/results/vanishing_dynamics.png
+
+Every number comes from the runs' own ``config.json``, ``summary.json`` and ``history.json``, or the
+study's ``trials.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import click
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tracking.files import save_figure  # noqa: E402
+from tracking.plots import new_figure  # noqa: E402
+
+
+def runs(folder: Path) -> list[dict]:
+    """Every run of a sweep folder: ``{"config", "summary", "history", "folder"}``."""
+    found = []
+    for run in sorted((Path(folder) / "runs").iterdir()):
+        if not (run / "config.json").is_file() or not (run / "summary.json").is_file():
+            continue
+        history = json.loads((run / "history.json").read_text()) if (run / "history.json").is_file() else []
+        found.append(
+            {
+                "config": json.loads((run / "config.json").read_text()),
+                "summary": json.loads((run / "summary.json").read_text()),
+                "history": history,
+                "folder": run,
+            }
+        )
+    return found
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+@click.group(context_settings={"token_normalize_func": lambda name: name.replace("_", "-")})
+def cli() -> None:
+    """Tables and figures of the studies."""
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--config", "config_keys", multiple=True, help="Configuration keys as columns.")
+@click.option("--summary", "summary_keys", multiple=True, help="Summary keys as columns.")
+def table(folder: Path, config_keys, summary_keys) -> None:
+    """A markdown table: one row per run of FOLDER."""
+    header = [*config_keys, *summary_keys]
+    click.echo("| " + " | ".join(header) + " |")
+    click.echo("|" + " --- |" * len(header))
+    for run in runs(folder):
+        row = [run["config"].get(k, "") for k in config_keys] + [run["summary"].get(k, "") for k in summary_keys]
+        click.echo("| " + " | ".join(_cell(v) for v in row) + " |")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def learning_rates(folder: Path, out: Path) -> None:
+    """Training loss per epoch, one panel per optimizer and one curve per rate; a diverged run ends in
+    an x at the top of its panel, at the epoch it diverged in."""
+    import matplotlib
+
+    by_optimizer: dict[str, list[dict]] = defaultdict(list)
+    for run in runs(folder):
+        by_optimizer[run["config"]["optimizer"]].append(run)
+    optimizers = [name for name in ("sgd", "momentum", "adam") if name in by_optimizer]
+    fig = new_figure(4.2 * len(optimizers) + 1.6, 3.6)
+    axes = fig.subplots(1, len(optimizers), sharey=True, squeeze=False)[0]
+    rates = sorted({run["config"]["learning_rate"] for run in runs(folder)})
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(rates)))
+    top = 0.0
+    for ax, name in zip(axes, optimizers):
+        for run in sorted(by_optimizer[name], key=lambda r: r["config"]["learning_rate"]):
+            rate, history = run["config"]["learning_rate"], run["history"]
+            colour = colours[rates.index(rate)]
+            epochs = [row["epoch"] for row in history]
+            losses = [row["train_loss"] for row in history]
+            top = max([top, *[v for v in losses if np.isfinite(v)]])
+            ax.plot(epochs, losses, "-o", color=colour, markersize=3, label=f"{rate:g}")
+            if run["summary"].get("status") == "diverged":
+                where = ax.get_xaxis_transform()  # x in epochs, y at the top of the panel
+                ax.plot([len(history) + 1], [1.0], "x", color=colour, markersize=9, mew=2, transform=where)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("training loss (x: diverged in that epoch)")
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, title="learning rate", loc="center right", fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0.07, right=1 - 1.4 / (4.2 * len(optimizers) + 1.6), bottom=0.14, top=0.88, wspace=0.08)
+    fig.suptitle("training loss by learning rate (3 x 128 ReLU, Fashion-MNIST)", fontsize=11)
+    save_figure(fig, out)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def architecture(folder: Path, out: Path) -> None:
+    """Heat map of validation accuracy over depth x width, each cell with its parameter count and
+    its mean epoch time."""
+    found = runs(folder)
+    depths = sorted({r["config"]["num_layers"] for r in found})
+    widths = sorted({r["config"]["hidden_size"] for r in found})
+    accuracy = np.full((len(depths), len(widths)), np.nan)
+    notes = [["" for _ in widths] for _ in depths]
+    for r in found:
+        i, j = depths.index(r["config"]["num_layers"]), widths.index(r["config"]["hidden_size"])
+        summary = r["summary"]
+        accuracy[i, j] = summary.get("best_val_accuracy", np.nan)
+        notes[i][j] = f"{summary['n_params'] / 1000:,.0f}k\n{summary['seconds_per_epoch']:.1f} s"
+    fig = new_figure(1.25 * len(widths) + 2.2, 0.9 * len(depths) + 1.4)
+    ax = fig.add_axes((0.13, 0.14, 0.68, 0.74))
+    image = ax.imshow(accuracy, cmap="viridis", aspect="auto")
+    for i in range(len(depths)):
+        for j in range(len(widths)):
+            if np.isfinite(accuracy[i, j]):
+                light = accuracy[i, j] < np.nanmean(accuracy)
+                ax.text(
+                    j,
+                    i,
+                    f"{accuracy[i, j]:.4f}\n{notes[i][j]}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if light else "black",
+                )
+    ax.set_xticks(range(len(widths)), [str(w) for w in widths])
+    ax.set_yticks(range(len(depths)), [str(d) for d in depths])
+    ax.set_xlabel("hidden units per layer")
+    ax.set_ylabel("hidden layers")
+    colour_bar = fig.add_axes((0.84, 0.14, 0.025, 0.74))
+    fig.colorbar(image, cax=colour_bar, label="best validation accuracy")
+    ax.set_title("depth x width, 5 epochs: validation accuracy, parameters, seconds per epoch", fontsize=10)
+    save_figure(fig, out)
+
+
+@cli.command()
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def search(output_dir: Path, out: Path) -> None:
+    """Best validation accuracy found so far against trials used, per search method and repeat
+    (study folders ``search_<method>_s<seed>``, each with its ``trials.csv``)."""
+    colours = {"grid": "tab:blue", "random": "tab:orange", "bayes": "tab:green", "hyperband": "tab:red"}
+    fig = new_figure(7.5, 4.2)
+    ax = fig.add_axes((0.1, 0.13, 0.62, 0.77))
+    for method, colour in colours.items():
+        for seed, style in ((0, "-"), (1, "--")):
+            path = output_dir / f"search_{method}_s{seed}" / "trials.csv"
+            if not path.is_file():
+                continue
+            with open(path) as handle:
+                rows = sorted(csv.DictReader(handle), key=lambda row: int(row["number"]))
+            values = [float(row["value"]) if row["state"] == "complete" and row["value"] else np.nan for row in rows]
+            best = np.fmax.accumulate(np.where(np.isnan(values), -np.inf, values))
+            ax.step(range(1, len(best) + 1), best, style, where="post", color=colour, label=f"{method}, seed {seed}")
+    ax.set_xlabel("trials used")
+    ax.set_ylabel("best validation accuracy so far")
+    ax.set_ylim(bottom=0.75)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    ax.set_title("search methods at equal budget (24 trials, 3 epochs each)", fontsize=10)
+    save_figure(fig, out)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def ablation(folder: Path, out: Path) -> None:
+    """Change in test accuracy against the baseline, mean ± standard deviation over the seeds, and the
+    markdown table of the same numbers."""
+    by_preset: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in runs(folder):
+        by_preset[r["config"]["preset"]][r["config"]["seed"]] = r["summary"].get("test_accuracy", np.nan)
+    base = by_preset.pop("ablation_baseline")
+    seeds = sorted(base)
+    names = sorted(by_preset, key=lambda p: np.mean([by_preset[p][s] - base[s] for s in seeds]))
+    deltas = [np.array([by_preset[p][s] - base[s] for s in seeds]) for p in names]
+    click.echo(f"| change | test accuracy (mean ± sd over {len(seeds)} seeds) | Δ vs baseline (points) |")
+    click.echo("| --- | --- | --- |")
+    base_values = np.array([base[s] for s in seeds])
+    click.echo(f"| baseline | {base_values.mean():.4f} ± {base_values.std(ddof=1):.4f} | |")
+    for p, d in zip(names, deltas):
+        values = np.array([by_preset[p][s] for s in seeds])
+        click.echo(
+            f"| {p.removeprefix('ablation_')} | {values.mean():.4f} ± {values.std(ddof=1):.4f} | "
+            f"{100 * d.mean():+.2f} ± {100 * d.std(ddof=1):.2f} |"
+        )
+    fig = new_figure(7.0, 0.38 * len(names) + 1.3)
+    ax = fig.add_axes((0.28, 0.16, 0.68, 0.74))
+    means = [100 * d.mean() for d in deltas]
+    errors = [100 * d.std(ddof=1) for d in deltas]
+    ax.barh(range(len(names)), means, xerr=errors, color=["tab:red" if m < 0 else "tab:green" for m in means])
+    ax.set_yticks(range(len(names)), [p.removeprefix("ablation_").replace("_", " ") for p in names])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Δ test accuracy vs the baseline, points (mean ± sd, paired by seed)")
+    ax.set_title(f"one change at a time (baseline {100 * base_values.mean():.2f} %)", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    save_figure(fig, out)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def vanishing(folder: Path, out: Path) -> None:
+    """Each layer's gradient norm per epoch, one panel per activation, on one log scale."""
+    import matplotlib
+
+    found = sorted(runs(folder), key=lambda r: r["config"]["activation"] != "sigmoid")
+    fig = new_figure(4.3 * len(found) + 1.5, 3.8)
+    axes = fig.subplots(1, len(found), sharey=True, squeeze=False)[0]
+    for ax, r in zip(axes, found):
+        keys = sorted({k for row in r["history"] for k in row if k.startswith("grad_norm/")})
+        for k, key in enumerate(keys):
+            ax.plot(
+                [row["epoch"] for row in r["history"]],
+                [row[key] for row in r["history"]],
+                "-o",
+                markersize=3,
+                label=key.removeprefix("grad_norm/"),
+                color=matplotlib.colormaps["viridis"](k / max(len(keys) - 1, 1)),
+            )
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{r['config']['activation']}, test accuracy {r['summary']['test_accuracy']:.4f}", fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("mean ||dL/dW|| per weight matrix")
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=7, frameon=False, title="layer")
+    fig.subplots_adjust(left=0.08, right=1 - 1.3 / (4.3 * len(found) + 1.5), bottom=0.14, top=0.86, wspace=0.06)
+    fig.suptitle("8 hidden layers of 128, Adam 0.001: gradient norm per layer and epoch", fontsize=11)
+    save_figure(fig, out)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", default=0, show_default=True, help="The seed whose runs are drawn.")
+def stopping(folder: Path, out: Path, seed: int) -> None:
+    """Training loss and validation accuracy per epoch of each stopping rule (one seed), each curve
+    ending where its rule stopped it."""
+    found = sorted((r for r in runs(folder) if r["config"]["seed"] == seed), key=lambda r: r["config"]["preset"])
+    fig = new_figure(10.5, 3.8)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    for r in found:
+        epochs = [row["epoch"] for row in r["history"]]
+        label = r["config"]["preset"].removeprefix("stop_").replace("_", " ")
+        (line,) = loss_ax.plot(epochs, [row["train_loss"] for row in r["history"]], "-", label=label)
+        acc_ax.plot(epochs, [row["val_accuracy"] for row in r["history"]], "-", color=line.get_color())
+        acc_ax.plot(epochs[-1:], [r["history"][-1]["val_accuracy"]], "o", color=line.get_color())
+    loss_ax.set_yscale("log")
+    loss_ax.set_ylabel("training loss")
+    acc_ax.set_ylabel("validation accuracy (dot: stopped)")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    loss_ax.legend(fontsize=8, frameon=False)
+    fig.suptitle(f"stopping rules, default network, seed {seed}: one trajectory, five stopping points", fontsize=11)
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.88, wspace=0.25)
+    save_figure(fig, out)
+
+
+if __name__ == "__main__":
+    cli()
