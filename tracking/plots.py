@@ -509,9 +509,11 @@ def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path
     )
 
 
-def activation_maps_figure(images, maps, labels, image_shape, class_names, path, channels: int = 8) -> Path:
-    """One row per test image: the image, then its first ``channels`` activation maps of the first layer
-    (``maps: n x H x W x F``)."""
+def activation_maps_figure(
+    images, maps, labels, image_shape, class_names, path, channels: int = 8, layer: str | None = None
+) -> Path:
+    """One row per test image: the image, then its first ``channels`` activation maps (``maps: n x H x W x F``)
+    of the first layer, or of the convolutional ``layer`` named in the title."""
     n, channels = len(images), min(channels, maps.shape[3])
     tiles: list[np.ndarray | None] = []
     texts: list[Lines] = []
@@ -525,7 +527,8 @@ def activation_maps_figure(images, maps, labels, image_shape, class_names, path,
         tiles,
         texts,
         columns=channels + 1,
-        title="first-layer activation maps, one test image per class (each map on its own scale)",
+        title=f"{'first-layer activation maps' if layer is None else f'activation maps of {layer}'}, "
+        "one test image per class (each map on its own scale)",
         path=path,
         cell=84,
         fontsize=8,
@@ -601,30 +604,6 @@ def metric_vs_created_figure(
 
 
 # -- looking inside the network (--latent, --dynamics, --maximize; the deeper convolution maps) -------------
-
-
-def layer_maps_figure(images, maps, labels, image_shape, class_names, path, layer: str, channels: int = 8) -> Path:
-    """As :func:`activation_maps_figure`, for a deeper convolutional ``layer`` (its name in the title):
-    one row per test image, the image then its first ``channels`` maps (``maps: n x H x W x F``)."""
-    n, channels = len(images), min(channels, maps.shape[3])
-    tiles: list[np.ndarray | None] = []
-    texts: list[Lines] = []
-    for row in range(n):
-        tiles.append(_rgba(images[row].reshape(image_shape), "gray_r"))
-        texts.append([(str(class_names[labels[row]]), BLACK)])
-        for k in range(channels):
-            tiles.append(_rgba(maps[row, :, :, k], "viridis"))
-            texts.append([(f"map {k}", GREY)] if row == 0 else [])
-    return _tiles_figure(
-        tiles,
-        texts,
-        columns=channels + 1,
-        title=f"activation maps of {layer}, one test image per class (each map on its own scale)",
-        path=path,
-        cell=84,
-        fontsize=8,
-        title_size=10,
-    )
 
 
 def _class_colours(n: int) -> np.ndarray:

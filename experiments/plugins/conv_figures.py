@@ -49,7 +49,7 @@ class ConvFigures(Plugin):
             ),
         }
         for depth, (maps, layer) in enumerate(deeper, start=1):
-            figures[f"activation_maps_{depth}"] = plots.layer_maps_figure(
+            figures[f"activation_maps_{depth}"] = plots.activation_maps_figure(
                 images,
                 maps,
                 labels,
