@@ -51,8 +51,13 @@ def cli(ctx: click.Context, resume: str | None, show_summary: bool, **_: object)
 
             click.echo(summary_of(configuration.resolve(explicit)))
             sys.exit(0)
+        members = [] if resume else configuration.ensemble_members(explicit)
         if resume:
             result = resume_run(resume, explicit, say=click.echo)
+        elif members:
+            from experiments.ensemble import train_ensemble
+
+            result = train_ensemble(explicit, members, say=click.echo)
         else:
             result = run(configuration.resolve(explicit), say=click.echo)
     except (ConfigError, datasets.DataFileError) as error:

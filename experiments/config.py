@@ -438,24 +438,44 @@ def load_presets() -> dict:
     return (yaml.safe_load(PRESETS_FILE.read_text()) or {}) if PRESETS_FILE.is_file() else {}
 
 
-def resolve(explicit: Mapping[str, Any]) -> RunConfig:
-    """Defaults, then the preset named in ``explicit`` (if any), then ``explicit``; all type-checked."""
-    preset_name = explicit.get("preset")
-    preset: dict = {}
-    if preset_name:
-        presets = load_presets()
-        if preset_name not in presets:
-            raise click.BadParameter(
-                f"unknown preset {preset_name!r}; presets.yaml has: {', '.join(presets) or 'none'}",
-                param_hint="'--preset'",
-            )
-        preset = presets[preset_name]
-        unknown = set(preset) - set(FIELDS)
-        if unknown:
-            raise click.BadParameter(
-                f"preset {preset_name!r} sets unknown options {', '.join(sorted(unknown))}", param_hint="'--preset'"
-            )
-    return from_flat({**preset, **explicit})
+MEMBERS = "members"  # a preset's list of ensemble members, each a mapping of options over the preset's own
+
+
+def preset_values(name: str | None) -> dict:
+    """The options the preset ``name`` sets (``{}`` for none), its ``members`` included; an unknown
+    preset or option is a ``click.BadParameter``."""
+    if not name:
+        return {}
+    presets = load_presets()
+    if name not in presets:
+        raise click.BadParameter(
+            f"unknown preset {name!r}; presets.yaml has: {', '.join(presets) or 'none'}", param_hint="'--preset'"
+        )
+    preset = dict(presets[name])
+    members = preset.get(MEMBERS, [])
+    if not isinstance(members, list) or not all(isinstance(member, dict) for member in members):
+        raise click.BadParameter(
+            f"preset {name!r}: {MEMBERS} must be a list of option mappings", param_hint="'--preset'"
+        )
+    unknown = (set(preset) - {MEMBERS} | {key for member in members for key in member}) - set(FIELDS)
+    if unknown:
+        raise click.BadParameter(
+            f"preset {name!r} sets unknown options {', '.join(sorted(unknown))}", param_hint="'--preset'"
+        )
+    return preset
+
+
+def ensemble_members(explicit: Mapping[str, Any]) -> list[dict]:
+    """The members of the preset named in ``explicit`` (``[]`` when it is not an ensemble)."""
+    return list(preset_values(explicit.get("preset")).get(MEMBERS, []))
+
+
+def resolve(explicit: Mapping[str, Any], member: Mapping[str, Any] | None = None) -> RunConfig:
+    """Defaults, then the preset named in ``explicit`` (if any), then one of its ensemble ``member``'s
+    options, then ``explicit``; all type-checked."""
+    preset = preset_values(explicit.get("preset"))
+    preset.pop(MEMBERS, None)
+    return from_flat({**preset, **(member or {}), **explicit})
 
 
 def from_saved(saved: Mapping[str, Any]) -> RunConfig:
