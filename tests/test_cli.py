@@ -456,3 +456,14 @@ def test_summary_prints_the_layers_and_trains_nothing(tmp_path):
     assert f"Total params: {conv + dense + out:,}" in result.stdout
     assert "(4, 4, 4)" in result.stdout and "Conv2D" in result.stdout
     assert not (tmp_path / "o").exists()
+
+
+def test_every_preset_and_every_ensemble_member_resolves():
+    """Each preset of presets.yaml (and each member of an ensemble preset) is a valid configuration."""
+    from experiments import config as configuration
+
+    for name in configuration.load_presets():
+        configuration.resolve({"preset": name})
+        for member in configuration.ensemble_members({"preset": name}):
+            resolved = configuration.resolve({"preset": name}, member)
+            assert all(resolved.flat()[key] == value for key, value in member.items()), (name, member)
