@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -417,10 +418,115 @@ def profile_epoch(data, batch) -> dict:
     return out
 
 
+CNN_PROFILE_HEADING = "## Where a CNN epoch goes"
+
+
+def profile_cnn(data, batch, warmup_batches=20) -> dict:
+    """Where one epoch of the default CNN (as ``run_ffnn_cnn`` builds it) goes: the wall time of every
+    layer's forward and backward pass, of the loss and of the optimizer step, each measured around the
+    call (``time.perf_counter``; no profiler overhead), and the rest of the epoch (batching, metrics,
+    Python). Each layer's methods are wrapped on the instance, so ``nn.fit`` runs unchanged."""
+    import nn
+    import optimizers
+
+    model = nn.convnet(
+        (28, 28), 10, filters=CNN_FILTERS, hidden=[*HIDDEN, 128], activation="ReLU", weight_init="Xavier", seed=0
+    )
+    opt = optimizers.make("adam", learning_rate=LR, epsilon=EPS)
+    loss = nn.losses.for_task("cross_entropy", "classification")
+    head = batch * warmup_batches
+    nn.fit(model, loss, opt, nn.Batches(data.x_train[:head], data.y_train[:head], batch), epochs=1)
+    spent: dict[str, float] = {}
+
+    def timed(label, function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    labels = []
+    for position, layer in enumerate(model.layers):
+        label = f"{position} {layer!r}"
+        labels.append(label)
+        layer.forward = timed((label, "forward"), layer.forward)
+        layer.backward = timed((label, "backward"), layer.backward)
+    loss = dataclasses.replace(loss, value_and_grad=timed("loss", loss.value_and_grad))  # a frozen dataclass
+    opt.apply = timed("optimizer", opt.apply)
+    start = time.perf_counter()
+    nn.fit(model, loss, opt, nn.Batches(data.x_train, data.y_train, batch, seed=0), epochs=1)
+    total = time.perf_counter() - start
+    layers = [
+        {"layer": label, "forward": spent.get((label, "forward"), 0.0), "backward": spent.get((label, "backward"), 0.0)}
+        for label in labels
+    ]
+    measured = sum(row["forward"] + row["backward"] for row in layers) + spent["loss"] + spent["optimizer"]
+    return {
+        "layers": layers,
+        "loss": spent["loss"],
+        "optimizer": spent["optimizer"],
+        "other": total - measured,
+        "total": total,
+        "batch": batch,
+    }
+
+
+def cnn_profile_section(profile: dict, measured_by: str) -> list[str]:
+    total = profile["total"]
+    lines = [
+        CNN_PROFILE_HEADING,
+        "",
+        f"One epoch of the default `--arch cnn` (batch {profile['batch']}, after a 20-batch warm-up), each "
+        "layer's forward and backward timed around the call, measured by",
+        "",
+        "```",
+        measured_by,
+        "```",
+        "",
+        "| part | forward s | backward s | share |",
+        "|---|---|---|---|",
+    ]
+    for row in profile["layers"]:
+        both = row["forward"] + row["backward"]
+        lines.append(f"| {row['layer']} | {row['forward']:.2f} | {row['backward']:.2f} | {100 * both / total:.0f} % |")
+    for key in ("loss", "optimizer", "other"):
+        lines.append(f"| {key} | {profile[key]:.2f} | | {100 * profile[key] / total:.0f} % |")  # noqa: PERF401
+    lines += [f"| epoch | {total:.2f} | | 100 % |", ""]
+    return lines
+
+
+def splice_section(text: str, heading: str, section: list[str]) -> str:
+    """``text`` with the section under ``heading`` replaced by ``section`` (or added before ``## Targets``)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
+    if start is not None:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        del lines[start:end]
+    else:
+        start = next((i for i, line in enumerate(lines) if line.startswith("## Targets")), len(lines))
+    lines[start:start] = section
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def measure_cnn_profile(data_dir) -> dict | None:
+    """:func:`profile_cnn` in a process of its own."""
+    command = [sys.executable, __file__, "--worker", "profile-cnn", str(CNN_BATCH)]
+    if data_dir:
+        command += ["--data_dir", data_dir]
+    done = subprocess.run(command, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+
+
 def worker(framework, batch, epochs, data_dir):
     data = load(data_dir)
     if framework == "profile":
         print(json.dumps(profile_epoch(data, batch)))
+        return
+    if framework == "profile-cnn":
+        print(json.dumps(profile_cnn(data, batch)))
         return
     if framework.startswith("target-"):
         print(json.dumps(time_to_accuracy(framework[len("target-") :], data, batch)))
@@ -963,7 +1069,7 @@ def main():
     )
     parser.add_argument(
         "--only",
-        choices=["whole_process"],
+        choices=["whole_process", "cnn_profile"],
         help="Measure only this section and splice it (and its Targets rows) into the existing --output",
     )
     parser.add_argument("--whole_epochs", type=int, default=WHOLE_EPOCHS, help="Epochs of the whole-process job")
@@ -987,6 +1093,16 @@ def main():
         return
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), args.epochs, args.data_dir)
+        return
+    if args.only == "cnn_profile":
+        profile = measure_cnn_profile(args.data_dir)
+        if profile is None:
+            sys.exit("the CNN profile worker failed")
+        output = Path(args.output)
+        text = output.read_text() if output.exists() else "# Benchmark: ffnn vs PyTorch\n"
+        section = cnn_profile_section(profile, f"python bench/run.py {' '.join(sys.argv[1:])}".strip())
+        output.write_text(splice_section(text, CNN_PROFILE_HEADING, section))
+        print("\n".join(section))
         return
     if args.only == "whole_process":
         whole = whole_process(args.data_dir, args.whole_epochs, args.whole_batch, args.rounds, args.whole_warmup)
@@ -1046,6 +1162,10 @@ def main():
         args.data_dir, args.whole_epochs, args.whole_batch, args.rounds, args.whole_warmup
     )
     text = report(results, peak, extras, args)
+    cnn = measure_cnn_profile(args.data_dir) if args.cnn_epochs else None
+    if cnn is not None:
+        measured_by = f"python bench/run.py {' '.join(sys.argv[1:])}".strip()
+        text = splice_section(text, CNN_PROFILE_HEADING, cnn_profile_section(cnn, measured_by))
     Path(args.output).write_text(text)
     print(text)
 

@@ -174,3 +174,32 @@ def test_torch_cnn_is_the_tools_default_cnn():
         2,
         10,
     )
+
+
+def test_cnn_profile_times_every_layer_and_adds_up(tiny_idx):
+    """The CNN profile worker on tiny data: one forward and one backward time per layer, and the parts
+    (layers, loss, optimizer, the rest) sum to the epoch."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--worker", "profile-cnn", "16", "--data_dir", str(tiny_idx)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    profile = json.loads(done.stdout.strip().splitlines()[-1])
+    names = [row["layer"] for row in profile["layers"]]
+    assert (
+        names[0].startswith("0 Reshape") and any("Conv2D" in n for n in names) and any("MaxPool2D" in n for n in names)
+    )
+    assert all(row["forward"] > 0 for row in profile["layers"])
+    parts = sum(r["forward"] + r["backward"] for r in profile["layers"]) + profile["loss"] + profile["optimizer"]
+    assert parts + profile["other"] == pytest.approx(profile["total"])
+    assert 0 <= profile["other"] < profile["total"]
+
+
+def test_splice_section_replaces_or_inserts_before_targets():
+    text = "# R\n\n## A\n\nold\n\n## Targets\n\n| x |\n"
+    added = bench.splice_section(text, "## New", ["## New", "", "one", ""])
+    assert added.index("## New") < added.index("## Targets")
+    again = bench.splice_section(added, "## New", ["## New", "", "two", ""])
+    assert "one" not in again and again.count("## New") == 1 and again.endswith("\n")
