@@ -241,3 +241,25 @@ def test_convnet_learns_to_tell_bars_from_stripes():
         epochs=15,
     )
     assert nn.evaluate(model, "cross_entropy", x[300:], labels[300:])["accuracy"] > 0.95
+
+
+def test_max_pool_compiled_backward_equals_the_numpy_path(monkeypatch):
+    """The numba loop of the tiled backward and the NumPy passes route every gradient alike, ties
+    (small integers: many) and cropped edges (7x9 maps, 2x2 windows) included."""
+    pytest.importorskip("numba")
+    from nn.layers import pooling
+
+    rng = np.random.default_rng(4)
+    for dtype in (np.float32, np.float64):
+        x = rng.integers(0, 3, size=(5, 7, 9, 6)).astype(dtype)
+        dy = rng.normal(size=(5, 3, 4, 6)).astype(dtype)
+        compiled_layer, numpy_layer = pooling.MaxPool2D(2), pooling.MaxPool2D(2)
+        compiled_layer.forward(x.copy(), training=True)
+        numpy_layer.forward(x.copy(), training=True)
+        assert pooling._tiled_kernel() is not None
+        compiled = compiled_layer.backward(dy).copy()
+        with monkeypatch.context() as patch:
+            patch.setattr(pooling, "_tiled_kernel", lambda: None)
+            expected = numpy_layer.backward(dy).copy()
+        np.testing.assert_array_equal(compiled, expected)
+        assert np.count_nonzero(compiled) == np.count_nonzero(dy)  # one offset per window
