@@ -28,36 +28,29 @@ against 1.25 ms with the NumPy update.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
+from nn.jit import enabled, numba_module
+
 DIRECTION_M, DIRECTION_NESTEROV, DIRECTION_G = 0, 1, 2
-numba: Any = None  # imported by kernel(): start-up (train.py --help) does not pay for it
-_KERNEL = None
-_TRIED = False
-
-
-def enabled() -> bool:
-    return os.environ.get("FFNN_FUSED", "1") != "0"
+numba: Any = None  # set by kernel(): start-up (train.py --help) does not pay for it
+_KERNEL: Any = None
 
 
 def kernel():
-    """The compiled update, or None when numba is missing or the fused path is switched off."""
-    global numba, _KERNEL, _TRIED
-    if not enabled():
+    """The compiled update, or None when numba is missing or the fused path is switched off
+    (:func:`nn.jit.numba_module`)."""
+    global numba, _KERNEL
+    if not enabled():  # read at every call: the tests switch paths in one process
         return None
-    if not _TRIED:
-        _TRIED = True
-        try:
-            import numba
-        except ImportError:
+    if _KERNEL is None:
+        numba = numba_module()
+        if numba is None:
             return None
-        # parallel=True makes numba vectorise the loop (it knows the arrays do not overlap); one thread,
-        # because numba's worker threads and the BLAS threads spin against each other on 2 cores:
-        # measured at batch 16, 8.6 ms a step with 2 numba threads against 0.78 ms with 1.
-        numba.set_num_threads(1)
+        # parallel=True makes numba vectorise the loop (it knows the arrays do not overlap); numba_module
+        # keeps it on one thread
         _KERNEL = numba.njit(cache=True, nogil=True, fastmath=False, parallel=True)(_adam_family_step)
     return _KERNEL
 

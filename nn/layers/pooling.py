@@ -9,11 +9,11 @@ input. The NumPy path does the same with k*k passes of strided views, and took 1
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
+from ..jit import enabled, numba_module
 from .base import Layer, Shape, register
 from .patches import col2im, im2col, output_size
 
@@ -128,20 +128,16 @@ class MaxPool2D(Layer):
 
 
 _KERNEL: Any = None
-_TRIED = False
 
 
 def _tiled_kernel():
-    """The compiled backward of non-overlapping windows, or None without numba (or with ``FFNN_FUSED=0``).
-    numba is imported at the first backward pass, not at start-up."""
-    global _KERNEL, _TRIED
-    if os.environ.get("FFNN_FUSED", "1") == "0":
+    """The compiled backward of non-overlapping windows, or None (:func:`nn.jit.numba_module`)."""
+    global _KERNEL
+    if not enabled():  # read at every call, as the optimizers' fused update does
         return None
-    if not _TRIED:
-        _TRIED = True
-        try:
-            import numba
-        except ImportError:
+    if _KERNEL is None:
+        numba = numba_module()
+        if numba is None:
             return None
         _KERNEL = numba.njit(cache=True, nogil=True)(_max_pool_backward_tiled)
     return _KERNEL
