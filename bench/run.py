@@ -804,14 +804,7 @@ def whole_process_targets(whole) -> list[str]:
 def splice_whole_process(text, whole, measured_by=None) -> str:
     """``text`` (a report) with its whole-process section and target rows replaced by ``whole``'s (or added:
     the section before ``## Targets``, the rows at the end of its table)."""
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith(WHOLE_HEADING)), None)
-    if start is not None:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        del lines[start:end]
-    else:
-        start = next((i for i, line in enumerate(lines) if line.startswith("## Targets")), len(lines))
-    lines[start:start] = whole_process_section(whole, measured_by)
+    lines = splice_section(text, WHOLE_HEADING, whole_process_section(whole, measured_by)).splitlines()
     heading = next((i for i, line in enumerate(lines) if line.startswith("## Targets")), None)
     if heading is not None:
         for row in whole_process_targets(whole):
