@@ -13,6 +13,7 @@ printed and saved, and only for a finished run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -381,19 +382,26 @@ def draw(run: RunContext, plugins: list[Plugin]) -> None:
 
 def finish(run: RunContext) -> RunResult:
     """Close every reporter with the summary (a signal now still lets each of them close); say where
-    the results are."""
-    where: list[str] = []
-    for reporter in run.reporters:
+    the results are. The run folder's own summary is written last, so that it records a stop that came
+    while W&B was closing; a stop that interrupts that write itself has it written once more."""
+    where: dict[int, str] = {}
+
+    def close(index: int) -> None:
         run.summary["status"] = run.status
         if run.status != "finished":
             run.summary["message"] = run.state.get("message", "")
+        reporter = run.reporters[index]
+        where[index] = reporter.finish(run.summary, run.state.get("exit_code", 0))
 
-        def close(reporter=reporter):
-            where.append(reporter.finish(run.summary, run.state.get("exit_code", 0)))
-
-        guard(run, "finishing", close, always=True)
+    local_last = [*range(1, len(run.reporters)), 0] if run.reporters else []
+    for index in local_last:
+        guard(run, "finishing", functools.partial(close, index), always=True)
+    if local_last and 0 not in where:
+        guard(run, "finishing", functools.partial(close, 0), always=True)
     exit_code = run.state.get("exit_code", 0)
-    hints = [] if run.state.get("fold") else list(filter(None, where))  # k-fold's own run gives one hint
+    hints = [where[index] for index in sorted(where) if where[index]]
+    if run.state.get("fold"):
+        hints = []  # k-fold's own run gives one hint
     for line in [f"results: {run.folder}", *hints]:
         run.say(line)
     return RunResult(

@@ -22,15 +22,46 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
 
 
+RETRY_AFTER = 0.02  # seconds: a stop that arrived inside a finalizer is raised again this much later
+
+
 def stop_on_signals() -> None:
     """SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in the main thread. SIGINT is
-    installed explicitly: a process started in the background (``cmd &``, ``nohup``) inherits it ignored."""
+    installed explicitly: a process started in the background (``cmd &``, ``nohup``) inherits it ignored.
 
-    def terminate(signum, frame):
-        raise Terminated
+    Python runs a signal's handler in whatever frame is executing, and an exception raised inside a
+    ``__del__`` or a ``weakref.finalize`` callback (a temporary file closed by the garbage collector,
+    say) is printed as "Exception ignored in ..." and dropped: the stop would be lost and the run would
+    go on. So a stop that lands in a finalizer is deferred: a one-shot timer (SIGALRM) raises it as
+    soon as the finalizer has returned."""
+    pending: list[type[BaseException]] = []
 
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    def stop(kind: type[BaseException], frame) -> None:
+        if _inside_finalizer(frame):
+            pending[:] = [kind]
+            signal.setitimer(signal.ITIMER_REAL, RETRY_AFTER)
+            return
+        pending.clear()
+        raise kind
+
+    def retry(signum, frame):
+        if pending:
+            stop(pending[0], frame)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop(Terminated, frame))
+    signal.signal(signal.SIGINT, lambda signum, frame: stop(KeyboardInterrupt, frame))
+    signal.signal(signal.SIGALRM, retry)
+
+
+def _inside_finalizer(frame) -> bool:
+    """Whether ``frame`` runs (directly or further down) inside a ``__del__`` or a ``weakref.finalize``
+    callback, where an exception is ignored instead of propagated."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or (code.co_name == "__call__" and code.co_filename.endswith("weakref.py")):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def describe_os_error(error: OSError) -> str:
@@ -45,7 +76,8 @@ def done_with_signals() -> None:
     """Ignore SIGINT and SIGTERM from here on: the result is on disk and the process only exits (Python
     restores the default handlers while it shuts down, so a late SIGTERM would otherwise kill it with
     -15 after a run that finished)."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
         signal.signal(signum, signal.SIG_IGN)
 
 

@@ -229,3 +229,41 @@ def test_a_fuzz_of_invalid_command_lines_never_gives_a_traceback():
         assert result.exit_code == 2, (argv, result.output, result.exception)
         assert "Traceback" not in result.output and isinstance(result.exception, SystemExit), argv
         assert result.output.startswith("Error:"), (argv, result.output)
+
+
+FINALIZER_STOP = """
+import os, signal, sys, time
+sys.path.insert(0, {root!r})
+from experiments.session import Terminated, stop_on_signals
+
+stop_on_signals()
+
+
+class ClosedByTheCollector:
+    def __del__(self):
+        os.kill(os.getpid(), signal.{signal})
+        for _ in range(100_000):  # the handler runs here, inside __del__
+            pass
+
+
+try:
+    ClosedByTheCollector()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pass
+    print("the stop was lost")
+except Terminated:
+    print("stopped by SIGTERM")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize(("name", "expected"), [("SIGTERM", "stopped by SIGTERM"), ("SIGINT", "interrupted")])
+def test_a_stop_that_lands_in_a_finalizer_is_raised_after_it(name, expected):
+    """An exception raised in a ``__del__`` is printed and dropped by Python; the stop is delivered once
+    the finalizer has returned instead of being lost (CI saw a temporary file's ``__del__`` swallow it)."""
+    script = FINALIZER_STOP.format(root=str(ROOT), signal=name)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == expected, (done.stdout, done.stderr)
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr
