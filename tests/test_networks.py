@@ -105,6 +105,9 @@ def test_localnet_with_batch_norm_and_dropout_learns_digits(tmp_path):
         ),
         (["-d", "digits", "--arch", "localnet", "--filters", "4000000"], "GiB available"),
         (["-d", "digits", "--arch", "cnn", "--filters", "0"], "sizes must be at least 1"),
+        (["-d", "diabetes", "-l", "mean_squared_error", "--elastic", "8"], "--elastic distorts images"),
+        (["-d", "digits", "--elastic", "-1"], "--elastic"),
+        (["-d", "digits", "--elastic", "8", "--elastic_sigma", "0"], "--elastic_sigma"),
     ],
 )
 def test_architectures_that_cannot_run_exit_2_with_one_line(tmp_path, args, message):

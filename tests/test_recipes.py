@@ -9,7 +9,7 @@ import pytest
 import datasets
 import nn
 import optimizers
-from experiments.plugins.augment import Augmentation, shift_and_flip
+from experiments.plugins.augment import Augmentation, displacement_fields, elastic_distort, shift_and_flip, warp
 from nn.schedules import learning_rate
 from tests.test_gradients import H, relative_error
 
@@ -192,6 +192,56 @@ def test_each_epoch_augments_differently_and_reproducibly():
     again = Augmentation(data, 2, seed=3)
     again.on_epoch_begin(2, 1)
     assert not np.array_equal(a, b) and np.array_equal(again.transform(x), b)
+
+
+def test_warp_is_bilinear_interpolation_as_scipy_computes_it():
+    """The resampling against scipy's ``map_coordinates`` (order 1, constant fill beyond the edges,
+    interpolated there too: ``grid-constant``), with displacements that reach past the border."""
+    from scipy.ndimage import map_coordinates
+
+    rng = np.random.default_rng(7)
+    images = rng.random((4, 6 * 7))
+    fields = rng.uniform(-3.0, 3.0, size=(2, 4, 6, 7))
+    out = warp(images, (6, 7), fields, fill=-0.5)
+    rows, cols = np.mgrid[0:6, 0:7]
+    for k in range(4):
+        expected = map_coordinates(
+            images[k].reshape(6, 7), [rows + fields[0, k], cols + fields[1, k]], order=1, mode="grid-constant",
+            cval=-0.5,
+        )  # fmt: skip
+        np.testing.assert_allclose(out[k].reshape(6, 7), expected, atol=1e-12)
+
+
+def test_warp_by_whole_pixels_is_a_shift_and_by_zero_the_identity():
+    images = np.random.default_rng(8).random((3, 25))
+    np.testing.assert_array_equal(warp(images, (5, 5), np.zeros((2, 3, 5, 5))), images)
+    fields = np.zeros((2, 3, 5, 5))
+    fields[0] = -1.0  # out[i, j] = in[i - 1, j]: down by one row, the top row from outside
+    shifted = warp(images, (5, 5), fields, fill=0.0).reshape(3, 5, 5)
+    np.testing.assert_allclose(shifted[:, 1:], images.reshape(3, 5, 5)[:, :-1])
+    assert np.all(shifted[:, 0] == 0.0)
+
+
+def test_displacement_fields_are_smoothed_uniform_noise_scaled_by_alpha():
+    """``alpha * G_sigma * U``: against scipy's 2-D ``gaussian_filter`` of the same uniform draws."""
+    from scipy.ndimage import gaussian_filter
+
+    fields = displacement_fields(3, (9, 8), 34.0, 2.0, np.random.default_rng(9))
+    noise = 2.0 * np.random.default_rng(9).random((2, 3, 9, 8), dtype=np.float32) - 1.0
+    expected = 34.0 * gaussian_filter(noise.astype(np.float64), sigma=(0, 0, 2.0, 2.0), mode="constant")
+    assert fields.dtype == np.float32 and np.abs(noise).max() <= 1.0
+    np.testing.assert_allclose(fields, expected, atol=1e-4)
+
+
+def test_elastic_augmentation_distorts_pixels_not_scaled_values_and_does_not_flip():
+    data, pixels = fake_image_data("fashion_mnist", "standard")
+    augmentation = Augmentation(data, 0, seed=0, elastic=8.0, elastic_sigma=3.0)
+    assert not augmentation.flip  # mirroring belongs to --augment
+    augmentation.on_epoch_begin(1, 1)
+    moved = augmentation.transform(data.preprocessing.apply(pixels.copy()))
+    expected = elastic_distort(pixels.astype(np.float64), (6, 6), 8.0, 3.0, np.random.default_rng([0, 11, 1]))
+    np.testing.assert_allclose(data.preprocessing.invert(moved), expected, atol=1e-3)
+    assert not np.allclose(expected, pixels)
 
 
 # -- through the command line ----------------------------------------------------------------------
