@@ -464,7 +464,10 @@ def profile_cnn(data, batch, warmup_batches=20) -> dict:
         for label in labels
     ]
     measured = sum(row["forward"] + row["backward"] for row in layers) + spent["loss"] + spent["optimizer"]
+    floor, gflops = gemm_floor(cnn_gemms(model, batch), steps=-(-len(data.x_train) // batch))
     return {
+        "gemm_floor": floor,
+        "gemm_gflops": gflops,
         "layers": layers,
         "loss": spent["loss"],
         "optimizer": spent["optimizer"],
@@ -474,13 +477,57 @@ def profile_cnn(data, batch, warmup_batches=20) -> dict:
     }
 
 
+def cnn_gemms(model, batch) -> list[tuple[int, int, int]]:
+    """The ``(m, k, n)`` of every matrix product one training step of ``model`` makes at ``batch``: per
+    convolution (stride 1) the forward ``cols @ W``, the kernel gradient ``cols^T dz`` and, but for the
+    first layer, the input gradient as a convolution of ``dz`` with the flipped kernel; per dense layer
+    ``x @ W``, ``x^T dz`` and ``dz W^T``. The layers' own algorithms, so the floor below is theirs."""
+    from nn.layers import Conv2D, Dense
+
+    gemms, shape, first = [], (784,), True
+    for layer, out, _ in model.layer_shapes((784,)):
+        if isinstance(layer, Conv2D):
+            (h, w, c), (ho, wo, f), kk = shape, out, layer.kernel_size**2
+            gemms += [(batch * ho * wo, kk * c, f), (kk * c, batch * ho * wo, f)]
+            gemms += [] if first else [(batch * h * w, kk * f, c)]
+            first = False
+        elif isinstance(layer, Dense):
+            gemms += [(batch, layer.n_in, layer.n_out), (layer.n_in, batch, layer.n_out)]
+            gemms += [] if first else [(batch, layer.n_out, layer.n_in)]
+            first = False
+        shape = out
+    return gemms
+
+
+def gemm_floor(gemms, steps, repeats=50) -> tuple[float, float]:
+    """Seconds of ``steps`` training steps' matrix products alone (float32 ``numpy.matmul`` into
+    preallocated outputs, best of 3 x ``repeats`` steps), and their GFLOP/s."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    operands = [
+        (rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32), np.empty((m, n), np.float32))
+        for m, k, n in gemms
+    ]
+
+    def step():
+        for a, b, out in operands:
+            np.matmul(a, b, out=out)
+
+    step()
+    seconds = min(_timed(lambda: [step() for _ in range(repeats)]) for _ in range(3)) / repeats
+    flops = sum(2 * m * k * n for m, k, n in gemms)
+    return seconds * steps, flops / seconds / 1e9
+
+
 def cnn_profile_section(profile: dict, measured_by: str) -> list[str]:
     total = profile["total"]
     lines = [
         CNN_PROFILE_HEADING,
         "",
         f"One epoch of the default `--arch cnn` (batch {profile['batch']}, after a 20-batch warm-up), each "
-        "layer's forward and backward timed around the call, measured by",
+        f"layer's forward and backward timed around the call, on {profile.get('cpu', cpu_name())} "
+        f"({os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}), measured by",
         "",
         "```",
         measured_by,
@@ -495,6 +542,27 @@ def cnn_profile_section(profile: dict, measured_by: str) -> list[str]:
     for key in ("loss", "optimizer", "other"):
         lines.append(f"| {key} | {profile[key]:.2f} | | {100 * profile[key] / total:.0f} % |")  # noqa: PERF401
     lines += [f"| epoch | {total:.2f} | | 100 % |", ""]
+    if "gemm_floor" in profile:
+        lines += [
+            f"The matrix products alone, the exact ones of this epoch's {profile['batch']}-image steps (each "
+            "convolution's forward, kernel gradient and input gradient as im2col products, each dense layer's "
+            "three; `numpy.matmul` into preallocated float32 arrays, nothing else): "
+            f"**{profile['gemm_floor']:.2f} s** at {profile['gemm_gflops']:.0f} GFLOP/s. No implementation of "
+            "these layers by matrix products can take less than that per epoch.",
+            "",
+        ]
+    if "torch_epoch" in profile:
+        torch_epoch = profile["torch_epoch"]
+        lines += [
+            f"PyTorch's epoch of the same network, measured in the same command: {torch_epoch:.2f} s; the profiled "
+            f"epoch is {total / torch_epoch:.2f}x it. Half of PyTorch's epoch is {torch_epoch / 2:.2f} s"
+            + (
+                f"; the products alone above take {profile['gemm_floor'] / (torch_epoch / 2):.2f}x that."
+                if "gemm_floor" in profile
+                else "."
+            ),
+            "",
+        ]
     return lines
 
 
@@ -1091,6 +1159,9 @@ def main():
         profile = measure_cnn_profile(args.data_dir)
         if profile is None:
             sys.exit("the CNN profile worker failed")
+        torch_epoch = _child("torch-cnn", CNN_BATCH, 1, args.data_dir)
+        if torch_epoch is not None:
+            profile["torch_epoch"] = min(torch_epoch["times"])
         output = Path(args.output)
         text = output.read_text() if output.exists() else "# Benchmark: ffnn vs PyTorch\n"
         section = cnn_profile_section(profile, f"python bench/run.py {' '.join(sys.argv[1:])}".strip())

@@ -195,6 +195,22 @@ def test_cnn_profile_times_every_layer_and_adds_up(tiny_idx):
     parts = sum(r["forward"] + r["backward"] for r in profile["layers"]) + profile["loss"] + profile["optimizer"]
     assert parts + profile["other"] == pytest.approx(profile["total"])
     assert 0 <= profile["other"] < profile["total"]
+    assert profile["gemm_floor"] > 0 and profile["gemm_gflops"] > 0
+
+
+def test_cnn_gemms_are_the_layers_products_written_out():
+    """Conv 1->4 and 4->8 (3x3, same padding, 2x2 pooling) on 28x28, dense 392->16->10, batch 5: the
+    (m, k, n) of each product, written out from the layers' equations (no input gradient for the first layer)."""
+    import nn
+
+    model = nn.convnet((28, 28), 10, filters=[4, 8], hidden=[16], activation="ReLU", weight_init="Xavier", seed=0)
+    b = 5
+    assert bench.cnn_gemms(model, b) == [
+        (b * 28 * 28, 9 * 1, 4), (9 * 1, b * 28 * 28, 4),  # conv 1: forward, kernel gradient
+        (b * 14 * 14, 9 * 4, 8), (9 * 4, b * 14 * 14, 8), (b * 14 * 14, 9 * 8, 4),  # conv 2, and dx
+        (b, 7 * 7 * 8, 16), (7 * 7 * 8, b, 16), (b, 16, 7 * 7 * 8),  # dense 1
+        (b, 16, 10), (16, b, 10), (b, 10, 16),  # output layer
+    ]  # fmt: skip
 
 
 def test_splice_section_replaces_or_inserts_before_targets():
