@@ -7,6 +7,7 @@ sweeps/study_*.yaml`` writes one per study under ``--output_dir``):
     python scripts/study_figures.py search OUTPUT_DIR docs/results/search_methods.png
     python scripts/study_figures.py ablation OUTPUT_DIR/study_ablation_seeds docs/results/ablation.png
     python scripts/study_figures.py vanishing OUTPUT_DIR/study_vanishing_dynamics docs/results/vanishing_dynamics.png
+    python scripts/study_figures.py elastic docs/results/elastic.png --data_dir ../shared/data
 
 Every number comes from the runs' own ``config.json``, ``summary.json`` and ``history.json``, or the
 study's ``trials.csv``.
@@ -281,6 +282,36 @@ def stopping(folder: Path, out: Path, seed: int) -> None:
     loss_ax.legend(fontsize=8, frameon=False)
     fig.suptitle(f"stopping rules, default network, seed {seed}: one trajectory, five stopping points", fontsize=11)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.88, wspace=0.25)
+    save_figure(fig, out)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data_dir", "--data-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--alpha", default=34.0, show_default=True)
+@click.option("--sigma", default=4.0, show_default=True)
+def elastic(out: Path, data_dir, alpha: float, sigma: float) -> None:
+    """The first training image of each MNIST and Fashion-MNIST class, and three elastic distortions
+    of each (``--elastic ALPHA --elastic_sigma SIGMA``, drawn as the training step draws them)."""
+    import datasets
+    from experiments.plugins.augment import elastic_distort
+
+    rows = []
+    for name in ("mnist", "fashion_mnist"):
+        data = datasets.load(name, data_dir, 0.0, 0)
+        pixels = data.preprocessing.invert(data.x_train)
+        first = [int(np.flatnonzero(data.y_train == k)[0]) for k in range(10)]
+        rng = np.random.default_rng(0)
+        rows += [pixels[first]] + [elastic_distort(pixels[first], (28, 28), alpha, sigma, rng) for _ in range(3)]
+    fig = new_figure(10, 8.2)
+    axes = fig.subplots(len(rows), 10)
+    for r, row in enumerate(rows):
+        for c in range(10):
+            axes[r, c].imshow(row[c].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
+            axes[r, c].set_axis_off()
+        axes[r, 0].set_title("original" if r % 4 == 0 else "distorted", fontsize=7, loc="left")
+    fig.suptitle(f"elastic distortions, alpha {alpha:g}, sigma {sigma:g} (Simard et al. 2003)", fontsize=11)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, hspace=0.35, wspace=0.05)
     save_figure(fig, out)
 
 
