@@ -384,24 +384,23 @@ def finish(run: RunContext) -> RunResult:
     """Close every reporter with the summary (a signal now still lets each of them close); say where
     the results are. The run folder's own summary is written last, so that it records a stop that came
     while W&B was closing; a stop that interrupts that write itself has it written once more."""
-    where: dict[int, str] = {}
+    where: list[str] = []
 
-    def close(index: int) -> None:
+    def close(reporter) -> None:
         run.summary["status"] = run.status
         if run.status != "finished":
             run.summary["message"] = run.state.get("message", "")
-        reporter = run.reporters[index]
-        where[index] = reporter.finish(run.summary, run.state.get("exit_code", 0))
+        where.append(reporter.finish(run.summary, run.state.get("exit_code", 0)))
 
-    local_last = [*range(1, len(run.reporters)), 0] if run.reporters else []
-    for index in local_last:
-        guard(run, "finishing", functools.partial(close, index), always=True)
-    if local_last and 0 not in where:
-        guard(run, "finishing", functools.partial(close, 0), always=True)
+    local, *others = run.reporters
+    for reporter in others:
+        guard(run, "finishing", functools.partial(close, reporter), always=True)
+    closed = len(where)
+    guard(run, "finishing", functools.partial(close, local), always=True)
+    if len(where) == closed:  # the stop came during the local write itself
+        guard(run, "finishing", functools.partial(close, local), always=True)
     exit_code = run.state.get("exit_code", 0)
-    hints = [where[index] for index in sorted(where) if where[index]]
-    if run.state.get("fold"):
-        hints = []  # k-fold's own run gives one hint
+    hints = [] if run.state.get("fold") else list(filter(None, where))  # k-fold's own run gives one hint
     for line in [f"results: {run.folder}", *hints]:
         run.say(line)
     return RunResult(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
 
 
-RETRY_AFTER = 0.02  # seconds: a stop that arrived inside a finalizer is raised again this much later
+RETRY_AFTER = 0.02  # seconds: a stop that Python dropped is raised again this much later
 
 
 def stop_on_signals() -> None:
@@ -30,38 +31,31 @@ def stop_on_signals() -> None:
     installed explicitly: a process started in the background (``cmd &``, ``nohup``) inherits it ignored.
 
     Python runs a signal's handler in whatever frame is executing, and an exception raised inside a
-    ``__del__`` or a ``weakref.finalize`` callback (a temporary file closed by the garbage collector,
-    say) is printed as "Exception ignored in ..." and dropped: the stop would be lost and the run would
-    go on. So a stop that lands in a finalizer is deferred: a one-shot timer (SIGALRM) raises it as
-    soon as the finalizer has returned."""
-    pending: list[type[BaseException]] = []
+    ``__del__`` or a weakref callback (a temporary file closed by the garbage collector, a
+    ``WeakKeyDictionary`` entry removed) goes to ``sys.unraisablehook``, which prints "Exception ignored
+    in ..." and drops it: the stop would be lost and the run would go on. So the hook takes those stops
+    back, and a one-shot timer (SIGALRM) raises them again as soon as that code has returned."""
+    dropped: list[type[BaseException]] = []
+    print_unraisable = sys.unraisablehook
 
-    def stop(kind: type[BaseException], frame) -> None:
-        if _inside_finalizer(frame):
-            pending[:] = [kind]
-            signal.setitimer(signal.ITIMER_REAL, RETRY_AFTER)
+    def terminate(signum, frame):
+        raise Terminated
+
+    def take_back(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):  # Terminated is one too
+            print_unraisable(unraisable)
             return
-        pending.clear()
-        raise kind
+        dropped[:] = [type(unraisable.exc_value)]
+        signal.setitimer(signal.ITIMER_REAL, RETRY_AFTER)
 
-    def retry(signum, frame):
-        if pending:
-            stop(pending[0], frame)
+    def raise_again(signum, frame):
+        if dropped:
+            raise dropped.pop()
 
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop(Terminated, frame))
-    signal.signal(signal.SIGINT, lambda signum, frame: stop(KeyboardInterrupt, frame))
-    signal.signal(signal.SIGALRM, retry)
-
-
-def _inside_finalizer(frame) -> bool:
-    """Whether ``frame`` runs (directly or further down) inside a ``__del__`` or a ``weakref.finalize``
-    callback, where an exception is ignored instead of propagated."""
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "__del__" or (code.co_name == "__call__" and code.co_filename.endswith("weakref.py")):
-            return True
-        frame = frame.f_back
-    return False
+    sys.unraisablehook = take_back
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGALRM, raise_again)
 
 
 def describe_os_error(error: OSError) -> str:

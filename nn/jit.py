@@ -14,6 +14,7 @@ from typing import Any
 
 _NUMBA: Any = None
 _TRIED = False
+_COMPILED: dict = {}
 
 
 def enabled() -> bool:
@@ -34,3 +35,14 @@ def numba_module() -> Any:
         numba.set_num_threads(1)
         _NUMBA = numba
     return _NUMBA
+
+
+def compiled(function, **options) -> Any:
+    """``function`` compiled by ``numba.njit(cache=True, nogil=True, **options)`` at the first call (then
+    reused), or ``None`` when :func:`numba_module` is (the switch is read at every call)."""
+    numba = numba_module()
+    if numba is None:
+        return None
+    if function not in _COMPILED:
+        _COMPILED[function] = numba.njit(cache=True, nogil=True, **options)(function)
+    return _COMPILED[function]

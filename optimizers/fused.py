@@ -32,27 +32,20 @@ from typing import Any
 
 import numpy as np
 
-from nn.jit import enabled, numba_module
+from nn.jit import compiled, numba_module
 
 DIRECTION_M, DIRECTION_NESTEROV, DIRECTION_G = 0, 1, 2
 numba: Any = None  # set by kernel(): start-up (train.py --help) does not pay for it
-_KERNEL: Any = None
 
 
 def kernel():
     """The compiled update, or None when numba is missing or the fused path is switched off
-    (:func:`nn.jit.numba_module`)."""
-    global numba, _KERNEL
-    if not enabled():  # read at every call: the tests switch paths in one process
-        return None
-    if _KERNEL is None:
-        numba = numba_module()
-        if numba is None:
-            return None
-        # parallel=True makes numba vectorise the loop (it knows the arrays do not overlap); numba_module
-        # keeps it on one thread
-        _KERNEL = numba.njit(cache=True, nogil=True, fastmath=False, parallel=True)(_adam_family_step)
-    return _KERNEL
+    (:func:`nn.jit.compiled`, which reads the switch at every call: the tests switch paths in one
+    process). parallel=True makes numba vectorise the loop (it knows the arrays do not overlap);
+    :func:`nn.jit.numba_module` keeps it on one thread."""
+    global numba
+    numba = numba_module()  # the loop's numba.prange is looked up here when it is compiled
+    return compiled(_adam_family_step, fastmath=False, parallel=True)
 
 
 def _adam_family_step(w, g, m, v, decay, b1, one_minus_b1, b2, one_minus_b2, ratio, mode, eps_k, step, decays):

@@ -232,22 +232,34 @@ def test_a_fuzz_of_invalid_command_lines_never_gives_a_traceback():
 
 
 FINALIZER_STOP = """
-import os, signal, sys, time
+import os, signal, sys, time, weakref
 sys.path.insert(0, {root!r})
 from experiments.session import Terminated, stop_on_signals
 
 stop_on_signals()
 
 
+def stop_and_linger(*_):
+    os.kill(os.getpid(), signal.{signal})
+    for _ in range(100_000):  # the handler runs here, inside the finalizer
+        pass
+
+
 class ClosedByTheCollector:
-    def __del__(self):
-        os.kill(os.getpid(), signal.{signal})
-        for _ in range(100_000):  # the handler runs here, inside __del__
-            pass
+    __del__ = stop_and_linger
+
+
+class Referent:
+    pass
 
 
 try:
-    ClosedByTheCollector()
+    if {in_callback}:  # a weakref callback, as WeakKeyDictionary's removal is
+        referent = Referent()
+        reference = weakref.ref(referent, stop_and_linger)
+        del referent
+    else:
+        ClosedByTheCollector()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         pass
@@ -259,11 +271,13 @@ except KeyboardInterrupt:
 """
 
 
+@pytest.mark.parametrize("in_callback", [False, True], ids=["__del__", "weakref_callback"])
 @pytest.mark.parametrize(("name", "expected"), [("SIGTERM", "stopped by SIGTERM"), ("SIGINT", "interrupted")])
-def test_a_stop_that_lands_in_a_finalizer_is_raised_after_it(name, expected):
-    """An exception raised in a ``__del__`` is printed and dropped by Python; the stop is delivered once
-    the finalizer has returned instead of being lost (CI saw a temporary file's ``__del__`` swallow it)."""
-    script = FINALIZER_STOP.format(root=str(ROOT), signal=name)
+def test_a_stop_that_lands_in_a_finalizer_is_raised_after_it(name, expected, in_callback):
+    """An exception raised in a ``__del__`` or a weakref callback is printed and dropped by Python; the
+    stop is delivered once the finalizer has returned instead of being lost (CI saw a temporary file's
+    ``__del__`` and a ``WeakKeyDictionary``'s removal callback swallow it)."""
+    script = FINALIZER_STOP.format(root=str(ROOT), signal=name, in_callback=in_callback)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == expected, (done.stdout, done.stderr)
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr

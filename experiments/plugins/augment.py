@@ -127,10 +127,9 @@ def elastic_distort(
 
 class Augmentation(nn.Callback):
     """Transforms each training mini-batch: back to pixels (the fitted scaling and any pixel permutation
-    undone), :func:`elastic_distort` (with ``--elastic``), :func:`shift_and_flip`, and the preprocessing
-    again, so the images
-    move, not the scaled values. The random stream is drawn afresh from ``(seed, epoch)`` at every epoch,
-    so a resumed run augments exactly as an uninterrupted one."""
+    undone), :func:`elastic_distort` (with ``--elastic``), :func:`shift_and_flip` (with ``--augment``),
+    and the preprocessing again, so the images move, not the scaled values. The random stream is drawn
+    afresh from ``(seed, epoch)`` at every epoch, so a resumed run augments exactly as an uninterrupted one."""
 
     def __init__(self, data, max_shift: int, seed: int, elastic: float = 0.0, elastic_sigma: float = 4.0):
         self.preprocessing, self.image_shape = data.preprocessing, data.image_shape
@@ -146,8 +145,9 @@ class Augmentation(nn.Callback):
         pixels = self.preprocessing.invert(x)
         if self.elastic:
             pixels = elastic_distort(pixels, self.image_shape, self.elastic, self.elastic_sigma, self.rng)
-        moved = shift_and_flip(pixels, self.image_shape, self.max_shift, self.flip, self.rng)
-        return self.preprocessing.apply(moved).astype(x.dtype, copy=False)
+        if self.max_shift:
+            pixels = shift_and_flip(pixels, self.image_shape, self.max_shift, self.flip, self.rng)
+        return self.preprocessing.apply(pixels).astype(x.dtype, copy=False)
 
     def step(self, inner):
         """The training step ``inner`` on the transformed batch."""

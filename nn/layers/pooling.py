@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..jit import enabled, numba_module
+from ..jit import compiled
 from .base import Layer, Shape, register
 from .patches import col2im, im2col, output_size
 
@@ -97,7 +97,7 @@ class MaxPool2D(Layer):
         dx = self._buffer("dx", self._x_shape, dy.dtype)
         if dx.shape[1] != ho * k or dx.shape[2] != wo * k:
             dx.fill(0.0)  # rows and columns outside every window get no gradient
-        kernel = _tiled_kernel()
+        kernel = compiled(_max_pool_backward_tiled)
         if kernel is not None and self._x.dtype == dy.dtype:
             kernel(self._x, self._y, dy, dx, k)
             return dx
@@ -125,22 +125,6 @@ class MaxPool2D(Layer):
         np.put_along_axis(dwindows, self._argmax, dy[:, :, :, None, :], axis=3)
         dx = self._buffer("dx", self._x_shape, dy.dtype)
         return col2im(dwindows.reshape(n, ho, wo, k, k, c), self.stride, dx)
-
-
-_KERNEL: Any = None
-
-
-def _tiled_kernel():
-    """The compiled backward of non-overlapping windows, or None (:func:`nn.jit.numba_module`)."""
-    global _KERNEL
-    if not enabled():  # read at every call, as the optimizers' fused update does
-        return None
-    if _KERNEL is None:
-        numba = numba_module()
-        if numba is None:
-            return None
-        _KERNEL = numba.njit(cache=True, nogil=True)(_max_pool_backward_tiled)
-    return _KERNEL
 
 
 def _max_pool_backward_tiled(x, y, dy, dx, k):
