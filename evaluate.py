@@ -2,6 +2,7 @@
 the confusion matrix as a PNG (regression: RMSE, MAE, R²); with several model files, their ensemble
 (the mean of the members' softmax outputs, or of their predictions) beside each member.
 
+\b
     python evaluate.py outputs/run1/model.npz outputs/run2/model.npz -d fashion_mnist --json
     python evaluate.py outputs/run3/model.npz -d other.csv --all_rows
 """
@@ -38,7 +39,7 @@ def _datasets():
     "--all-rows",
     is_flag=True,
     help="With a data file: test on every row (default: the test part train.py used: its x_test/y_test, or the "
-    "fixed 20%% split).",
+    "fixed 20% split).",
 )
 @click.option(
     "--data_dir",
@@ -62,18 +63,21 @@ def _datasets():
     type=click.Path(file_okay=False),
     default="outputs/evaluate",
     show_default=True,
-    help="Where confusion_matrix.png is written.",
+    help="Where the confusion matrix is written, as <model>_confusion_matrix.png (a model.npz: its run "
+    "folder's name) or, for several models, ensemble_of_<n>_<hash of their paths>_confusion_matrix.png.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output.")
 def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
     import datasets
-    from experiments.model_files import EvaluationError
+    from experiments.model_files import EvaluationError, confusion_file_name, per_class_table
     from experiments.model_files import report as report_on
     from experiments.preflight import ConfigError, check_writable
 
     try:
         check_writable(output_dir, "--output_dir")
-        report = report_on(models, dataset, data_dir, fgsm_eps, output_dir, all_rows)
+        report = report_on(
+            models, dataset, data_dir, fgsm_eps, output_dir, all_rows, figure_name=confusion_file_name(models)
+        )
     except (EvaluationError, ConfigError, datasets.DataFileError) as error:
         fail(str(error), 2)
     except (datasets.DataUnavailable, datasets.DataError) as error:
@@ -97,6 +101,11 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
             f"the members disagree on {split['fraction']:.1%} of the examples; most on "
             + ", ".join(f"{name} ({share:.0%})" for name, share in worst)
         )
+    if "per_class" in report:  # one model's, or the ensemble's
+        heading = "per class" if len(report["members"]) == 1 else f"per class, {report['ensemble']['model']}"
+        click.echo(f"{heading}:")
+        for line in per_class_table(report["per_class"]):
+            click.echo(f"  {line}")
     if "confusion_matrix_png" in report:
         click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
     if as_json:

@@ -12,6 +12,8 @@ in [0, 1] pixel space along the gradient of their own cross-entropy (for the ens
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,7 +200,60 @@ def fgsm_pixels(members, pixels, y, eps) -> np.ndarray:
     return np.clip(pixels + eps * np.sign(gradient), 0.0, 1.0)
 
 
-def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir=None, all_rows=False) -> dict:
+def model_label(path) -> str:
+    """A short name for the model file ``path``: its stem, or for a ``model.npz`` (every run saves one under
+    that name) the name of the run folder holding it."""
+    path = Path(path)
+    if path.stem == "model":
+        folder = path.resolve().parent.name
+        return folder or path.stem
+    return path.stem
+
+
+def safe_file_name(text: str, limit: int = 120) -> str:
+    """``text`` as one plain file name: only letters, digits, ``.``, ``_`` and ``-`` (anything else
+    becomes ``_``), no leading dot, at most ``limit`` characters; never empty, never a path."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).lstrip("._-")[:limit]
+    return name or "model"
+
+
+def confusion_file_name(paths) -> str:
+    """The name of the confusion-matrix PNG ``evaluate.py`` writes for the model files ``paths``:
+    ``<model>_confusion_matrix.png`` for one (see :func:`model_label`), and for several
+    ``ensemble_of_<n>_<hash>_confusion_matrix.png``, the hash of the set of their resolved paths, so
+    another set of members never overwrites it."""
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1:
+        return f"{safe_file_name(model_label(paths[0]))}_confusion_matrix.png"
+    members = "\n".join(sorted(str(p.resolve()) for p in paths))
+    digest = hashlib.sha1(members.encode()).hexdigest()[:8]
+    return f"ensemble_of_{len(paths)}_{digest}_confusion_matrix.png"
+
+
+def per_class_table(per_class: dict) -> list[str]:
+    """The lines of a compact table of ``per_class`` (class -> precision, recall, f1, support), as
+    ``report`` gives it: one row per class, four decimals."""
+    width = max([len("class"), *(len(str(name)) for name in per_class)])
+    lines = [f"{'class':<{width}}  precision  recall      F1  support"]
+    for name, row in per_class.items():
+        lines.append(
+            f"{name!s:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:6.4f}  {row['support']:7d}"
+        )
+    return lines
+
+
+def report(
+    paths,
+    dataset=None,
+    data_dir=None,
+    fgsm_eps: float = 0.0,
+    output_dir=None,
+    all_rows=False,
+    figure_name: str = "confusion_matrix.png",
+) -> dict:
+    """Every member's scores, and with several their ensemble's (``report["ensemble"]``); the top-level
+    keys repeat the ensemble's (or the one model's). With ``output_dir``, a classification's confusion
+    matrix is drawn there as ``figure_name`` (a plain file name: see :func:`confusion_file_name`)."""
     members = load_members(paths)
     first = members[0]
     dataset = dataset or first.meta["dataset"]
@@ -238,10 +293,10 @@ def report(paths, dataset=None, data_dir=None, fgsm_eps: float = 0.0, output_dir
 
         folder = Path(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
+        target = folder / safe_file_name(Path(figure_name).name)
         counts = metrics.confusion_counts(y, probabilities.argmax(axis=1), len(names))
+        shown = model_label(paths[0]) if len(members) == 1 else top["model"]
         report["confusion_matrix_png"] = str(
-            plots.confusion_figure(
-                counts, names, folder / "confusion_matrix.png", title=f"{dataset} test set, {top['model']}"
-            )
+            plots.confusion_figure(counts, names, target, title=f"{dataset} test set, {shown}")
         )
     return report

@@ -9,6 +9,7 @@ import pytest
 
 import datasets
 import nn
+from experiments.model_files import confusion_file_name
 from tests.conftest import ROOT
 from tests.test_cli import run_cli
 
@@ -87,7 +88,10 @@ def test_one_model_reproduces_its_runs_test_metrics(trained, tmp_path):
     assert report["accuracy"] == pytest.approx(summary["test_accuracy"])
     assert report["macro_f1"] == pytest.approx(summary["test_macro_f1"])
     assert report["per_class"]["3"]["f1"] == pytest.approx(summary["test_f1/3"])
-    assert (tmp_path / "e" / "confusion_matrix.png").is_file()
+    figure = tmp_path / "e" / confusion_file_name([paths[1] / "model.npz"])
+    assert figure.name.startswith(paths[1].name) and figure.is_file()
+    assert f"confusion matrix: {figure}" in result.stdout
+    assert "precision  recall" in result.stdout  # the per-class table, also with --json
 
 
 def test_the_ensemble_is_the_mean_of_the_members_softmax(trained, tmp_path):
