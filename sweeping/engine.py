@@ -27,6 +27,7 @@ import click
 import nn
 from experiments import config as configuration
 from experiments.run import ConfigError, load_data, run
+from sweeping import spec as specs
 
 
 class Pruning(nn.Callback):
@@ -245,7 +246,7 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
                 data=data,
                 callbacks=[pruning, interrupt],
                 group=spec.name,
-                tags=["sweep", spec.name],
+                tags=spec.tags,
                 say=lambda line: None,
                 progress=False,
             )
@@ -471,7 +472,7 @@ def describe(spec, study_name: str, study, url: str) -> list[str]:
     size = spec.grid_size()
     done = recorded(study)
     return [
-        f"sweep {study_name}: {spec.engine}; metric {spec.metric} ({spec.goal})"
+        f"{specs.title(study_name)}: {spec.engine}; metric {spec.metric} ({spec.goal})"
         + (f"; hyperband -> successive halving (min_iter {spec.min_iter}, eta {spec.eta})" if spec.min_iter else "")
         + (f"; grid of {size}" if size else "")
         + (f"; run_cap {spec.run_cap}" if spec.run_cap else ""),

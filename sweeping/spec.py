@@ -58,6 +58,18 @@ TOP_LEVEL = {
 MACROS = {"${env}", "${interpreter}", "${program}", "${args}"}
 
 
+def title(name: str) -> str:
+    """How titles and headers call the sweep ``name``: ``sweep NAME``, or ``sweep`` alone when the name is
+    itself "sweep" (``sweep.yaml``'s stem), never "sweep sweep"."""
+    return "sweep" if str(name).strip().lower() == "sweep" else f"sweep {name}"
+
+
+def tags(name: str) -> list[str]:
+    """The W&B tags of a trial of the sweep ``name``: ``sweep`` and the name, once each (W&B keeps a
+    repeated tag twice)."""
+    return ["sweep"] if str(name).strip().lower() == "sweep" else ["sweep", str(name)]
+
+
 class SpecError(ValueError):
     """The sweep file uses something that cannot be mapped exactly."""
 
@@ -96,6 +108,16 @@ class SweepSpec:
     project: str | None = None
     entity: str | None = None
     raw: dict = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        """``sweep NAME`` for titles and headers (see :func:`title`)."""
+        return title(self.name)
+
+    @property
+    def tags(self) -> list[str]:
+        """The W&B tags of every trial (see :func:`tags`)."""
+        return tags(self.name)
 
     @property
     def direction(self) -> str:
