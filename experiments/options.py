@@ -99,7 +99,7 @@ class DatasetName(click.ParamType):
     """A registered data set (case-insensitive, returned in the registry's spelling) or a path to a
     ``.csv`` / ``.npz`` file of one's own (:mod:`datasets.files`), which must exist."""
 
-    name = "name|file"
+    name = "name or file"  # no "|": it would split the row of the generated reference's Markdown table
 
     def __init__(self, choices: Sequence[str]):
         self.choices = list(choices)
