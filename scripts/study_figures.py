@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tracking.files import save_figure  # noqa: E402
-from tracking.plots import new_figure  # noqa: E402
+from tracking.plots import fit_to_contents, new_figure  # noqa: E402
 
 
 def runs(folder: Path) -> list[dict]:
@@ -92,7 +92,7 @@ def learning_rates(folder: Path, out: Path) -> None:
     axes = fig.subplots(1, len(optimizers), sharey=True, squeeze=False)[0]
     rates = sorted({run["config"]["learning_rate"] for run in runs(folder)})
     colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(rates)))
-    top = 0.0
+    top, diverged = 0.0, False
     for ax, name in zip(axes, optimizers):
         for run in sorted(by_optimizer[name], key=lambda r: r["config"]["learning_rate"]):
             rate, history = run["config"]["learning_rate"], run["history"]
@@ -102,19 +102,28 @@ def learning_rates(folder: Path, out: Path) -> None:
             top = max([top, *[v for v in losses if np.isfinite(v)]])
             ax.plot(epochs, losses, "-o", color=colour, markersize=3, label=f"{rate:g}")
             if run["summary"].get("status") == "diverged":
+                diverged = True
                 where = ax.get_xaxis_transform()  # x in epochs, y at the top of the panel
-                ax.plot([len(history) + 1], [1.0], "x", color=colour, markersize=9, mew=2, transform=where)
+                ax.plot(
+                    [len(history) + 1], [1.0], "x", color=colour, markersize=9, mew=2, transform=where, clip_on=False
+                )
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("training loss (x: diverged in that epoch)")
+    axes[0].set_ylabel("training loss (x: diverged in that epoch)" if diverged else "training loss")
     handles, labels = axes[-1].get_legend_handles_labels()
-    fig.legend(handles, labels, title="learning rate", loc="center right", fontsize=8, frameon=False)
-    fig.subplots_adjust(left=0.07, right=1 - 1.4 / (4.2 * len(optimizers) + 1.6), bottom=0.14, top=0.88, wspace=0.08)
-    fig.suptitle("training loss by learning rate (3 x 128 ReLU, Fashion-MNIST)", fontsize=11)
-    save_figure(fig, out)
+    axes[-1].legend(
+        handles, labels, title="learning rate", loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=8, frameon=False
+    )
+    fig.subplots_adjust(left=0.07, right=1 - 1.4 / (4.2 * len(optimizers) + 1.6), bottom=0.14, top=0.86, wspace=0.08)
+    fig.suptitle(
+        "Training loss by learning rate, one panel per optimizer (Fashion-MNIST, 3 × 128 ReLU, 5 epochs"
+        + ("; no run diverged)" if not diverged else ")"),
+        fontsize=11,
+    )
+    save_figure(fit_to_contents(fig), out)
 
 
 @cli.command()
@@ -155,8 +164,8 @@ def architecture(folder: Path, out: Path) -> None:
     ax.set_ylabel("hidden layers")
     colour_bar = fig.add_axes((0.84, 0.14, 0.025, 0.74))
     fig.colorbar(image, cax=colour_bar, label="best validation accuracy")
-    ax.set_title("depth x width, 5 epochs: validation accuracy, parameters, seconds per epoch", fontsize=10)
-    save_figure(fig, out)
+    ax.set_title("Depth × width, 5 epochs: validation accuracy, parameters, seconds per epoch", fontsize=10)
+    save_figure(fit_to_contents(fig), out)
 
 
 @cli.command()
@@ -168,6 +177,7 @@ def search(output_dir: Path, out: Path) -> None:
     colours = {"grid": "tab:blue", "random": "tab:orange", "bayes": "tab:green", "hyperband": "tab:red"}
     fig = new_figure(7.5, 4.2)
     ax = fig.add_axes((0.1, 0.13, 0.62, 0.77))
+    lowest = np.inf
     for method, colour in colours.items():
         for seed, style in ((0, "-"), (1, "--")):
             path = output_dir / f"search_{method}_s{seed}" / "trials.csv"
@@ -177,14 +187,18 @@ def search(output_dir: Path, out: Path) -> None:
                 rows = sorted(csv.DictReader(handle), key=lambda row: int(row["number"]))
             values = [float(row["value"]) if row["state"] == "complete" and row["value"] else np.nan for row in rows]
             best = np.fmax.accumulate(np.where(np.isnan(values), -np.inf, values))
+            if np.isfinite(best).any():
+                lowest = min(lowest, float(best[np.isfinite(best)].min()))
             ax.step(range(1, len(best) + 1), best, style, where="post", color=colour, label=f"{method}, seed {seed}")
     ax.set_xlabel("trials used")
     ax.set_ylabel("best validation accuracy so far")
-    ax.set_ylim(bottom=0.75)
+    if np.isfinite(lowest):  # every step in view, from the first trial's value up
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, lowest - 0.01), high)
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
-    ax.set_title("search methods at equal budget (24 trials, 3 epochs each)", fontsize=10)
-    save_figure(fig, out)
+    ax.set_title("Search methods at equal budget (24 trials, 3 epochs each)", fontsize=10)
+    save_figure(fit_to_contents(fig), out)
 
 
 @cli.command()
@@ -218,9 +232,9 @@ def ablation(folder: Path, out: Path) -> None:
     ax.set_yticks(range(len(names)), [p.removeprefix("ablation_").replace("_", " ") for p in names])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Δ test accuracy vs the baseline, points (mean ± sd, paired by seed)")
-    ax.set_title(f"one change at a time (baseline {100 * base_values.mean():.2f} %)", fontsize=10)
+    ax.set_title(f"One change at a time (baseline {100 * base_values.mean():.2f} %)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    save_figure(fig, out)
+    save_figure(fit_to_contents(fig), out)
 
 
 @cli.command()
@@ -251,10 +265,12 @@ def vanishing(folder: Path, out: Path) -> None:
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("mean ||dL/dW|| per weight matrix")
     handles, labels = axes[-1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=7, frameon=False, title="layer")
+    axes[-1].legend(
+        handles, labels, loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=7, frameon=False, title="layer"
+    )
     fig.subplots_adjust(left=0.08, right=1 - 1.3 / (4.3 * len(found) + 1.5), bottom=0.14, top=0.86, wspace=0.06)
     fig.suptitle("8 hidden layers of 128, Adam 0.001: gradient norm per layer and epoch", fontsize=11)
-    save_figure(fig, out)
+    save_figure(fit_to_contents(fig), out)
 
 
 @cli.command()
@@ -279,10 +295,19 @@ def stopping(folder: Path, out: Path, seed: int) -> None:
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    loss_ax.legend(fontsize=8, frameon=False)
-    fig.suptitle(f"stopping rules, default network, seed {seed}: one trajectory, five stopping points", fontsize=11)
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.14, top=0.88, wspace=0.25)
-    save_figure(fig, out)
+    acc_ax.legend(
+        *loss_ax.get_legend_handles_labels(),
+        title="stopping rule",
+        loc="upper left",
+        bbox_to_anchor=(1.04, 1.0),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"Stopping rules, default network, seed {seed}: one trajectory, {len(found)} stopping points", fontsize=11
+    )
+    fig.subplots_adjust(left=0.09, right=0.8, bottom=0.14, top=0.88, wspace=0.25)
+    save_figure(fit_to_contents(fig), out)
 
 
 @cli.command()
@@ -310,9 +335,9 @@ def elastic(out: Path, data_dir, alpha: float, sigma: float) -> None:
             axes[r, c].imshow(row[c].reshape(28, 28), cmap="gray_r", vmin=0, vmax=255)
             axes[r, c].set_axis_off()
         axes[r, 0].set_title("original" if r % 4 == 0 else "distorted", fontsize=7, loc="left")
-    fig.suptitle(f"elastic distortions, alpha {alpha:g}, sigma {sigma:g} (Simard et al. 2003)", fontsize=11)
+    fig.suptitle(f"Elastic distortions, alpha {alpha:g}, sigma {sigma:g} (Simard et al. 2003)", fontsize=11)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, hspace=0.35, wspace=0.05)
-    save_figure(fig, out)
+    save_figure(fit_to_contents(fig), out)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ def _parallel_coordinates(study, varying, metric: str, path: Path):
     from matplotlib.collections import LineCollection
 
     from tracking.files import save_figure
+    from tracking.plots import fit_to_contents
 
     with matplotlib.rc_context():  # Optuna's plots switch pyplot's global style: keep it to this figure
         ax = ovm.plot_parallel_coordinate(study, params=varying, target_name=metric)
@@ -110,10 +111,16 @@ def _parallel_coordinates(study, varying, metric: str, path: Path):
                 lines.set_array(np.asarray(values)[order])
                 if isinstance(styles, list) and len(styles) == len(order):
                     lines.set_linestyle([styles[k] for k in order])
-        ax.set_title(f"{len(study.get_trials(deepcopy=False))} runs (pruned ones at their last {metric})", pad=14)
+        ax.set_title("")
         fig.set_size_inches(max(10, 1.6 * len(varying)), 6)
-        fig.tight_layout()
-        save_figure(fig, path, dpi=100)
+        fig.tight_layout(rect=(0, 0, 1, 0.92))
+        n_runs = len(study.get_trials(deepcopy=False))
+        fig.suptitle(
+            f"Parallel coordinates of {n_runs} runs, coloured by {metric} (darker is better; "
+            f"pruned runs at their last {metric})",
+            fontsize=11,
+        )
+        save_figure(fit_to_contents(fig), path, dpi=100)
     return fig
 
 
@@ -131,7 +138,7 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
     import optuna.visualization.matplotlib as ovm
 
     from tracking.files import save_figure
-    from tracking.plots import new_figure
+    from tracking.plots import fit_to_contents
 
     varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
     study = as_run_view(study, trials)
@@ -152,7 +159,7 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
                         plt.close(fig)
                         fig.set_size_inches(9, 0.5 * len(importances) + 2)
                         fig.tight_layout()
-                        save_figure(fig, folder / "param_importances.png", dpi=100)
+                        save_figure(fit_to_contents(fig), folder / "param_importances.png", dpi=100)
             except Exception as error:
                 say(f"(parameter importances not drawn: {error})")
     histories = []
@@ -164,28 +171,146 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
                 histories.append((trial, history))
                 break
     if histories:
-        fig = new_figure(13, 5)
-        left, right = fig.subplots(1, 2)
-        shown = next((key for key in (spec.metric, "val_accuracy", "val_rmse") if key in histories[0][1][0]), None)
-        marker = "o" if max(len(h) for _, h in histories) <= 20 else None  # a one-epoch run is a point
-        for trial, history in histories:
-            epochs = [h["epoch"] for h in history]
-            (line,) = left.plot(
-                epochs, [h["train_loss"] for h in history], marker=marker, ms=4, label=_label(trial, varying)
-            )
-            if shown and shown in history[0]:
-                right.plot(epochs, [h[shown] for h in history], marker=marker, ms=4, color=line.get_color())
-        left.set(xlabel="epoch", ylabel="training loss", title="training loss")
-        right.set(xlabel="epoch", ylabel=shown, title=shown)
-        for ax in (left, right):
-            ax.grid(alpha=0.3)
-            _epoch_axis(ax)
-        if len(histories) <= 16:
-            left.legend(fontsize=7)
-        fig.suptitle(f"sweep {spec.name}: one line per trial")
-        fig.tight_layout()
+        fig = draw_curves(histories, varying, spec.metric, spec.name, maximize=spec.direction == "maximize")
         save_figure(fig, folder / "curves.png", dpi=100)
     _batch_loss_figure(trials, varying, folder)
+
+
+LINE_STYLES = ("-", "--", ":", "-.")
+MANY = "many"  # curve_styles' mode when the trials are coloured by their metric
+
+
+def curve_styles(trials, varying) -> tuple[list[dict], list[tuple[str, list[tuple[str, dict]]]], str]:
+    """How to draw one line per trial so that a colour means one thing: ``(styles, legends, mode)``, a
+    ``color``/``linestyle`` per trial and the legends (title, entries of (label, style)).
+
+    The parameters that differ between the trials decide: the one with most values (up to 10) gives
+    the colour, a second one with up to 4 values the line style (e.g. one colour per optimizer, one
+    style per learning rate); with more, up to 10 trials get a colour each and a legend of their
+    parameters (mode ``"trial"``), and more trials than that one colour scale of their metric (mode
+    :data:`MANY`, no legend: the caller draws the colour bar)."""
+    import matplotlib
+
+    def text(value) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    distinct = {}
+    for key in varying:
+        values = list(dict.fromkeys(t.params[key] for t in trials if key in t.params))
+        if len(values) > 1:
+            distinct[key] = sorted(values, key=lambda v: (str(type(v)), v)) if _sortable(values) else values
+    keys = sorted(distinct, key=lambda k: -len(distinct[k]))
+    tab10 = matplotlib.colormaps["tab10"].colors
+    if not keys:
+        return [{"color": tab10[0], "linestyle": "-"} for _ in trials], [], "one"
+    colour_key = keys[0]
+    style_key = keys[1] if len(keys) == 2 else None
+    if len(keys) <= 2 and len(distinct[colour_key]) <= 10 and (style_key is None or len(distinct[style_key]) <= 4):
+        colours = {v: tab10[k] for k, v in enumerate(distinct[colour_key])}
+        dashes = {v: LINE_STYLES[k] for k, v in enumerate(distinct[style_key])} if style_key else {}
+        styles = [
+            {
+                "color": colours[t.params.get(colour_key)] if colour_key in t.params else "grey",
+                "linestyle": dashes.get(t.params.get(style_key), "-") if style_key else "-",
+            }
+            for t in trials
+        ]
+        legends = [(colour_key, [(text(v), {"color": c, "linestyle": "-"}) for v, c in colours.items()])]
+        if style_key:
+            legends.append((style_key, [(text(v), {"color": "black", "linestyle": d}) for v, d in dashes.items()]))
+        return styles, legends, "factors"
+    if len(trials) <= 10:
+        styles = [{"color": tab10[k], "linestyle": "-"} for k in range(len(trials))]
+        return styles, [("trial", [(_label(t, keys), s) for t, s in zip(trials, styles)])], "trial"
+    return [{"linestyle": "-"} for _ in trials], [], MANY
+
+
+def _sortable(values) -> bool:
+    try:
+        sorted(values)
+    except TypeError:
+        return False
+    return True
+
+
+def draw_curves(histories, varying, metric: str, name: str, maximize: bool = True):
+    """The sweep's ``curves.png``, not yet saved: every trial's training loss and ``metric`` (or
+    validation accuracy / RMSE) per epoch, one line per trial styled by :func:`curve_styles`, the
+    legends (or the colour bar) beside the plots. When the trials train with different losses, each
+    loss gets its own training-loss panel: their scales differ."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+
+    from tracking.plots import fit_to_contents, new_figure
+
+    trials = [trial for trial, _ in histories]
+    styles, legends, mode = curve_styles(trials, varying)
+    shown = next((key for key in (metric, "val_accuracy", "val_rmse") if key in histories[0][1][0]), None)
+    losses = list(dict.fromkeys(str(t.params["loss"]) for t in trials if "loss" in t.params))
+    losses = losses if len(losses) > 1 else [""]
+    panels = len(losses) + (1 if shown else 0)
+    fig = new_figure(4.6 * panels + 0.6, 4.4)
+    axes = list(fig.subplots(1, panels, squeeze=False)[0])
+    loss_axes = dict(zip(losses, axes))
+    marker = "o" if max(len(h) for _, h in histories) <= 20 else None  # a one-epoch run is a point
+    finals = np.array([h[-1].get(shown, np.nan) if shown else np.nan for _, h in histories], dtype=float)
+    cmap, norm = None, None
+    if mode == MANY:
+        good = finals[np.isfinite(finals)]
+        cmap = parallel_colormap(reverse=not maximize)
+        norm = Normalize(float(good.min()) if good.size else 0.0, float(good.max()) if good.size else 1.0)
+        ranked = np.nan_to_num(finals if maximize else -finals, nan=-np.inf)
+        order = np.argsort(ranked, kind="stable")  # the best drawn last
+        for k, value in enumerate(finals):
+            styles[k]["color"] = cmap(norm(value)) if np.isfinite(value) else "lightgrey"
+    else:
+        order = np.arange(len(histories))
+    for k in order:
+        trial, history = histories[k]
+        epochs = [h["epoch"] for h in history]
+        style = {**styles[k], "marker": marker, "ms": 3.5, "lw": 1.3}
+        ax = loss_axes[str(trial.params.get("loss", ""))] if len(losses) > 1 else axes[0]
+        ax.plot(epochs, [h["train_loss"] for h in history], **style)
+        if shown and shown in history[0]:
+            axes[-1].plot(epochs, [h[shown] for h in history], **style)
+    for loss, ax in loss_axes.items():
+        ax.set(xlabel="epoch", ylabel="training loss" + (f" ({loss.replace('_', ' ')})" if loss else ""))
+        ax.set_title(f"training loss: {loss.replace('_', ' ')}" if loss else "training loss", fontsize=10)
+    if shown:
+        axes[-1].set(xlabel="epoch", ylabel=shown)
+        axes[-1].set_title(shown, fontsize=10)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        _epoch_axis(ax)
+    fig.subplots_adjust(left=0.6 / (4.6 * panels + 0.6), right=0.97, bottom=0.13, top=0.82, wspace=0.3)
+    last = axes[-1]
+    anchor_y = 1.0
+    for title, entries in legends:
+        handles = [Line2D([], [], lw=1.5, **style) for _, style in entries]
+        legend = last.legend(
+            handles,
+            [label for label, _ in entries],
+            title=title,
+            loc="upper left",
+            bbox_to_anchor=(1.04, anchor_y),
+            fontsize=8,
+            title_fontsize=8.5,
+            frameon=False,
+        )
+        last.add_artist(legend)
+        renderer = fig.canvas.get_renderer()
+        box = legend.get_window_extent(renderer).transformed(last.transAxes.inverted())
+        anchor_y = box.y0 - 0.04  # the next legend under this one
+    if mode == MANY and cmap is not None and norm is not None:
+        bar = fig.colorbar(ScalarMappable(norm, cmap), ax=last, fraction=0.05, pad=0.04)
+        bar.set_label(f"final {shown} of the trial (best drawn on top)")
+    what = {"factors": "one colour per value", "trial": "one colour per trial", MANY: "coloured by the result"}
+    fig.suptitle(
+        f"Sweep {name}: each trial's training loss and {shown or 'metric'} per epoch ({what.get(mode, 'one trial')})",
+        fontsize=11,
+    )
+    return fit_to_contents(fig)
 
 
 def run_file(trial, sweep_dir: Path, name: str) -> Path | None:
@@ -210,7 +335,7 @@ def _batch_loss_figure(trials, varying, folder: Path) -> None:
     import csv
 
     from tracking.files import save_figure
-    from tracking.plots import new_figure
+    from tracking.plots import fit_to_contents, new_figure
 
     runs = [(trial, path) for trial in trials if (path := run_file(trial, folder, "batch_loss.csv"))]
     if not runs:
@@ -233,9 +358,9 @@ def _batch_loss_figure(trials, varying, folder: Path) -> None:
         title="training loss within epochs (--log_every)",
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, folder / "batch_loss.png", dpi=100)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside: no point hidden
+    fig.subplots_adjust(left=0.07, right=0.75, bottom=0.12, top=0.9)
+    save_figure(fit_to_contents(fig), folder / "batch_loss.png", dpi=100)
 
 
 def _importances(study, spec, varying, trials, folder: Path) -> dict:

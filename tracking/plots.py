@@ -42,6 +42,60 @@ def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
     return fig
 
 
+def fit_to_contents(fig: Figure, pad: float = 6.0) -> Figure:
+    """Grow ``fig`` so that everything drawn on it fits inside, ``pad`` pixels from the edge: one
+    measurement of every artist's extent; a side that something reaches beyond gets that much more
+    room. Nothing moves relative to anything else: axes keep their size, and texts, legends and
+    images placed in figure coordinates keep their distance to the axes. A figure that already fits
+    is left as it is."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.legend import Legend
+    from matplotlib.transforms import Bbox
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):  # e.g. a pyplot figure once closed
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = fig.bbox.width, fig.bbox.height
+    tight = fig.get_tightbbox(renderer)
+    if tight is None:
+        return fig
+    # a legend added to an axes with add_artist counts as clipped to it, though it is drawn whole
+    box = Bbox.union(
+        [tight.transformed(fig.dpi_scale_trans)]  # inches -> pixels
+        + [legend.get_window_extent(renderer) for legend in fig.findobj(Legend) if legend.get_visible()]
+    )
+    left, bottom = max(pad - box.x0, 0.0) if box.x0 < 0 else 0.0, max(pad - box.y0, 0.0) if box.y0 < 0 else 0.0
+    right = max(box.x1 - width + pad, 0.0) if box.x1 > width else 0.0
+    top = max(box.y1 - height + pad, 0.0) if box.y1 > height else 0.0
+    if not (left or right or bottom or top):
+        return fig
+    new_width, new_height = width + left + right, height + bottom + top
+
+    def moved(x0: float, y0: float, x1: float, y1: float) -> Bbox:  # pixels of the old figure -> new fractions
+        return Bbox(
+            [
+                [(x0 + left) / new_width, (y0 + bottom) / new_height],
+                [(x1 + left) / new_width, (y1 + bottom) / new_height],
+            ]
+        )
+
+    axes = [(ax, ax.get_position(original=True)) for ax in fig.axes]
+    texts = [(text, text.get_position()) for text in fig.texts if text.get_transform() == fig.transFigure]
+    anchors = [(legend, legend.get_bbox_to_anchor()) for legend in fig.legends]
+    for ax, position in axes:
+        ax.set_position(moved(position.x0 * width, position.y0 * height, position.x1 * width, position.y1 * height))
+    for text, (x, y) in texts:
+        text.set_position(((x * width + left) / new_width, (y * height + bottom) / new_height))
+    for legend, anchor in anchors:
+        legend.set_bbox_to_anchor(moved(anchor.x0, anchor.y0, anchor.x1, anchor.y1), transform=fig.transFigure)
+    for image in fig.images:  # figimage: offsets in pixels from the bottom left corner
+        offsets: Any = image
+        offsets.ox += left
+        offsets.oy += bottom
+    fig.set_size_inches(new_width / fig.dpi, new_height / fig.dpi)
+    return fig
+
+
 def _colormap(name: str):
     import matplotlib
 
@@ -226,18 +280,32 @@ def _overhang(fig: Figure, ax: Axes) -> tuple[float, float, float, float]:
     )
 
 
+def times(count: int) -> str:
+    """``1 time``, ``2 times``."""
+    return f"{count} time" if count == 1 else f"{count} times"
+
+
 def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") -> Path:
     """Row-normalised confusion matrix: each row is a true class and sums to 100 %.
 
     The diagonal (per-class accuracy) is in green, errors in red; the three
     most confused pairs are boxed and listed under the plot.
     """
+    save_figure(draw_confusion(counts, class_names, title), path, dpi=DPI)
+    return Path(path)
+
+
+def draw_confusion(counts: np.ndarray, class_names, title="Test set") -> Figure:
+    """The confusion-matrix figure of :func:`confusion_figure`, not yet saved: the matrix in the middle
+    of the figure, the title (wrapped to the figure's width) centred over it, the notes under it."""
+    import textwrap
+
     from matplotlib.patches import Rectangle
 
     n = len(class_names)
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    cell = round(min(max(0.62 * n, 3.0), 12.0) * DPI / n)  # pixels per cell
+    cell = round(min(max(0.7 * n, 3.0), 12.0) * DPI / n)  # pixels per cell
     side = cell * n
     fig = new_figure(10, 10)
     ax = fig.add_axes((0.25, 0.25, 0.6, 0.6))
@@ -249,33 +317,41 @@ def confusion_figure(counts: np.ndarray, class_names, path, title="Test set") ->
     ax.set_yticks(range(n), [f"{name} ({100 * rates[k, k]:.1f} %)" for k, name in enumerate(class_names)])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (per-class accuracy)")
-    ax.set_title(
-        f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images\n"
-        "cells: % of the true class (rows sum to 100)",
-        y=1.0,
-    )
     lines = ["Most confused (boxed):"] + [
-        f"{class_names[i]} taken for {class_names[j]}: {c} times ({100 * rates[i, j]:.1f} % of {class_names[i]})"
+        f"{class_names[i]} taken for {class_names[j]}: {times(c)} ({100 * rates[i, j]:.1f} % of {class_names[i]})"
         for i, j, c in pairs
     ]
     if not pairs:
         lines = []
-    # a measured fixed layout in whole pixels: the square matrix, its labels around it, the list under them
+    # a measured fixed layout in whole pixels: the square matrix in the middle, its labels around it,
+    # the title over it and the list under them
     left, right, bottom, top = (math.ceil(inches * DPI) for inches in _overhang(fig, ax))
     pad, note_line = 20, math.ceil(9 * 1.35 * DPI / 72)
+    title_size, title_line = 12.0, math.ceil(12 * 1.3 * DPI / 72)
+    heading = textwrap.wrap(f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images", 70)
+    heading.append("cells: % of the true class (rows sum to 100)")
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    probe = fig.text(0, 0, "\n".join(heading), fontsize=title_size)
+    heading_width = math.ceil(probe.get_window_extent(renderer).width)
+    probe.set_text("\n".join(lines))
+    probe.set_fontsize(9)
+    notes_width = math.ceil(probe.get_window_extent(renderer).width) if lines else 0
+    probe.remove()
+    half = max(left, right) + side // 2  # the matrix's centre is the figure's
+    width = max(2 * (pad + half), heading_width + 2 * pad, notes_width + 2 * pad, 600)
     note = len(lines) * note_line + (pad if lines else 0)
-    width = max(pad + left + side + right + pad, 600)
-    height = pad + note + bottom + side + top + pad
-    x, y = pad + left + (width - (pad + left + side + right + pad)) // 2, pad + note + bottom
+    heading_height = len(heading) * title_line + pad // 2
+    height = pad + note + bottom + side + top + heading_height + pad
+    x, y = (width - side) // 2, pad + note + bottom
     fig.set_size_inches(width / DPI, height / DPI)
     ax.set_position((x / width, y / height, side / width, side / height))
+    fig.text(0.5, 1 - pad / height, "\n".join(heading), fontsize=title_size, ha="center", va="top", linespacing=1.3)
     # the cells and their numbers: one picture put on the figure pixel for pixel, under the axes
     ax.patch.set_visible(False)
     fig.figimage(_matrix_picture(counts, rates, cell), xo=x, yo=y, origin="upper", zorder=-1)
     for k, text in enumerate(lines):
         fig.text(pad / width, (pad + (len(lines) - 1 - k) * note_line) / height, text, fontsize=9, va="bottom")
-    save_figure(fig, path, dpi=DPI)
-    return Path(path)
+    return fig
 
 
 def _matrix_picture(counts: np.ndarray, rates: np.ndarray, cell: int) -> np.ndarray:
@@ -309,27 +385,41 @@ def _matrix_picture(counts: np.ndarray, rates: np.ndarray, cell: int) -> np.ndar
 
 
 def draw_curves(history: list[dict], title: str = "", metric: str = "accuracy") -> Figure:
-    """The learning-curves figure (see :func:`curves_figure`), not yet saved."""
+    """The learning-curves figure (see :func:`curves_figure`), not yet saved. An accuracy that passes
+    0.95 is drawn on a logit scale (0.9, 0.99, 0.999 equally spaced), so the top, where the runs
+    differ, is not squeezed against the first epochs."""
     from matplotlib.ticker import MaxNLocator
 
     epochs = [h["epoch"] for h in history]
     fig = new_figure(11, 4)
     left, right = fig.subplots(1, 2)
+    values: list[float] = []
     for key, style in (("train", "-o"), ("val", "-s")):
         if f"{key}_loss" in history[0]:
             left.plot(epochs, [h[f"{key}_loss"] for h in history], style, label=key, markersize=4)
-            right.plot(epochs, [h[f"{key}_{metric}"] for h in history], style, label=key, markersize=4)
+            shown = [h[f"{key}_{metric}"] for h in history]
+            values += [float(v) for v in shown if v is not None and np.isfinite(v)]
+            right.plot(epochs, shown, style, label=key, markersize=4)
+    logit = metric == "accuracy" and bool(values) and max(values) > 0.95 and min(values) > 0 and max(values) < 1
     left.set(xlabel="epoch", ylabel="loss")
-    right.set(xlabel="epoch", ylabel=metric)
+    right.set(xlabel="epoch", ylabel=f"{metric} (logit scale)" if logit else metric)
     left.set_title("loss", y=1.0)  # an explicit y: matplotlib need not measure the axis for the title's place
     right.set_title(metric, y=1.0)
+    if logit:
+        from matplotlib.ticker import FixedLocator, NullFormatter
+
+        right.set_yscale("logit", nonpositive="mask")
+        ticks = [0.1, 0.2, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998, 0.9999]
+        right.yaxis.set_major_locator(FixedLocator(ticks))
+        right.yaxis.set_major_formatter(lambda value, _: f"{value:g}")  # 0.99, not 1 − 10⁻²
+        right.yaxis.set_minor_formatter(NullFormatter())
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, even for one
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best")
+        ax.grid(alpha=0.3, which="both" if ax is right and logit else "major")
+    right.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside the plots: no point hidden
     fig.suptitle(title, fontsize=12)
-    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.13, top=0.83 if title else 0.9, wspace=0.22)
-    return fig
+    fig.subplots_adjust(left=0.075, right=0.9, bottom=0.13, top=0.83 if title else 0.9, wspace=0.22)
+    return fit_to_contents(fig)
 
 
 def curves_figure(history: list[dict], path, title="", metric: str = "accuracy") -> Path:
@@ -358,9 +448,9 @@ def fit_figure(path, title: str, y_true: np.ndarray, predicted: np.ndarray, curv
         ax.set(xlabel="true value", ylabel="predicted value")
     ax.set_title(title, y=1.0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.91)
-    save_figure(fig, path, dpi=DPI)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside the plot: no point hidden
+    fig.subplots_adjust(left=0.1, right=0.8, bottom=0.12, top=0.91)
+    save_figure(fit_to_contents(fig), path, dpi=DPI)
     return Path(path)
 
 
@@ -372,7 +462,8 @@ def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: 
         [_rgba(weights[:, k].reshape(image_shape), "RdBu_r", symmetric=True) for k in range(units)],
         [[(f"unit {k}", GREY)] for k in range(units)],
         columns=8,
-        title=f"first-layer weights of {units} units {title}".strip()
+        title=f"first-layer weights of {units} units"
+        + (f": {title}" if title else "")
         + " (each on its own scale: red positive, blue negative)",
         path=path,
         cell=112,
@@ -391,7 +482,7 @@ def weight_histograms(model, path) -> Path:
         ax.tick_params(labelsize=8)
     fig.suptitle("weight distributions per layer", fontsize=11)
     fig.subplots_adjust(left=0.9 / (3.2 * len(names)), right=0.98, bottom=0.12, top=0.78, wspace=0.35)
-    save_figure(fig, path, dpi=90)
+    save_figure(fit_to_contents(fig), path, dpi=90)
     return Path(path)
 
 
@@ -501,7 +592,7 @@ def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path
         [_rgba(filters[:, :, k], "RdBu_r", symmetric=True) for k in range(n)],
         [[(str(k), GREY)] for k in range(n)],
         columns=min(n, 8),
-        title=f"first-layer filters {title}".strip() + " (red positive, blue negative)",
+        title="first-layer filters" + (f": {title}" if title else "") + " (red positive, blue negative)",
         path=path,
         cell=84,
         fontsize=8,
@@ -599,7 +690,7 @@ def metric_vs_created_figure(
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # beside the plot: no point hidden
     fig.subplots_adjust(left=0.08, right=0.72, bottom=0.12, top=0.91)
-    save_figure(fig, path, dpi=DPI)
+    save_figure(fit_to_contents(fig), path, dpi=DPI)
     return Path(path)
 
 
@@ -660,7 +751,7 @@ def latent_figure(panels, targets, class_names, path, title: str = "", columns: 
     fig.subplots_adjust(
         left=0.2 / width, right=right, bottom=0.2 / height, top=1 - 0.85 / height, wspace=0.08, hspace=0.18
     )
-    save_figure(fig, path, dpi=DPI)
+    save_figure(fit_to_contents(fig), path, dpi=DPI)
     return Path(path)
 
 
@@ -679,8 +770,9 @@ def layer_lines_figure(
 
     fig = new_figure(8.5, 4.5)
     ax = fig.subplots()
-    for label, values in series.items():
-        ax.plot(epochs, values, "-o", markersize=3, label=label)
+    colours = _class_colours(len(series))  # one colour per layer, none repeated
+    for colour, (label, values) in zip(colours, series.items()):
+        ax.plot(epochs, values, "-o", markersize=3, label=label, color=colour)
     if log:
         ax.set_yscale("log")
     if limits is not None:
@@ -692,63 +784,86 @@ def layer_lines_figure(
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11)
     fig.subplots_adjust(left=0.1, right=0.78, bottom=0.12, top=0.84)
-    save_figure(fig, path, dpi=DPI)
+    save_figure(fit_to_contents(fig), path, dpi=DPI)
     return Path(path)
 
 
-def spread_figure(rows: list[dict], percentiles: Sequence[float], path, title: str = "") -> Path:
+def _spread_label(key: str) -> str:
+    """``weights/dense_0.W`` -> ``dense_0.W``; ``activations/activation_1`` -> ``activation_1``."""
+    return key.split("/", 1)[1]
+
+
+def spread_figure(rows: list[dict], percentiles: Sequence[float], path, title: str = "", columns: int = 5) -> Path:
     """The spread of each layer's values against the epoch: ``rows`` hold, per epoch, ``"epoch"`` and
     ``"weights/<name>"`` / ``"activations/<name>"``: the five ``percentiles`` (e.g. 5, 25, 50, 75, 95)
-    of those values. Weights in the top row, activations in the bottom one; the outer pair of
-    percentiles is the light band, the inner pair the dark one, the middle one the line."""
+    of those values. The weights' panels first, then the activations', each group in rows of at most
+    ``columns`` panels under its own heading; the outer pair of percentiles is the light band, the
+    inner pair the dark one, the middle one the line."""
     from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in rows]
-    groups = [[key for key in rows[0] if key.startswith(prefix)] for prefix in ("weights/", "activations/")]
-    groups = [group for group in groups if group]
-    columns = max(len(group) for group in groups)
-    width, height = 2.9 * columns + 0.8, 2.6 * len(groups) + 1.1
+    named = (("weights/", "weights"), ("activations/", "activation outputs (probe inputs)"))
+    groups = [([key for key in rows[0] if key.startswith(prefix)], name) for prefix, name in named]
+    groups = [(keys, name) for keys, name in groups if keys]
+    columns = max(1, min(columns, max(len(keys) for keys, _ in groups)))
+    panel_w, panel_h, heading = 2.7, 2.0, 0.45  # inches
+    group_rows = [-(-len(keys) // columns) for keys, _ in groups]
+    top_margin, bottom_margin, left_margin = 0.75, 0.35, 0.6
+    width = left_margin + columns * panel_w + 0.2
+    height = top_margin + sum(heading + r * panel_h for r in group_rows) + bottom_margin
     fig = new_figure(width, height)
-    axes = fig.subplots(len(groups), columns, squeeze=False)
-    for line, group in zip(axes, groups):
-        for ax, key in zip(line, group):
-            q = np.array([row[key] for row in rows], dtype=np.float64)
+    y = height - top_margin  # inches from the bottom: the top of the next group
+    for (keys, name), n_rows in zip(groups, group_rows):
+        fig.text(left_margin / width, (y - 0.1) / height, name, fontsize=10, weight="bold", va="top")
+        y -= heading
+        for k, key in enumerate(keys):
+            row, column = divmod(k, columns)
+            box = (
+                (left_margin + column * panel_w + 0.15) / width,
+                (y - (row + 1) * panel_h + 0.45) / height,
+                (panel_w - 0.55) / width,
+                (panel_h - 0.75) / height,
+            )
+            ax = fig.add_axes(box)
+            q = np.array([r[key] for r in rows], dtype=np.float64)
             ax.fill_between(epochs, q[:, 0], q[:, 4], color="tab:blue", alpha=0.2, linewidth=0)
             ax.fill_between(epochs, q[:, 1], q[:, 3], color="tab:blue", alpha=0.45, linewidth=0)
             ax.plot(epochs, q[:, 2], color="tab:blue", lw=1.5, marker="o", markersize=2.5)
-            ax.set_title(key, fontsize=8.5, y=1.0)
+            ax.set_title(_spread_label(key), fontsize=8.5, y=1.0)
             ax.tick_params(labelsize=7.5)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
             ax.grid(alpha=0.3)
-        for ax in line[len(group) :]:
-            ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("epoch", fontsize=8)
+            if row == n_rows - 1 or k + columns >= len(keys):
+                ax.set_xlabel("epoch", fontsize=8)
+        y -= n_rows * panel_h
     p = [f"{v:g}" for v in percentiles]
     fig.suptitle(
-        f"{title}\nper-layer spread: median (line), {p[1]}-{p[3]}th (dark) and {p[0]}-{p[4]}th percentiles (light)",
+        f"{title}\nper-layer spread: median (line), {p[1]}–{p[3]}th (dark band) and {p[0]}–{p[4]}th percentiles "
+        "(light band)",
         fontsize=10,
     )
-    fig.subplots_adjust(
-        left=0.6 / width, right=1 - 0.2 / width, bottom=0.5 / height, top=1 - 0.85 / height, wspace=0.3, hspace=0.45
-    )
-    save_figure(fig, path, dpi=DPI)
+    save_figure(fit_to_contents(fig), path, dpi=DPI)
     return Path(path)
 
 
 def maximize_figure(rows, image_shape, path, title: str = "") -> Path:
     """Activation maximisation: one row per layer, ``rows`` of ``(layer label, images: n x D in pixel
-    order, units, activations)``; each image on its own scale (dark = high), its unit and activation under it."""
+    order and units, as differences from the mean training image, units, activations)``; each image on
+    its own symmetric diverging scale, red where the unit wants more ink than the average image, blue
+    where it wants less (white: as the average), its unit and activation under it."""
     columns = max(len(units) for _, _, units, _ in rows)
     tiles: list[np.ndarray | None] = []
     texts: list[Lines] = []
     for _, images, units, activations in rows:
         for k in range(columns):
             if k < len(units):
-                tiles.append(_rgba(images[k].reshape(image_shape), "gray_r"))
+                tiles.append(_rgba(images[k].reshape(image_shape), "RdBu_r", symmetric=True))
                 texts.append([(f"unit {units[k]}", BLACK), (f"a = {activations[k]:.3g}", GREY)])
             else:
                 tiles.append(None)
                 texts.append([])
     layers = "; ".join(f"row {k + 1}: {label}" for k, (label, _, _, _) in enumerate(rows))
-    return _tiles_figure(tiles, texts, columns=columns, title=f"{title}. {layers}", path=path, cell=112, fontsize=8)
+    caption = "red: more ink than the average training image, blue: less (each image on its own scale)"
+    return _tiles_figure(
+        tiles, texts, columns=columns, title=f"{title}. {caption}. {layers}", path=path, cell=112, fontsize=8
+    )

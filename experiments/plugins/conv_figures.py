@@ -29,7 +29,9 @@ class ConvFigures(Plugin):
             return {}
         from tracking import plots
 
-        model, data, name = run.model, run.data, run.name
+        from .titles import run_title
+
+        model, data, name = run.model, run.data, run_title(run.config, epochs=len(run.history))
         first = next(layer for layer in model.layers if isinstance(layer, CONVOLUTIONS))
         k, c, f = first.kernel_size, first.in_channels, first.filters
         kernels = first.params["W"]
@@ -41,11 +43,17 @@ class ConvFigures(Plugin):
         index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
         x = model.as_input(data.x_test[index])
         images, labels = data.preprocessing.invert(x), data.y_test[index]
-        (first_maps, _), *deeper = convolution_maps(model, x)
+        (first_maps, first_layer), *deeper = found = convolution_maps(model, x)
         figures = {
             "filters": plots.filters_figure(kernels, run.folder / "filters.png", title=name),
             "activation_maps": plots.activation_maps_figure(
-                images, first_maps, labels, data.image_shape, data.class_names, run.folder / "activation_maps.png"
+                images,
+                first_maps,
+                labels,
+                data.image_shape,
+                data.class_names,
+                run.folder / "activation_maps.png",
+                layer=layer_title(first_layer, 0, len(found)),
             ),
         }
         for depth, (maps, layer) in enumerate(deeper, start=1):
@@ -56,9 +64,16 @@ class ConvFigures(Plugin):
                 data.image_shape,
                 data.class_names,
                 run.folder / f"activation_maps_{depth}.png",
-                layer=f"convolutional layer {depth} ({layer.name})",
+                layer=layer_title(layer, depth, len(found)),
             )
         return figures
+
+
+def layer_title(layer, index: int, count: int) -> str:
+    """``convolution 2 of 2 (conv2d_3)``: the layer counted from 1 among the ``count`` convolutional
+    (or locally connected) layers, as the figure's file name counts from 0."""
+    kind = "convolution" if isinstance(layer, nn.layers.Conv2D) else "locally connected layer"
+    return f"{kind} {index + 1} of {count} ({layer.name})"
 
 
 def convolution_maps(model, x) -> list[tuple[np.ndarray, nn.layers.Layer]]:

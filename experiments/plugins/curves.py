@@ -17,5 +17,8 @@ class Curves(Plugin):
             return {}
         from tracking import plots
 
+        from .titles import run_title
+
         metric, _ = metrics.PRIMARY[run.data.task]
-        return {"curves": plots.curves_figure(run.history, run.folder / "curves.png", title=run.name, metric=metric)}
+        title = run_title(run.config, epochs=len(run.history))
+        return {"curves": plots.curves_figure(run.history, run.folder / "curves.png", title=title, metric=metric)}

@@ -105,7 +105,9 @@ class Dynamics(Plugin):
             return {}
         from tracking import plots
 
-        model, folder = run.model, run.folder
+        from .titles import run_title
+
+        model, folder, title = run.model, run.folder, run_title(run.config, epochs=len(history))
         epochs = [row["epoch"] for row in history]
         relus = [
             layer.name for layer in model.layers if isinstance(layer, ActivationLayer) and layer.function.name == "ReLU"
@@ -115,8 +117,8 @@ class Dynamics(Plugin):
                 epochs,
                 series(history, "grad_norm", model.decayed_names()),
                 folder / "gradient_norms.png",
-                title=f"{run.name}\nmean gradient norm ||dL/dW|| per weight matrix",
-                ylabel="||dL/dW||",
+                title=f"{title}\nmean gradient norm ||dL/dW|| of each weight matrix, per epoch",
+                ylabel="mean ||dL/dW|| (log scale)",
                 log=True,
             )
         }
@@ -126,13 +128,13 @@ class Dynamics(Plugin):
                 epochs,
                 dead,
                 folder / "dead_relu.png",
-                title=f"{run.name}\nfraction of dead ReLU units (0 on every probe input)",
+                title=f"{title}\nfraction of dead ReLU units (0 on every probe input)",
                 ylabel="dead fraction",
                 limits=(-0.02, 1.02),
             )
         spread = run.state.get(self.name)
         if spread is not None and spread.rows:
             figures["weight_spread"] = plots.spread_figure(
-                spread.rows, PERCENTILES, folder / "weight_spread.png", title=run.name
+                spread.rows, PERCENTILES, folder / "weight_spread.png", title=title
             )
         return figures

@@ -18,8 +18,9 @@ from a one-hot gradient at the unit, in evaluation mode. The penalty keeps ``x``
 hidden layer ``z_u = x . w_u + b_u`` is linear and the ascent converges (factor ``1 - 2 lam eta`` per
 step) to ``x* = w_u / (2 lam)``, the unit's weights drawn as an image.
 
-``maximize.png``: the inputs drawn as images (back in pixel order and units, each on its own scale,
-dark = high as the data sets' images), one row per layer, the unit and its activation ``a`` under
+``maximize.png``: the inputs drawn as images of their difference from the mean training image (back
+in pixel order and units, each on its own symmetric scale: red more ink than the average, blue
+less), one row per layer, the unit and its activation ``a`` under
 each. Image data sets only.
 """
 
@@ -119,17 +120,18 @@ class Maximize(Plugin):
         if len(layers) == 1:
             chosen = [("the hidden layer", *layers[0])]
         rows = []
+        average = data.preprocessing.invert(data.x_train.mean(axis=0, dtype=np.float64)[None, :])
         for label, dense, position in chosen:
             units = top_units(dense, inside(run.config).maximize)
             x = maximize(model, position, units, starting_points(data.x_train, len(units), seed))
             _, a = unit_values(model, position, units, x)
-            rows.append((f"{label} ({dense.name})", data.preprocessing.invert(x), units, a))
+            rows.append((f"{label} ({dense.name})", data.preprocessing.invert(x) - average, units, a))
         run.state[self.name] = rows
         path = plots.maximize_figure(
             rows,
             data.image_shape,
             run.folder / "maximize.png",
             title=f"inputs that maximise single hidden units: {STEPS} steps of x ← x + {STEP_SIZE:g}·"
-            f"(dz/dx − 2·{PENALTY:g}·x) from the mean image (dark = high, each image on its own scale)",
+            f"(dz/dx − 2·{PENALTY:g}·x) from the mean image, drawn as the difference from it",
         )
         return {"maximize": path}

@@ -38,6 +38,8 @@ class StudyFigures(Plugin):
             return {}
         from tracking import plots
 
+        from .titles import run_title
+
         model, data = run.model, run.data
         figures = {"weight_histograms": plots.weight_histograms(model, run.folder / "weight_histograms.png")}
         first = model.params[model.decayed_names()[0]]
@@ -45,6 +47,9 @@ class StudyFigures(Plugin):
             data.image_shape is not None and first.ndim == 2 and first.shape[0] == data.n_features
         ):  # a dense first layer
             figures["first_layer_weights"] = plots.first_layer_figure(
-                first, data.image_shape, run.folder / "first_layer_weights.png", title=run.name
+                first,
+                data.image_shape,
+                run.folder / "first_layer_weights.png",
+                title=run_title(run.config, epochs=len(run.history), pixels=True),
             )
         return figures
