@@ -210,7 +210,7 @@ def write(spec, trials, folder: Path, say) -> list[str]:
                 spec.metric,
                 folder / "metric_vs_created.png",
                 maximize=maximize,
-                title=f"sweep {spec.name}: {spec.metric} of each run against its start",
+                title=f"Sweep “{spec.name}”: {spec.metric} of each run against the time it started",
                 start=points[0]["started"].replace("T", " "),
             )
         except Exception as error:  # plotting must never cost the sweep's results

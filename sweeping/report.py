@@ -124,6 +124,29 @@ def _parallel_coordinates(study, varying, metric: str, path: Path):
     return fig
 
 
+def importance_figure(study, params: list[str], metric: str):
+    """Optuna's parameter-importance bars of ``params``, not yet saved: its one-entry legend (the
+    metric's name, over the bars) becomes the title."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as ovm
+
+    from tracking.plots import fit_to_contents
+
+    with matplotlib.rc_context():  # Optuna sets the ggplot style globally: keep it here
+        ax = ovm.plot_param_importances(study, params=params, target_name=metric)
+        fig: Any = ax.figure
+        plt.close(fig)
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
+        ax.set_title("", loc="left")  # Optuna's own title, replaced by one that names the metric
+        ax.set_title(f"Parameter importance for {metric} (Optuna's fANOVA; the bars sum to 1)", fontsize=11)
+        fig.set_size_inches(9, 0.5 * len(params) + 2)
+        fig.tight_layout()
+        return fit_to_contents(fig)
+
+
 def _epoch_axis(ax) -> None:
     from matplotlib.ticker import MaxNLocator
 
@@ -134,11 +157,8 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # Optuna draws through pyplot: never a window
-    import matplotlib.pyplot as plt
-    import optuna.visualization.matplotlib as ovm
 
     from tracking.files import save_figure
-    from tracking.plots import fit_to_contents
 
     varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
     study = as_run_view(study, trials)
@@ -153,13 +173,8 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
             try:
                 importances = _importances(study, spec, varying, trials, folder)
                 if importances:
-                    with matplotlib.rc_context():  # Optuna sets the ggplot style globally: keep it here
-                        ax = ovm.plot_param_importances(study, params=list(importances), target_name=spec.metric)
-                        fig: Any = ax.figure
-                        plt.close(fig)
-                        fig.set_size_inches(9, 0.5 * len(importances) + 2)
-                        fig.tight_layout()
-                        save_figure(fit_to_contents(fig), folder / "param_importances.png", dpi=100)
+                    fig = importance_figure(study, list(importances), spec.metric)
+                    save_figure(fig, folder / "param_importances.png", dpi=100)
             except Exception as error:
                 say(f"(parameter importances not drawn: {error})")
     histories = []
@@ -307,7 +322,7 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
         bar.set_label(f"final {shown} of the trial (best drawn on top)")
     what = {"factors": "one colour per value", "trial": "one colour per trial", MANY: "coloured by the result"}
     fig.suptitle(
-        f"Sweep {name}: each trial's training loss and {shown or 'metric'} per epoch ({what.get(mode, 'one trial')})",
+        f"Sweep “{name}”: each trial's training loss and {shown or 'metric'} per epoch ({what.get(mode, 'one trial')})",
         fontsize=11,
     )
     return fit_to_contents(fig)

@@ -401,6 +401,28 @@ def test_parallel_coordinates(tmp_path, saved):
                 assert label.get_window_extent(renderer).y1 <= title.y0 + TOLERANCE, label.get_text()
 
 
+@pytest.mark.filterwarnings("ignore:.*is experimental")
+def test_parameter_importances():
+    optuna = pytest.importorskip("optuna")
+    from sweeping.report import importance_figure
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    rate = optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)
+    size = optuna.distributions.IntDistribution(16, 256)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        params = {"learning_rate": float(10 ** rng.uniform(-4, -1)), "hidden_size": int(rng.integers(16, 256))}
+        value = 0.9 - abs(np.log10(params["learning_rate"]) + 3) / 10 + params["hidden_size"] / 1e4
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params, distributions={"learning_rate": rate, "hidden_size": size}, value=value
+            )
+        )
+    fig = importance_figure(study, ["learning_rate", "hidden_size"], "val_accuracy")
+    check_figure(fig, min_texts=6)  # no legend: the metric is in the title
+
+
 # -- scripts/study_figures.py --------------------------------------------------------------------------------
 
 
