@@ -81,6 +81,8 @@ class ClassificationReport(Plugin):
     def figures(self, run):
         from tracking import plots
 
+        from .titles import dataset_title
+
         data, figures = run.data, {}
         if data.image_shape is not None:
             grid = plots.sample_grid(
@@ -95,7 +97,7 @@ class ClassificationReport(Plugin):
                     scores.confusion,
                     data.class_names,
                     run.folder / f"{confusion_key(split)}.png",
-                    title=f"{data.name} {SPLIT_TITLES[split].lower()}",
+                    title=f"{dataset_title(data.name)} {SPLIT_TITLES[split].lower()}",
                 )
         test = run.evaluations.get("test")
         if test is not None:

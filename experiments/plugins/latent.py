@@ -158,13 +158,15 @@ class Latent(Plugin):
             ]
             columns = len(before)  # one row untrained, one trained (the autoencoder's code, if any, below)
             drawn = before + [(f"trained: {name}", points) for name, points in state["panels"]]
+        from .titles import run_title
+
         title = f"{'PCA' if method == 'pca' else 't-SNE'} of the hidden layers on {len(index)} test samples"
         path = plots.latent_figure(
             drawn,
             data.y_test[index],
             data.class_names,
             run.folder / "latent.png",
-            f"{run.name}\n{title}",
+            f"{run_title(run.config, epochs=len(run.history))}\n{title}",
             columns=columns,
         )
         return {"latent": path}

@@ -48,5 +48,7 @@ def fit_figure(data, model, predictions: np.ndarray, path):
         fitted = model.predict(data.preprocessing.apply(grid[:, None].astype(np.float32)))[:, 0]
         truth = data.info.truth(grid) if data.info.truth is not None else None
         curve = (raw_x, grid, fitted, truth)
-    title = f"{data.name} test set: RMSE {rmse:.4g}"
+    from .titles import dataset_title
+
+    title = f"{dataset_title(data.name)} test set: RMSE {rmse:.4g}"
     return plots.fit_figure(path, title, y_test[:, 0], predictions[:, 0], curve)
