@@ -256,6 +256,7 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     from tracking.plots import fit_to_contents, new_figure
 
@@ -290,7 +291,21 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
         if shown and shown in history[0]:
             axes[-1].plot(epochs, [h[shown] for h in history], **style)
     for loss, ax in loss_axes.items():
-        ax.set(xlabel="epoch", ylabel="training loss" + (f" ({loss.replace('_', ' ')})" if loss else ""))
+        drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
+        values = np.concatenate(drawn) if drawn else np.array([])
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size and values.max() > 4 * values.min():  # one slow trial would flatten the others
+            ax.set_yscale("log")
+            plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.3, not 3 × 10⁻¹
+            ax.yaxis.set_major_formatter(plain)
+            few = np.log10(values.max() / values.min()) < 1.5  # label the 2, 3, 5 between powers of ten
+            ax.yaxis.set_minor_formatter(
+                FuncFormatter(lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "235" else "") if few else plain
+            )
+            if not few:
+                ax.yaxis.set_minor_formatter(NullFormatter())
+        scale = " (log scale)" if ax.get_yscale() == "log" else ""
+        ax.set(xlabel="epoch", ylabel="training loss" + (f" ({loss.replace('_', ' ')})" if loss else "") + scale)
         ax.set_title(f"training loss: {loss.replace('_', ' ')}" if loss else "training loss", fontsize=10)
     if shown:
         axes[-1].set(xlabel="epoch", ylabel=shown)
@@ -320,11 +335,12 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     if mode == MANY and cmap is not None and norm is not None:
         bar = fig.colorbar(ScalarMappable(norm, cmap), ax=last, fraction=0.05, pad=0.04)
         bar.set_label(f"final {shown} of the trial (best drawn on top)")
-    what = {"factors": "one colour per value", "trial": "one colour per trial", MANY: "coloured by the result"}
-    fig.suptitle(
-        f"Sweep “{name}”: each trial's training loss and {shown or 'metric'} per epoch ({what.get(mode, 'one trial')})",
-        fontsize=11,
-    )
+    what = {"trial": "one colour per trial", MANY: "coloured by the result"}.get(mode, "one trial")
+    if mode == "factors":
+        what = " and ".join(
+            f"{'colour' if k == 0 else 'line style'} per {title}" for k, (title, _) in enumerate(legends)
+        )
+    fig.suptitle(f"Sweep “{name}”: each trial's training loss and {shown or 'metric'} per epoch ({what})", fontsize=11)
     return fit_to_contents(fig)
 
 
