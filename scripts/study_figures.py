@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tracking.files import save_figure  # noqa: E402
-from tracking.plots import fit_to_contents, new_figure  # noqa: E402
+from tracking.plots import fit_to_contents, new_figure, plain_log_labels  # noqa: E402
 
 
 def runs(folder: Path) -> list[dict]:
@@ -112,12 +112,13 @@ def learning_rates(folder: Path, out: Path) -> None:
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("training loss (x: diverged in that epoch)" if diverged else "training loss")
+    plain_log_labels(axes[0])  # shared: one call labels all panels
+    axes[0].set_ylabel("training loss, log scale" + (" (x: diverged in that epoch)" if diverged else ""))
     handles, labels = axes[-1].get_legend_handles_labels()
     axes[-1].legend(
         handles, labels, title="learning rate", loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=8, frameon=False
     )
-    fig.subplots_adjust(left=0.07, right=1 - 1.4 / (4.2 * len(optimizers) + 1.6), bottom=0.14, top=0.86, wspace=0.08)
+    fig.subplots_adjust(left=0.07, right=1 - 1.4 / (4.2 * len(optimizers) + 1.6), bottom=0.14, top=0.82, wspace=0.08)
     fig.suptitle(
         "Training loss by learning rate, one panel per optimizer (Fashion-MNIST, 3 × 128 ReLU, 5 epochs"
         + ("; no run diverged)" if not diverged else ")"),
@@ -263,7 +264,7 @@ def vanishing(folder: Path, out: Path) -> None:
         ax.set_title(f"{r['config']['activation']}, test accuracy {r['summary']['test_accuracy']:.4f}", fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("mean ||dL/dW|| per weight matrix")
+    axes[0].set_ylabel("mean ||dL/dW|| per weight matrix (log scale)")
     handles, labels = axes[-1].get_legend_handles_labels()
     axes[-1].legend(
         handles, labels, loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=7, frameon=False, title="layer"
@@ -290,7 +291,8 @@ def stopping(folder: Path, out: Path, seed: int) -> None:
         acc_ax.plot(epochs, [row["val_accuracy"] for row in r["history"]], "-", color=line.get_color())
         acc_ax.plot(epochs[-1:], [r["history"][-1]["val_accuracy"]], "o", color=line.get_color())
     loss_ax.set_yscale("log")
-    loss_ax.set_ylabel("training loss")
+    plain_log_labels(loss_ax)
+    loss_ax.set_ylabel("training loss (log scale)")
     acc_ax.set_ylabel("validation accuracy (dot: stopped)")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")

@@ -256,9 +256,8 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    from tracking.plots import fit_to_contents, new_figure
+    from tracking.plots import fit_to_contents, new_figure, plain_log_labels
 
     trials = [trial for trial, _ in histories]
     styles, legends, mode = curve_styles(trials, varying)
@@ -296,14 +295,7 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
         values = values[np.isfinite(values) & (values > 0)]
         if values.size and values.max() > 4 * values.min():  # one slow trial would flatten the others
             ax.set_yscale("log")
-            plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.3, not 3 × 10⁻¹
-            ax.yaxis.set_major_formatter(plain)
-            few = np.log10(values.max() / values.min()) < 1.5  # label the 2, 3, 5 between powers of ten
-            ax.yaxis.set_minor_formatter(
-                FuncFormatter(lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "235" else "") if few else plain
-            )
-            if not few:
-                ax.yaxis.set_minor_formatter(NullFormatter())
+            plain_log_labels(ax)  # 0.3, not 3 × 10⁻¹
         scale = " (log scale)" if ax.get_yscale() == "log" else ""
         ax.set(xlabel="epoch", ylabel="training loss" + (f" ({loss.replace('_', ' ')})" if loss else "") + scale)
         ax.set_title(f"training loss: {loss.replace('_', ' ')}" if loss else "training loss", fontsize=10)

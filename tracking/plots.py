@@ -96,6 +96,21 @@ def fit_to_contents(fig: Figure, pad: float = 6.0) -> Figure:
     return fig
 
 
+def plain_log_labels(ax, axis: str = "y") -> None:
+    """A logarithmic axis labelled in plain numbers (0.3, 1, 2e-05 as ``:g`` writes them), not 3 × 10⁻¹;
+    within a span of less than 1.5 decades its 2s, 3s and 5s too, so it keeps a few labels."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    low, high = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    target.set_major_formatter(plain)
+    few = low > 0 and np.log10(high / low) < 1.5
+    target.set_minor_formatter(
+        FuncFormatter(lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "235" else "") if few else NullFormatter()
+    )
+
+
 def _colormap(name: str):
     import matplotlib
 
@@ -777,6 +792,8 @@ def layer_lines_figure(
         ax.set_yscale("log")
     if limits is not None:
         ax.set_ylim(*limits)
+    if log:
+        plain_log_labels(ax)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set(xlabel="epoch", ylabel=ylabel)
     ax.grid(alpha=0.3, which="both" if log else "major")
