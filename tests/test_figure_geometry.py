@@ -302,7 +302,7 @@ def test_maximize_caption_matches_its_colours(tmp_path, rng, pil_texts):
     rows = [("first hidden layer (dense_0)", rng.normal(size=(3, 784)), np.arange(3), np.ones(3))]
     plots.maximize_figure(rows, SHAPE, tmp_path / "z.png", title="t")
     written = " ".join(text for text, _, _ in pil_texts)
-    assert "red: more ink" in written and "dark = high" not in written
+    assert "Red: more ink" in written and "dark = high" not in written
 
 
 # -- sweeping/report.py --------------------------------------------------------------------------------------

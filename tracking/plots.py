@@ -879,8 +879,8 @@ def maximize_figure(rows, image_shape, path, title: str = "") -> Path:
             else:
                 tiles.append(None)
                 texts.append([])
-    layers = "; ".join(f"row {k + 1}: {label}" for k, (label, _, _, _) in enumerate(rows))
-    caption = "red: more ink than the average training image, blue: less (each image on its own scale)"
+    layers = "; ".join(f"{'Row' if k == 0 else 'row'} {k + 1}: {label}" for k, (label, _, _, _) in enumerate(rows))
+    caption = "Red: more ink than the average training image, blue: less (each image on its own scale)"
     return _tiles_figure(
         tiles, texts, columns=columns, title=f"{title}. {caption}. {layers}", path=path, cell=112, fontsize=8
     )

@@ -131,7 +131,7 @@ class Maximize(Plugin):
             rows,
             data.image_shape,
             run.folder / "maximize.png",
-            title=f"inputs that maximise single hidden units: {STEPS} steps of x ← x + {STEP_SIZE:g}·"
+            title=f"Inputs that maximise single hidden units: {STEPS} steps of x ← x + {STEP_SIZE:g}·"
             f"(dz/dx − 2·{PENALTY:g}·x) from the mean image, drawn as the difference from it",
         )
         return {"maximize": path}
