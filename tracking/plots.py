@@ -477,7 +477,7 @@ def first_layer_figure(weights: np.ndarray, image_shape, path, title="", units: 
         [_rgba(weights[:, k].reshape(image_shape), "RdBu_r", symmetric=True) for k in range(units)],
         [[(f"unit {k}", GREY)] for k in range(units)],
         columns=8,
-        title=f"first-layer weights of {units} units"
+        title=f"First-layer weights of {units} units"
         + (f": {title}" if title else "")
         + " (each on its own scale: red positive, blue negative)",
         path=path,
@@ -607,7 +607,7 @@ def filters_figure(kernels: np.ndarray, path, title="", limit: int = 64) -> Path
         [_rgba(filters[:, :, k], "RdBu_r", symmetric=True) for k in range(n)],
         [[(str(k), GREY)] for k in range(n)],
         columns=min(n, 8),
-        title="first-layer filters" + (f": {title}" if title else "") + " (red positive, blue negative)",
+        title="First-layer filters" + (f": {title}" if title else "") + " (red positive, blue negative)",
         path=path,
         cell=84,
         fontsize=8,
@@ -633,7 +633,7 @@ def activation_maps_figure(
         tiles,
         texts,
         columns=channels + 1,
-        title=f"{'first-layer activation maps' if layer is None else f'activation maps of {layer}'}, "
+        title=f"{'First-layer activation maps' if layer is None else f'Activation maps of {layer}'}, "
         "one test image per class (each map on its own scale)",
         path=path,
         cell=84,
