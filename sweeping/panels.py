@@ -194,6 +194,7 @@ def correlation_section(rows: list[dict], metric: str, n_runs: int) -> list[str]
 def write(spec, trials, folder: Path, say) -> list[str]:
     """Write ``metric_vs_created.png`` / ``.csv`` and ``correlations.csv``; return the report's
     correlation section (no lines when no parameter is swept)."""
+    from sweeping.spec import title as sweep_title
     from tracking.files import write_csv_rows
     from tracking.plots import metric_vs_created_figure
 
@@ -210,7 +211,7 @@ def write(spec, trials, folder: Path, say) -> list[str]:
                 spec.metric,
                 folder / "metric_vs_created.png",
                 maximize=maximize,
-                title=f"Sweep “{spec.name}”: {spec.metric} of each run against the time it started",
+                title=f"{sweep_title(spec.name).capitalize()}: {spec.metric} of each run against the time it started",
                 start=points[0]["started"].replace("T", " "),
             )
         except Exception as error:  # plotting must never cost the sweep's results

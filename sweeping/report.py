@@ -257,6 +257,7 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
 
+    from sweeping.spec import title as sweep_title
     from tracking.plots import fit_to_contents, new_figure, plain_log_labels
 
     trials = [trial for trial, _ in histories]
@@ -332,7 +333,10 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
         what = " and ".join(
             f"{'colour' if k == 0 else 'line style'} per {title}" for k, (title, _) in enumerate(legends)
         )
-    fig.suptitle(f"Sweep “{name}”: each trial's training loss and {shown or 'metric'} per epoch ({what})", fontsize=11)
+    fig.suptitle(
+        f"{sweep_title(name).capitalize()}: each trial's training loss and {shown or 'metric'} per epoch ({what})",
+        fontsize=11,
+    )
     return fit_to_contents(fig)
 
 
