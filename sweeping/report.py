@@ -454,7 +454,7 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     table = _table(rows, headers)
     say(table)
     lines = [
-        f"# Sweep {spec.name}",
+        f"# {spec.title[0].upper()}{spec.title[1:]}",  # "Sweep NAME", or "Sweep" for sweep.yaml
         "",
         f"Engine: {spec.engine}. Trials: {len(trials)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}).",
         "",

@@ -291,6 +291,7 @@ def test_a_sweep_writes_both_panels(tiny_sweep):
         shown = got[key]["correlation"]
         assert (float(shown) if shown else None) == (pytest.approx(expected) if defined else None), key
     report = (folder / "report.md").read_text()
+    assert report.startswith("# Sweep panels\n")  # spec.title: "Sweep" alone for a sweep named "sweep"
     assert "## Correlation with val_accuracy" in report and "over the 6 runs with a value" in report
     lr = float(got["learning_rate", ""]["correlation"])
     assert f"| learning_rate |  | Pearson r of the log | {lr:+.3f} | 6 |" in report
