@@ -23,6 +23,7 @@ import nn
 from nn import metrics
 
 from .plugins.adversarial import PIXEL_MAX, PixelSpace
+from .plugins.titles import dataset_title
 
 
 class EvaluationError(ValueError):
@@ -297,6 +298,6 @@ def report(
         counts = metrics.confusion_counts(y, probabilities.argmax(axis=1), len(names))
         shown = model_label(paths[0]) if len(members) == 1 else top["model"]
         report["confusion_matrix_png"] = str(
-            plots.confusion_figure(counts, names, target, title=f"{dataset} test set, {shown}")
+            plots.confusion_figure(counts, names, target, title=f"{dataset_title(dataset)} test set, {shown}")
         )
     return report

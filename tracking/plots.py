@@ -343,7 +343,8 @@ def draw_confusion(counts: np.ndarray, class_names, title="Test set") -> Figure:
     left, right, bottom, top = (math.ceil(inches * DPI) for inches in _overhang(fig, ax))
     pad, note_line = 20, math.ceil(9 * 1.35 * DPI / 72)
     title_size, title_line = 12.0, math.ceil(12 * 1.3 * DPI / 72)
-    heading = textwrap.wrap(f"{title}: accuracy {100 * accuracy:.2f} % on {counts.sum()} images", 70)
+    heading = textwrap.wrap(str(title), 70)  # the accuracy on a line of its own: no orphaned word
+    heading.append(f"accuracy {100 * accuracy:.2f} % on {counts.sum()} images")
     heading.append("cells: % of the true class (rows sum to 100)")
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     probe = fig.text(0, 0, "\n".join(heading), fontsize=title_size)
