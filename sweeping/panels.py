@@ -211,7 +211,7 @@ def write(spec, trials, folder: Path, say) -> list[str]:
                 spec.metric,
                 folder / "metric_vs_created.png",
                 maximize=maximize,
-                title=f"{sweep_title(spec.name).capitalize()}: {spec.metric} of each run against the time it started",
+                title=f"{sweep_title(spec.name, capital=True)}: {spec.metric} of each run against the time it started",
                 start=points[0]["started"].replace("T", " "),
             )
         except Exception as error:  # plotting must never cost the sweep's results

@@ -31,6 +31,7 @@ import numpy as np
 from experiments import config as configuration
 from sweeping import panels
 from sweeping.panels import last_value
+from sweeping.spec import title as sweep_title
 
 
 def best_command(config: dict, swept: list[str]) -> str:
@@ -257,7 +258,6 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
 
-    from sweeping.spec import title as sweep_title
     from tracking.plots import fit_to_contents, new_figure, plain_log_labels
 
     trials = [trial for trial, _ in histories]
@@ -334,7 +334,7 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
             f"{'colour' if k == 0 else 'line style'} per {title}" for k, (title, _) in enumerate(legends)
         )
     fig.suptitle(
-        f"{sweep_title(name).capitalize()}: each trial's training loss and {shown or 'metric'} per epoch ({what})",
+        f"{sweep_title(name, capital=True)}: each trial's training loss and {shown or 'metric'} per epoch ({what})",
         fontsize=11,
     )
     return fit_to_contents(fig)
@@ -454,7 +454,7 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     table = _table(rows, headers)
     say(table)
     lines = [
-        f"# {spec.title[0].upper()}{spec.title[1:]}",  # "Sweep NAME", or "Sweep" for sweep.yaml
+        f"# {sweep_title(spec.name, capital=True)}",  # "Sweep NAME", or "Sweep" for sweep.yaml
         "",
         f"Engine: {spec.engine}. Trials: {len(trials)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}).",
         "",

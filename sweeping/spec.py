@@ -58,10 +58,12 @@ TOP_LEVEL = {
 MACROS = {"${env}", "${interpreter}", "${program}", "${args}"}
 
 
-def title(name: str) -> str:
+def title(name: str, capital: bool = False) -> str:
     """How titles and headers call the sweep ``name``: ``sweep NAME``, or ``sweep`` alone when the name is
-    itself "sweep" (``sweep.yaml``'s stem), never "sweep sweep"."""
-    return "sweep" if str(name).strip().lower() == "sweep" else f"sweep {name}"
+    itself "sweep" (``sweep.yaml``'s stem), never "sweep sweep"; ``capital``: ``Sweep ...`` to start a
+    sentence (the name itself kept as written)."""
+    text = "sweep" if str(name).strip().lower() == "sweep" else f"sweep {name}"
+    return "S" + text[1:] if capital else text
 
 
 def tags(name: str) -> list[str]:

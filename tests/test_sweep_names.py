@@ -57,3 +57,12 @@ def test_a_sweep_file_named_sweep_yaml_gives_its_trials_one_sweep_tag(tmp_path, 
     assert seen["tags"] == ["sweep"] and seen["group"] == "sweep"
     (first, _) = engine.describe(spec, "sweep", study, "sqlite:///x.db")
     assert first.startswith("sweep: ") and "sweep sweep" not in first
+
+
+def test_a_capitalised_title_keeps_the_name_as_written():
+    """Titles start a sentence with "Sweep"; the name's own capitals stay (str.capitalize would lower them)."""
+    from sweeping import spec as specs
+
+    assert specs.title("MNIST_top3", capital=True) == "Sweep MNIST_top3"
+    assert specs.title("Sweep", capital=True) == "Sweep"
+    assert specs.title("adam_lr") == "sweep adam_lr"
