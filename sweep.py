@@ -6,18 +6,19 @@ reads the same file `wandb sweep` / `wandb agent` use online, runs its trials
 in this process (the data set is loaded once), each as a normal train.py run
 (W&B offline unless you are logged in, grouped under the sweep's name, plus
 local results), and stores the study in a database: an interrupted sweep
-resumes where it stopped, and several workers (processes or machines) can
+resumes where it stopped (with the same definition), and several workers can
 share one sweep through the same --storage. At the end it prints the best
-trials and the best configuration as a train.py command, and writes the
-report under --output_dir: parallel coordinates, parameter importances and
-correlations, the metric of every run against its start time.
+trials and the top configurations as commands, and writes the report under
+--output_dir: report.md with its figures, top.json for train.py --from_sweep.
 
 python sweep.py report OUTPUT_DIR/<study> draws that report again from the
-study, without training (see python sweep.py report --help).
+study, without training (see python sweep.py report --help); python sweep.py
+wandb-report builds the assignment's W&B Report (see its --help).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -81,6 +82,16 @@ from experiments.cli import OneLineErrors, fail
     help="Fix a train.py option for every trial, over the file (e.g. --set epochs=1).",
 )
 @click.option(
+    "--from_sweep",
+    "--from-sweep",
+    "from_sweep",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="Start every trial from a configuration of your sweep in this folder (OUTPUT_DIR/<study>): a file that "
+    "sweeps --preset (ce_vs_mse.yaml, mnist_top3.yaml) sweeps --rank 1, 2, ... instead; the study is "
+    "NAME_from_<folder> unless --study names it.",
+)
+@click.option(
     "--seed",
     default=0,
     show_default=True,
@@ -93,50 +104,38 @@ from experiments.cli import OneLineErrors, fail
     default=30,
     show_default=True,
     help="Seconds between a worker's heartbeats; a trial whose worker has been silent for twice this "
-    "is marked failed and run again by the next worker that starts a trial.",
+    "is marked failed and run again: by a worker that is training, starting, or about to leave a sweep it "
+    "would otherwise finish (it waits up to three heartbeats for the other workers' trials).",
 )
-def cli(sweep_file, count, storage, study_name, data_dir, output_dir, wandb_mode, overrides, seed, heartbeat):
+def cli(**options):
     import datasets
-    from experiments.preflight import ConfigError, check_writable
-    from sweeping import engine, redraw, report
-    from sweeping import spec as specs
+    from experiments.preflight import ConfigError
+    from sweeping.worker import work
 
+    if options["storage"]:  # W&B records the command line of every trial's run: never the password
+        from sweeping.engine import scrub
+
+        sys.argv[:] = [scrub(argument, options["storage"]) for argument in sys.argv]
     try:
-        spec, literal = specs.load(sweep_file)
-    except specs.SpecError as error:
-        raise click.BadParameter(str(error), param_hint="'SWEEP_FILE'") from None
-    if storage:  # W&B records the command line of every trial's run: never the password
-        sys.argv[:] = [engine.scrub(argument, storage) for argument in sys.argv]
-    fixed = engine.fixed_values(spec, literal, overrides, data_dir, wandb_mode, sweep_file)
-    study_name = study_name or spec.name
-    try:
-        engine.check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
-        check_writable(output_dir, "--output_dir")
-        study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
+        interrupted = work(**options, say=click.echo)
     except ConfigError as error:
         fail(str(error), 2)
-    redraw.record(study, sweep_file, spec, overrides, data_dir, wandb_mode)  # for `sweep.py report`
-    for line in engine.describe(spec, study_name, study, url):
-        click.echo(line)
-    sweep_dir = Path(output_dir) / study_name
-    try:
-        interrupted = engine.optimize(study, spec, fixed, sweep_dir, count, click.echo)
     except (datasets.DataUnavailable, datasets.DataError) as error:
         fail(str(error), 1)
-    if interrupted:
-        click.echo("interrupted: the trial in progress is recorded as failed and will be run again")
-    report.write(study, spec, fixed, sweep_dir, click.echo)
     if interrupted:
         sys.exit(interrupted)
 
 
-def main() -> None:
-    """``sweep.py report SWEEP_DIR ...`` draws a report again (unless ``report`` is a file here: a
-    sweep file keeps its meaning); anything else runs a sweep file."""
-    if sys.argv[1:2] == ["report"] and not Path("report").is_file():
-        from sweeping.redraw import command
+SUBCOMMANDS = {"report": "sweeping.redraw", "wandb-report": "sweeping.wandb_report"}  # each module's `command`
 
-        command(sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} report")
+
+def main() -> None:
+    """``sweep.py report ...`` / ``sweep.py wandb-report ...`` run that subcommand (unless a file of that
+    name is here: a sweep file keeps its meaning); anything else runs a sweep file."""
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name in SUBCOMMANDS and not Path(name).is_file():
+        command = importlib.import_module(SUBCOMMANDS[name]).command
+        command(sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} {name}")
     else:
         cli()
 

@@ -21,6 +21,7 @@ default exists once.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -96,6 +97,22 @@ class TrackingConfig:
         type=click.STRING,
         help="A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
         "flags given explicitly override its values.",
+    )
+    from_sweep: str | None = option(
+        None,
+        "--from_sweep",
+        "--from-sweep",
+        type=click.Path(file_okay=False),
+        help="Train a configuration of a sweep: SWEEP_DIR is the sweep's folder (OUTPUT_DIR/<study>, as "
+        "sweep.py writes it, with top.json), --rank picks the trial. Every option is the trial's (but where "
+        "data and results go); --preset and flags given explicitly override them.",
+    )
+    rank: int = option(
+        1,
+        "--rank",
+        type=click.IntRange(min=1),
+        help="With --from_sweep: the trial's place among the sweep's complete trials, ranked by its metric "
+        "(1: the best; see the sweep's report.md).",
     )
 
 
@@ -471,11 +488,46 @@ def ensemble_members(explicit: Mapping[str, Any]) -> list[dict]:
 
 
 def resolve(explicit: Mapping[str, Any], member: Mapping[str, Any] | None = None) -> RunConfig:
-    """Defaults, then the preset named in ``explicit`` (if any), then one of its ensemble ``member``'s
-    options, then ``explicit``; all type-checked."""
+    """Defaults, then the sweep trial named by ``from_sweep`` and ``rank`` (if any), then the preset
+    named in ``explicit`` (if any), then one of its ensemble ``member``'s options, then ``explicit``;
+    all type-checked."""
     preset = preset_values(explicit.get("preset"))
     preset.pop(MEMBERS, None)
-    return from_flat({**preset, **(member or {}), **explicit})
+    trial = sweep_trial_values(explicit.get("from_sweep"), explicit.get("rank", 1))
+    return from_flat({**trial, **preset, **(member or {}), **explicit})
+
+
+TOP_FILE = "top.json"  # a sweep folder's ranked complete trials (written by sweeping.report)
+NOT_FROM_SWEEPS = ("output_dir", "data_dir", "wandb_mode", "preset", "from_sweep", "rank")
+
+
+def sweep_trial_values(folder: str | None, rank: Any = 1) -> dict:
+    """The options of the trial ranked ``rank`` in the sweep folder ``folder`` (its ``top.json``),
+    but where data and results go (:data:`NOT_FROM_SWEEPS`); ``{}`` without a folder. A missing or
+    unreadable file, or a rank beyond the complete trials, is a ``click.BadParameter``."""
+    if folder is None:
+        return {}
+    rank = int(rank)
+    path = Path(folder) / TOP_FILE
+    try:
+        ranked = json.loads(path.read_text())["configurations"]
+    except FileNotFoundError:
+        raise click.BadParameter(
+            f"{folder}: no {TOP_FILE}: not a sweep folder, or its report was written by an earlier sweep.py "
+            f"(python sweep.py report {shlex.quote(str(folder))} writes it)",
+            param_hint="'--from_sweep'",
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise click.BadParameter(f"{path}: cannot read it ({error})", param_hint="'--from_sweep'") from None
+    if not ranked:
+        raise click.BadParameter(f"{folder}: the sweep has no complete trial yet", param_hint="'--from_sweep'")
+    if not 1 <= rank <= len(ranked):
+        raise click.BadParameter(
+            f"{rank}: the sweep in {folder} has {len(ranked)} complete trial(s) (ranks 1 to {len(ranked)})",
+            param_hint="'--rank'",
+        )
+    values = ranked[rank - 1]["config"]
+    return {k: v for k, v in values.items() if k in FIELDS and k not in NOT_FROM_SWEEPS}
 
 
 def from_saved(saved: Mapping[str, Any]) -> RunConfig:
@@ -484,9 +536,57 @@ def from_saved(saved: Mapping[str, Any]) -> RunConfig:
     return from_flat({k: v for k, v in saved.items() if k in FIELDS and k != "preset"})
 
 
+NAME_PARTS = {  # the short names of run names: the course's short flags where it has them
+    "num_layers": "hl",
+    "hidden_size": "sz",
+    "batch_size": "bs",
+    "activation": "ac",
+    "optimizer": "o",
+    "learning_rate": "lr",
+    "weight_decay": "wd",
+    "weight_init": "wi",
+    "epochs": "ep",
+    "loss": "l",
+    "dataset": "d",
+    "momentum": "m",
+    "beta": "beta",
+    "beta1": "b1",
+    "beta2": "b2",
+    "epsilon": "eps",
+    "dropout": "do",
+    "seed": "seed",
+}
+NAMED_WHEN_CHANGED = ("weight_decay", "weight_init", "epochs", "momentum", "beta", "beta1", "beta2", "epsilon", "seed")
+
+
+def name_part(key: str, value: Any) -> str:
+    """``abbreviation_value`` of one option in a run name, e.g. ``wd_0.0005``, ``sz_256-128``: floats
+    as ``%g``, lists joined by ``-``, a file by its name; never a path separator."""
+    if isinstance(value, (list, tuple)):
+        text = "-".join(name_part("", v) for v in value)
+    elif isinstance(value, bool) or value is None:
+        text = str(value).lower()
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = datasets.short_name(value) if key == "dataset" else str(value)
+    text = text.replace("/", "-").replace("\\", "-")
+    return f"{NAME_PARTS.get(key, key)}_{text}" if key else text
+
+
+def sweep_run_name(config: RunConfig, keys: Iterable[str]) -> str:
+    """A sweep trial's name: every option the sweep varies, in the sweep's order, e.g.
+    ``hl_3_bs_16_ac_tanh_wd_0.0005_wi_Xavier``; unique within the sweep, since its trials differ in
+    these options only."""
+    values = config.flat()
+    return "_".join(name_part(key, values[key]) for key in keys if key in values) or run_name(config)
+
+
 def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
     """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``:
-    the network and optimizer, then what differs from the defaults, then each active plugin's part."""
+    the network and optimizer, then what differs from the defaults (weight decay and
+    initialisation, epochs, the optimizer's hyperparameters, the seed, ...), then each active
+    plugin's part."""
     model, training, data = config.model, config.training, config.data
     size = model.hidden_size
     size_text = "-".join(map(str, size)) if isinstance(size, tuple) else str(size)
@@ -501,6 +601,10 @@ def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
         name += f"_{model.norm}norm"
     if config.regularisation.dropout:
         name += f"_do_{config.regularisation.dropout:g}"
+    values, default = config.flat(), defaults()
+    for key in NAMED_WHEN_CHANGED:
+        if values[key] != plain(default[key]) and (key != "weight_decay" or values[key]):
+            name += "_" + name_part(key, values[key])
     active = [plugin for plugin in plugins if plugin.enabled(config)]
 
     def parts(slot: str) -> str:
@@ -526,7 +630,7 @@ def command_line(config: RunConfig | Mapping[str, Any], swept: Iterable[str]) ->
     default, swept = defaults(), set(swept)
     parts = ["python", "train.py"]
     for key, value in values.items():
-        if key in ("wandb_mode", "output_dir", "preset") or value is None:
+        if key in ("wandb_mode", "output_dir", "preset", "from_sweep", "rank") or value is None:
             continue
         if key in swept or value != plain(default[key]):
             text = " ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -26,7 +26,7 @@ import nn
 from nn import metrics
 
 from . import build, preflight
-from .config import DataConfig, RunConfig, convert, from_saved, is_option, run_name
+from .config import DataConfig, RunConfig, convert, defaults, from_saved, is_option, plain, run_name, sweep_run_name
 from .plugins import ConfigError, Plugin, Priority, RunContext
 from .session import (
     RunResult,
@@ -90,6 +90,17 @@ class Checkpoint(nn.Callback):
         )
 
 
+def agent_run_name(config: RunConfig, wandb_run) -> str:
+    """The run's name; under ``wandb agent`` (which passes every parameter of the sweep, varied or
+    not), named by the sweep's parameters whose values differ from the defaults, so that the runs
+    of one sweep tell themselves apart (see :func:`experiments.config.sweep_run_name`)."""
+    if not getattr(wandb_run, "in_sweep", False):
+        return run_name(config)
+    values, default = config.flat(), defaults()
+    keys = [k for k in wandb_run.injected_config if is_option(k) and values.get(k) != plain(default[k])]
+    return sweep_run_name(config, keys) if keys else run_name(config)
+
+
 def start(
     config: RunConfig,
     data: datasets.Dataset | None,
@@ -100,6 +111,7 @@ def start(
     say: Callable[[str], None],
     resume_from: Path | None,
     fold: tuple[int, Path] | None,
+    name: str | None = None,
 ) -> RunContext:
     """Load, check, open the reporters and the folder, build, restore: a run ready for its phases."""
     from tracking.local import LocalRun
@@ -109,7 +121,7 @@ def start(
         for note in data.notes:
             say(note)
     preflight.check(config, data, plugins)
-    name = run_name(config)
+    given_name, name = name, name or run_name(config)
     reporters: list = open_reporters(
         config,
         name + (f"/fold{fold[0]}" if fold else ""),
@@ -123,7 +135,7 @@ def start(
         reconciled = reconcile(config, wandb_run.injected_config, say)
         if reconciled.differs(config, DataConfig):
             data = load_data(reconciled)
-        config, name = reconciled, run_name(reconciled)
+        config, name = reconciled, given_name or agent_run_name(reconciled, wandb_run)
         try:
             preflight.check(config, data, plugins)
         except ConfigError:

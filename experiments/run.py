@@ -52,19 +52,30 @@ def run(
     progress=True,
     resume_from=None,
     fold=None,
+    name=None,
 ) -> RunResult:
     """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given;
     ``resume_from`` continues the run folder's checkpoint (use :func:`resume`). A plugin may run
     several runs in its place (k-fold: the folds are runs with ``fold=(index, parent folder)``).
-    A configuration that cannot run raises :class:`ConfigError` before anything starts; errors other
+    ``name`` names the run (default: :func:`~experiments.config.run_name`; a sweep names its trials by what
+    it varies). A configuration that cannot run raises :class:`ConfigError` before anything starts; errors other
     than divergence, Ctrl-C and SIGTERM propagate after every reporter is closed as failed."""
     plugins = active(config)
     takeover = next((p for p in plugins if p.replaces_run(config)), None)
     if takeover is not None:
         return takeover.run_instead(
-            config, run, name=run_name(config), callbacks=callbacks, group=group, tags=tags, say=say, progress=progress
+            config,
+            run,
+            name=name or run_name(config),
+            callbacks=callbacks,
+            group=group,
+            tags=tags,
+            say=say,
+            progress=progress,
         )
-    ctx = lifecycle.start(config, data, plugins, group=group, tags=tags, say=say, resume_from=resume_from, fold=fold)
+    ctx = lifecycle.start(
+        config, data, plugins, group=group, tags=tags, say=say, resume_from=resume_from, fold=fold, name=name
+    )
     try:
         if not ctx.resuming:
             lifecycle.guard(ctx, "before training", lambda: lifecycle.before_training(ctx, plugins))

@@ -220,8 +220,22 @@ def worker_seed(seed: int, n_recorded: int) -> int:
     return int(np.random.SeedSequence([seed, n_recorded, os.getpid()]).generate_state(1)[0])
 
 
+FAIL_REASON = "fail_reason"  # the trial's user attribute that says why it failed
+
+
+def failed(trial, reason: str, started: float, say) -> TrialFailed:
+    """A failed trial's reason, kept in the study (report.md lists it) and printed on its line."""
+    reason = " ".join(str(reason).split())
+    with contextlib.suppress(Exception):  # the reason must never cost the sweep
+        trial.set_user_attr(FAIL_REASON, reason[:500])
+    say(_line(trial, "failed", reason, time.perf_counter() - started))
+    return TrialFailed(reason)
+
+
 def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, interrupt: Interrupt):
     import optuna
+
+    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
 
     def objective(trial):
         if spec.method == "grid" and "queued" not in trial.user_attrs:
@@ -236,10 +250,15 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
         if twin is not None:
             return _repeat(trial, twin, say)
         explicit = {**fixed, **sampled, "output_dir": str(sweep_dir / "runs")}
-        config = configuration.resolve(explicit)
-        data = cache.get(config)
-        pruning = Pruning(trial, spec.metric)
         started = time.perf_counter()
+        try:
+            config = configuration.resolve(explicit)
+            name = configuration.sweep_run_name(config, varying)
+            trial.set_user_attr("run_name", name)
+            data = cache.get(config)
+        except (ConfigError, click.BadParameter) as error:
+            raise failed(trial, str(getattr(error, "message", error)), started, say) from None
+        pruning = Pruning(trial, spec.metric)
         try:
             result = run(
                 config,
@@ -249,12 +268,13 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
                 tags=spec.tags,
                 say=lambda line: None,
                 progress=False,
+                name=name,
             )
         except ConfigError as error:
-            say(_line(trial, "failed", str(error)[:60], time.perf_counter() - started))
-            raise TrialFailed(str(error)) from None
+            raise failed(trial, str(error), started, say) from None
+        except (FloatingPointError, ValueError) as error:
+            raise failed(trial, f"{type(error).__name__}: {error}", started, say) from None
         seconds = time.perf_counter() - started
-        trial.set_user_attr("run_name", configuration.run_name(config))
         trial.set_user_attr("folder", str(result.folder))
         trial.set_user_attr("seconds", seconds)
         for key in ("best_val_accuracy", "test_accuracy", "epochs_completed"):
@@ -264,11 +284,11 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
             trial.study.enqueue_trial(trial.params, user_attrs={"queued": True, "retry_of": trial.number})
             raise KeyboardInterrupt
         if result.status == "diverged":
-            say(_line(trial, "failed", result.message, seconds))
-            raise TrialFailed(result.message)
+            raise failed(trial, result.message, started, say)
         value = result.summary.get(spec.metric)
-        if value is None or not math.isfinite(value):
-            raise TrialFailed(f"the run did not report {spec.metric}")
+        if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+            shown = "nothing" if value is None else repr(value)
+            raise failed(trial, f"the run reported {shown} for {spec.metric} (status {result.status})", started, say)
         if pruning.pruned_at is not None:
             say(_line(trial, f"pruned at epoch {pruning.pruned_at}", f"{spec.metric} {value:.4f}", seconds))
             raise optuna.TrialPruned()
@@ -313,7 +333,10 @@ def _repeat(trial, twin, say):
 
 
 def _line(trial, state, detail, seconds) -> str:
-    return f"trial {trial.number:>3} {state:<17} {detail:<28} {seconds:6.1f}s  {trial.user_attrs.get('run_name', '')}"
+    name = trial.user_attrs.get("run_name", "")
+    if state == "failed":  # the whole reason, after the run's name
+        return f"trial {trial.number:>3} {state:<17} {seconds:6.1f}s  {name}: {detail}"
+    return f"trial {trial.number:>3} {state:<17} {detail:<28} {seconds:6.1f}s  {name}"
 
 
 class Stopper:
@@ -367,9 +390,28 @@ def parse_set(values) -> dict:
     return fixed
 
 
+def rank_for_preset(spec) -> None:
+    """Trials that start from a sweep's configurations (``from_sweep``): a file that sweeps
+    ``preset`` (this project's best three) sweeps ``rank`` over 1, 2, ... in its place, the
+    student's own best ones; a constant preset is dropped (the sweep's best stands for it)."""
+    from sweeping.spec import Parameter
+
+    preset = spec.parameters.get("preset")
+    if preset is None:
+        return
+    if preset.kind == "categorical" and "rank" not in spec.parameters:
+        ranks = Parameter("rank", "categorical", list(range(1, len(preset.values) + 1)))
+        spec.parameters = {
+            ("rank" if k == "preset" else k): (ranks if k == "preset" else p) for k, p in spec.parameters.items()
+        }
+    else:
+        spec.parameters.pop("preset")
+
+
 def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str, sweep_file) -> dict:
     """The train.py options every trial shares; checks every swept key and value first, so a
-    value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search."""
+    value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search;
+    ``--set from_sweep=DIR`` starts every trial from that sweep's configurations (:func:`rank_for_preset`)."""
     unknown = [name for name in spec.parameters if not configuration.is_option(name)]
     if unknown:
         raise click.BadParameter(
@@ -381,6 +423,8 @@ def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str,
     forced = parse_set(overrides)
     for key in forced:
         spec.parameters.pop(key, None)
+    if forced.get("from_sweep"):
+        rank_for_preset(spec)
     fixed = {**fixed_from_command(literal), **forced, "wandb_mode": wandb_mode}
     for key, value in (("data_dir", data_dir), ("wandb_project", spec.project), ("wandb_entity", spec.entity)):
         if value is not None:
@@ -388,11 +432,62 @@ def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str,
     return fixed
 
 
+def retried(trials) -> set[int]:
+    """The numbers of the failed trials that were queued again: after an interruption
+    (``retry_of``) or a worker that went silent (Optuna's retry callback: ``failed_trial``)."""
+    numbers = set()
+    for t in trials:
+        for number in (t.user_attrs.get("retry_of"), t.system_attrs.get("failed_trial")):
+            if number is not None:
+                numbers.add(int(number))
+    return numbers
+
+
 def recorded(study) -> int:
-    """Trials run or running (queued ones not counted)."""
+    """Trials run or running: queued ones are not counted, nor failed ones queued again (their retry
+    counts instead), so run_cap counts each configuration once."""
     import optuna
 
-    return len([t for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING])
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
+    return len([t for t in trials if t.state != optuna.trial.TrialState.WAITING and t.number not in again])
+
+
+def requeue_stale(study) -> int:
+    """Fail the trials whose worker went silent (heartbeat older than the grace period) and queue
+    their parameters again; returns how many trials are queued now."""
+    import optuna
+
+    with contextlib.suppress(Exception):  # a database hiccup: the next call tries again
+        optuna.storages.fail_stale_trials(study)
+    return len(waiting(study))
+
+
+def running_elsewhere(study) -> list:
+    import optuna
+
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+
+
+def await_silent_workers(study, say) -> bool:
+    """Before a worker leaves a sweep it would otherwise finish: wait, at most one grace period
+    (twice the heartbeat) and a heartbeat, for the trials other workers are running, and re-queue
+    any whose worker has gone silent (killed, its machine down). True when there is a queued trial
+    to run; False when the others finished or are alive (their heartbeats keep them fresh)."""
+    storage = study._storage
+    interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+    if not interval or not running_elsewhere(study):
+        return bool(requeue_stale(study)) if interval else False
+    numbers = ", ".join(str(t.number) for t in running_elsewhere(study))
+    say(f"waiting up to {3 * interval} s for trial(s) {numbers} of other workers (re-run here if their worker is gone)")
+    deadline = time.monotonic() + 3 * interval
+    while time.monotonic() < deadline:
+        if requeue_stale(study):
+            return True
+        if not running_elsewhere(study):
+            return False
+        time.sleep(min(1.0, interval / 4))
+    return bool(requeue_stale(study))
 
 
 def open_study(spec, study_name: str, storage: str | None, output_dir: Path, seed: int, heartbeat: int = 30):
@@ -469,8 +564,10 @@ def database_lock(url: str, name: str):
 
 
 def describe(spec, study_name: str, study, url: str) -> list[str]:
+    import optuna
+
     size = spec.grid_size()
-    done = recorded(study)
+    done = len([t for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING])
     return [
         f"{specs.title(study_name)}: {spec.engine}; metric {spec.metric} ({spec.goal})"
         + (f"; hyperband -> successive halving (min_iter {spec.min_iter}, eta {spec.eta})" if spec.min_iter else "")
@@ -488,24 +585,53 @@ def optimize(study, spec, fixed: dict, sweep_dir: Path, count: int | None, say) 
     interrupt = Interrupt()
     interrupt.install()
     objective = make_objective(spec, fixed, DataCache(), say, sweep_dir, interrupt)
+    until_done, awaited = count is None, False
+    requeue_stale(study)  # a trial whose worker died while no one was watching runs again here
+    try:
+        while True:
+            budget = trials_left(study, spec, count)
+            if budget == 0 and awaited:
+                break
+            if budget != 0:
+                awaited = False
+                with StaleTrialWatch(study):
+                    study.optimize(
+                        objective,
+                        n_trials=budget,
+                        catch=(TrialFailed, FloatingPointError, ValueError),
+                        callbacks=[Stopper(spec, interrupt)],
+                        gc_after_trial=False,
+                    )
+            if interrupt.requested or not until_done or target_reached(study, spec):
+                break
+            awaited = True
+            if not await_silent_workers(study, say):
+                break
+    except KeyboardInterrupt:
+        return interrupt.exit_code or 130
+    return interrupt.exit_code
+
+
+def trials_left(study, spec, count: int | None) -> int | None:
+    """How many trials this worker may start now: ``count`` (None: no limit), capped by run_cap; 0
+    when a grid has nothing queued."""
     if spec.run_cap is not None:
         left = spec.run_cap - recorded(study)
         count = 0 if left <= 0 else left if count is None else min(count, left)
     if spec.method == "grid" and not waiting(study):
         count = 0
-    try:
-        if count != 0:
-            with StaleTrialWatch(study):
-                study.optimize(
-                    objective,
-                    n_trials=count,
-                    catch=(TrialFailed, FloatingPointError, ValueError),
-                    callbacks=[Stopper(spec, interrupt)],
-                    gc_after_trial=False,
-                )
-    except KeyboardInterrupt:
-        return interrupt.exit_code or 130
-    return interrupt.exit_code
+    return count
+
+
+def target_reached(study, spec) -> bool:
+    import optuna
+
+    if spec.target is None:
+        return False
+    values = [t.value for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    if spec.direction == "maximize":
+        return any(v >= spec.target for v in values)
+    return any(v <= spec.target for v in values)
 
 
 class StaleTrialWatch:

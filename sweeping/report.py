@@ -22,6 +22,7 @@ configurations count once.
 from __future__ import annotations
 
 import json
+import shlex
 import warnings
 from pathlib import Path
 from typing import Any
@@ -425,21 +426,106 @@ def _write_trials_csv(trials, path: Path) -> None:
             )
 
 
-def write(study, spec, fixed: dict, folder: Path, say) -> None:
+TOP = 3  # the top configurations report.md and the console list (questions 8 and 10 ask for three)
+FEW_FOR_IMPORTANCE = 20  # below this, importances are mostly noise
+
+
+def fixed_options(spec, fixed: dict) -> dict:
+    """The options every trial shares, whatever set them (the file's ``value:``, its ``command``,
+    ``--set``), without where data and results go."""
+    from sweeping.definition import LOCATIONS
+
+    shared = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
+    shared.update({k: v for k, v in fixed.items() if k not in LOCATIONS})
+    return shared
+
+
+def ranked_configurations(study, spec, fixed: dict, trials, folder: Path) -> list[dict]:
+    """Every complete trial (a repeated configuration once), best first by the sweep's metric, with
+    its whole configuration (the run folder's ``config.json`` when it is here, else rebuilt from
+    the shared options and the trial's parameters) and the commands that train it again."""
     import optuna
 
+    complete = [
+        t
+        for t in trials
+        if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and "duplicate_of" not in t.user_attrs
+    ]
+    complete.sort(key=lambda t: t.value, reverse=spec.direction == "maximize")
+    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
+    constants = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
+    ranked = []
+    for rank, t in enumerate(complete, start=1):
+        path = run_file(t, folder, "config.json")
+        config = (
+            json.loads(path.read_text()) if path else configuration.resolve({**fixed, **constants, **t.params}).flat()
+        )
+        ranked.append(
+            {
+                "rank": rank,
+                "trial": t.number,
+                spec.metric: t.value,
+                "run_name": t.user_attrs.get("run_name", ""),
+                "test_accuracy": t.user_attrs.get("test_accuracy"),
+                "config": config,
+                "command": best_command(config, varying),
+                "from_sweep_command": f"python train.py --from_sweep {shlex.quote(str(folder))} --rank {rank}",
+            }
+        )
+    return ranked
+
+
+def fail_reasons(trials) -> list[tuple[int, str, str]]:
+    """``(number, run name, reason)`` of every failed trial: the reason it recorded, or, for one
+    whose worker went silent or was interrupted, that and the trial that runs it again."""
+    import optuna
+
+    again = {}
+    for t in trials:
+        for key in (t.user_attrs.get("retry_of"), t.system_attrs.get("failed_trial")):
+            if key is not None:
+                again[int(key)] = t.number
+    found = []
+    for t in trials:
+        if t.state != optuna.trial.TrialState.FAIL:
+            continue
+        reason = t.user_attrs.get("fail_reason")
+        if reason is None and t.number in again:
+            reason = (
+                "its worker stopped (killed, interrupted, or silent past the heartbeat); "
+                f"run again as trial {again[t.number]}"
+            )
+        found.append((t.number, t.user_attrs.get("run_name", ""), reason or "no reason recorded"))
+    return found
+
+
+def _figure_link(folder: Path, name: str, caption: str) -> list[str]:
+    """report.md's link to a figure beside it (a relative link: the folder moves as a whole)."""
+    return [f"![{caption}]({name})", ""] if (folder / name).is_file() else []
+
+
+def write(study, spec, fixed: dict, folder: Path, say) -> None:
+    """The sweep's report in ``folder``: report.md (tables with their figures), trials.csv, best.json,
+    top.json (the ranked complete trials, for ``train.py --from_sweep``), the figures and CSV files."""
+    from tracking.files import write_json, write_text
+
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in ("parallel_coordinates.png", "param_importances.png", "curves.png", "importance.csv"):
+        (folder / stale).unlink(missing_ok=True)  # drawn again below, or not at all: never last time's
     trials = study.get_trials(deepcopy=False)
-    states = {}
+    states: dict[str, int] = {}
     for t in trials:
         states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
-    say(f"\n{len(trials)} trials: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    say(f"\n{len(trials)} trials: {counts}")
     _write_trials_csv(trials, folder / "trials.csv")
+    shared = fixed_options(spec, fixed)
+    shared_line = "Every trial: " + (", ".join(f"{k}={v}" for k, v in shared.items()) or "nothing fixed") + "."
     scored = [t for t in trials if last_value(t) is not None and "duplicate_of" not in t.user_attrs]
     sign = 1.0 if spec.direction == "maximize" else -1.0
     scored.sort(key=lambda t: sign * last_value(t), reverse=True)
     varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
-    headers = ["#", spec.metric, "state", "epochs run", "test_acc", *varying]
+    headers = ["#", spec.metric, "state", "epochs run", "test_acc", *varying, "run"]
     rows = [
         [
             t.number,
@@ -448,36 +534,83 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
             t.user_attrs.get("epochs_completed", ""),
             _fmt(t.user_attrs.get("test_accuracy", "")),
             *[t.params.get(k, "") for k in varying],
+            t.user_attrs.get("run_name", ""),
         ]
         for t in scored[:10]
     ]
     table = _table(rows, headers)
+    say(shared_line)
     say(table)
+    failures = fail_reasons(trials)
+    for number, name, reason in failures:
+        say(f"trial {number} failed{f' ({name})' if name else ''}: {reason}")
+    ranked = ranked_configurations(study, spec, fixed, trials, folder)
+    write_json(folder / "top.json", {"metric": spec.metric, "goal": spec.goal, "configurations": ranked})
+    if ranked:
+        best = ranked[0]
+        write_json(
+            folder / "best.json",
+            {
+                "trial": best["trial"],
+                spec.metric: best[spec.metric],
+                "config": best["config"],
+                "command": best["command"],
+            },
+        )
+        say(f"\nbest: trial {best['trial']}, {spec.metric} {best[spec.metric]:.4f}\n{best['command']}")
+        for entry in ranked[1:TOP]:
+            value = f"{spec.metric} {entry[spec.metric]:.4f}"
+            say(f"rank {entry['rank']}: trial {entry['trial']}, {value}: {entry['from_sweep_command']}")
+    else:
+        (folder / "best.json").unlink(missing_ok=True)
+    correlation = panels.write(spec, trials, folder, say)
+    _figures(study, spec, folder, trials, say)
     lines = [
         f"# {sweep_title(spec.name, capital=True)}",  # "Sweep NAME", or "Sweep" for sweep.yaml
         "",
-        f"Engine: {spec.engine}. Trials: {len(trials)} ({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}).",
+        f"Engine: {spec.engine}. Trials: {len(trials)} ({counts}).",
+        "",
+        shared_line,
         "",
         "## Best trials",
         "",
         table,
+        "",
+        *_figure_link(folder, "curves.png", "every trial's training loss and metric per epoch"),
     ]
-    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if complete:
-        best = study.best_trial
-        constants = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
-        config = configuration.resolve({**fixed, **constants, **best.params})
-        command = best_command(config, varying)
-        (folder / "best.json").write_text(
-            json.dumps(
-                {"trial": best.number, spec.metric: best.value, "config": config.flat(), "command": command}, indent=2
-            )
-            + "\n"
-        )
-        say(f"\nbest: trial {best.number}, {spec.metric} {best.value:.4f}\n{command}")
-        lines += ["", "## Best configuration", "", "```", command, "```"]
-    correlation = panels.write(spec, trials, folder, say)
-    lines += ["", *correlation] if correlation else []
-    _figures(study, spec, folder, trials, say)
-    (folder / "report.md").write_text("\n".join(lines) + "\n")
+    if ranked:
+        lines += [f"## Top {min(TOP, len(ranked))} configurations", ""]
+        lines += [f"Ranked by {spec.metric} among the complete trials; each trains again with either command.", ""]
+        for entry in ranked[:TOP]:
+            test = entry["test_accuracy"]
+            lines += [
+                f"{entry['rank']}. Trial {entry['trial']}, {spec.metric} {entry[spec.metric]:.4f}"
+                + (f", test accuracy {test:.4f}" if isinstance(test, float) else "")
+                + (f" ({entry['run_name']})" if entry["run_name"] else ""),
+                "",
+                "    ```",
+                f"    {entry['from_sweep_command']}",
+                f"    {entry['command']}",
+                "    ```",
+                "",
+            ]
+    if failures:
+        lines += ["## Failed trials", "", "| # | run | reason |", "|---|---|---|"]
+        lines += [f"| {n} | {name} | {reason.replace('|', '/')} |" for n, name, reason in failures]
+        lines += [""]
+    lines += ["## What the search found", ""]
+    lines += _figure_link(folder, "parallel_coordinates.png", "parallel coordinates")
+    if (folder / "param_importances.png").is_file():
+        n_runs = len(panels.runs_with_metric(trials))
+        if n_runs < FEW_FOR_IMPORTANCE:
+            lines += [
+                f"> **Few runs:** these importances come from {n_runs} runs; below about {FEW_FOR_IMPORTANCE} "
+                "they change from one sweep to the next. Read them as a hint.",
+                "",
+            ]
+        lines += _figure_link(folder, "param_importances.png", "parameter importances")
+    lines += _figure_link(folder, "metric_vs_created.png", f"{spec.metric} against the time each run started")
+    lines += [*correlation, ""] if correlation else []
+    lines += _figure_link(folder, "batch_loss.png", "training loss within epochs")
+    write_text(folder / "report.md", "\n".join(lines).rstrip() + "\n")
     say(f"results: {folder}")

@@ -135,6 +135,9 @@ class Adversarial(Plugin):
         if s.adv_train and not s.fgsm_eps:
             raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
 
+    def logged_metrics(self, config, task):
+        return ["fgsm_eps", "test_accuracy_fgsm", "test_loss_fgsm"] if config.get(AdversarialConfig).fgsm_eps else []
+
     def wrap_step(self, step, run):
         s = run.config.get(AdversarialConfig)
         return adversarial_step(s.fgsm_eps, PixelSpace(run.data.preprocessing)) if s.adv_train else step

@@ -139,5 +139,10 @@ class Plugin:
     def name_part(self, config: RunConfig) -> str:
         return ""
 
+    def logged_metrics(self, config: RunConfig, task: str) -> list[str]:
+        """The numbers this plugin adds to the run's summary (a sweep's metric may name them); a plugin
+        that runs in the run's place (:meth:`replaces_run`) gives every number its summary holds."""
+        return []
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, priority={int(self.priority)})"

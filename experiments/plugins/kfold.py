@@ -74,6 +74,18 @@ class KFold(Plugin):
     def name_part(self, config):
         return f"_cv{config.get(CrossValidationConfig).folds}"
 
+    def logged_metrics(self, config, task):
+        metric = "accuracy" if task == "classification" else "rmse"
+        folds = config.get(CrossValidationConfig).folds
+        return [
+            "folds",
+            "folds_completed",
+            f"cv_val_{metric}_mean",
+            f"cv_val_{metric}_std",
+            f"cv_test_{metric}_mean",
+            *[f"fold{i}_val_{metric}" for i in range(1, folds + 1)],
+        ]
+
     def run_instead(self, config, run_one, *, name, callbacks=(), group=None, tags=None, say=print, progress=True, **_):
         from tracking.local import LocalRun
 

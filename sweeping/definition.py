@@ -1,0 +1,168 @@
+"""What a sweep *is*, checked before any trial: its identity (so a resumed study is the same
+experiment) and its metric (so a typo cannot fail every trial).
+
+A study's **identity** is its effective definition: the search method, the metric and its goal,
+the early termination, and for every train.py option it touches either the values it sweeps or
+the value it fixes, wherever that value came from (the file's ``value:``, a literal flag in its
+``command``, ``--set``, ``sweep.py --from_sweep``). ``--set epochs=1`` or ``--set dataset=digits``
+make another experiment; where things are (``--data_dir``, ``--output_dir``, the W&B mode,
+project and entity) and how long to run (``run_cap``, ``--count``) do not. The first worker
+records the identity in the study; a worker whose definition differs is refused with one line
+naming the difference (:func:`check_identity`), so two experiments never share one results table.
+
+The **metric** a sweep optimises must be a number every trial's run reports in its summary
+(:func:`logged_metrics`): the training, validation and test scores of its task (classification:
+loss, accuracy, and the test's macro F1; regression: loss, rmse, mae, r2), the best validation
+score, and what the run's plugins add (cross-validation's ``cv_val_<metric>_mean``, FGSM's
+``test_accuracy_fgsm``, ...). Validation scores exist only with ``--val_fraction`` above 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import re
+from typing import Any
+
+from experiments import config as configuration
+from experiments.plugins import ConfigError, active
+from experiments.session import task_of
+
+IDENTITY = "definition_identity"  # the study's user attribute that holds it
+LOCATIONS = ("data_dir", "output_dir", "wandb_mode", "wandb_project", "wandb_entity")
+
+
+def _text(name: str, value: Any) -> str:
+    """One option's value as the identity writes it: converted as train.py would (``Xavier`` and
+    ``xavier`` are one value), then JSON."""
+    with contextlib.suppress(Exception):  # an invalid value is reported by the checks that run before this one
+        value = configuration.plain(configuration.convert(name, value))
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _swept(parameter) -> str:
+    if parameter.kind == "categorical":
+        return "one of [" + ", ".join(_text(parameter.name, v) for v in parameter.values) + "]"
+    scale = " (log scale)" if parameter.log else ""
+    step = f" in steps of {parameter.step:g}" if parameter.step else ""
+    return f"{parameter.kind} from {parameter.low:g} to {parameter.high:g}{scale}{step}"
+
+
+def identity(spec, fixed: dict) -> dict:
+    """The study's effective definition, as text per entry (see the module's docstring)."""
+    options = {}
+    for name, parameter in spec.parameters.items():
+        options[name] = _text(name, parameter.values[0]) if parameter.kind == "constant" else _swept(parameter)
+    for name, value in fixed.items():
+        if name not in LOCATIONS:
+            options[name] = _text(name, value)
+    pruning = f"hyperband min_iter {spec.min_iter}, eta {spec.eta}" if spec.min_iter else "none"
+    return {
+        "method": spec.method,
+        "metric": f"{spec.metric} ({spec.goal})",
+        "early_terminate": pruning,
+        "options": dict(sorted(options.items())),
+    }
+
+
+def differences(before: dict, now: dict) -> list[str]:
+    """``key: was X, now Y`` for every entry that differs (an option set on one side only reads
+    ``not set``)."""
+    found = [
+        f"{key}: was {before.get(key)}, now {now.get(key)}"
+        for key in ("method", "metric", "early_terminate")
+        if before.get(key) != now.get(key)
+    ]
+    old, new = before.get("options", {}), now.get("options", {})
+    found += [
+        f"{name}: was {old.get(name, 'not set')}, now {new.get(name, 'not set')}"
+        for name in sorted(set(old) | set(new))
+        if old.get(name) != new.get(name)
+    ]
+    return found
+
+
+def suggested_name(study_name: str, before: dict, now: dict) -> str:
+    """A study name for the new definition: the old name and its first changed option's new value."""
+    old, new = before.get("options", {}), now.get("options", {})
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name) and name in new and not new[name].startswith(("one of", "int", "float")):
+            value = re.sub(r"[^A-Za-z0-9.+-]+", "_", str(json.loads(new[name]))).strip("_")
+            return f"{study_name}_{name}_{value}"[:80]
+    return f"{study_name}_2"
+
+
+def check_identity(study, current: dict, where: str) -> None:
+    """Record ``current`` in a new study; refuse (:class:`ConfigError`, one line) a study that holds
+    trials of another definition. A study from before identities were kept takes ``current``."""
+    recorded = study.user_attrs.get(IDENTITY)
+    if recorded is None:
+        study.set_user_attr(IDENTITY, current)
+        return
+    changed = differences(recorded, current)
+    if changed:
+        shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
+        name = study.study_name
+        raise ConfigError(
+            f"{where}: the study {name!r} holds trials of another definition ({shown}); start a new study "
+            f"with --study {suggested_name(name, recorded, current)}, or run it as it was defined"
+        )
+
+
+def logged_metrics(config) -> list[str]:
+    """The summary values a run of ``config`` reports: what a sweep's ``metric.name`` may be."""
+    plugins = active(config)
+    takeover = next((p for p in plugins if p.replaces_run(config)), None)
+    task = task_of(config)
+    if takeover is not None:
+        return list(takeover.logged_metrics(config, task))
+    scores = ["loss", "accuracy"] if task == "classification" else ["loss", "rmse", "mae", "r2"]
+    primary = "accuracy" if task == "classification" else "rmse"
+    splits = ["train", "val", "test"] if config.data.val_fraction > 0 else ["train", "test"]
+    names = [f"{split}_{score}" for split in splits for score in scores]
+    names += ["test_macro_f1"] if task == "classification" else []
+    names += [f"best_{'val' if 'val' in splits else 'train'}_{primary}", "train_penalty"]
+    names += ["best_epoch", "epochs_completed", "seconds_per_epoch", "n_params"]
+    for plugin in plugins:
+        names += plugin.logged_metrics(config, task)
+    return names
+
+
+def check_metric(spec, fixed: dict, where: str) -> None:
+    """Refuse (:class:`ConfigError`, one line) a ``metric.name`` that no trial's run would report,
+    naming the closest one it does; checked on the sweep's first configuration (every parameter at
+    its first value)."""
+    first = {}
+    for name, parameter in spec.parameters.items():
+        first[name] = parameter.values[0] if parameter.values else parameter.low
+    config = configuration.resolve({**fixed, **first})
+    names = logged_metrics(config)
+    if spec.metric in names:
+        return
+    close = difflib.get_close_matches(spec.metric, names, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    if spec.metric.startswith("val_") and config.data.val_fraction <= 0:
+        hint = "validation scores need --val_fraction above 0; "
+    raise ConfigError(
+        f"{where}: metric.name {spec.metric!r} is not a value a run reports; {hint}a run reports {', '.join(names)}"
+    )
+
+
+def open_checked(spec, fixed: dict, sweep_file, study_name, from_sweep, storage, output_dir, seed: int, heartbeat: int):
+    """The sweep's study, after every check that must pass before a trial: the metric, the study's
+    name (default: the file's, plus ``_from_<folder>`` for ``--from_sweep``), the output folder, and
+    its identity. Returns ``(study, storage URL, study name)``; :class:`ConfigError` otherwise."""
+    from pathlib import Path
+
+    from experiments.preflight import check_writable
+    from sweeping import engine
+
+    default_name = f"{spec.name}_from_{Path(from_sweep).resolve().name}" if from_sweep else spec.name
+    study_name = study_name or default_name
+    check_metric(spec, fixed, str(sweep_file))
+    engine.check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
+    check_writable(output_dir, "--output_dir")
+    study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
+    check_identity(study, identity(spec, fixed), str(sweep_file))
+    return study, url, study_name
