@@ -12,7 +12,7 @@ and ``\\`` continuations. Each is checked by the real command-line parser:
 * sweep.py: click parses it; the sweep file exists and loads through ``sweeping.spec.load``; its swept
   keys, literal command flags and ``--set KEY=VALUE`` keys are train.py options with valid values
   (``sweeping.engine.fixed_values``, what sweep.py checks before its first trial).
-  ``sweep.py report DIR`` is only parsed.
+  ``sweep.py report DIR`` and ``sweep.py wandb-report ...`` are only parsed.
 * evaluate.py: click parses it.
 
 Rules for what a page writes as a placeholder (kept small and explicit):
@@ -282,10 +282,11 @@ def check_sweep(args, stand: Stand) -> None:
     from sweeping import engine
     from sweeping import spec as specs
 
-    if args[:1] == ("report",):
-        from sweeping.redraw import command
+    if args[:1] in (("report",), ("wandb-report",)):
+        from sweeping import redraw, wandb_report
 
-        parse(command, "sweep.py report", stand_in_args(command, args[1:], stand, keep_positional=False))
+        command = redraw.command if args[0] == "report" else wandb_report.command
+        parse(command, f"sweep.py {args[0]}", stand_in_args(command, args[1:], stand, keep_positional=False))
         return
     ctx = parse(sweep.cli, "sweep.py", stand_in_args(sweep.cli, args, stand, keep_positional=True))
     sweep_file = ctx.params["sweep_file"]
