@@ -23,6 +23,7 @@ import contextlib
 import difflib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from experiments import config as configuration
@@ -30,7 +31,9 @@ from experiments.plugins import ConfigError, active
 from experiments.session import task_of
 
 IDENTITY = "definition_identity"  # the study's user attribute that holds it
+FAMILY = "*"  # in a logged metric's name: any class or layer name (test_recall/*)
 LOCATIONS = ("data_dir", "output_dir", "wandb_mode", "wandb_project", "wandb_entity")
+KEPT_ONLY = ("save_model", "plots", "log_every")  # what a run keeps, not what it computes
 
 
 def _text(name: str, value: Any) -> str:
@@ -51,12 +54,18 @@ def _swept(parameter) -> str:
 
 def identity(spec, fixed: dict) -> dict:
     """The study's effective definition, as text per entry (see the module's docstring)."""
+    default = configuration.defaults()
     options = {}
-    for name, parameter in spec.parameters.items():
-        options[name] = _text(name, parameter.values[0]) if parameter.kind == "constant" else _swept(parameter)
-    for name, value in fixed.items():
-        if name not in LOCATIONS:
+    shared = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
+    shared.update({k: v for k, v in fixed.items() if k not in LOCATIONS + KEPT_ONLY})
+    for name, value in shared.items():
+        if name == "from_sweep" and value:  # the sweep folder by its name: its path differs between machines
+            options[name] = json.dumps(Path(str(value)).resolve().name)
+        elif _text(name, value) != _text(name, default[name]):  # a default written out is no change
             options[name] = _text(name, value)
+    for name, parameter in spec.parameters.items():
+        if parameter.kind != "constant":
+            options[name] = _swept(parameter)
     pruning = f"hyperband min_iter {spec.min_iter}, eta {spec.eta}" if spec.min_iter else "none"
     return {
         "method": spec.method,
@@ -98,8 +107,10 @@ def check_identity(study, current: dict, where: str) -> None:
     trials of another definition. A study from before identities were kept takes ``current``."""
     recorded = study.user_attrs.get(IDENTITY)
     if recorded is None:
-        study.set_user_attr(IDENTITY, current)
-        return
+        recorded = _from_record(study)  # a study from before identities: the definition it recorded
+        if recorded is None or not differences(recorded, current):
+            study.set_user_attr(IDENTITY, current)
+            return
     changed = differences(recorded, current)
     if changed:
         shown = "; ".join(changed[:3]) + (f"; and {len(changed) - 3} more" if len(changed) > 3 else "")
@@ -108,6 +119,20 @@ def check_identity(study, current: dict, where: str) -> None:
             f"{where}: the study {name!r} holds trials of another definition ({shown}); start a new study "
             f"with --study {suggested_name(name, recorded, current)}, or run it as it was defined"
         )
+
+
+def _from_record(study) -> dict | None:
+    """The identity of a study that holds trials but no identity, rebuilt from the sweep file and
+    ``--set`` values its workers recorded (:func:`sweeping.redraw.record`); None without trials."""
+    from sweeping import redraw
+
+    if not study.get_trials(deepcopy=False) or redraw.RECORD not in study.user_attrs:
+        return None
+    try:
+        spec, fixed = redraw.definition(study, None, ())
+    except Exception:  # a record this version cannot read: nothing to compare with
+        return None
+    return identity(spec, fixed)
 
 
 def logged_metrics(config) -> list[str]:
@@ -121,7 +146,8 @@ def logged_metrics(config) -> list[str]:
     primary = "accuracy" if task == "classification" else "rmse"
     splits = ["train", "val", "test"] if config.data.val_fraction > 0 else ["train", "test"]
     names = [f"{split}_{score}" for split in splits for score in scores]
-    names += ["test_macro_f1"] if task == "classification" else []
+    if task == "classification":  # and each class's scores, named by the class (FAMILY: any name after it)
+        names += ["test_macro_f1", *(f"test_{score}/{FAMILY}" for score in ("precision", "recall", "f1"))]
     names += [f"best_{'val' if 'val' in splits else 'train'}_{primary}", "train_penalty"]
     names += ["best_epoch", "epochs_completed", "seconds_per_epoch", "n_params"]
     for plugin in plugins:
@@ -138,7 +164,8 @@ def check_metric(spec, fixed: dict, where: str) -> None:
         first[name] = parameter.values[0] if parameter.values else parameter.low
     config = configuration.resolve({**fixed, **first})
     names = logged_metrics(config)
-    if spec.metric in names:
+    families = [name[: -len(FAMILY)] for name in names if name.endswith("/" + FAMILY)]
+    if spec.metric in names or any(spec.metric.startswith(f) and spec.metric != f for f in families):
         return
     close = difflib.get_close_matches(spec.metric, names, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -153,8 +180,6 @@ def open_checked(spec, fixed: dict, sweep_file, study_name, from_sweep, storage,
     """The sweep's study, after every check that must pass before a trial: the metric, the study's
     name (default: the file's, plus ``_from_<folder>`` for ``--from_sweep``), the output folder, and
     its identity. Returns ``(study, storage URL, study name)``; :class:`ConfigError` otherwise."""
-    from pathlib import Path
-
     from experiments.preflight import check_writable
     from sweeping import engine
 
@@ -164,5 +189,6 @@ def open_checked(spec, fixed: dict, sweep_file, study_name, from_sweep, storage,
     engine.check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
     check_writable(output_dir, "--output_dir")
     study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
-    check_identity(study, identity(spec, fixed), str(sweep_file))
+    with engine.database_lock(url, study_name):  # workers started together record one identity
+        check_identity(study, identity(spec, fixed), str(sweep_file))
     return study, url, study_name

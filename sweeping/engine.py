@@ -238,19 +238,23 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
     varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
 
     def objective(trial):
+        started = time.perf_counter()
         if spec.method == "grid" and "queued" not in trial.user_attrs:
             # another worker took the last combination between our check and this trial
             trial.study.stop()
-            raise TrialFailed("the grid is exhausted")
-        sampled = spec.suggest(trial)
+            raise failed(trial, "another worker took the grid's last point first: nothing left to run", started, say)
+        try:
+            sampled = spec.suggest(trial)
+        except ValueError as error:  # the study's recorded choices differ from the file's: no trial can run
+            trial.study.stop()
+            raise failed(trial, f"cannot propose a configuration ({error})", started, say) from None
         if interrupt.requested:  # Ctrl-C between two trials: this one runs when the sweep resumes
-            trial.study.enqueue_trial(trial.params, user_attrs={"queued": True})
+            trial.study.enqueue_trial(trial.params, user_attrs={"queued": True, "retry_of": trial.number})
             raise KeyboardInterrupt
         twin = _same_configuration(trial)
         if twin is not None:
             return _repeat(trial, twin, say)
         explicit = {**fixed, **sampled, "output_dir": str(sweep_dir / "runs")}
-        started = time.perf_counter()
         try:
             config = configuration.resolve(explicit)
             name = configuration.sweep_run_name(config, varying)
@@ -350,10 +354,8 @@ class Stopper:
 
         if self.interrupt.requested or (self.spec.method == "grid" and not waiting(study)):
             study.stop()
-        if self.spec.run_cap is not None:
-            counted = [t for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING]
-            if len(counted) >= self.spec.run_cap:
-                study.stop()
+        if self.spec.run_cap is not None and recorded(study) >= self.spec.run_cap:
+            study.stop()
         if self.spec.target is not None and trial.state == optuna.trial.TrialState.COMPLETE:
             reached = (
                 trial.value >= self.spec.target
@@ -408,6 +410,14 @@ def rank_for_preset(spec) -> None:
         spec.parameters.pop("preset")
 
 
+def canonical(name: str, value):
+    """``value`` as train.py reads it, when that is a plain value (``xavier`` -> ``Xavier``, the YAML
+    string ``1e-3`` -> 0.001), so the study's choices and its identity agree; a per-layer list keeps
+    the text Optuna holds for it. A value train.py would reject is a ``click.BadParameter``."""
+    converted = configuration.plain(configuration.convert(name, value))
+    return converted if converted is None or isinstance(converted, (str, int, float, bool)) else value
+
+
 def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str, sweep_file) -> dict:
     """The train.py options every trial shares; checks every swept key and value first, so a
     value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search;
@@ -418,8 +428,7 @@ def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str,
             f"{sweep_file}: {', '.join(unknown)} are not train.py options", param_hint="'SWEEP_FILE'"
         )
     for name, parameter in spec.parameters.items():
-        for value in parameter.values:
-            configuration.convert(name, value)
+        parameter.values = [canonical(name, value) for value in parameter.values]
     forced = parse_set(overrides)
     for key in forced:
         spec.parameters.pop(key, None)
@@ -609,6 +618,7 @@ def optimize(study, spec, fixed: dict, sweep_dir: Path, count: int | None, say) 
                 break
     except KeyboardInterrupt:
         return interrupt.exit_code or 130
+    requeue_stale(study)  # before leaving: a dead worker's trial waits for the next worker, never lost
     return interrupt.exit_code
 
 

@@ -490,12 +490,13 @@ def fail_reasons(trials) -> list[tuple[int, str, str]]:
         if t.state != optuna.trial.TrialState.FAIL:
             continue
         reason = t.user_attrs.get("fail_reason")
-        if reason is None and t.number in again:
-            reason = (
-                "its worker stopped (killed, interrupted, or silent past the heartbeat); "
+        if reason is None:
+            reason = "its worker stopped (killed, interrupted, or silent past the heartbeat); " + (
                 f"run again as trial {again[t.number]}"
+                if t.number in again
+                else "not queued again (a retry is tried once): run the sweep again with this configuration"
             )
-        found.append((t.number, t.user_attrs.get("run_name", ""), reason or "no reason recorded"))
+        found.append((t.number, t.user_attrs.get("run_name", ""), reason))
     return found
 
 
@@ -510,7 +511,14 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     from tracking.files import write_json, write_text
 
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in ("parallel_coordinates.png", "param_importances.png", "curves.png", "importance.csv"):
+    drawn = (
+        "parallel_coordinates.png",
+        "param_importances.png",
+        "curves.png",
+        "metric_vs_created.png",
+        "batch_loss.png",
+    )
+    for stale in (*drawn, "importance.csv"):
         (folder / stale).unlink(missing_ok=True)  # drawn again below, or not at all: never last time's
     trials = study.get_trials(deepcopy=False)
     states: dict[str, int] = {}

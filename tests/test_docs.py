@@ -25,7 +25,8 @@ Rules for what a page writes as a placeholder (kept small and explicit):
   be a real option and its value is not checked;
 * paths the parser requires to exist (``--data_dir ../shared/data``, the model files of evaluate.py, a
   ``-d data/wine.csv`` file) are replaced by a file or folder that exists: the docs name folders of the
-  author's machine. A sweep file is not replaced: it must be in the repository.
+  author's machine; a ``--from_sweep`` folder by one whose top.json ranks three trials. A sweep file is
+  not replaced: it must be in the repository.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ PLACEHOLDER_WORDS = {
     "DIR",
     "EPS",
     "FILE",
+    "K",
     "KEY",
     "MODEL",
     "NAME",
@@ -193,6 +195,18 @@ class Stand:
     def dir(self) -> str:
         return str(self.folder / "dir")
 
+    def sweep_dir(self) -> str:
+        """A sweep folder whose top.json ranks three trials of the default configuration."""
+        import json
+
+        from experiments import config as configuration
+
+        folder = self.folder / "sweep"
+        folder.mkdir(exist_ok=True)
+        trial = {"config": configuration.resolve({}).flat()}
+        (folder / configuration.TOP_FILE).write_text(json.dumps({"configurations": [trial] * 3}))
+        return str(folder)
+
     def owns(self, path: str) -> bool:
         return Path(path).parent in (self.folder, self.folder / "dir")
 
@@ -226,7 +240,9 @@ def stand_in_args(command: click.Command, args, stand: Stand, keep_positional: b
         param = options.get(word)
         if param is not None and not param.is_flag and param.nargs == 1 and i + 1 < len(words):
             value, kind = words[i + 1], param.type
-            if isinstance(kind, click.Path) and (kind.exists or is_placeholder(value)):
+            if param.name == "from_sweep":  # a sweep folder of the author's: one with a ranked top.json
+                value = stand.sweep_dir()
+            elif isinstance(kind, click.Path) and (kind.exists or is_placeholder(value)):
                 value = stand.path_for(kind, value)
             elif type(kind).__name__ == "DatasetName" and datasets.is_data_file(value):
                 value = stand.file(Path(value).suffix)

@@ -208,7 +208,7 @@ def test_offline_sweep_end_to_end(tiny_idx, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "TPE" in result.stdout and "successive halving" in result.stdout
     assert len(re.findall(r"^trial +\d+ ", result.stdout, re.MULTILINE)) == 3
-    folder = tmp_path / "out" / "sweep"
+    folder = tmp_path / "out" / "fashion_mnist_q4"  # sweep.yaml's name:
     rows = trials_csv(folder)
     assert len(rows) == 3 and {r["state"] for r in rows} <= {"complete", "pruned"}
     assert "python train.py" in (folder / "report.md").read_text()

@@ -211,3 +211,44 @@ def test_the_grid_lock_excludes_a_second_worker_on_sqlite(tmp_path):
 @needs_postgres
 def test_the_grid_lock_excludes_a_second_worker_on_postgresql(tmp_path):
     lock_is_exclusive(POSTGRES, tmp_path)
+
+
+@pytest.mark.slow
+@needs_postgres
+def test_the_survivor_reruns_a_killed_workers_trial_when_nothing_else_is_queued(tmp_path):
+    """Issue 29's case: a 2-point grid, two workers, one killed with SIGKILL mid-trial while the
+    survivor's own (short) trial ends before the killed one's heartbeat goes stale. Nothing is
+    queued then, so the survivor used to exit 0 leaving the killed trial RUNNING ("1 complete,
+    1 running"); now it waits for the silent worker's heartbeat to go stale and runs that trial."""
+    name = f"w{uuid.uuid4().hex[:10]}"
+    path = write_sweep(
+        tmp_path / f"{name}.yaml",
+        name=name,
+        parameters={"dataset": {"value": "digits"}, "num_layers": {"value": 1}, "epochs": {"values": [600, 40]}},
+    )
+
+    def running():
+        return [t for t in (trials(POSTGRES, name) if _exists(name) else []) if t.state.name == "RUNNING"]
+
+    def wait_for(n):
+        deadline = time.time() + 180
+        while time.time() < deadline and len(running()) < n:
+            time.sleep(0.1)
+        assert len(running()) >= n, f"{n} trial(s) never ran at once"
+
+    victim = worker(path, POSTGRES, tmp_path, "--heartbeat", "2")
+    wait_for(1)  # the victim holds the long trial (600 epochs, the grid's first point)
+    survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "2")
+    wait_for(2)  # the survivor holds the short one (40 epochs: done before a heartbeat goes stale)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    out, err = survivor.communicate(timeout=600)
+    assert survivor.returncode == 0, err[-3000:]
+    assert "waiting up to 6 s for trial(s) 0 of other workers" in out
+    final = trials(POSTGRES, name)
+    done = [t for t in final if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(t.params["epochs"] for t in done) == [40, 600]  # the sweep is finished
+    assert not [t for t in final if t.state == optuna.trial.TrialState.RUNNING]
+    report = (tmp_path / "o" / name / "report.md").read_text()
+    assert "Trials: 3 (2 complete, 1 fail)" in report
+    assert "run again as trial 2" in report

@@ -140,8 +140,9 @@ class Plugin:
         return ""
 
     def logged_metrics(self, config: RunConfig, task: str) -> list[str]:
-        """The numbers this plugin adds to the run's summary (a sweep's metric may name them); a plugin
-        that runs in the run's place (:meth:`replaces_run`) gives every number its summary holds."""
+        """The numbers this plugin adds to the run's summary (a sweep's metric may name them; ``name/*``
+        stands for every ``name/<class or layer>``); a plugin that runs in the run's place
+        (:meth:`replaces_run`) gives every number its summary holds."""
         return []
 
     def __repr__(self) -> str:

@@ -18,5 +18,8 @@ class Measurements(Plugin):
     def callbacks(self, run):
         return [nn.GradientNorms(run.model), nn.DeadUnits(run.model, run.data.x_train[:PROBE])]
 
+    def logged_metrics(self, config, task):
+        return ["distinct_units/*"]
+
     def summarize(self, run):
         return {f"distinct_units/{k}": n for k, n in enumerate(nn.distinct_units(run.model))}

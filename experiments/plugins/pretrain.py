@@ -148,6 +148,9 @@ class Pretrain(Plugin):
     def before_training(self, run):
         run.state[self.name] = pretrain(run.model, run.data, run.config, run.reporters, run.say)
 
+    def logged_metrics(self, config, task):
+        return ["pretrain/reconstruction_loss/*"]
+
     def summarize(self, run):
         return run.state.get(self.name, {})
 

@@ -58,6 +58,9 @@ class Stopping(Plugin):
         run.state[self.name] = stoppers
         return stoppers
 
+    def logged_metrics(self, config, task):
+        return ["stopped_early_at_epoch", "restored_weights_of_epoch"]
+
     def summarize(self, run):
         summary = {}
         stoppers = run.state.get(self.name, [])
