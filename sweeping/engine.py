@@ -255,13 +255,16 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
         if twin is not None:
             return _repeat(trial, twin, say)
         explicit = {**fixed, **sampled, "output_dir": str(sweep_dir / "runs")}
+        trial.set_user_attr("run_name", "_".join(configuration.name_part(k, sampled[k]) for k in varying))
         try:
             config = configuration.resolve(explicit)
             name = configuration.sweep_run_name(config, varying)
             trial.set_user_attr("run_name", name)
             data = cache.get(config)
-        except (ConfigError, click.BadParameter) as error:
-            raise failed(trial, str(getattr(error, "message", error)), started, say) from None
+        except click.BadParameter as error:
+            raise failed(trial, error.format_message(), started, say) from None
+        except ConfigError as error:
+            raise failed(trial, str(error), started, say) from None
         pruning = Pruning(trial, spec.metric)
         try:
             result = run(

@@ -355,6 +355,10 @@ def run_file(trial, sweep_dir: Path, name: str) -> Path | None:
 
 
 def _label(trial, varying) -> str:
+    """A trial in a legend: its run's name (every swept option, short), else its parameters."""
+    name = trial.user_attrs.get("run_name")
+    if name:
+        return f"#{trial.number} {name}"
     return ", ".join(f"{k}={trial.params[k]}" for k in varying if k in trial.params) or f"#{trial.number}"
 
 
@@ -573,8 +577,9 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
         (folder / "best.json").unlink(missing_ok=True)
     correlation = panels.write(spec, trials, folder, say)
     _figures(study, spec, folder, trials, say)
+    study_note = f" (study {study.study_name})" if study.study_name != spec.name else ""
     lines = [
-        f"# {sweep_title(spec.name, capital=True)}",  # "Sweep NAME", or "Sweep" for sweep.yaml
+        f"# {sweep_title(spec.name, capital=True)}{study_note}",  # "Sweep NAME", or "Sweep" for sweep.yaml
         "",
         f"Engine: {spec.engine}. Trials: {len(trials)} ({counts}).",
         "",
