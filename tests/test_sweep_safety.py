@@ -151,6 +151,27 @@ def test_run_names_say_what_differs():
     assert decayed == plain + "_wd_0.0005_ep_5"
 
 
+def test_under_wandb_agent_a_run_is_named_by_its_sweep_values_that_differ_from_the_defaults():
+    """``wandb agent`` passes every parameter of the file (varied or not); the run cannot tell which
+    vary, so it names itself by those whose values are not the defaults."""
+    from types import SimpleNamespace
+
+    from experiments.lifecycle import agent_run_name
+
+    injected = {
+        "dataset": "fashion_mnist",
+        "val_fraction": 0.1,
+        "batch_size": 16,
+        "weight_init": "random",
+        "epochs": 10,
+    }
+    config = configuration.resolve(injected)
+    agent = SimpleNamespace(in_sweep=True, injected_config=injected)
+    assert agent_run_name(config, agent) == "bs_16_wi_random"
+    alone = SimpleNamespace(in_sweep=False, injected_config=injected)
+    assert agent_run_name(config, alone) == configuration.run_name(config)
+
+
 def test_a_file_that_sweeps_presets_sweeps_ranks_of_your_own_sweep(tmp_path):
     spec, fixed = loaded(ROOT / "sweeps" / "ce_vs_mse.yaml", f"from_sweep={tmp_path}")
     assert "preset" not in spec.parameters
