@@ -527,12 +527,29 @@ def open_study(spec, study_name: str, storage: str | None, output_dir: Path, see
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
         raise ConfigError(scrub(f"--storage {url}: cannot open the study database ({reason})", url)) from None
     study.sampler = spec.sampler(worker_seed(seed, recorded(study)))
+    if url.startswith("sqlite"):
+        take_queue_one_at_a_time(study, url, study_name)
     if spec.method == "grid":
         with database_lock(url, study_name):  # workers started together must not both enqueue the grid
             if not study.get_trials(deepcopy=False):
                 for params in spec.grid():
                     study.enqueue_trial(params, user_attrs={"queued": True}, skip_if_exists=True)
     return study, url
+
+
+def take_queue_one_at_a_time(study, url: str, name: str) -> None:
+    """Make taking a queued trial exclusive between the workers of a SQLite study. SQLite ignores
+    Optuna's ``SELECT ... FOR UPDATE``: two workers starting a trial at the same moment can both read
+    the same WAITING trial before either marks it RUNNING, both train it, and the second fails on
+    reporting it ("Cannot tell a COMPLETE trial"). Taking it under :func:`database_lock` (a file
+    lock) serialises that step only; PostgreSQL's row lock already does."""
+    take = study._pop_waiting_trial_id
+
+    def exclusively():
+        with database_lock(url, name):
+            return take()
+
+    study._pop_waiting_trial_id = exclusively
 
 
 @contextlib.contextmanager

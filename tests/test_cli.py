@@ -241,7 +241,7 @@ def test_one_epoch_run_writes_local_results_and_an_offline_wandb_run(tiny_idx, t
     )
     assert result.returncode == 0, result.stderr
     assert "epoch 2/2" in result.stdout and "wandb sync" in result.stdout
-    folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_adam_lr_0.001"
+    folder = tmp_path / "out" / "hl_1_sz_32_bs_16_ac_ReLU_o_adam_lr_0.001_ep_2"  # epochs: not the default
     for name in (
         "config.json",
         "history.json",

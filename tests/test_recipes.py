@@ -286,7 +286,7 @@ def test_a_run_with_every_recipe_logs_its_learning_rate(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     run = next((tmp_path / "r").iterdir())
-    assert run.name.endswith("_o_adamw_lr_0.001_step_aug1_ls_0.1_digits")
+    assert run.name.endswith("_o_adamw_lr_0.001_ep_3_step_aug1_ls_0.1_digits")
     history = json.loads((run / "history.json").read_text())
     assert [h["learning_rate"] for h in history] == pytest.approx([0.001, 0.0005, 0.00025])
 

@@ -236,15 +236,15 @@ def test_the_survivor_reruns_a_killed_workers_trial_when_nothing_else_is_queued(
             time.sleep(0.1)
         assert len(running()) >= n, f"{n} trial(s) never ran at once"
 
-    victim = worker(path, POSTGRES, tmp_path, "--heartbeat", "2")
+    victim = worker(path, POSTGRES, tmp_path, "--heartbeat", "3")  # stale 3-6 s after the kill
     wait_for(1)  # the victim holds the long trial (600 epochs, the grid's first point)
-    survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "2")
+    survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "3")
     wait_for(2)  # the survivor holds the short one (40 epochs: done before a heartbeat goes stale)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     out, err = survivor.communicate(timeout=600)
     assert survivor.returncode == 0, err[-3000:]
-    assert "waiting up to 6 s for trial(s) 0 of other workers" in out
+    assert "waiting up to 9 s for trial(s) 0 of other workers" in out, out
     final = trials(POSTGRES, name)
     done = [t for t in final if t.state == optuna.trial.TrialState.COMPLETE]
     assert sorted(t.params["epochs"] for t in done) == [40, 600]  # the sweep is finished
