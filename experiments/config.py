@@ -358,7 +358,7 @@ SECTIONS: tuple[type, ...] = CORE_SECTIONS + tuple(p.section for p in PLUGINS if
 FIELDS: dict[str, tuple[type, dataclasses.Field]] = {
     field.name: (section, field) for section in SECTIONS for field in dataclasses.fields(section)
 }
-NOT_IN_MODEL_FILES = ("wandb_entity", "data_dir", "output_dir")
+NOT_IN_MODEL_FILES = ("wandb_entity", "data_dir", "output_dir", "from_sweep")  # paths and accounts of this machine
 
 
 def is_option(name: str) -> bool:
