@@ -574,6 +574,12 @@ def name_part(key: str, value: Any) -> str:
     return f"{NAME_PARTS.get(key, key)}_{text}" if key else text
 
 
+def changed_options(config: RunConfig) -> dict[str, Any]:
+    """The options whose values differ from the defaults, as ``flat()`` writes them."""
+    default = defaults()
+    return {key: value for key, value in config.flat().items() if value != plain(default[key])}
+
+
 def sweep_run_name(config: RunConfig, keys: Iterable[str]) -> str:
     """A sweep trial's name: every option the sweep varies, in the sweep's order, e.g.
     ``hl_3_bs_16_ac_tanh_wd_0.0005_wi_Xavier``; unique within the sweep, since its trials differ in
@@ -601,10 +607,10 @@ def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
         name += f"_{model.norm}norm"
     if config.regularisation.dropout:
         name += f"_do_{config.regularisation.dropout:g}"
-    values, default = config.flat(), defaults()
+    changed = changed_options(config)
     for key in NAMED_WHEN_CHANGED:
-        if values[key] != plain(default[key]) and (key != "weight_decay" or values[key]):
-            name += "_" + name_part(key, values[key])
+        if key in changed:
+            name += "_" + name_part(key, changed[key])
     active = [plugin for plugin in plugins if plugin.enabled(config)]
 
     def parts(slot: str) -> str:
@@ -626,13 +632,13 @@ def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
 def command_line(config: RunConfig | Mapping[str, Any], swept: Iterable[str]) -> str:
     """``python train.py ...`` that repeats a configuration (or a recorded one): the swept options and
     those that differ from the defaults."""
-    values = (config if isinstance(config, RunConfig) else from_saved(config)).flat()
-    default, swept = defaults(), set(swept)
+    config = config if isinstance(config, RunConfig) else from_saved(config)
+    changed, swept = changed_options(config), set(swept)
     parts = ["python", "train.py"]
-    for key, value in values.items():
+    for key, value in config.flat().items():
         if key in ("wandb_mode", "output_dir", "preset", "from_sweep", "rank") or value is None:
             continue
-        if key in swept or value != plain(default[key]):
+        if key in swept or key in changed:
             text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
             parts += [f"--{key}", text]
     return shlex.join(parts)

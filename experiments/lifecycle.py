@@ -26,7 +26,16 @@ import nn
 from nn import metrics
 
 from . import build, preflight
-from .config import DataConfig, RunConfig, convert, defaults, from_saved, is_option, plain, run_name, sweep_run_name
+from .config import (
+    DataConfig,
+    RunConfig,
+    changed_options,
+    convert,
+    from_saved,
+    is_option,
+    run_name,
+    sweep_run_name,
+)
 from .plugins import ConfigError, Plugin, Priority, RunContext
 from .session import (
     RunResult,
@@ -96,8 +105,8 @@ def agent_run_name(config: RunConfig, wandb_run) -> str:
     of one sweep tell themselves apart (see :func:`experiments.config.sweep_run_name`)."""
     if not getattr(wandb_run, "in_sweep", False):
         return run_name(config)
-    values, default = config.flat(), defaults()
-    keys = [k for k in wandb_run.injected_config if is_option(k) and values.get(k) != plain(default[k])]
+    changed = changed_options(config)
+    keys = [k for k in wandb_run.injected_config if k in changed]
     return sweep_run_name(config, keys) if keys else run_name(config)
 
 

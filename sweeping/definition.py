@@ -52,20 +52,23 @@ def _swept(parameter) -> str:
     return f"{parameter.kind} from {parameter.low:g} to {parameter.high:g}{scale}{step}"
 
 
+def shared_options(spec, fixed: dict, leave_out=LOCATIONS) -> dict:
+    """The options every trial shares, whatever sets them (the file's ``value:``, its ``command``,
+    ``--set``), but those in ``leave_out`` (by default where data and results go)."""
+    return {**spec.constants, **{k: v for k, v in fixed.items() if k not in leave_out}}
+
+
 def identity(spec, fixed: dict) -> dict:
     """The study's effective definition, as text per entry (see the module's docstring)."""
     default = configuration.defaults()
     options = {}
-    shared = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
-    shared.update({k: v for k, v in fixed.items() if k not in LOCATIONS + KEPT_ONLY})
-    for name, value in shared.items():
+    for name, value in shared_options(spec, fixed, leave_out=LOCATIONS + KEPT_ONLY).items():
         if name == "from_sweep" and value:  # the sweep folder by its name: its path differs between machines
             options[name] = json.dumps(Path(str(value)).resolve().name)
         elif _text(name, value) != _text(name, default[name]):  # a default written out is no change
             options[name] = _text(name, value)
-    for name, parameter in spec.parameters.items():
-        if parameter.kind != "constant":
-            options[name] = _swept(parameter)
+    for name in spec.varying:
+        options[name] = _swept(spec.parameters[name])
     pruning = f"hyperband min_iter {spec.min_iter}, eta {spec.eta}" if spec.min_iter else "none"
     return {
         "method": spec.method,

@@ -235,7 +235,7 @@ def failed(trial, reason: str, started: float, say) -> TrialFailed:
 def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, interrupt: Interrupt):
     import optuna
 
-    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
+    varying = spec.varying
 
     def objective(trial):
         started = time.perf_counter()
@@ -255,16 +255,16 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
         if twin is not None:
             return _repeat(trial, twin, say)
         explicit = {**fixed, **sampled, "output_dir": str(sweep_dir / "runs")}
-        trial.set_user_attr("run_name", "_".join(configuration.name_part(k, sampled[k]) for k in varying))
+        name = "_".join(configuration.name_part(k, sampled[k]) for k in varying)  # until the options resolve
         try:
             config = configuration.resolve(explicit)
             name = configuration.sweep_run_name(config, varying)
-            trial.set_user_attr("run_name", name)
             data = cache.get(config)
-        except click.BadParameter as error:
-            raise failed(trial, error.format_message(), started, say) from None
-        except ConfigError as error:
-            raise failed(trial, str(error), started, say) from None
+        except (click.BadParameter, ConfigError) as error:
+            trial.set_user_attr("run_name", name)
+            reason = error.format_message() if isinstance(error, click.BadParameter) else str(error)
+            raise failed(trial, reason, started, say) from None
+        trial.set_user_attr("run_name", name)
         pruning = Pruning(trial, spec.metric)
         try:
             result = run(
@@ -359,14 +359,8 @@ class Stopper:
             study.stop()
         if self.spec.run_cap is not None and recorded(study) >= self.spec.run_cap:
             study.stop()
-        if self.spec.target is not None and trial.state == optuna.trial.TrialState.COMPLETE:
-            reached = (
-                trial.value >= self.spec.target
-                if self.spec.direction == "maximize"
-                else trial.value <= self.spec.target
-            )
-            if reached:
-                study.stop()
+        if trial.state == optuna.trial.TrialState.COMPLETE and self.spec.reached(trial.value):
+            study.stop()
 
 
 def waiting(study) -> list:
@@ -444,15 +438,16 @@ def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str,
     return fixed
 
 
-def retried(trials) -> set[int]:
-    """The numbers of the failed trials that were queued again: after an interruption
-    (``retry_of``) or a worker that went silent (Optuna's retry callback: ``failed_trial``)."""
-    numbers = set()
+def retries(trials) -> dict[int, int]:
+    """``{failed trial: its retry}`` for the failed trials that were queued again: after an
+    interruption (the retry's ``retry_of``) or a worker that went silent (Optuna's retry callback:
+    ``failed_trial``)."""
+    again = {}
     for t in trials:
         for number in (t.user_attrs.get("retry_of"), t.system_attrs.get("failed_trial")):
             if number is not None:
-                numbers.add(int(number))
-    return numbers
+                again[int(number)] = t.number
+    return again
 
 
 def recorded(study) -> int:
@@ -461,7 +456,7 @@ def recorded(study) -> int:
     import optuna
 
     trials = study.get_trials(deepcopy=False)
-    again = retried(trials)
+    again = retries(trials)
     return len([t for t in trials if t.state != optuna.trial.TrialState.WAITING and t.number not in again])
 
 
@@ -488,9 +483,10 @@ def await_silent_workers(study, say) -> bool:
     to run; False when the others finished or are alive (their heartbeats keep them fresh)."""
     storage = study._storage
     interval = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
-    if not interval or not running_elsewhere(study):
-        return bool(requeue_stale(study)) if interval else False
-    numbers = ", ".join(str(t.number) for t in running_elsewhere(study))
+    running = running_elsewhere(study)
+    if not interval or not running:  # no heartbeats (an in-memory study), or no one else at work
+        return bool(interval) and bool(requeue_stale(study))
+    numbers = ", ".join(str(t.number) for t in running)
     say(f"waiting up to {3 * interval} s for trial(s) {numbers} of other workers (re-run here if their worker is gone)")
     deadline = time.monotonic() + 3 * interval
     while time.monotonic() < deadline:
@@ -656,12 +652,8 @@ def trials_left(study, spec, count: int | None) -> int | None:
 def target_reached(study, spec) -> bool:
     import optuna
 
-    if spec.target is None:
-        return False
-    values = [t.value for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-    if spec.direction == "maximize":
-        return any(v >= spec.target for v in values)
-    return any(v <= spec.target for v in values)
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return any(spec.reached(t.value) for t in complete)
 
 
 class StaleTrialWatch:

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from experiments import config as configuration
-from sweeping import panels
+from sweeping import engine, panels
+from sweeping.definition import shared_options
 from sweeping.panels import last_value
 from sweeping.spec import title as sweep_title
 
@@ -162,7 +163,7 @@ def _figures(study, spec, folder: Path, trials, say) -> None:
 
     from tracking.files import save_figure
 
-    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
+    varying = spec.varying
     study = as_run_view(study, trials)
     trials = study.get_trials(deepcopy=False)
     if len(trials) >= 2 and varying:
@@ -434,16 +435,6 @@ TOP = 3  # the top configurations report.md and the console list (questions 8 an
 FEW_FOR_IMPORTANCE = 20  # below this, importances are mostly noise
 
 
-def fixed_options(spec, fixed: dict) -> dict:
-    """The options every trial shares, whatever set them (the file's ``value:``, its ``command``,
-    ``--set``), without where data and results go."""
-    from sweeping.definition import LOCATIONS
-
-    shared = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
-    shared.update({k: v for k, v in fixed.items() if k not in LOCATIONS})
-    return shared
-
-
 def ranked_configurations(study, spec, fixed: dict, trials, folder: Path) -> list[dict]:
     """Every complete trial (a repeated configuration once), best first by the sweep's metric, with
     its whole configuration (the run folder's ``config.json`` when it is here, else rebuilt from
@@ -456,8 +447,8 @@ def ranked_configurations(study, spec, fixed: dict, trials, folder: Path) -> lis
         if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and "duplicate_of" not in t.user_attrs
     ]
     complete.sort(key=lambda t: t.value, reverse=spec.direction == "maximize")
-    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
-    constants = {name: p.values[0] for name, p in spec.parameters.items() if p.kind == "constant"}
+    varying = spec.varying
+    constants = spec.constants
     ranked = []
     for rank, t in enumerate(complete, start=1):
         path = run_file(t, folder, "config.json")
@@ -484,11 +475,7 @@ def fail_reasons(trials) -> list[tuple[int, str, str]]:
     whose worker went silent or was interrupted, that and the trial that runs it again."""
     import optuna
 
-    again = {}
-    for t in trials:
-        for key in (t.user_attrs.get("retry_of"), t.system_attrs.get("failed_trial")):
-            if key is not None:
-                again[int(key)] = t.number
+    again = engine.retries(trials)
     found = []
     for t in trials:
         if t.state != optuna.trial.TrialState.FAIL:
@@ -531,12 +518,12 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
     say(f"\n{len(trials)} trials: {counts}")
     _write_trials_csv(trials, folder / "trials.csv")
-    shared = fixed_options(spec, fixed)
+    shared = shared_options(spec, fixed)
     shared_line = "Every trial: " + (", ".join(f"{k}={v}" for k, v in shared.items()) or "nothing fixed") + "."
     scored = [t for t in trials if last_value(t) is not None and "duplicate_of" not in t.user_attrs]
     sign = 1.0 if spec.direction == "maximize" else -1.0
     scored.sort(key=lambda t: sign * last_value(t), reverse=True)
-    varying = [name for name, p in spec.parameters.items() if p.kind != "constant"]
+    varying = spec.varying
     headers = ["#", spec.metric, "state", "epochs run", "test_acc", *varying, "run"]
     rows = [
         [

@@ -122,6 +122,22 @@ class SweepSpec:
         return tags(self.name)
 
     @property
+    def varying(self) -> list[str]:
+        """The parameters the sweep varies (values or a range), in the file's order."""
+        return [name for name, p in self.parameters.items() if p.kind != "constant"]
+
+    @property
+    def constants(self) -> dict:
+        """The parameters the file fixes (``value:``, or a one-value list), with their values."""
+        return {name: p.values[0] for name, p in self.parameters.items() if p.kind == "constant"}
+
+    def reached(self, value: float) -> bool:
+        """Whether ``value`` reaches ``metric.target`` (never without one)."""
+        if self.target is None:
+            return False
+        return value >= self.target if self.direction == "maximize" else value <= self.target
+
+    @property
     def direction(self) -> str:
         return "maximize" if self.goal == "maximize" else "minimize"
 

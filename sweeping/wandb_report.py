@@ -332,14 +332,15 @@ def q8_losses(sources: Sources) -> Section:
         "Q8. Cross-entropy against squared error",
         asks="compare the cross-entropy loss with the squared error loss, with plots.",
         shows=[
-            "The three best configurations, each trained with both losses: ",
+            "The three best configurations (this project's presets, or with --from_sweep your sweep's ranks "
+            "1 to 3), each trained with both losses: ",
             code(f"python sweep.py {CE_VS_MSE_FILE.relative_to(ROOT)}"),
             f" ({sources.ce_vs_mse.describe()}). Each loss is drawn on its own scale: their values do not compare.",
         ],
         yours="the comparison in your words; the panels are the evidence",
         runs=sources.ce_vs_mse,
         run_set="Cross-entropy and squared error",
-        columns=columns(["preset", "loss"], sources.metric, TEST_ACCURACY),
+        columns=columns([*swept(CE_VS_MSE_FILE)[0], "rank"], sources.metric, TEST_ACCURACY),
         panels=[
             per_epoch(sources.metric, f"{sources.metric} per epoch"),
             per_epoch(LOSS, f"{LOSS} per epoch"),
@@ -368,7 +369,8 @@ def q10_mnist(sources: Sources) -> Section:
         "Q10. Three recommendations for MNIST",
         asks="from what Fashion-MNIST taught, recommend three configurations for MNIST and report their accuracy.",
         shows=[
-            "The Fashion-MNIST top three, unchanged, on MNIST: ",
+            "The Fashion-MNIST top three (the presets, or with --from_sweep your sweep's ranks 1 to 3), "
+            "unchanged, on MNIST: ",
             code(f"python sweep.py {MNIST_FILE.relative_to(ROOT)}"),
             f" ({sources.mnist.describe()}).",
         ],
@@ -376,7 +378,7 @@ def q10_mnist(sources: Sources) -> Section:
         yours_label="Your answer",
         runs=sources.mnist,
         run_set="MNIST",
-        columns=columns(["preset"], sources.metric, TEST_ACCURACY),
+        columns=columns([*swept(MNIST_FILE)[0], "rank"], sources.metric, TEST_ACCURACY),
         panels=[
             wr.RunComparer(diff_only="split", layout=layout(24, 10)),
             per_epoch(sources.metric, f"{sources.metric} per epoch on MNIST"),
@@ -435,7 +437,7 @@ def swept(path: Path) -> tuple[list[str], str]:
     from sweeping import spec as specs
 
     spec = specs.load(path)[0]
-    return [name for name, parameter in spec.parameters.items() if parameter.kind != "constant"], spec.metric
+    return spec.varying, spec.metric
 
 
 def selection(options: dict, key: str, sweep_file: Path) -> Selection:

@@ -46,6 +46,15 @@ def tiny(tmp_path, name="tiny", **extra):
     return write_sweep(tmp_path / f"{name}.yaml", name=name, parameters=parameters)
 
 
+def digits_sweep(tmp_path, name, metric="val_accuracy", **parameters):
+    """A two-point sweep of one-epoch digits runs, optimising ``metric``, plus ``parameters``."""
+    return write_sweep(
+        tmp_path / f"{name}.yaml",
+        metric={"name": metric, "goal": "maximize"},
+        parameters={"dataset": {"value": "digits"}, "epochs": {"values": [1, 2]}, **parameters},
+    )
+
+
 # --- the rules, without training ------------------------------------------------------------------
 
 
@@ -98,21 +107,14 @@ def test_where_data_and_results_go_is_not_part_of_a_study(tmp_path):
 
 
 def test_a_metric_typo_names_the_closest_metric(tmp_path):
-    path = write_sweep(
-        tmp_path / "typo.yaml",
-        metric={"name": "val_acc", "goal": "maximize"},
-        parameters={"dataset": {"value": "digits"}, "epochs": {"values": [1, 2]}},
-    )
+    path = digits_sweep(tmp_path, "typo", metric="val_acc")
     spec, fixed = loaded(path)
     with pytest.raises(definition.ConfigError, match="did you mean 'val_accuracy'"):
         definition.check_metric(spec, fixed, str(path))
 
 
 def test_a_validation_metric_without_validation_is_refused(tmp_path):
-    path = write_sweep(
-        tmp_path / "noval.yaml",
-        parameters={"dataset": {"value": "digits"}, "val_fraction": {"value": 0.0}, "epochs": {"values": [1, 2]}},
-    )
+    path = digits_sweep(tmp_path, "noval", val_fraction={"value": 0.0})
     spec, fixed = loaded(path)
     with pytest.raises(definition.ConfigError, match="val_fraction above 0"):
         definition.check_metric(spec, fixed, str(path))
@@ -120,11 +122,7 @@ def test_a_validation_metric_without_validation_is_refused(tmp_path):
 
 def test_per_class_and_plugin_metrics_are_metrics_a_run_reports(tmp_path):
     for metric, extra in (("test_recall/3", {}), ("stopped_early_at_epoch", {"patience": {"value": 3}})):
-        path = write_sweep(
-            tmp_path / "m.yaml",
-            metric={"name": metric, "goal": "maximize"},
-            parameters={"dataset": {"value": "digits"}, "epochs": {"values": [1, 2]}, **extra},
-        )
+        path = digits_sweep(tmp_path, "m", metric=metric, **extra)
         definition.check_metric(*loaded(path), str(path))
 
 
@@ -299,11 +297,7 @@ def test_from_sweep_trains_exactly_the_ranked_trial(swept):
 
 @pytest.mark.slow
 def test_a_metric_typo_stops_the_sweep_before_any_trial(tmp_path):
-    path = write_sweep(
-        tmp_path / "typo.yaml",
-        metric={"name": "val_acc", "goal": "maximize"},
-        parameters={"dataset": {"value": "digits"}, "epochs": {"values": [1, 2]}},
-    )
+    path = digits_sweep(tmp_path, "typo", metric="val_acc")
     result = run_sweep([path, "--wandb_mode", "disabled", "--output_dir", tmp_path / "o"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "did you mean 'val_accuracy'" in result.stderr

@@ -194,7 +194,7 @@ def test_sweep_id_best_run_and_github_options(tmp_path):
 def test_parallel_coordinates_and_the_sweep_table_follow_the_sweep_file(tmp_path):
     spec = dry_run(tmp_path)
     sweep, _ = specs.load(ROOT / "sweep.yaml")
-    varying = [name for name, parameter in sweep.parameters.items() if parameter.kind != "constant"]
+    varying = sweep.varying
     by_question = {title.split()[0]: grids(blocks) for title, blocks in sections(spec).items()}
     (coordinates, importance) = panels(by_question["Q6."][0])
     assert [column["accessor"] for column in coordinates["config"]["columns"]] == [
