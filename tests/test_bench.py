@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pytest
 
+from bench import matmul, sections
+from bench.runners import pytorch
+from bench.workload import CNN_FILTERS, HIDDEN, TARGET_ACCURACY, TARGET_MAX_EPOCHS, flops_per_sample
 from datasets import read_idx, write_idx
 from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "bench"))
-import run as bench
 
 # The worker, run as `bench/run.py --worker ...` would run it, with its model constructors and
 # training loops wrapped: the wrappers keep the trained model, score it on the test split after
@@ -26,9 +26,10 @@ import run as bench
 OBSERVED_WORKER = textwrap.dedent("""
     import json, os, sys
     import numpy as np
-    sys.path[:0] = [os.environ["PROJECT"], os.path.join(os.environ["PROJECT"], "bench")]
+    sys.path.insert(0, os.environ["PROJECT"])
     import datasets
-    import run as bench
+    from bench import run
+    from bench.runners import pytorch
 
     framework = sys.argv[sys.argv.index("--worker") + 1]
     target = framework.startswith("target-")
@@ -58,8 +59,8 @@ OBSERVED_WORKER = textwrap.dedent("""
         import sklearn.neural_network
         sklearn.neural_network.MLPClassifier = keep(sklearn.neural_network.MLPClassifier)
     elif framework.startswith("torch"):
-        bench.torch_mlp, bench.torch_cnn = keep(bench.torch_mlp), keep(bench.torch_cnn)
-        train_epochs = bench.torch_epochs
+        pytorch.torch_mlp, pytorch.torch_cnn = keep(pytorch.torch_mlp), keep(pytorch.torch_cnn)
+        train_epochs = pytorch.torch_epochs
 
         def torch_epochs(torch, model, data, batch, epochs, after_epoch=lambda epoch: False):
             def after(epoch):
@@ -69,7 +70,7 @@ OBSERVED_WORKER = textwrap.dedent("""
             times.extend(epoch_times)
             return epoch_times
 
-        bench.torch_epochs = torch_epochs
+        pytorch.torch_epochs = torch_epochs
     else:
         import nn
         nn.mlp, nn.convnet = keep(nn.mlp), keep(nn.convnet)
@@ -85,7 +86,7 @@ OBSERVED_WORKER = textwrap.dedent("""
             return history
 
         nn.fit = fit_and_record
-    bench.main()
+    run.main()
     print(json.dumps({"made": len(made), "accuracy": accuracy(made[-1]), "accuracies": accuracies, "times": times}))
 """)
 
@@ -116,7 +117,7 @@ def test_flop_count_written_out():
     # forward 2*in*out, weight gradient 2*in*out, input gradient 2*in*out except the first layer
     layers = [(784, 128), (128, 128), (128, 128), (128, 128), (128, 10)]
     expected = sum(2 * a * b for a, b in layers) * 3 - 2 * 784 * 128
-    assert bench.flops_per_sample([784, 128, 128, 128, 128, 10]) == expected == 704000
+    assert flops_per_sample([784, 128, 128, 128, 128, 10]) == expected == 704000
 
 
 def relabel(folder, n):
@@ -148,12 +149,12 @@ def test_worker_reports_times_accuracy_and_memory(framework, tiny_idx):
 def test_time_to_target_accuracy_reports_epochs_and_seconds(framework, labels, tiny_idx):
     if labels == "unreachable":
         relabel(tiny_idx, 10)
-        assert bench.TARGET_ACCURACY > (50 - 10) / 50  # right on 40 of 50 at most
+        assert TARGET_ACCURACY > (50 - 10) / 50  # right on 40 of 50 at most
     result, seen, _, wall = run_observed_worker(f"target-{framework}", "32", "--data_dir", str(tiny_idx))
     # the first epoch after which the model scores TARGET_ACCURACY on the test split, seen from outside
-    reached = next((k for k, a in enumerate(seen["accuracies"], 1) if a >= bench.TARGET_ACCURACY), None)
+    reached = next((k for k, a in enumerate(seen["accuracies"], 1) if a >= TARGET_ACCURACY), None)
     assert (reached is None) == (labels == "unreachable")  # the squares are learnt within the epochs allowed
-    assert len(seen["accuracies"]) == (reached or bench.TARGET_MAX_EPOCHS)  # training stopped there
+    assert len(seen["accuracies"]) == (reached or TARGET_MAX_EPOCHS)  # training stopped there
     seconds = None if reached is None else pytest.approx(sum(seen["times"]), rel=1e-12)
     assert result == {"framework": framework, "batch": 32, "epochs": reached, "seconds": seconds}
     assert reached is None or 0 < result["seconds"] < wall
@@ -165,10 +166,8 @@ def test_torch_cnn_is_the_tools_default_cnn():
 
     import nn
 
-    ours = nn.convnet(
-        (28, 28), 10, filters=bench.CNN_FILTERS, hidden=[*bench.HIDDEN, 128], activation="ReLU", weight_init="Xavier"
-    )
-    theirs = bench.torch_cnn(torch)
+    ours = nn.convnet((28, 28), 10, filters=CNN_FILTERS, hidden=[*HIDDEN, 128], activation="ReLU", weight_init="Xavier")
+    theirs = pytorch.torch_cnn(torch)
     assert ours.n_params == sum(p.numel() for p in theirs.parameters())
     assert theirs(torch.zeros(2, 784)).shape == (2, 10) and np.asarray(ours.predict(np.zeros((2, 784)))).shape == (
         2,
@@ -205,7 +204,7 @@ def test_cnn_gemms_are_the_layers_products_written_out():
 
     model = nn.convnet((28, 28), 10, filters=[4, 8], hidden=[16], activation="ReLU", weight_init="Xavier", seed=0)
     b = 5
-    assert bench.cnn_gemms(model, b) == [
+    assert matmul.cnn_gemms(model, b) == [
         (b * 28 * 28, 9 * 1, 4), (9 * 1, b * 28 * 28, 4),  # conv 1: forward, kernel gradient
         (b * 14 * 14, 9 * 4, 8), (9 * 4, b * 14 * 14, 8), (b * 14 * 14, 9 * 8, 4),  # conv 2, and dx
         (b, 7 * 7 * 8, 16), (7 * 7 * 8, b, 16), (b, 16, 7 * 7 * 8),  # dense 1
@@ -215,7 +214,7 @@ def test_cnn_gemms_are_the_layers_products_written_out():
 
 def test_splice_section_replaces_or_inserts_before_targets():
     text = "# R\n\n## A\n\nold\n\n## Targets\n\n| x |\n"
-    added = bench.splice_section(text, "## New", ["## New", "", "one", ""])
+    added = sections.splice_section(text, "## New", ["## New", "", "one", ""])
     assert added.index("## New") < added.index("## Targets")
-    again = bench.splice_section(added, "## New", ["## New", "", "two", ""])
+    again = sections.splice_section(added, "## New", ["## New", "", "two", ""])
     assert "one" not in again and again.count("## New") == 1 and again.endswith("\n")
