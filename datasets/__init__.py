@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nn.registry import import_submodules
+from nn.tasks import Task
 
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .files import DataFileError, FileData, is_data_file, short_name
@@ -51,8 +52,8 @@ class Dataset:
         return self.info.name
 
     @property
-    def task(self) -> str:
-        return self.info.task
+    def task(self) -> Task:
+        return Task(self.info.task)
 
     @property
     def class_names(self) -> list[str]:

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nn.files import NPZ_READ_ERRORS
+
 SUFFIXES = (".csv", ".npz")
 TASKS = ("auto", "classification", "regression")
 MISSING = frozenset({"", "?", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
@@ -237,43 +239,8 @@ def numbers(column: np.ndarray) -> np.ndarray | None:
 
 
 def _read_npz(path: str, task: str) -> FileData:
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"PK\x03\x04":  # NumPy would try to unpickle anything that is not a zip
-            raise DataFileError(f"{path}: not a readable .npz file (not a zip archive of .npy arrays)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise DataFileError(
-                f"{path}: holds object arrays, which are not loaded (allow_pickle=False); save numbers or strings"
-            ) from None
-        raise DataFileError(f"{path}: not a readable .npz file ({error})") from None
-    except (OSError, EOFError) as error:
-        raise DataFileError(f"{path}: not a readable .npz file ({error})") from None
-    missing = [key for key in ("x", "y") if key not in arrays]
-    if missing:
-        raise DataFileError(
-            f"{path}: needs arrays x and y (found: {', '.join(sorted(arrays)) or 'none'}; "
-            f"missing: {', '.join(missing)})"
-        )
-    if ("x_test" in arrays) != ("y_test" in arrays):
-        raise DataFileError(f"{path}: has one of x_test and y_test without the other")
-    parts = [("x", "y")] + ([("x_test", "y_test")] if "x_test" in arrays else [])
-    for x_key, y_key in parts:
-        x, y = arrays[x_key], arrays[y_key]
-        if len(x) != len(y):
-            raise DataFileError(f"{path}: {x_key} has {len(x)} rows but {y_key} has {len(y)}")
-        if len(x) == 0:
-            raise DataFileError(f"{path}: {x_key} is empty")
-        if x.dtype.kind not in "biuf":
-            raise DataFileError(f"{path}: {x_key} holds {x.dtype} values; it must hold numbers")
-        if not np.isfinite(x).all():
-            raise DataFileError(f"{path}: {x_key} holds NaN or infinite values")
-        if y.dtype.kind in "fc" and not np.isfinite(y).all():
-            raise DataFileError(f"{path}: {y_key} holds NaN or infinite values")
-        if x.ndim not in (2, 3, 4):
-            raise DataFileError(f"{path}: {x_key} has shape {x.shape}; expected N x F, N x H x W or N x H x W x C")
+    arrays = _load_npz(path)
+    _check_npz(path, arrays)
     x, y = arrays["x"], arrays["y"]
     if x.ndim == 4 and x.shape[3] == 1:
         x = x[..., 0]
@@ -299,6 +266,52 @@ def _read_npz(path: str, task: str) -> FileData:
         labels, class_names = _labels(path, values, task)
     n = len(y)
     return FileData(path, task, x, labels[:n], x_test, None if y_test is None else labels[n:], class_names, notes=[])
+
+
+def _load_npz(path: str) -> dict[str, np.ndarray]:
+    """Every array of the archive, read without pickle; :class:`DataFileError` if it cannot be read."""
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # NumPy would try to unpickle anything that is not a zip
+            raise DataFileError(f"{path}: not a readable .npz file (not a zip archive of .npy arrays)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise DataFileError(
+                f"{path}: holds object arrays, which are not loaded (allow_pickle=False); save numbers or strings"
+            ) from None
+        raise DataFileError(f"{path}: not a readable .npz file ({error})") from None
+    except NPZ_READ_ERRORS as error:  # a truncated archive with a valid header among them
+        raise DataFileError(f"{path}: not a readable .npz file ({error})") from None
+
+
+def _check_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """``x`` and ``y`` (and ``x_test`` with ``y_test``, if either) are there, row for row, non-empty and
+    finite, ``x`` of numbers and of rank 2 to 4; :class:`DataFileError` naming the first problem."""
+    missing = [key for key in ("x", "y") if key not in arrays]
+    if missing:
+        raise DataFileError(
+            f"{path}: needs arrays x and y (found: {', '.join(sorted(arrays)) or 'none'}; "
+            f"missing: {', '.join(missing)})"
+        )
+    if ("x_test" in arrays) != ("y_test" in arrays):
+        raise DataFileError(f"{path}: has one of x_test and y_test without the other")
+    parts = [("x", "y")] + ([("x_test", "y_test")] if "x_test" in arrays else [])
+    for x_key, y_key in parts:
+        x, y = arrays[x_key], arrays[y_key]
+        if len(x) != len(y):
+            raise DataFileError(f"{path}: {x_key} has {len(x)} rows but {y_key} has {len(y)}")
+        if len(x) == 0:
+            raise DataFileError(f"{path}: {x_key} is empty")
+        if x.dtype.kind not in "biuf":
+            raise DataFileError(f"{path}: {x_key} holds {x.dtype} values; it must hold numbers")
+        if not np.isfinite(x).all():
+            raise DataFileError(f"{path}: {x_key} holds NaN or infinite values")
+        if y.dtype.kind in "fc" and not np.isfinite(y).all():
+            raise DataFileError(f"{path}: {y_key} holds NaN or infinite values")
+        if x.ndim not in (2, 3, 4):
+            raise DataFileError(f"{path}: {x_key} has shape {x.shape}; expected N x F, N x H x W or N x H x W x C")
 
 
 def _named_labels(path: str, values: np.ndarray, names: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

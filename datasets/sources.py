@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nn.files import NPZ_READ_ERRORS
+
 from .base import DataDir, RawData
 from .idx import DataError, read_idx
 
@@ -60,7 +62,7 @@ def _read_npz(path: Path) -> RawData:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in IDX_FILES}
-    except Exception as error:  # zipfile.BadZipFile, KeyError, ValueError, OSError
+    except NPZ_READ_ERRORS as error:  # an unreadable archive, or one without the four arrays (KeyError)
         raise DataError(f"{path}: cannot be read as the Keras MNIST archive ({error})") from None
     return RawData(**arrays, source=str(path))
 
@@ -129,7 +131,10 @@ def download(name: str, advice: str) -> RawData:
     try:
         with _quiet():
             (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-    except Exception as error:  # no network: URLError, OSError, ... from keras' downloader
+    except Exception as error:
+        # Exception itself, not a narrower class: keras' get_file (keras/src/utils/file_utils.py) re-raises the
+        # URLError or HTTPError of a failed download as a bare Exception; a bad hash is a ValueError, a full
+        # disk an OSError, a truncated file an EOFError, an interrupted transfer an http.client.HTTPException.
         reason = " ".join(str(error).split())[:200]
         raise DataUnavailable(
             f"no local copy of {name} was found and the download failed: {reason}. " + advice

@@ -9,7 +9,8 @@
   pass over a split, every score of it in a :class:`SplitScores`;
 * shapes before any array is made: :func:`layer_shapes` and
   :meth:`Sequential.summary` (:mod:`nn.summary`);
-* the loop :func:`fit` over :class:`Batches` with a pluggable ``step``,
+* the loop :func:`fit` over :class:`Batches` with a pluggable ``step`` and
+  gradient transforms (:mod:`nn.gradients`: ``clip_by_global_norm``),
   :func:`evaluate`, :func:`objective_and_grads`, :func:`input_gradient`, and
   the callbacks.
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .callbacks import BestWeights
-from .files import atomic_path
+from .files import NPZ_READ_ERRORS, atomic_path
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -85,7 +85,7 @@ def restore(
                 }
     except CheckpointError:
         raise
-    except Exception as error:  # BadZipFile, KeyError, OSError, JSON errors
+    except NPZ_READ_ERRORS as error:  # an unreadable archive, a missing array, bad JSON (a ValueError)
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
     batches.rng.bit_generator.state = header["batch_rng"]
     model.noise_rng.bit_generator.state = header["noise_rng"]

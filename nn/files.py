@@ -1,14 +1,38 @@
-"""Files written whole or not at all: a temporary name in the target's folder, renamed into place
-(``os.replace`` is atomic on POSIX). A signal or a full disk never leaves a truncated or empty file:
-on any error the temporary file is removed and the previous file, if any, stays as it was."""
+"""Files written whole or not at all, and what reading a ``.npz`` back can raise.
+
+:func:`atomic_path`: a temporary name in the target's folder, renamed into place (``os.replace`` is
+atomic on POSIX). A signal or a full disk never leaves a truncated or empty file: on any error the
+temporary file is removed and the previous file, if any, stays as it was.
+
+:data:`NPZ_READ_ERRORS`: the exceptions of ``np.load(path, allow_pickle=False)`` and of reading its
+arrays when ``path`` is not a readable archive; the readers of model files, checkpoints and the Keras
+MNIST archive turn exactly these into their own one-line error naming the file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+import tokenize
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+
+NPZ_READ_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # no such file, a folder, no permission
+    EOFError,  # an empty file; an array cut short
+    zipfile.BadZipFile,  # not a zip archive, truncated, a bad CRC
+    zlib.error,  # a compressed (np.savez_compressed) array that does not inflate
+    RuntimeError,  # zipfile: an encrypted entry; an unknown compression method (NotImplementedError)
+    KeyError,  # an array the reader needs is not in the archive
+    ValueError,  # neither zip nor .npy (NumPy refuses to unpickle it), object arrays, a damaged .npy header
+    tokenize.TokenError,  # a .npy header too damaged to tokenize
+    TypeError,  # a bare .npy file (np.load returns an array, not an archive); text where numbers belong
+)
+"""What a damaged, truncated or wrong file raises through ``np.load(..., allow_pickle=False)`` and
+``archive[name]`` (each seen by flipping bytes of saved archives). JSON errors are ValueErrors."""
 
 
 @contextlib.contextmanager

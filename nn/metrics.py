@@ -177,6 +177,15 @@ def macro_f1(counts: np.ndarray) -> float:
     return float(np.mean(precision_recall_f1(counts)[2]))
 
 
+def log_loss(y_true: ArrayLike, probabilities: ArrayLike) -> float:
+    """Mean negative log-likelihood of the true classes, ``-(1/N) Σ_i log p_i[y_i]`` (scikit-learn's
+    ``log_loss``), for probabilities that are not a model's softmax (an ensemble's mean); a probability of
+    0 counts as 1e-300, so one sure mistake gives a large finite loss, not inf."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = _labels(y_true, "true", p.shape[1])
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-300, None))))
+
+
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """The fraction of predicted labels equal to the true ones (0 for no samples, as the accumulator)."""
     true, predicted = np.asarray(y_true), np.asarray(y_pred)

@@ -13,12 +13,26 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import summary as _summary
-from .files import atomic_path
+from .files import NPZ_READ_ERRORS, atomic_path
 from .layers import LAYERS, Layer
 from .layers.base import Shape
 
 FORMAT_VERSION = 2
 DEFAULT_EVAL_BATCH = 4096
+"""Rows per evaluation chunk (prediction, validation, test) unless a layer asks for fewer: see
+:func:`eval_batch_size`."""
+
+_UNREADABLE: tuple[type[Exception], ...] = (*NPZ_READ_ERRORS, AttributeError)
+"""What :meth:`Sequential.load` turns into :class:`ModelFileError`: an unreadable archive
+(:data:`nn.files.NPZ_READ_ERRORS`: missing arrays are KeyErrors, bad JSON ValueErrors, a layer's
+configuration refused by its constructor a TypeError or ValueError), and a header that is JSON but not
+an object (AttributeError)."""
+
+
+def eval_batch_size(layers: Iterable[Layer]) -> int:
+    """Rows per evaluation chunk for these layers: :data:`DEFAULT_EVAL_BATCH` (4,096), or fewer when a
+    layer asks for fewer (convolutions and pooling: their patches are large)."""
+    return min([DEFAULT_EVAL_BATCH, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)])
 
 
 class ModelFileError(ValueError):
@@ -102,9 +116,8 @@ class Sequential:
 
     @property
     def eval_batch_size(self) -> int:
-        """Rows per evaluation chunk: 4,096, or less when a layer asks for less (convolutions)."""
-        limits = [layer.eval_batch_size for layer in self.layers if layer.eval_batch_size]
-        return min([DEFAULT_EVAL_BATCH, *limits])
+        """Rows per evaluation chunk: :func:`eval_batch_size` of the layers."""
+        return eval_batch_size(self.layers)
 
     @property
     def n_params(self) -> int:
@@ -263,7 +276,7 @@ class Sequential:
                 )
         except ModelFileError:
             raise
-        except Exception as error:  # BadZipFile, KeyError, ValueError (shapes), OSError, JSON errors
+        except _UNREADABLE as error:
             raise ModelFileError(f"{path}: not a readable model file ({type(error).__name__}: {error})") from None
         model.metadata = header.get("metadata") or {}
         return model

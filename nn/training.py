@@ -7,6 +7,7 @@ The loop, per mini-batch ``(x, y)`` from :class:`Batches`::
 
     data_loss, outputs = step(model, loss, x, y)      # leaves dL/dθ in model.flat_grads
     penalty = model.add_penalty_grad(weight_decay, l1) # + λW, + μ sign(W) on the weights
+    apply_transforms(gradient_transforms, grads)       # if any: clipping, ... (nn.gradients)
     optimizer.apply(params, grads, state, loss=data_loss + penalty)
 
 :func:`default_step` is forward (training mode), loss, backward. A different
@@ -32,7 +33,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -40,6 +42,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, metrics
 from .callbacks import Callback, StopTraining
+from .gradients import GradientTransform, apply_transforms
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -172,24 +175,24 @@ def fit(
     optimizer_state: dict | None = None,
     initial_epoch: int = 0,
     eval_batch_size: int | None = None,
+    gradient_transforms: Sequence[GradientTransform] = (),
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place on ``batches`` and return the list of per-epoch metric dicts.
 
     ``loss`` is a :class:`nn.losses.Loss` or its name; its task chooses the
     metrics. ``weight_decay`` and ``l1`` regularise the weights (see
-    :class:`nn.Sequential`). ``optimizer_state`` continues from a saved state;
-    otherwise a new one is made. ``initial_epoch`` (Keras' name) resumes after
-    that many epochs: epochs ``initial_epoch + 1 .. epochs`` run; with the model,
-    the optimizer state and the generators of ``batches`` and the model restored
-    from a checkpoint (:mod:`nn.checkpoint`), the result is bit for bit that of an
-    uninterrupted run.
+    :class:`nn.Sequential`). ``gradient_transforms`` (:mod:`nn.gradients`, e.g.
+    ``[clip_by_global_norm(1.0)]``) change each mini-batch's gradient, penalty
+    included, in order, just before the update. ``optimizer_state`` continues from
+    a saved state; otherwise a new one is made. ``initial_epoch`` (Keras' name)
+    resumes after that many epochs: epochs ``initial_epoch + 1 .. epochs`` run; with
+    the model, the optimizer state and the generators of ``batches`` and the model
+    restored from a checkpoint (:mod:`nn.checkpoint`), the result is bit for bit
+    that of an uninterrupted run.
 
-    Raises :class:`Diverged` when the objective stops being finite, or the mean
-    objective of the epoch so far exceeds ``DIVERGENCE_FACTOR * max(1, L0)``
-    with ``L0`` the first mini-batch's objective of this call (a finite
-    blow-up: a healthy run never multiplies its starting loss by 100; the mean,
-    not one mini-batch, so the noise of batch size 1 does not count), or the
-    parameters stop being finite. Callbacks have seen every completed epoch by then.
+    Raises :class:`Diverged` when the objective stops being finite or blows up
+    (:meth:`_Loop.check_divergence`), or the parameters stop being finite.
+    Callbacks have seen every completed epoch by then.
     """
     if epochs < 1 or not 0 <= initial_epoch <= epochs:
         raise ValueError(f"need epochs >= 1 and 0 <= initial_epoch <= epochs, got {epochs}, {initial_epoch}")
@@ -197,77 +200,133 @@ def fit(
     loss.check_targets(batches.y, None)
     batches.cast(model.dtype)
     callbacks = list(callbacks)
-    params, grads = {"flat": model.flat_params}, {"flat": model.flat_grads}
+    params = {"flat": model.flat_params}
     state = optimizer.init(params) if optimizer_state is None else optimizer_state
-    n, n_batches = batches.n_samples, len(batches)
+    loop = _Loop(model, loss, optimizer, params, state, step, callbacks, weight_decay, l1, tuple(gradient_transforms))
+    loop.train_begin(batches, epochs, initial_epoch)
     history: list[dict[str, Any]] = []
-    bound: float | None = None
-    for callback in callbacks:
-        callback.on_train_begin(
-            {
-                "n_train": n,
-                "n_batches": n_batches,
-                "epochs": epochs,
-                "initial_epoch": initial_epoch,
-                "optimizer_state": state,
-                "loss": loss,
-                "batches": batches,
-            }
-        )
     try:
         for epoch in range(initial_epoch + 1, epochs + 1):
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch, n_batches)
-            started = time.perf_counter()
-            loss_sum = penalty_sum = 0.0
-            seen = 0
-            tracker = metrics.for_task(loss.task)
-            for batch, (xb, yb) in enumerate(batches, start=1):
-                data_loss, outputs = step(model, loss, xb, yb)
-                penalty = model.add_penalty_grad(weight_decay, l1)
-                objective = data_loss + penalty
-                if bound is None:
-                    bound = DIVERGENCE_FACTOR * max(1.0, objective)
-                running = (loss_sum + penalty_sum + objective * yb.shape[0]) / (seen + yb.shape[0])
-                if not (math.isfinite(objective) and running <= bound):
-                    raise Diverged(epoch, batch, running if math.isfinite(objective) else objective, bound)
-                seen += yb.shape[0]
-                tracker.update(outputs, yb)
-                optimizer.apply(params, grads, state, loss=objective)
-                loss_sum += data_loss * yb.shape[0]
-                penalty_sum += penalty * yb.shape[0]
-                for callback in callbacks:
-                    callback.on_batch_end(epoch, batch, n_batches, {"loss": data_loss, "objective": objective})
-            seconds = time.perf_counter() - started
-            if not np.all(np.isfinite(model.flat_params)):
-                raise Diverged(epoch, n_batches, math.nan)
-            epoch_metrics: dict[str, Any] = {
-                "epoch": epoch,
-                "train_loss": loss_sum / n,
-                **{f"train_{k}": v for k, v in tracker.result().items()},
-                "train_penalty": penalty_sum / n,
-                "seconds": seconds,
-            }
+            epoch_metrics = loop.run_epoch(epoch, batches)
             if validation_data is not None:
-                started = time.perf_counter()
-                x_val, y_val = validation_data
-                scores = evaluate(model, loss, x_val, y_val, batch_size=eval_batch_size)
-                epoch_metrics.update({f"val_{k}": v for k, v in scores.items()})
-                epoch_metrics["eval_seconds"] = time.perf_counter() - started
+                epoch_metrics.update(_validation_metrics(model, loss, validation_data, eval_batch_size))
             history.append(epoch_metrics)
-            stop = False
-            for callback in callbacks:  # every callback sees the epoch, even if one asks to stop
-                try:
-                    callback.on_epoch_end(epoch, epoch_metrics)
-                except StopTraining:
-                    stop = True
-            if stop:
+            if _end_epoch(callbacks, epoch, epoch_metrics):
                 break
     except StopTraining:
         pass
     for callback in callbacks:
         callback.on_train_end(history)
     return history
+
+
+@dataclass
+class _Loop:
+    """One call of :func:`fit`: what every mini-batch needs, and the divergence bound, set by the
+    first mini-batch's objective of the call."""
+
+    model: Sequential
+    loss: losses.Loss
+    optimizer: Optimizer
+    params: dict[str, np.ndarray]
+    state: dict
+    step: StepFunction
+    callbacks: list[Callback]
+    weight_decay: float
+    l1: float
+    transforms: tuple[GradientTransform, ...]
+    bound: float | None = None
+
+    def __post_init__(self) -> None:
+        self.grads = {"flat": self.model.flat_grads}
+        for transform in self.transforms:
+            if not callable(transform):
+                raise TypeError(f"a gradient transform must be callable, got {transform!r}")
+
+    def train_begin(self, batches: Batches, epochs: int, initial_epoch: int) -> None:
+        """Tell the callbacks what the run is: sizes, epochs, the optimizer state, the loss, the batches."""
+        for callback in self.callbacks:
+            callback.on_train_begin(
+                {
+                    "n_train": batches.n_samples,
+                    "n_batches": len(batches),
+                    "epochs": epochs,
+                    "initial_epoch": initial_epoch,
+                    "optimizer_state": self.state,
+                    "loss": self.loss,
+                    "batches": batches,
+                }
+            )
+
+    def run_epoch(self, epoch: int, batches: Batches) -> dict[str, Any]:
+        """Train one pass over ``batches`` and return the epoch's training metrics (see the module's
+        docstring). Raises :class:`Diverged` if the parameters are not all finite at its end."""
+        n_batches = len(batches)
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, n_batches)
+        started = time.perf_counter()
+        loss_sum = penalty_sum = 0.0
+        seen = 0
+        tracker = metrics.for_task(self.loss.task)
+        for batch, (xb, yb) in enumerate(batches, start=1):
+            data_loss, outputs = self.step(self.model, self.loss, xb, yb)
+            penalty = self.model.add_penalty_grad(self.weight_decay, self.l1)
+            objective = data_loss + penalty
+            self.check_divergence(
+                epoch, batch, objective, (loss_sum + penalty_sum + objective * yb.shape[0]) / (seen + yb.shape[0])
+            )
+            seen += yb.shape[0]
+            tracker.update(outputs, yb)
+            if self.transforms:
+                apply_transforms(self.transforms, self.model.flat_grads)
+            self.optimizer.apply(self.params, self.grads, self.state, loss=objective)
+            loss_sum += data_loss * yb.shape[0]
+            penalty_sum += penalty * yb.shape[0]
+            for callback in self.callbacks:
+                callback.on_batch_end(epoch, batch, n_batches, {"loss": data_loss, "objective": objective})
+        seconds = time.perf_counter() - started
+        if not np.all(np.isfinite(self.model.flat_params)):
+            raise Diverged(epoch, n_batches, math.nan)
+        n = batches.n_samples
+        return {
+            "epoch": epoch,
+            "train_loss": loss_sum / n,
+            **{f"train_{k}": v for k, v in tracker.result().items()},
+            "train_penalty": penalty_sum / n,
+            "seconds": seconds,
+        }
+
+    def check_divergence(self, epoch: int, batch: int, objective: float, running: float) -> None:
+        """Raise :class:`Diverged` when the mini-batch's ``objective`` is not finite, or ``running``
+        (the mean objective of the epoch so far, this mini-batch included) exceeds
+        ``DIVERGENCE_FACTOR * max(1, L0)`` with ``L0`` the first mini-batch's objective of this call of
+        :func:`fit` (a finite blow-up: a healthy run never multiplies its starting loss by 100; the mean,
+        not one mini-batch, so the noise of batch size 1 does not count)."""
+        if self.bound is None:
+            self.bound = DIVERGENCE_FACTOR * max(1.0, objective)
+        if not (math.isfinite(objective) and running <= self.bound):
+            raise Diverged(epoch, batch, running if math.isfinite(objective) else objective, self.bound)
+
+
+def _validation_metrics(
+    model: Sequential, loss: losses.Loss, validation_data: tuple[ArrayLike, ArrayLike], batch_size: int | None
+) -> dict[str, Any]:
+    """``val_<name>`` of every score of :func:`evaluate` on the validation set, and ``eval_seconds``."""
+    started = time.perf_counter()
+    x_val, y_val = validation_data
+    scores = evaluate(model, loss, x_val, y_val, batch_size=batch_size)
+    return {**{f"val_{k}": v for k, v in scores.items()}, "eval_seconds": time.perf_counter() - started}
+
+
+def _end_epoch(callbacks: list[Callback], epoch: int, epoch_metrics: dict[str, Any]) -> bool:
+    """Hand the epoch's metrics to every callback, even after one asks to stop; whether one did."""
+    stop = False
+    for callback in callbacks:
+        try:
+            callback.on_epoch_end(epoch, epoch_metrics)
+        except StopTraining:
+            stop = True
+    return stop
 
 
 def evaluate(

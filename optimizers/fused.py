@@ -3,7 +3,8 @@
 The NumPy path of :class:`optimizers.adam.Adam` makes about a dozen passes over
 the parameters (each ufunc reads and writes whole arrays): memory-bound, and a
 quarter to a third of a batch-64 epoch of the benchmark network. The kernel
-below does the same arithmetic, element by element, in one pass:
+(:mod:`optimizers._fused_kernel`, which imports numba) does the same arithmetic,
+element by element, in one pass:
 
     w <- w * decay                                     (AdamW; decay = 1 - lr * lambda)
     m <- m * b1 + g * (1 - b1)
@@ -17,7 +18,7 @@ scalars cast to the parameters' dtype first, as NumPy does with Python floats,
 and no fast-math, so no contraction into fused multiply-adds): the two paths give
 the same bits, in float64 and float32 (``tests/test_optimizers.py`` checks it).
 
-Without numba (or with ``FFNN_FUSED=0``) :func:`kernel` returns None and the NumPy
+Without numba (or with ``FFNN_FUSED=0``, :mod:`nn.jit`) :func:`kernel` returns None and the NumPy
 path runs. numba is imported at the first update, not at start-up. The loop is a
 ``prange`` compiled with ``parallel=True`` and run on one numba thread: each element is
 independent (no reduction), and under ``parallel`` numba vectorises the loop (without
@@ -28,39 +29,28 @@ against 1.25 ms with the NumPy update.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+import functools
+from collections.abc import Callable
 
 from nn.jit import compiled, numba_module
 
 DIRECTION_M, DIRECTION_NESTEROV, DIRECTION_G = 0, 1, 2
-numba: Any = None  # set by kernel(): start-up (train.py --help) does not pay for it
 
 
-def kernel():
+def kernel() -> Callable | None:
     """The compiled update, or None when numba is missing or the fused path is switched off
-    (:func:`nn.jit.compiled`, which reads the switch at every call: the tests switch paths in one
-    process). parallel=True makes numba vectorise the loop (it knows the arrays do not overlap);
-    :func:`nn.jit.numba_module` keeps it on one thread."""
-    global numba
-    numba = numba_module()  # the loop's numba.prange is looked up here when it is compiled
-    return compiled(_adam_family_step, fastmath=False, parallel=True)
+    (:data:`nn.jit.ENABLED`, read at every call: the tests switch paths in one process).
+    parallel=True makes numba vectorise the loop (it knows the arrays do not overlap);
+    :mod:`nn.jit` keeps it on one thread."""
+    if numba_module() is None:
+        return None
+    return compiled(_loop(), fastmath=False, parallel=True)
 
 
-def _adam_family_step(w, g, m, v, decay, b1, one_minus_b1, b2, one_minus_b2, ratio, mode, eps_k, step, decays):
-    for i in numba.prange(w.size):
-        if decays:
-            w[i] = w[i] * decay
-        gi = g[i]
-        mi = m[i] * b1 + gi * one_minus_b1
-        m[i] = mi
-        vi = v[i] * b2 + (gi * gi) * one_minus_b2
-        v[i] = vi
-        if mode == 0:
-            d = mi
-        elif mode == 1:
-            d = mi + gi * ratio
-        else:
-            d = gi
-        w[i] = w[i] - (d / (np.sqrt(vi) + eps_k)) * step
+@functools.cache
+def _loop() -> Callable:
+    """The kernel's Python function, :func:`optimizers._fused_kernel.adam_family_step`: imported (with numba)
+    at the first call, then kept."""
+    from ._fused_kernel import adam_family_step
+
+    return adam_family_step

@@ -404,3 +404,12 @@ def test_confusion_matrices_of_every_split_are_the_models_in_evaluation_mode(tmp
         # dropout off: the same counts as the saved model's deterministic predictions
         np.testing.assert_array_equal(counts, confusion_matrix(y, model.predict(x).argmax(axis=1), labels=range(10)))
         assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_truncated_npz_with_a_valid_header_is_one_line(tmp_path):
+    whole = tmp_path / "whole.npz"
+    np.savez(whole, x=np.zeros((20, 3)), y=np.arange(20) % 2)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(whole.read_bytes()[:200])  # the zip's local header survives, the directory does not
+    with pytest.raises(datasets.DataFileError, match="not a readable .npz file"):
+        datasets.describe(str(cut))

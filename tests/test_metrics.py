@@ -246,3 +246,13 @@ def test_majority_vote_and_disagreement_against_a_loop():
     predicted = [[int(p[i].argmax()) for p in members] for i in range(300)]
     assert split["fraction"] == pytest.approx(np.mean([len(set(row)) > 1 for row in predicted]))
     assert split["pairwise"][0][0] == 0.0 and split["pairwise"][1][2] == split["pairwise"][2][1]
+
+
+def test_log_loss_of_given_probabilities_is_scikit_learns():
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(4), size=50)
+    y = rng.integers(0, 4, size=50)
+    assert metrics.log_loss(y, p) == pytest.approx(log_loss(y, p, labels=range(4)), rel=1e-12)
+    assert metrics.log_loss([0], [[0.0, 1.0]]) == pytest.approx(-np.log(1e-300))  # a sure mistake: large, finite

@@ -338,9 +338,10 @@ FUSED_RULES = ["adam", "adamw", "nadam", "eve"]
 
 
 def trajectory_with(fused: bool, name, dtype, hp, monkeypatch):
+    from nn import jit
     from optimizers import fused as fused_module
 
-    monkeypatch.setenv("FFNN_FUSED", "1" if fused else "0")
+    monkeypatch.setattr(jit, "ENABLED", fused)
     rng = np.random.default_rng(12)
     opt = optimizers.make(name, **hp)
     params = {"w": rng.normal(size=(64, 33)).astype(dtype)}
