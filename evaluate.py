@@ -9,11 +9,18 @@ the confusion matrix as a PNG (regression: RMSE, MAE, R²); with several model f
 
 from __future__ import annotations
 
+import os
+
+# NumPy reads this once, at import: where the kernel defragments synchronously for transparent huge pages
+# (transparent_hugepage/defrag = madvise, a common default), each new array of the training set's size
+# stalls (0.44 s against 0.08 s to convert Fashion-MNIST to float32 on this project's machine; bench/REPORT.md).
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
 import json
 
 import click
 
-from experiments.cli import OneLineErrors, fail
+from experiments.cli import OneLineErrors, fail_on
 from experiments.options import DatasetName, FiniteFloat
 
 
@@ -68,20 +75,17 @@ def _datasets():
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line of standard output.")
 def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
-    import datasets
-    from experiments.model_files import EvaluationError, confusion_file_name, per_class_table
+    from experiments.model_files import confusion_file_name, per_class_table
     from experiments.model_files import report as report_on
-    from experiments.preflight import ConfigError, check_writable
+    from experiments.preflight import check_writable
 
     try:
         check_writable(output_dir, "--output_dir")
         report = report_on(
             models, dataset, data_dir, fgsm_eps, output_dir, all_rows, figure_name=confusion_file_name(models)
         )
-    except (EvaluationError, ConfigError, datasets.DataFileError) as error:
-        fail(str(error), 2)
-    except (datasets.DataUnavailable, datasets.DataError) as error:
-        fail(str(error), 1)
+    except (Exception, KeyboardInterrupt) as error:
+        fail_on(error, before="before the evaluation finished")
     rows = report["members"] + ([report["ensemble"]] if "ensemble" in report else [])
     click.echo(f"{report['dataset']} test set, {report['n_test']} examples")
     for row in rows:

@@ -7,11 +7,18 @@ every-epoch checkpoint under --output_dir. Choices are case-insensitive.
 
 from __future__ import annotations
 
+import os
+
+# NumPy reads this once, at import: where the kernel defragments synchronously for transparent huge pages
+# (transparent_hugepage/defrag = madvise, a common default), each new array of the training set's size
+# stalls (0.44 s against 0.08 s to convert Fashion-MNIST to float32 on this project's machine; bench/REPORT.md).
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
 import sys
 
 import click
 
-from experiments.cli import OneLineErrors, add_options, explicit_options, fail
+from experiments.cli import OneLineErrors, add_options, explicit_options, fail, fail_on
 
 
 @click.command(
@@ -36,10 +43,10 @@ from experiments.cli import OneLineErrors, add_options, explicit_options, fail
 )
 @click.pass_context
 def cli(ctx: click.Context, resume: str | None, show_summary: bool, **_: object) -> None:
-    import datasets
-    from experiments import config as configuration
-    from experiments.run import ConfigError, describe_os_error, done_with_signals, run, stop_on_signals
+    from experiments import presets
     from experiments.run import resume as resume_run
+    from experiments.run import run
+    from experiments.session import done_with_signals, stop_on_signals
 
     stop_on_signals()
     explicit = explicit_options(ctx)
@@ -49,9 +56,9 @@ def cli(ctx: click.Context, resume: str | None, show_summary: bool, **_: object)
         if show_summary:
             from experiments.build import summary_of
 
-            click.echo(summary_of(configuration.resolve(explicit)))
+            click.echo(summary_of(presets.resolve(explicit)))
             sys.exit(0)
-        members = [] if resume else configuration.ensemble_members(explicit)
+        members = [] if resume else presets.ensemble_members(explicit)
         if resume:
             result = resume_run(resume, explicit, say=click.echo)
         elif members:
@@ -59,22 +66,12 @@ def cli(ctx: click.Context, resume: str | None, show_summary: bool, **_: object)
 
             result = train_ensemble(explicit, members, say=click.echo)
         else:
-            result = run(configuration.resolve(explicit), say=click.echo)
-    except (ConfigError, datasets.DataFileError) as error:
-        fail(str(error), 2)
-    except (datasets.DataUnavailable, datasets.DataError) as error:
-        fail(str(error), 1)
-    except OSError as error:
-        fail(describe_os_error(error), 1)
-    except KeyboardInterrupt as error:
-        terminated = type(error).__name__ == "Terminated"
-        fail(
-            "stopped by SIGTERM before training started" if terminated else "interrupted before training started",
-            143 if terminated else 130,
-        )
+            result = run(presets.resolve(explicit), say=click.echo)
+    except (Exception, KeyboardInterrupt) as error:
+        fail_on(error)
     done_with_signals()  # everything is written: a stop now must not turn a finished run into a killed one
     if result.status == "diverged":
-        fail(result.message, 1)
+        fail(result.message)
     sys.exit(result.exit_code)
 
 

@@ -1,24 +1,24 @@
-"""Experiments: a run's configuration, its lifecycle and the study plugins.
+"""Experiments: a run's configuration, its lifecycle and the study plugins, in three floors. A module
+imports only from its own floor or the floors below (``tests/test_layering.py`` keeps it so).
 
-* :mod:`experiments.options` and :mod:`experiments.config`: the typed sections
-  of a configuration, parsed from the flat names users type; presets; the run
-  name; the click options.
-* :mod:`experiments.run` (``run``, ``resume``) over :mod:`experiments.lifecycle`
-  (the phases, each guarded) and :mod:`experiments.session` (data, reporters,
-  result, signals).
-* :mod:`experiments.plugins`: one module per study, in a registry.
-* :mod:`experiments.build`, :mod:`experiments.preflight`,
-  :mod:`experiments.model_files` (saved models and ensembles), :mod:`experiments.cli`.
+Schema (knows no plugin):
 
-Importing this package sets ``NUMPY_MADVISE_HUGEPAGE=0`` unless the environment already
-says otherwise (it only takes effect when NumPy is not yet imported, as in the scripts). NumPy
-asks the kernel for transparent huge pages on every large array; where the kernel defragments
-synchronously for such requests (``/sys/kernel/mm/transparent_hugepage/defrag`` = ``madvise``,
-a common default), each new array of the training set's size stalls: measured on this project's
-machine, 0.44 s against 0.08 s to convert the Fashion-MNIST training images to float32, about
-0.8 s of a 3-epoch run's 5, with epochs no faster for it (bench/REPORT.md, whole process).
+* :mod:`experiments.options`: how an option is declared and converted;
+* :mod:`experiments.sections`: the core's typed sections and :class:`~experiments.sections.RunConfig`;
+* :mod:`experiments.errors`: :class:`~experiments.errors.ConfigError`, the exit codes and the one line
+  each error ends with.
+
+Study (knows the schema, not the assembly):
+
+* :mod:`experiments.plugin`: what a plugin is (its hooks), :class:`~experiments.plugin.RunContext`;
+* :mod:`experiments.plugins`: one module per study, and the registry;
+* :mod:`experiments.session`, :mod:`experiments.build`, :mod:`experiments.preflight`: what a run opens,
+  builds and checks.
+
+Assembly (puts it together):
+
+* :mod:`experiments.config`: every section (the core's and the plugins'), parsed from flat names;
+* :mod:`experiments.presets`, :mod:`experiments.naming`: where values come from, what a run is called;
+* :mod:`experiments.run` over :mod:`experiments.lifecycle` (the phases, each guarded);
+* :mod:`experiments.ensemble`, :mod:`experiments.model_files` (saved models), :mod:`experiments.cli`.
 """
-
-import os
-
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")

@@ -10,8 +10,10 @@ import nn
 import optimizers
 from nn import losses
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
-    from .config import RunConfig
+    from .sections import RunConfig
 
 
 def loss_for(config: RunConfig, task: str) -> nn.Loss:
@@ -59,7 +61,6 @@ def layers_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=Non
 def summary_of(config: RunConfig) -> str:
     """``train.py --summary``: the network ``config`` builds for its data set, layer by layer (loads the data
     set for its shape; a configuration that cannot be built is a ``ConfigError``)."""
-    from .plugins import ConfigError
     from .session import load_data
 
     data = load_data(config.replace(val_fraction=0.0))

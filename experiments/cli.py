@@ -3,22 +3,63 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import click
 
+from .config import SECTIONS
+from .errors import EXIT_FAULT, EXIT_INTERRUPTED, one_line
+from .options import field_type, flags, plain, title_of
+
 ASSIGNMENT_TITLE = "The assignment's flags (DA6401 Assignment 1)"
+OTHER_TITLE = "Other options"
+
+
+def option_sections() -> Iterator[tuple[str, type]]:
+    """``(title, section)`` in the order ``--help`` shows them."""
+    for section in SECTIONS:
+        yield title_of(section), section
+
+
+class SectionOption(click.Option):
+    """A click option that knows its section's title and whether it is one of the assignment's flags."""
+
+    def __init__(self, *args: Any, section_title: str, assignment: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.section_title, self.assignment = section_title, assignment
+
+
+def click_options() -> list[click.Option]:
+    """One click option per field; each knows its section (``option.section_title``) and whether it
+    is one of the assignment's flags (``option.assignment``)."""
+    made: list[click.Option] = []
+    for title, section in option_sections():
+        for field in dataclasses.fields(section):
+            kind = field_type(field)
+            extra = {"is_flag": False, "flag_value": True} if kind is click.BOOL else {}
+            default = plain(field.default)
+            opt = SectionOption(
+                [*flags(field), field.name],
+                type=kind,
+                default=default,
+                show_default=True,
+                help=field.metadata["help"],
+                section_title=title,
+                assignment=field.metadata["assignment"],
+                **extra,
+            )
+            made.append(opt)
+    return made
 
 
 def add_options(function: Callable) -> Callable:
     """Decorate a click command with one option per configuration field."""
-    from . import config as configuration
-
     function.__click_params__ = [  # type: ignore[attr-defined]
         *getattr(function, "__click_params__", []),
-        *reversed(configuration.click_options()),
+        *reversed(click_options()),
     ]
     return function
 
@@ -29,10 +70,19 @@ def explicit_options(ctx: click.Context) -> dict:
     return {key: value for key, value in ctx.params.items() if ctx.get_parameter_source(key) in given}
 
 
-def fail(message: str, exit_code: int = 1) -> NoReturn:
+def fail(message: str, exit_code: int = EXIT_FAULT) -> NoReturn:
     """One line on standard error, then exit."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(exit_code)
+
+
+def fail_on(error: BaseException, before: str = "before training started") -> NoReturn:
+    """End with the one line and exit code :func:`experiments.errors.one_line` gives ``error``; an error
+    it does not know (a bug) is raised again, for its traceback."""
+    ending = one_line(error, before)
+    if ending is None:
+        raise error
+    fail(*ending)
 
 
 LIST_OPTIONS = ("-sz", "--hidden_size", "--filters")  # options that take several values, as argparse's nargs="+"
@@ -71,8 +121,11 @@ class OneLineErrors(click.Command):
             if getattr(param, "assignment", False):
                 title = ASSIGNMENT_TITLE
             else:
-                title = getattr(param, "section_title", "Other options")
+                title = getattr(param, "section_title", OTHER_TITLE)
             groups.setdefault(title, []).append(record)
+        single = [title for title, records in groups.items() if len(records) == 1 and title != ASSIGNMENT_TITLE]
+        if len(single) > 1:  # a heading over one option says nothing its help does not: one group for them all
+            groups.setdefault(OTHER_TITLE, []).extend(record for title in single for record in groups.pop(title))
         for title, records in groups.items():
             if records:
                 with formatter.section(title):
@@ -87,4 +140,4 @@ class OneLineErrors(click.Command):
             error.show()
             sys.exit(error.exit_code)
         except click.Abort:
-            fail("aborted.", 130)
+            fail("aborted.", EXIT_INTERRUPTED)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import config as configuration
+from . import presets
 from .run import RunResult, run
 
 
@@ -28,7 +28,7 @@ def train_ensemble(explicit: Mapping[str, Any], members: list[dict], say: Callab
     from .model_files import report
 
     name = str(explicit["preset"])
-    configs = [configuration.resolve(explicit, {**member, "save_model": True}) for member in members]
+    configs = [presets.resolve(explicit, {**member, "save_model": True}) for member in members]
     results = []
     for k, config in enumerate(configs, start=1):
         say(f"ensemble {name}: member {k} of {len(configs)}")

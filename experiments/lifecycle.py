@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,36 +26,15 @@ import nn
 from nn import metrics
 
 from . import build, preflight
-from .config import (
-    DataConfig,
-    RunConfig,
-    changed_options,
-    convert,
-    from_saved,
-    is_option,
-    run_name,
-    sweep_run_name,
-)
-from .plugins import ConfigError, Plugin, Priority, RunContext
-from .session import (
-    RunResult,
-    Terminated,
-    describe_os_error,
-    done_with_signals,
-    load_data,
-    open_reporters,
-    stop_on_signals,
-)
+from .config import convert, from_saved, is_option
+from .errors import EXIT_FAULT, EXIT_INTERRUPTED, EXIT_TERMINATED, ConfigError, Terminated
+from .naming import changed_options, run_name, sweep_run_name
+from .plugin import Plugin, Priority, RunContext
+from .sections import DataConfig, RunConfig
+from .session import RunResult, load_data, open_trackers
 
-__all__ = [
-    "RunResult",
-    "Terminated",
-    "describe_os_error",
-    "done_with_signals",
-    "load_data",
-    "open_reporters",
-    "stop_on_signals",
-]
+if TYPE_CHECKING:
+    from tracking import Reporter
 
 CHECKPOINT = "checkpoint.npz"
 RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
@@ -99,14 +78,14 @@ class Checkpoint(nn.Callback):
         )
 
 
-def agent_run_name(config: RunConfig, wandb_run) -> str:
+def agent_run_name(config: RunConfig, tracker: Reporter) -> str:
     """The run's name; under ``wandb agent`` (which passes every parameter of the sweep, varied or
     not), named by the sweep's parameters whose values differ from the defaults, so that the runs
-    of one sweep tell themselves apart (see :func:`experiments.config.sweep_run_name`)."""
-    if not getattr(wandb_run, "in_sweep", False):
+    of one sweep tell themselves apart (see :func:`experiments.naming.sweep_run_name`)."""
+    if not tracker.in_sweep:
         return run_name(config)
     changed = changed_options(config)
-    keys = [k for k in wandb_run.injected_config if k in changed]
+    keys = [k for k in tracker.injected_config if k in changed]
     return sweep_run_name(config, keys) if keys else run_name(config)
 
 
@@ -122,81 +101,99 @@ def start(
     fold: tuple[int, Path] | None,
     name: str | None = None,
 ) -> RunContext:
-    """Load, check, open the reporters and the folder, build, restore: a run ready for its phases."""
+    """Load, check, open the trackers and the folder, build, restore: a run ready for its phases."""
     from tracking.local import LocalRun
 
     if data is None:
-        data = load_data(config)
-        for note in data.notes:
-            say(note)
+        data = _load(config, say)
     preflight.check(config, data, plugins)
-    given_name, name = name, name or run_name(config)
-    reporters: list = open_reporters(
+    trackers = open_trackers(
         config,
-        name + (f"/fold{fold[0]}" if fold else ""),
+        (name or run_name(config)) + (f"/fold{fold[0]}" if fold else ""),
         group=group,
         tags=tags,
         resume_id=LocalRun.wandb_id(resume_from),
         job_type="fold" if fold else None,
     )
-    if reporters:
-        wandb_run = reporters[0]
-        reconciled = reconcile(config, wandb_run.injected_config, say)
-        if reconciled.differs(config, DataConfig):
-            data = load_data(reconciled)
-        config, name = reconciled, given_name or agent_run_name(reconciled, wandb_run)
-        try:
-            preflight.check(config, data, plugins)
-        except ConfigError:
-            wandb_run.finish({"status": "failed"}, 2)
-            raise
-        wandb_run.update_config({k: v for k, v in config.flat().items() if k not in wandb_run.injected_config})
-    flat = config.flat()
+    if trackers:  # under wandb agent the sweep's values win: the configuration (and the data) may change
+        config, data, name = _agreed(config, data, plugins, trackers[0], name, say)
+    name = name or run_name(config)
     local = (
-        LocalRun(fold[1], f"fold{fold[0]}", flat)
+        LocalRun(fold[1], f"fold{fold[0]}", config.flat())
         if fold
-        else LocalRun(config.tracking.output_dir, name, flat, folder=resume_from)
+        else LocalRun(config.tracking.output_dir, name, config.flat(), folder=resume_from)
     )
     if not fold:
         name = local.folder.name  # with the "-2" a taken name gets: the header, the folder and W&B agree
-        for reporter in reporters:
-            reporter.run.name = name
-    for reporter in reporters:
-        local.remember_wandb(getattr(reporter, "run_id", None))
+        for tracker in trackers:
+            tracker.rename(name)
+    for tracker in trackers:
+        local.remember_wandb(tracker.run_id)
+    run = _context(config, data, local, trackers, say, name, resume_from)
+    run.in_fold = fold is not None
+    if resume_from is not None:
+        _restore(run)
+        say(f"resuming {run.folder} after epoch {run.initial_epoch}")
+    for plugin in plugins:
+        plugin.prepare(run)
+    say(_header(run))
+    for reporter in run.reporters:
+        reporter.watch(run.best.monitor, run.data.task.goal)
+    return run
+
+
+def _load(config: RunConfig, say: Callable[[str], None]) -> datasets.Dataset:
+    data = load_data(config)
+    for note in data.notes:
+        say(note)
+    return data
+
+
+def _agreed(
+    config: RunConfig,
+    data: datasets.Dataset,
+    plugins: list[Plugin],
+    tracker: Reporter,
+    name: str | None,
+    say: Callable[[str], None],
+) -> tuple[RunConfig, datasets.Dataset, str]:
+    """The configuration the tracker holds (``wandb agent``'s values), checked again, its data and its
+    name; the tracker's configuration completed with the values it did not set."""
+    reconciled = reconcile(config, tracker.injected_config, say)
+    if reconciled.differs(config, DataConfig):
+        data = load_data(reconciled)
+    try:
+        preflight.check(reconciled, data, plugins)
+    except ConfigError:
+        tracker.finish({"status": "failed"}, 2)
+        raise
+    tracker.update_config({k: v for k, v in reconciled.flat().items() if k not in tracker.injected_config})
+    return reconciled, data, name or agent_run_name(reconciled, tracker)
+
+
+def _context(config, data, local, trackers, say, name, resume_from) -> RunContext:
+    """The model, loss, optimizer and batches ``config`` builds for ``data``, in a new :class:`RunContext`."""
     model = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
-    metric, mode = metrics.PRIMARY[data.task]
     has_validation = data.x_val is not None and len(data.x_val) > 0
-    run = RunContext(
+    monitor = f"{'val' if has_validation else 'train'}_{data.task.primary_metric}"
+    batches = nn.Batches(
+        data.x_train, data.y_train, config.training.batch_size, seed=config.data.seed, order=config.training.batch_order
+    )
+    return RunContext(
         config=config,
         data=data,
         model=model,
         loss=build.loss_for(config, data.task),
         optimizer=build.optimizer_for(config),
-        batches=nn.Batches(
-            data.x_train,
-            data.y_train,
-            config.training.batch_size,
-            seed=config.data.seed,
-            order=config.training.batch_order,
-        ),
-        best=nn.BestWeights(model, f"{'val' if has_validation else 'train'}_{metric}", mode),
-        folder=local.folder,
-        reporters=[local, *reporters],
+        batches=batches,
+        best=nn.BestWeights(model, monitor, data.task.goal),
+        local=local,
+        trackers=trackers,
         say=say,
         name=name,
         resuming=resume_from is not None,
         history=local.history,
     )
-    run.state["fold"] = fold is not None
-    if resume_from is not None:
-        _restore(run)
-        say(f"resuming {run.folder} after epoch {run.state['initial_epoch']}")
-    for plugin in plugins:
-        plugin.prepare(run)
-    say(_header(run))
-    for reporter in run.reporters:
-        reporter.watch(run.best.monitor, mode)
-    return run
 
 
 def _restore(run: RunContext) -> None:
@@ -210,8 +207,8 @@ def _restore(run: RunContext) -> None:
     except checkpoint.CheckpointError as error:
         raise ConfigError(str(error)) from None
     run.history[:] = history
-    run.state["initial_epoch"] = epoch
-    run.state["optimizer_state"] = optimizers.state_from_arrays(arrays)
+    run.initial_epoch = epoch
+    run.optimizer_state = optimizers.state_from_arrays(arrays)
 
 
 def _header(run: RunContext) -> str:
@@ -234,9 +231,9 @@ def _header(run: RunContext) -> str:
 
 
 STOPS: tuple[tuple[type[BaseException], str, str, int], ...] = (
-    (nn.Diverged, "diverged", "", 1),
-    (Terminated, "interrupted", "stopped by SIGTERM", 143),
-    (KeyboardInterrupt, "interrupted", "interrupted by the user (Ctrl-C)", 130),
+    (nn.Diverged, "diverged", "", EXIT_FAULT),
+    (Terminated, "interrupted", "stopped by SIGTERM", EXIT_TERMINATED),
+    (KeyboardInterrupt, "interrupted", "interrupted by the user (Ctrl-C)", EXIT_INTERRUPTED),
 )
 
 
@@ -252,9 +249,9 @@ def guard(run: RunContext, phase: str, action: Callable[[], Any], always: bool =
             if isinstance(error, kind):
                 if run.status == "finished":
                     run.status = status
-                    run.state["message"] = str(error) if kind is nn.Diverged else f"{message} during {phase}"
-                    run.state["exit_code"] = exit_code
-                    if kind is Terminated and any(getattr(r, "in_sweep", False) for r in run.reporters):
+                    run.message = str(error) if kind is nn.Diverged else f"{message} during {phase}"
+                    run.exit_code = exit_code
+                    if kind is Terminated and run.in_sweep:
                         stopped_by_sweep(run, phase)
                 return
         raise
@@ -266,8 +263,8 @@ def stopped_by_sweep(run: RunContext, phase: str) -> None:
     (so the sweep's controller learns from its metrics and does not requeue it) and the exit code is 0
     (the agent counts non-zero exits as crashes)."""
     run.status = "stopped"
-    run.state["message"] = f"stopped by the sweep (SIGTERM from wandb agent) during {phase}"
-    run.state["exit_code"] = 0
+    run.message = f"stopped by the sweep (SIGTERM from wandb agent) during {phase}"
+    run.exit_code = 0
 
 
 def before_training(run: RunContext, plugins: list[Plugin]) -> None:
@@ -277,7 +274,7 @@ def before_training(run: RunContext, plugins: list[Plugin]) -> None:
 
 def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], progress: bool) -> None:
     """The loop, with every plugin's step wrapper and callbacks, in priority order."""
-    initial_epoch = run.state.get("initial_epoch", 0)
+    initial_epoch = run.initial_epoch
     epochs = run.config.training.epochs
     if initial_epoch >= epochs:
         return
@@ -286,7 +283,6 @@ def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], 
     step = nn.default_step
     for plugin in plugins:
         step = plugin.wrap_step(step, run)
-    local, *others = run.reporters
     ordered: list[tuple[int, int, nn.Callback]] = []
 
     def add(priority: int, callbacks: Iterable[nn.Callback]) -> None:
@@ -294,9 +290,9 @@ def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], 
 
     for plugin in plugins:
         add(plugin.priority, plugin.callbacks(run))
-    add(Priority.RECORD, [local, run.best, Checkpoint(run.folder / CHECKPOINT, run.model, run.best, run.history)])
+    add(Priority.RECORD, [run.local, run.best, Checkpoint(run.folder / CHECKPOINT, run.model, run.best, run.history)])
     add(Priority.REPORT, [ConsoleProgress()] if progress else [])
-    add(Priority.REPORT + 1, others)
+    add(Priority.REPORT + 1, run.trackers)
     add(Priority.OUTSIDE, outside)
     callbacks = [callback for _, _, callback in sorted(ordered, key=lambda item: item[:2])]
     reg = run.config.regularisation
@@ -311,7 +307,8 @@ def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], 
         callbacks=callbacks,
         weight_decay=reg.weight_decay,
         l1=reg.l1,
-        optimizer_state=run.state.get("optimizer_state"),
+        optimizer_state=run.optimizer_state,
+        gradient_transforms=[transform for plugin in plugins for transform in plugin.gradient_transforms(run)],
         initial_epoch=initial_epoch,
     )
 
@@ -344,7 +341,7 @@ def save(run: RunContext) -> None:
     """With ``--save_model``, the model (for a stopped run, its best weights), then the summary."""
     run.summary["status"] = run.status
     if run.status != "finished":
-        run.summary["message"] = run.state.get("message", "")
+        run.summary["message"] = run.message
     best = run.best
     if run.config.tracking.save_model:
         if run.status != "finished" and best.restore():
@@ -355,7 +352,7 @@ def save(run: RunContext) -> None:
             scalars = {k: v for k, v in run.summary.items() if isinstance(v, (int, float, str))}
             for reporter in run.reporters:
                 reporter.log_model(path, scalars)
-    run.reporters[0].write_summary(run.summary)
+    run.local.write_summary(run.summary)
 
 
 def model_metadata(run: RunContext) -> dict:
@@ -391,7 +388,7 @@ def print_result(run: RunContext) -> None:
         )
         run.say(tests.replace("accuracy", "acc") + best_text)
     else:
-        run.say(f"stopped: {run.state.get('message', '')}")
+        run.say(f"stopped: {run.message}")
 
 
 def draw(run: RunContext, plugins: list[Plugin]) -> None:
@@ -410,23 +407,19 @@ def finish(run: RunContext) -> RunResult:
     def close(reporter) -> None:
         run.summary["status"] = run.status
         if run.status != "finished":
-            run.summary["message"] = run.state.get("message", "")
-        where.append(reporter.finish(run.summary, run.state.get("exit_code", 0)))
+            run.summary["message"] = run.message
+        where.append(reporter.finish(run.summary, run.exit_code))
 
-    local, *others = run.reporters
-    for reporter in others:
-        guard(run, "finishing", functools.partial(close, reporter), always=True)
+    for tracker in run.trackers:
+        guard(run, "finishing", functools.partial(close, tracker), always=True)
     closed = len(where)
-    guard(run, "finishing", functools.partial(close, local), always=True)
+    guard(run, "finishing", functools.partial(close, run.local), always=True)
     if len(where) == closed:  # the stop came during the local write itself
-        guard(run, "finishing", functools.partial(close, local), always=True)
-    exit_code = run.state.get("exit_code", 0)
-    hints = [] if run.state.get("fold") else list(filter(None, where))  # k-fold's own run gives one hint
+        guard(run, "finishing", functools.partial(close, run.local), always=True)
+    hints = [] if run.in_fold else list(filter(None, where))  # k-fold's own run gives one hint
     for line in [f"results: {run.folder}", *hints]:
         run.say(line)
-    return RunResult(
-        run.status, run.history, run.summary, run.folder, run.state.get("message", ""), run.model, exit_code
-    )
+    return RunResult(run.status, run.history, run.summary, run.folder, run.message, run.model, run.exit_code)
 
 
 def fail(run: RunContext) -> None:

@@ -22,11 +22,12 @@ import datasets
 import nn
 from nn import metrics
 
+from .errors import ConfigError
 from .plugins.adversarial import PIXEL_MAX, PixelSpace
 from .plugins.titles import dataset_title
 
 
-class EvaluationError(ValueError):
+class EvaluationError(ConfigError):
     """Models that cannot be evaluated together or on this data set: one line, exit 2."""
 
 
@@ -177,10 +178,9 @@ def scores(y, probabilities, class_names) -> dict:
     predictions = probabilities.argmax(axis=1)
     counts = metrics.confusion_counts(y, predictions, len(class_names))
     precision, recall, f1, support = metrics.precision_recall_f1(counts)
-    loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-300, None))))
     return {
         "accuracy": metrics.accuracy(y, predictions),
-        "loss": loss,
+        "loss": metrics.log_loss(y, probabilities),
         "macro_f1": metrics.macro_f1(counts),
         "per_class": {
             name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
@@ -262,29 +262,26 @@ def report(
     task, names = first.meta["task"], first.meta["class_names"]
     if fgsm_eps and not (task == "classification" and all(m.pixels for m in members)):
         raise EvaluationError("--fgsm_eps attacks pixels: it needs models of 8-bit images")
-    groups = [("member", [m]) for m in members] + ([("ensemble", members)] if len(members) > 1 else [])
+    outputs = [m.outputs(inputs) if task == "regression" else m.probabilities(inputs) for m in members]  # once each
+    groups = [("member", [k]) for k in range(len(members))]
+    groups += [("ensemble", list(range(len(members))))] if len(members) > 1 else []
     report: dict = {"dataset": dataset, "task": task, "n_test": len(y), "members": []}
     for kind, group in groups:
-        entry: dict = {"model": str(group[0].path) if kind == "member" else f"ensemble of {len(group)}"}
-        if task == "regression":
-            predictions = np.mean([m.outputs(inputs) for m in group], axis=0)
-            entry.update(regression_scores(y, predictions))
-        else:
-            probabilities = np.mean([m.probabilities(inputs) for m in group], axis=0)
-            entry.update(scores(y, probabilities, names))
+        entry: dict = {"model": str(members[group[0]].path) if kind == "member" else f"ensemble of {len(group)}"}
+        mean = np.mean([outputs[k] for k in group], axis=0)
+        entry.update(regression_scores(y, mean) if task == "regression" else scores(y, mean, names))
         if fgsm_eps:
-            attacked = fgsm_pixels(group, inputs, y, fgsm_eps)
-            entry["accuracy_fgsm"] = scores(y, np.mean([m.probabilities(attacked) for m in group], axis=0), names)[
-                "accuracy"
-            ]
+            chosen = [members[k] for k in group]
+            attacked = fgsm_pixels(chosen, inputs, y, fgsm_eps)
+            attacked_mean = np.mean([m.probabilities(attacked) for m in chosen], axis=0)
+            entry["accuracy_fgsm"] = metrics.accuracy(y, attacked_mean.argmax(axis=1))
         if kind == "member":
             report["members"].append(entry)
         else:
             report["ensemble"] = entry
     if task == "classification" and len(members) > 1:
-        member_probabilities = [m.probabilities(inputs) for m in members]
-        report["vote"] = {"model": f"majority vote of {len(members)}", **vote_scores(y, member_probabilities, names)}
-        report["disagreement"] = disagreement(y, member_probabilities, names)
+        report["vote"] = {"model": f"majority vote of {len(members)}", **vote_scores(y, outputs, names)}
+        report["disagreement"] = disagreement(y, outputs, names)
     top = report.get("ensemble", report["members"][0])
     report.update({k: v for k, v in top.items() if k != "model"})
     if fgsm_eps:
@@ -295,7 +292,7 @@ def report(
         folder = Path(output_dir)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / safe_file_name(Path(figure_name).name)
-        counts = metrics.confusion_counts(y, probabilities.argmax(axis=1), len(names))
+        counts = metrics.confusion_counts(y, mean.argmax(axis=1), len(names))
         shown = model_label(paths[0]) if len(members) == 1 else top["model"]
         report["confusion_matrix_png"] = str(
             plots.confusion_figure(counts, names, target, title=f"{dataset_title(dataset)} test set, {shown}")

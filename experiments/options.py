@@ -20,7 +20,11 @@ from typing import Any
 
 import click
 
-TITLE = "title"  # a section's class attribute: its heading in --help
+
+def title_of(section: type) -> str:
+    """A section's heading in ``--help``: its class attribute ``title``."""
+    title: str = section.__dict__["title"]
+    return title
 
 
 def option(

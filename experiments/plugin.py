@@ -26,6 +26,8 @@ Hooks (``run`` is the :class:`RunContext` of the run):
   training, augmentation): the loop itself is never copied.
 * ``callbacks(run)``: :class:`nn.Callback` objects for the loop: per batch
   and per epoch (schedules, stopping rules, batch logging).
+* ``gradient_transforms(run)``: functions of the full gradient (the data loss's
+  and the penalty's) applied before every update (gradient clipping).
 * ``summarize(run)``: summary entries, whatever way training ended
   (stopping rules, measurements).
 * ``after_training(run)``: when training finished, the report: summary
@@ -40,19 +42,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import datasets
     import nn
-    from experiments.config import RunConfig
+    import optimizers
     from nn.metrics import SplitScores
+    from tracking import Reporter
+    from tracking.local import LocalRun
 
+    from .sections import RunConfig
 
-class ConfigError(ValueError):
-    """A configuration that cannot run: the message is the one line the user sees (exit 2)."""
+S = TypeVar("S")  # what a plugin keeps between the hooks of one run (Plugin.new_state)
 
 
 class Priority(IntEnum):
@@ -70,41 +74,86 @@ class Priority(IntEnum):
 
 @dataclass
 class RunContext:
-    """Everything a run has built, handed to every hook."""
+    """Everything a run has built, handed to every hook; what it has come to (status, message, exit
+    code) as the phases set it."""
 
     config: RunConfig
     data: datasets.Dataset
     model: nn.Sequential
     loss: nn.Loss
-    optimizer: Any
+    optimizer: optimizers.Optimizer
     batches: nn.Batches
     best: nn.BestWeights
-    folder: Path
-    reporters: list  # tracking.Reporter objects; reporters[0] is the local run folder
+    local: LocalRun  # the run folder: config, history, summary, figures
+    trackers: list[Reporter]  # the experiment trackers beside it (W&B's run, when on)
     say: Callable[[str], None]
     name: str
     resuming: bool = False
+    in_fold: bool = False  # one fold of a cross-validation (which gives the hints itself)
+    initial_epoch: int = 0  # epochs already done (a resumed run)
+    optimizer_state: dict | None = None  # restored from the checkpoint (a resumed run)
     history: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     evaluations: dict[str, SplitScores] = field(default_factory=dict)
-    status: str = "finished"
-    state: dict = field(default_factory=dict)  # plugin name -> what its later hooks need
-    step: Any = None  # the training step, after every plugin's wrap_step
+    status: str = "finished"  # finished, diverged, interrupted, stopped
+    message: str = ""  # why the run stopped early
+    exit_code: int = 0
+    _plugin_states: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def folder(self) -> Path:
+        return self.local.folder
+
+    @property
+    def reporters(self) -> list[Reporter]:
+        """Every reporter: the run folder first, then the trackers."""
+        return [self.local, *self.trackers]
+
+    @property
+    def in_sweep(self) -> bool:
+        """Whether a sweep's agent (``wandb agent``) started this run."""
+        return any(tracker.in_sweep for tracker in self.trackers)
+
+    def state_of(self, plugin: Plugin[S]) -> S:
+        """What ``plugin`` keeps for its later hooks in this run (made by its :meth:`Plugin.new_state`)."""
+        if plugin.name not in self._plugin_states:
+            self._plugin_states[plugin.name] = plugin.new_state()
+        return cast("S", self._plugin_states[plugin.name])
 
     def report_figures(self, figures: dict) -> None:
         for reporter in self.reporters:
             reporter.log_figures(figures)
 
 
-class Plugin:
+@dataclass(frozen=True)
+class Changes:
+    """What a plugin changes in a run, as its example run shows it against the same run without the
+    plugin (same options, same seed): the contract test (``tests/test_plugins.py``) runs both and checks
+    every entry, so a plugin that does nothing fails it. Patterns as :mod:`fnmatch` reads them."""
+
+    summary: tuple[str, ...] = ()  # keys the summary gains, e.g. ``latent_knn/*``
+    files: tuple[str, ...] = ()  # files the run folder gains, e.g. ``latent.png``
+    trajectory: bool = False  # training takes another path: the per-epoch training losses differ
+
+    def __bool__(self) -> bool:
+        return bool(self.summary or self.files or self.trajectory)
+
+
+class Plugin(Generic[S]):
     """Base class: every hook does nothing. Subclasses set :attr:`name`, :attr:`section` and
-    :attr:`priority` and override the hooks they use."""
+    :attr:`priority` and override the hooks they use; one that keeps something between its hooks
+    is a ``Plugin[ItsState]`` and makes it in :meth:`new_state` (``run.state_of(self)`` gives it)."""
 
     name: ClassVar[str] = ""
     section: ClassVar[type | None] = None  # its configuration section (a frozen dataclass of options)
     priority: ClassVar[int] = Priority.DEFAULT
     example: ClassVar[dict] = {}  # flat options that switch it on in a tiny run (the contract test uses them)
+    changes: ClassVar[Changes] = Changes()  # what that run has that the same run without the plugin lacks
     name_slot: ClassVar[str] = "network"  # where its name part goes: after the network, the data or last
+
+    def new_state(self) -> S:
+        """A fresh state for one run (see :meth:`RunContext.state_of`)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no state")
 
     def enabled(self, config: RunConfig) -> bool:
         return True
@@ -127,6 +176,11 @@ class Plugin:
     def callbacks(self, run: RunContext) -> list:
         return []
 
+    def gradient_transforms(self, run: RunContext) -> list:
+        """Transforms of the full gradient between backpropagation and the update (:mod:`nn.gradients`),
+        applied in priority order: clipping."""
+        return []
+
     def summarize(self, run: RunContext) -> dict:
         return {}
 
@@ -139,7 +193,7 @@ class Plugin:
     def name_part(self, config: RunConfig) -> str:
         return ""
 
-    def logged_metrics(self, config: RunConfig, task: str) -> list[str]:
+    def logged_metrics(self, config: RunConfig) -> list[str]:
         """The numbers this plugin adds to the run's summary (a sweep's metric may name them; ``name/*``
         stands for every ``name/<class or layer>``); a plugin that runs in the run's place
         (:meth:`replaces_run`) gives every number its summary holds."""

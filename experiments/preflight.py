@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import nn
 
 from . import build
-from .plugins.base import ConfigError
+from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .config import RunConfig
+    from .sections import RunConfig
 
-__all__ = ["ConfigError", "check", "check_writable", "memory_needed"]
+__all__ = ["check", "check_writable", "memory_needed"]
 
 
 def available_memory() -> int:
@@ -46,7 +46,7 @@ def memory_needed(layers: list, n_inputs: int, config: RunConfig) -> int:
     per_row = n_inputs + sum(
         4 * math.prod(shape) + 2 * patches for _, shape, patches in nn.layer_shapes(layers, n_inputs)
     )
-    chunk = min([4096, *(layer.eval_batch_size for layer in layers if layer.eval_batch_size)])
+    chunk = nn.model.eval_batch_size(layers)
     return item * (6 * n_params + (config.training.batch_size + chunk) * per_row)
 
 

@@ -16,30 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import lifecycle
-from .config import RunConfig, run_name
-from .lifecycle import (
-    RunResult,
-    Terminated,
-    describe_os_error,
-    done_with_signals,
-    load_data,
-    reconcile,
-    stop_on_signals,
-)
-from .plugins import ConfigError, active
+from .naming import run_name
+from .plugins import active
+from .sections import RunConfig
+from .session import RunResult
 
-__all__ = [
-    "ConfigError",
-    "RunResult",
-    "Terminated",
-    "describe_os_error",
-    "done_with_signals",
-    "load_data",
-    "reconcile",
-    "resume",
-    "run",
-    "stop_on_signals",
-]
+__all__ = ["resume", "run"]
 
 
 def run(
@@ -57,7 +39,7 @@ def run(
     """One training run: build, fit, evaluate, report. ``data`` is loaded from ``config`` when not given;
     ``resume_from`` continues the run folder's checkpoint (use :func:`resume`). A plugin may run
     several runs in its place (k-fold: the folds are runs with ``fold=(index, parent folder)``).
-    ``name`` names the run (default: :func:`~experiments.config.run_name`; a sweep names its trials by what
+    ``name`` names the run (default: :func:`~experiments.naming.run_name`; a sweep names its trials by what
     it varies). A configuration that cannot run raises :class:`ConfigError` before anything starts; errors other
     than divergence, Ctrl-C and SIGTERM propagate after every reporter is closed as failed."""
     plugins = active(config)

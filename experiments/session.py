@@ -1,32 +1,28 @@
 """What a run, or a run of runs (k-fold), opens and gives back: its data, its reporters, its result,
-the signals it answers and the one line a failed write becomes. Nothing here knows the plugins, so
-a plugin that runs several runs (:mod:`experiments.plugins.kfold`) uses it without a circle."""
+and the signals it answers. Nothing here knows the plugins, so a plugin that runs several runs
+(:mod:`experiments.plugins.kfold`) uses it without a circle."""
 
 from __future__ import annotations
 
-import errno
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import datasets
 
-from .plugins.base import ConfigError
+from .errors import ConfigError, Terminated
 
 if TYPE_CHECKING:
-    from .config import RunConfig
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
+    from .sections import RunConfig
 
 
 RETRY_AFTER = 0.02  # seconds: a stop that Python dropped is raised again this much later
 
 
-def stop_on_signals() -> None:
+def stop_on_signals() -> Callable[[], None]:
     """SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in the main thread. SIGINT is
     installed explicitly: a process started in the background (``cmd &``, ``nohup``) inherits it ignored.
 
@@ -34,7 +30,11 @@ def stop_on_signals() -> None:
     ``__del__`` or a weakref callback (a temporary file closed by the garbage collector, a
     ``WeakKeyDictionary`` entry removed) goes to ``sys.unraisablehook``, which prints "Exception ignored
     in ..." and drops it: the stop would be lost and the run would go on. So the hook takes those stops
-    back, and a one-shot timer (SIGALRM) raises them again as soon as that code has returned."""
+    back, and a one-shot timer (SIGALRM) raises them again as soon as that code has returned.
+
+    These are the process's: the scripts install them once. The function returned puts back the hook and
+    the three handlers as they were (for a caller that runs in a process it does not own: a notebook, a
+    test)."""
     dropped: list[type[BaseException]] = []
     print_unraisable = sys.unraisablehook
 
@@ -52,18 +52,19 @@ def stop_on_signals() -> None:
         if dropped:
             raise dropped.pop()
 
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
+
+    def restore() -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.unraisablehook = print_unraisable
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
     sys.unraisablehook = take_back
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGALRM, raise_again)
-
-
-def describe_os_error(error: OSError) -> str:
-    """One line for a file that could not be written: a full disk says so, and where."""
-    where = Path(error.filename).parent if error.filename else "the output folder"
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"the disk is full: cannot write in {where} ({error.strerror}); free some space, then --resume the run"
-    return f"cannot write in {where}: {error.strerror or error}"
+    return restore
 
 
 def done_with_signals() -> None:
@@ -106,16 +107,7 @@ def load_data(config: RunConfig) -> datasets.Dataset:
         raise ConfigError(f"{data.dataset}: {error}") from None
 
 
-def task_of(config: RunConfig) -> str:
-    """The run's task (``classification`` or ``regression``): the data set's, or its file's."""
-    data = config.data
-    try:
-        return datasets.describe(data.dataset, data.target, data.task).task
-    except datasets.DataFileError as error:
-        raise ConfigError(str(error)) from None
-
-
-def open_reporters(config: RunConfig, name: str, **kwargs: Any) -> list:
+def open_trackers(config: RunConfig, name: str, **kwargs: Any) -> list:
     """The W&B run, if W&B is on (``--wandb_mode disabled`` turns it off)."""
     if config.tracking.wandb_mode == "disabled":
         return []

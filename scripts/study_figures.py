@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tracking.figure import fit_to_contents, new_figure, plain_log_labels  # noqa: E402
 from tracking.files import save_figure  # noqa: E402
-from tracking.plots import fit_to_contents, new_figure, plain_log_labels  # noqa: E402
 
 
 def runs(folder: Path) -> list[dict]:

@@ -1,5 +1,6 @@
 """What a sweep *is*, checked before any trial: its identity (so a resumed study is the same
-experiment) and its metric (so a typo cannot fail every trial).
+experiment), its metric (so a typo cannot fail every trial) and its name (:func:`check_name`: it
+becomes a folder).
 
 A study's **identity** is its effective definition: the search method, the metric and its goal,
 the early termination, and for every train.py option it touches either the values it sweeps or
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from experiments import config as configuration
-from experiments.plugins import ConfigError, active
-from experiments.session import task_of
+from experiments import options, presets
+from experiments.errors import ConfigError
+from experiments.plugins import active
+from sweeping.fixed_options import LOCATIONS, shared_options
 
 IDENTITY = "definition_identity"  # the study's user attribute that holds it
 FAMILY = "*"  # in a logged metric's name: any class or layer name (test_recall/*)
-LOCATIONS = ("data_dir", "output_dir", "wandb_mode", "wandb_project", "wandb_entity")
 KEPT_ONLY = ("save_model", "plots", "log_every")  # what a run keeps, not what it computes
 
 
@@ -40,7 +42,7 @@ def _text(name: str, value: Any) -> str:
     """One option's value as the identity writes it: converted as train.py would (``Xavier`` and
     ``xavier`` are one value), then JSON."""
     with contextlib.suppress(Exception):  # an invalid value is reported by the checks that run before this one
-        value = configuration.plain(configuration.convert(name, value))
+        value = options.plain(configuration.convert(name, value))
     return json.dumps(value, sort_keys=True, default=str)
 
 
@@ -50,12 +52,6 @@ def _swept(parameter) -> str:
     scale = " (log scale)" if parameter.log else ""
     step = f" in steps of {parameter.step:g}" if parameter.step else ""
     return f"{parameter.kind} from {parameter.low:g} to {parameter.high:g}{scale}{step}"
-
-
-def shared_options(spec, fixed: dict, leave_out=LOCATIONS) -> dict:
-    """The options every trial shares, whatever sets them (the file's ``value:``, its ``command``,
-    ``--set``), but those in ``leave_out`` (by default where data and results go)."""
-    return {**spec.constants, **{k: v for k, v in fixed.items() if k not in leave_out}}
 
 
 def identity(spec, fixed: dict) -> dict:
@@ -142,19 +138,18 @@ def logged_metrics(config) -> list[str]:
     """The summary values a run of ``config`` reports: what a sweep's ``metric.name`` may be."""
     plugins = active(config)
     takeover = next((p for p in plugins if p.replaces_run(config)), None)
-    task = task_of(config)
+    task = config.task
     if takeover is not None:
-        return list(takeover.logged_metrics(config, task))
-    scores = ["loss", "accuracy"] if task == "classification" else ["loss", "rmse", "mae", "r2"]
-    primary = "accuracy" if task == "classification" else "rmse"
+        return list(takeover.logged_metrics(config))
+    scores, primary = task.scores, task.primary_metric
     splits = ["train", "val", "test"] if config.data.val_fraction > 0 else ["train", "test"]
     names = [f"{split}_{score}" for split in splits for score in scores]
-    if task == "classification":  # and each class's scores, named by the class (FAMILY: any name after it)
+    if task.classifies:  # and each class's scores, named by the class (FAMILY: any name after it)
         names += ["test_macro_f1", *(f"test_{score}/{FAMILY}" for score in ("precision", "recall", "f1"))]
     names += [f"best_{'val' if 'val' in splits else 'train'}_{primary}", "train_penalty"]
     names += ["best_epoch", "epochs_completed", "seconds_per_epoch", "n_params"]
     for plugin in plugins:
-        names += plugin.logged_metrics(config, task)
+        names += plugin.logged_metrics(config)
     return names
 
 
@@ -165,7 +160,7 @@ def check_metric(spec, fixed: dict, where: str) -> None:
     first = {}
     for name, parameter in spec.parameters.items():
         first[name] = parameter.values[0] if parameter.values else parameter.low
-    config = configuration.resolve({**fixed, **first})
+    config = presets.resolve({**fixed, **first})
     names = logged_metrics(config)
     families = [name[: -len(FAMILY)] for name in names if name.endswith("/" + FAMILY)]
     if spec.metric in names or any(spec.metric.startswith(f) and spec.metric != f for f in families):
@@ -179,19 +174,39 @@ def check_metric(spec, fixed: dict, where: str) -> None:
     )
 
 
+def check_name(name: str, where: str) -> None:
+    """A sweep's name becomes a folder under ``--output_dir``: refuse one that would leave it."""
+    parts = Path(name).parts
+    unsafe = (
+        not name
+        or name.strip() != name
+        or "/" in name
+        or "\\" in name
+        or any(part in (".", "..") for part in parts)
+        or Path(name).is_absolute()
+        or "\0" in name
+    )
+    if unsafe:
+        raise ConfigError(
+            f"{where} {name!r} cannot name a sweep: it becomes a folder under --output_dir, so it may not be "
+            "empty or hold '/', '\\' or '..'"
+        )
+
+
 def open_checked(spec, fixed: dict, sweep_file, study_name, from_sweep, storage, output_dir, seed: int, heartbeat: int):
     """The sweep's study, after every check that must pass before a trial: the metric, the study's
     name (default: the file's, plus ``_from_<folder>`` for ``--from_sweep``), the output folder, and
     its identity. Returns ``(study, storage URL, study name)``; :class:`ConfigError` otherwise."""
     from experiments.preflight import check_writable
-    from sweeping import engine
+    from sweeping.locks import database_lock
+    from sweeping.storage import open_study
 
     default_name = f"{spec.name}_from_{Path(from_sweep).resolve().name}" if from_sweep else spec.name
     study_name = study_name or default_name
     check_metric(spec, fixed, str(sweep_file))
-    engine.check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
+    check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
     check_writable(output_dir, "--output_dir")
-    study, url = engine.open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
-    with engine.database_lock(url, study_name):  # workers started together record one identity
+    study, url = open_study(spec, study_name, storage, Path(output_dir), seed, heartbeat)
+    with database_lock(url, study_name):  # workers started together record one identity
         check_identity(study, identity(spec, fixed), str(sweep_file))
     return study, url, study_name

@@ -11,7 +11,7 @@ none). The step line is the running
 best: the best complete run among those started so far (the largest value for a maximised metric,
 the smallest for a minimised one), what ``best.json`` would have named at that time. Trials still
 running or queued, and repeated configurations (which reused an earlier run's result, see
-:mod:`sweeping.engine`), are left out.
+:mod:`sweeping.objective`), are left out.
 
 ``correlations.csv`` and the table of ``report.md``: Pearson's correlation of each swept parameter
 with the metric, over the runs with a value (complete, and pruned at their last value; a repeated
@@ -194,9 +194,9 @@ def correlation_section(rows: list[dict], metric: str, n_runs: int) -> list[str]
 def write(spec, trials, folder: Path, say) -> list[str]:
     """Write ``metric_vs_created.png`` / ``.csv`` and ``correlations.csv``; return the report's
     correlation section (no lines when no parameter is swept)."""
+    from sweeping.figures import metric_vs_created_figure
     from sweeping.spec import title as sweep_title
     from tracking.files import write_csv_rows
-    from tracking.plots import metric_vs_created_figure
 
     maximize = spec.direction == "maximize"
     points = created_points(trials, maximize)

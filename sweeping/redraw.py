@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from experiments.cli import OneLineErrors, fail
-from experiments.plugins.base import ConfigError
+from experiments.errors import ConfigError
 
 RECORD = "sweep_definition"  # the study's user attribute that holds it
 HELP = """Draw the report of the sweep in SWEEP_DIR (OUTPUT_DIR/<study>/) again from its study, without
@@ -55,12 +55,12 @@ def record(study, sweep_file, spec, overrides, data_dir, wandb_mode: str) -> Non
 def definition(study, sweep_file, overrides) -> tuple:
     """``(spec, fixed)``, the sweep's spec and the options every trial shared: from ``sweep_file``
     when given, else from the study's :func:`record`."""
-    from sweeping import engine
     from sweeping import spec as specs
+    from sweeping.fixed_options import fixed_values
 
     if sweep_file:
         spec, literal = specs.load(sweep_file)
-        return spec, engine.fixed_values(spec, literal, overrides, None, "auto", sweep_file)
+        return spec, fixed_values(spec, literal, overrides, None, "auto", sweep_file)
     kept = study.user_attrs.get(RECORD)
     if kept is None:
         raise ConfigError(
@@ -68,7 +68,7 @@ def definition(study, sweep_file, overrides) -> tuple:
             "give it with --sweep_file (and the --set values it ran with)"
         )
     spec, literal = specs.parse(kept["raw"], kept["stem"])
-    fixed = engine.fixed_values(spec, literal, kept["set"], kept["data_dir"], kept["wandb_mode"], kept["file"])
+    fixed = fixed_values(spec, literal, kept["set"], kept["data_dir"], kept["wandb_mode"], kept["file"])
     return spec, fixed
 
 
@@ -78,7 +78,8 @@ def open_sweep(folder: Path, storage: str | None):
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
 
-    from sweeping import engine
+    from sweeping.bookkeeping import recorded
+    from sweeping.masking import masked, scrub
 
     if not folder.is_dir():
         raise ConfigError(f"{folder}: not a sweep folder (no such folder)")
@@ -95,11 +96,11 @@ def open_sweep(folder: Path, storage: str | None):
     try:
         study = optuna.load_study(study_name=name, storage=url)
     except KeyError:
-        raise ConfigError(f"{folder}: not a sweep folder: {engine.masked(url)} holds no study {name!r}") from None
+        raise ConfigError(f"{folder}: not a sweep folder: {masked(url)} holds no study {name!r}") from None
     except (SQLAlchemyError, ImportError, ValueError, RuntimeError) as error:
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
-        raise ConfigError(engine.scrub(f"--storage {url}: cannot open the study database ({reason})", url)) from None
-    if not engine.recorded(study):
+        raise ConfigError(scrub(f"--storage {url}: cannot open the study database ({reason})", url)) from None
+    if not recorded(study):
         raise ConfigError(f"{folder}: the sweep {name!r} has no trials yet: nothing to report")
     return study
 

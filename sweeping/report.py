@@ -29,16 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from experiments import config as configuration
-from sweeping import engine, panels
-from sweeping.definition import shared_options
+from experiments import naming, presets
+from sweeping import panels
+from sweeping.bookkeeping import retries
+from sweeping.fixed_options import shared_options
 from sweeping.panels import last_value
 from sweeping.spec import title as sweep_title
 
 
 def best_command(config: dict, swept: list[str]) -> str:
     """The ``python train.py ...`` line that repeats a trial's recorded configuration."""
-    return configuration.command_line(config, swept)
+    return naming.command_line(config, swept)
 
 
 def _table(rows, headers) -> str:
@@ -94,8 +95,8 @@ def _parallel_coordinates(study, varying, metric: str, path: Path):
     import optuna.visualization.matplotlib as ovm
     from matplotlib.collections import LineCollection
 
+    from tracking.figure import fit_to_contents
     from tracking.files import save_figure
-    from tracking.plots import fit_to_contents
 
     with matplotlib.rc_context():  # Optuna's plots switch pyplot's global style: keep it to this figure
         ax = ovm.plot_parallel_coordinate(study, params=varying, target_name=metric)
@@ -134,7 +135,7 @@ def importance_figure(study, params: list[str], metric: str):
     import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as ovm
 
-    from tracking.plots import fit_to_contents
+    from tracking.figure import fit_to_contents
 
     with matplotlib.rc_context():  # Optuna sets the ggplot style globally: keep it here
         ax = ovm.plot_param_importances(study, params=params, target_name=metric)
@@ -257,10 +258,8 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     legends (or the colour bar) beside the plots. When the trials train with different losses, each
     loss gets its own training-loss panel: their scales differ."""
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    from matplotlib.lines import Line2D
 
-    from tracking.plots import fit_to_contents, new_figure, plain_log_labels
+    from tracking.figure import fit_to_contents, new_figure, plain_log_labels
 
     trials = [trial for trial, _ in histories]
     styles, legends, mode = curve_styles(trials, varying)
@@ -271,27 +270,11 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
     fig = new_figure(4.6 * panels + 0.6, 4.4)
     axes = list(fig.subplots(1, panels, squeeze=False)[0])
     loss_axes = dict(zip(losses, axes))
-    marker = "o" if max(len(h) for _, h in histories) <= 20 else None  # a one-epoch run is a point
-    finals = np.array([h[-1].get(shown, np.nan) if shown else np.nan for _, h in histories], dtype=float)
-    cmap, norm = None, None
     if mode == MANY:
-        good = finals[np.isfinite(finals)]
-        cmap = parallel_colormap(reverse=not maximize)
-        norm = Normalize(float(good.min()) if good.size else 0.0, float(good.max()) if good.size else 1.0)
-        ranked = np.nan_to_num(finals if maximize else -finals, nan=-np.inf)
-        order = np.argsort(ranked, kind="stable")  # the best drawn last
-        for k, value in enumerate(finals):
-            styles[k]["color"] = cmap(norm(value)) if np.isfinite(value) else "lightgrey"
+        cmap, norm, order = _colour_by_result(histories, shown, styles, maximize)
     else:
-        order = np.arange(len(histories))
-    for k in order:
-        trial, history = histories[k]
-        epochs = [h["epoch"] for h in history]
-        style = {**styles[k], "marker": marker, "ms": 3.5, "lw": 1.3}
-        ax = loss_axes[str(trial.params.get("loss", ""))] if len(losses) > 1 else axes[0]
-        ax.plot(epochs, [h["train_loss"] for h in history], **style)
-        if shown and shown in history[0]:
-            axes[-1].plot(epochs, [h[shown] for h in history], **style)
+        cmap, norm, order = None, None, np.arange(len(histories))
+    _plot_histories(histories, styles, order, axes, loss_axes, shown)
     for loss, ax in loss_axes.items():
         drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()]
         values = np.concatenate(drawn) if drawn else np.array([])
@@ -310,10 +293,56 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
         _epoch_axis(ax)
     fig.subplots_adjust(left=0.6 / (4.6 * panels + 0.6), right=0.97, bottom=0.13, top=0.82, wspace=0.3)
     last = axes[-1]
+    _legends_beside(fig, last, legends)
+    if mode == MANY and cmap is not None and norm is not None:
+        bar = fig.colorbar(ScalarMappable(norm, cmap), ax=last, fraction=0.05, pad=0.04)
+        bar.set_label(f"final {shown} of the trial (best drawn on top)")
+    fig.suptitle(
+        f"{sweep_title(name, capital=True)}: each trial's training loss and {shown or 'metric'} per epoch "
+        f"({_curves_legend_says(mode, legends)})",
+        fontsize=11,
+    )
+    return fit_to_contents(fig)
+
+
+def _colour_by_result(histories, shown, styles: list[dict], maximize: bool):
+    """:data:`MANY` trials: each coloured by its final ``shown`` value (light grey without one) on
+    :func:`parallel_colormap`'s scale; returns ``(cmap, norm, order)``, the order that draws the best
+    last."""
+    from matplotlib.colors import Normalize
+
+    finals = np.array([h[-1].get(shown, np.nan) if shown else np.nan for _, h in histories], dtype=float)
+    good = finals[np.isfinite(finals)]
+    cmap = parallel_colormap(reverse=not maximize)
+    norm = Normalize(float(good.min()) if good.size else 0.0, float(good.max()) if good.size else 1.0)
+    ranked = np.nan_to_num(finals if maximize else -finals, nan=-np.inf)
+    order = np.argsort(ranked, kind="stable")  # the best drawn last
+    for k, value in enumerate(finals):
+        styles[k]["color"] = cmap(norm(value)) if np.isfinite(value) else "lightgrey"
+    return cmap, norm, order
+
+
+def _plot_histories(histories, styles: list[dict], order, axes, loss_axes: dict, shown) -> None:
+    """Each trial's training loss (on its loss's panel) and ``shown`` (on the last panel), in ``order``."""
+    marker = "o" if max(len(h) for _, h in histories) <= 20 else None  # a one-epoch run is a point
+    for k in order:
+        trial, history = histories[k]
+        epochs = [h["epoch"] for h in history]
+        style = {**styles[k], "marker": marker, "ms": 3.5, "lw": 1.3}
+        ax = loss_axes[str(trial.params.get("loss", ""))] if len(loss_axes) > 1 else axes[0]
+        ax.plot(epochs, [h["train_loss"] for h in history], **style)
+        if shown and shown in history[0]:
+            axes[-1].plot(epochs, [h[shown] for h in history], **style)
+
+
+def _legends_beside(fig, ax, legends) -> None:
+    """:func:`curve_styles`'s legends to the right of ``ax``, one under the other."""
+    from matplotlib.lines import Line2D
+
     anchor_y = 1.0
     for title, entries in legends:
         handles = [Line2D([], [], lw=1.5, **style) for _, style in entries]
-        legend = last.legend(
+        legend = ax.legend(
             handles,
             [label for label, _ in entries],
             title=title,
@@ -323,23 +352,19 @@ def draw_curves(histories, varying, metric: str, name: str, maximize: bool = Tru
             title_fontsize=8.5,
             frameon=False,
         )
-        last.add_artist(legend)
+        ax.add_artist(legend)
         renderer = fig.canvas.get_renderer()
-        box = legend.get_window_extent(renderer).transformed(last.transAxes.inverted())
+        box = legend.get_window_extent(renderer).transformed(ax.transAxes.inverted())
         anchor_y = box.y0 - 0.04  # the next legend under this one
-    if mode == MANY and cmap is not None and norm is not None:
-        bar = fig.colorbar(ScalarMappable(norm, cmap), ax=last, fraction=0.05, pad=0.04)
-        bar.set_label(f"final {shown} of the trial (best drawn on top)")
-    what = {"trial": "one colour per trial", MANY: "coloured by the result"}.get(mode, "one trial")
+
+
+def _curves_legend_says(mode: str, legends) -> str:
+    """What a line's colour and style mean, for the title of ``curves.png``."""
     if mode == "factors":
-        what = " and ".join(
+        return " and ".join(
             f"{'colour' if k == 0 else 'line style'} per {title}" for k, (title, _) in enumerate(legends)
         )
-    fig.suptitle(
-        f"{sweep_title(name, capital=True)}: each trial's training loss and {shown or 'metric'} per epoch ({what})",
-        fontsize=11,
-    )
-    return fit_to_contents(fig)
+    return {"trial": "one colour per trial", MANY: "coloured by the result"}.get(mode, "one trial")
 
 
 def run_file(trial, sweep_dir: Path, name: str) -> Path | None:
@@ -367,8 +392,8 @@ def _batch_loss_figure(trials, varying, folder: Path) -> None:
     """Runs with ``--log_every``: their within-epoch training loss against the mini-batch count."""
     import csv
 
+    from tracking.figure import fit_to_contents, new_figure
     from tracking.files import save_figure
-    from tracking.plots import fit_to_contents, new_figure
 
     runs = [(trial, path) for trial in trials if (path := run_file(trial, folder, "batch_loss.csv"))]
     if not runs:
@@ -452,9 +477,7 @@ def ranked_configurations(study, spec, fixed: dict, trials, folder: Path) -> lis
     ranked = []
     for rank, t in enumerate(complete, start=1):
         path = run_file(t, folder, "config.json")
-        config = (
-            json.loads(path.read_text()) if path else configuration.resolve({**fixed, **constants, **t.params}).flat()
-        )
+        config = json.loads(path.read_text()) if path else presets.resolve({**fixed, **constants, **t.params}).flat()
         ranked.append(
             {
                 "rank": rank,
@@ -475,7 +498,7 @@ def fail_reasons(trials) -> list[tuple[int, str, str]]:
     whose worker went silent or was interrupted, that and the trial that runs it again."""
     import optuna
 
-    again = engine.retries(trials)
+    again = retries(trials)
     found = []
     for t in trials:
         if t.state != optuna.trial.TrialState.FAIL:
@@ -499,7 +522,7 @@ def _figure_link(folder: Path, name: str, caption: str) -> list[str]:
 def write(study, spec, fixed: dict, folder: Path, say) -> None:
     """The sweep's report in ``folder``: report.md (tables with their figures), trials.csv, best.json,
     top.json (the ranked complete trials, for ``train.py --from_sweep``), the figures and CSV files."""
-    from tracking.files import write_json, write_text
+    from tracking.files import write_text
 
     folder.mkdir(parents=True, exist_ok=True)
     drawn = (
@@ -512,14 +535,52 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     for stale in (*drawn, "importance.csv"):
         (folder / stale).unlink(missing_ok=True)  # drawn again below, or not at all: never last time's
     trials = study.get_trials(deepcopy=False)
-    states: dict[str, int] = {}
-    for t in trials:
-        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
-    counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    counts = _state_counts(trials)
     say(f"\n{len(trials)} trials: {counts}")
     _write_trials_csv(trials, folder / "trials.csv")
     shared = shared_options(spec, fixed)
     shared_line = "Every trial: " + (", ".join(f"{k}={v}" for k, v in shared.items()) or "nothing fixed") + "."
+    table = _best_trials_table(spec, trials)
+    say(shared_line)
+    say(table)
+    failures = fail_reasons(trials)
+    for number, name, reason in failures:
+        say(f"trial {number} failed{f' ({name})' if name else ''}: {reason}")
+    ranked = ranked_configurations(study, spec, fixed, trials, folder)
+    _write_top(spec, ranked, folder, say)
+    correlation = panels.write(spec, trials, folder, say)
+    _figures(study, spec, folder, trials, say)
+    study_note = f" (study {study.study_name})" if study.study_name != spec.name else ""
+    lines = [
+        f"# {sweep_title(spec.name, capital=True)}{study_note}",  # "Sweep NAME", or "Sweep" for sweep.yaml
+        "",
+        f"Engine: {spec.engine}. Trials: {len(trials)} ({counts}).",
+        "",
+        shared_line,
+        "",
+        "## Best trials",
+        "",
+        table,
+        "",
+        *_figure_link(folder, "curves.png", "every trial's training loss and metric per epoch"),
+    ]
+    lines += _top_section(spec, ranked) + _failures_section(failures)
+    lines += _search_section(spec, trials, correlation, folder)
+    write_text(folder / "report.md", "\n".join(lines).rstrip() + "\n")
+    say(f"results: {folder}")
+
+
+def _state_counts(trials) -> str:
+    """``1 complete, 2 pruned``: how many trials ended in each state, states in alphabetical order."""
+    states: dict[str, int] = {}
+    for t in trials:
+        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+
+
+def _best_trials_table(spec, trials) -> str:
+    """The ten best trials with a value (pruned ones at their last; a repeated configuration once),
+    as a Markdown table of their scores, state, swept values and run."""
     scored = [t for t in trials if last_value(t) is not None and "duplicate_of" not in t.user_attrs]
     sign = 1.0 if spec.direction == "maximize" else -1.0
     scored.sort(key=lambda t: sign * last_value(t), reverse=True)
@@ -537,68 +598,69 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
         ]
         for t in scored[:10]
     ]
-    table = _table(rows, headers)
-    say(shared_line)
-    say(table)
-    failures = fail_reasons(trials)
-    for number, name, reason in failures:
-        say(f"trial {number} failed{f' ({name})' if name else ''}: {reason}")
-    ranked = ranked_configurations(study, spec, fixed, trials, folder)
+    return _table(rows, headers)
+
+
+def _write_top(spec, ranked: list[dict], folder: Path, say) -> None:
+    """top.json (every ranked configuration) and best.json (the first; none without one), and the
+    best :data:`TOP` on the console."""
+    from tracking.files import write_json
+
     write_json(folder / "top.json", {"metric": spec.metric, "goal": spec.goal, "configurations": ranked})
-    if ranked:
-        best = ranked[0]
-        write_json(
-            folder / "best.json",
-            {
-                "trial": best["trial"],
-                spec.metric: best[spec.metric],
-                "config": best["config"],
-                "command": best["command"],
-            },
-        )
-        say(f"\nbest: trial {best['trial']}, {spec.metric} {best[spec.metric]:.4f}\n{best['command']}")
-        for entry in ranked[1:TOP]:
-            value = f"{spec.metric} {entry[spec.metric]:.4f}"
-            say(f"rank {entry['rank']}: trial {entry['trial']}, {value}: {entry['from_sweep_command']}")
-    else:
+    if not ranked:
         (folder / "best.json").unlink(missing_ok=True)
-    correlation = panels.write(spec, trials, folder, say)
-    _figures(study, spec, folder, trials, say)
-    study_note = f" (study {study.study_name})" if study.study_name != spec.name else ""
-    lines = [
-        f"# {sweep_title(spec.name, capital=True)}{study_note}",  # "Sweep NAME", or "Sweep" for sweep.yaml
-        "",
-        f"Engine: {spec.engine}. Trials: {len(trials)} ({counts}).",
-        "",
-        shared_line,
-        "",
-        "## Best trials",
-        "",
-        table,
-        "",
-        *_figure_link(folder, "curves.png", "every trial's training loss and metric per epoch"),
-    ]
-    if ranked:
-        lines += [f"## Top {min(TOP, len(ranked))} configurations", ""]
-        lines += [f"Ranked by {spec.metric} among the complete trials; each trains again with either command.", ""]
-        for entry in ranked[:TOP]:
-            test = entry["test_accuracy"]
-            lines += [
-                f"{entry['rank']}. Trial {entry['trial']}, {spec.metric} {entry[spec.metric]:.4f}"
-                + (f", test accuracy {test:.4f}" if isinstance(test, float) else "")
-                + (f" ({entry['run_name']})" if entry["run_name"] else ""),
-                "",
-                "    ```",
-                f"    {entry['from_sweep_command']}",
-                f"    {entry['command']}",
-                "    ```",
-                "",
-            ]
-    if failures:
-        lines += ["## Failed trials", "", "| # | run | reason |", "|---|---|---|"]
-        lines += [f"| {n} | {name} | {reason.replace('|', '/')} |" for n, name, reason in failures]
-        lines += [""]
-    lines += ["## What the search found", ""]
+        return
+    best = ranked[0]
+    write_json(
+        folder / "best.json",
+        {
+            "trial": best["trial"],
+            spec.metric: best[spec.metric],
+            "config": best["config"],
+            "command": best["command"],
+        },
+    )
+    say(f"\nbest: trial {best['trial']}, {spec.metric} {best[spec.metric]:.4f}\n{best['command']}")
+    for entry in ranked[1:TOP]:
+        value = f"{spec.metric} {entry[spec.metric]:.4f}"
+        say(f"rank {entry['rank']}: trial {entry['trial']}, {value}: {entry['from_sweep_command']}")
+
+
+def _top_section(spec, ranked: list[dict]) -> list[str]:
+    """report.md's top :data:`TOP` configurations, each with the two commands that train it again."""
+    if not ranked:
+        return []
+    lines = [f"## Top {min(TOP, len(ranked))} configurations", ""]
+    lines += [f"Ranked by {spec.metric} among the complete trials; each trains again with either command.", ""]
+    for entry in ranked[:TOP]:
+        test = entry["test_accuracy"]
+        lines += [
+            f"{entry['rank']}. Trial {entry['trial']}, {spec.metric} {entry[spec.metric]:.4f}"
+            + (f", test accuracy {test:.4f}" if isinstance(test, float) else "")
+            + (f" ({entry['run_name']})" if entry["run_name"] else ""),
+            "",
+            "    ```",
+            f"    {entry['from_sweep_command']}",
+            f"    {entry['command']}",
+            "    ```",
+            "",
+        ]
+    return lines
+
+
+def _failures_section(failures) -> list[str]:
+    """report.md's table of the failed trials and why each failed (none when no trial failed)."""
+    if not failures:
+        return []
+    lines = ["## Failed trials", "", "| # | run | reason |", "|---|---|---|"]
+    lines += [f"| {n} | {name} | {reason.replace('|', '/')} |" for n, name, reason in failures]
+    return [*lines, ""]
+
+
+def _search_section(spec, trials, correlation: list[str], folder: Path) -> list[str]:
+    """report.md's "What the search found": the figures drawn (a warning above importances from few
+    runs) and the correlation table."""
+    lines = ["## What the search found", ""]
     lines += _figure_link(folder, "parallel_coordinates.png", "parallel coordinates")
     if (folder / "param_importances.png").is_file():
         n_runs = len(panels.runs_with_metric(trials))
@@ -612,5 +674,4 @@ def write(study, spec, fixed: dict, folder: Path, say) -> None:
     lines += _figure_link(folder, "metric_vs_created.png", f"{spec.metric} against the time each run started")
     lines += [*correlation, ""] if correlation else []
     lines += _figure_link(folder, "batch_loss.png", "training loss within epochs")
-    write_text(folder / "report.md", "\n".join(lines).rstrip() + "\n")
-    say(f"results: {folder}")
+    return lines

@@ -50,6 +50,7 @@ import click
 import wandb_workspaces.reports.v2 as wr
 
 from experiments.cli import OneLineErrors, fail
+from experiments.errors import EXIT_INTERRUPTED
 from tracking import SPLIT_TITLES, confusion_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -522,7 +523,7 @@ def publish(report) -> str:
         report.save()
         return report.url
     except KeyboardInterrupt:
-        fail("interrupted: the report was not saved", 130)
+        fail("interrupted: the report was not saved", EXIT_INTERRUPTED)
     except NoProject as error:
         fail(scrub(str(error)), 1)
     except Exception as error:  # wandb's client raises many kinds (auth, network, GraphQL, validation)
@@ -653,7 +654,7 @@ def runs_options(key: str, questions: str, sweep_file: Path):
 )
 def command(entity, project, title, dry_run, sweep_file, github, best_run, **runs):
     """Check the options, read the sweep files, build the report; write it (--dry_run) or save it."""
-    from experiments import config as configuration
+    from experiments import sections
     from sweeping.spec import SpecError
 
     if dry_run is None and not entity:
@@ -675,7 +676,7 @@ def command(entity, project, title, dry_run, sweep_file, github, best_run, **run
         )
     except SpecError as error:
         fail(str(error), 2)
-    project = project or configuration.TrackingConfig().wandb_project
+    project = project or sections.TrackingConfig().wandb_project
     report = build(entity or ENTITY_PLACEHOLDER, project, title.strip(), sources)
     if dry_run is not None:
         write_json(specification(report), dry_run)

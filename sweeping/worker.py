@@ -28,6 +28,8 @@ def work(
     another definition, an unwritable folder) a :class:`ConfigError`, both before any trial."""
     from sweeping import definition, engine, redraw, report
     from sweeping import spec as specs
+    from sweeping.fixed_options import fixed_values
+    from sweeping.storage import describe
 
     try:
         spec, literal = specs.load(sweep_file)
@@ -35,12 +37,12 @@ def work(
         raise click.BadParameter(str(error), param_hint="'SWEEP_FILE'") from None
     if from_sweep:
         overrides = (f"from_sweep={from_sweep}", *overrides)
-    fixed = engine.fixed_values(spec, literal, overrides, data_dir, wandb_mode, sweep_file)
+    fixed = fixed_values(spec, literal, overrides, data_dir, wandb_mode, sweep_file)
     study, url, study_name = definition.open_checked(
         spec, fixed, sweep_file, study_name, from_sweep, storage, output_dir, seed, heartbeat
     )
     redraw.record(study, sweep_file, spec, overrides, data_dir, wandb_mode)  # for `sweep.py report`
-    say("\n".join(engine.describe(spec, study_name, study, url)))
+    say("\n".join(describe(spec, study_name, study, url)))
     sweep_dir = Path(output_dir) / study_name
     interrupted = engine.optimize(study, spec, fixed, sweep_dir, count, say)
     if interrupted:

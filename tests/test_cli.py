@@ -17,7 +17,8 @@ import nn
 import optimizers
 import train
 from experiments import config as configuration
-from experiments.run import reconcile
+from experiments import naming, presets
+from experiments.lifecycle import reconcile
 from tests.conftest import ROOT
 
 COURSE_FLAGS = [
@@ -142,7 +143,7 @@ def test_choices_are_case_insensitive_and_normalised():
 
 
 def test_run_name_says_what_the_run_is():
-    config = configuration.resolve(
+    config = presets.resolve(
         {
             "num_layers": 3,
             "hidden_size": 128,
@@ -152,15 +153,15 @@ def test_run_name_says_what_the_run_is():
             "learning_rate": 0.001,
         }
     )
-    assert configuration.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
-    assert configuration.run_name(config.replace(loss="mean_squared_error")).endswith("_mse")
-    assert configuration.run_name(config.replace(norm="batch", dropout=0.2)).endswith("_batchnorm_do_0.2")
+    assert naming.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
+    assert naming.run_name(config.replace(loss="mean_squared_error")).endswith("_mse")
+    assert naming.run_name(config.replace(norm="batch", dropout=0.2)).endswith("_batchnorm_do_0.2")
 
 
 def test_values_injected_by_wandb_win_and_are_coerced():
     said = []
     config = reconcile(
-        configuration.resolve({}),
+        presets.resolve({}),
         {"learning_rate": "0.01", "epochs": 10, "batch_size": 32, "not_an_option": 1},
         said.append,
     )
@@ -367,14 +368,14 @@ def test_ctrl_c_keeps_what_was_computed(tmp_path):
 
 
 def test_defaults_are_the_sweeps_best_configuration():
-    best = configuration.load_presets()["fmnist_top1"]
+    best = presets.load_presets()["fmnist_top1"]
     assert {key: configuration.defaults()[key] for key in best} == {
         key: configuration.convert(key, v) for key, v in best.items()
     }
 
 
 def test_preset_values_yield_to_explicit_flags():
-    config = configuration.resolve({"preset": "fmnist_top3", "epochs": 2})
+    config = presets.resolve({"preset": "fmnist_top3", "epochs": 2})
     assert config.model.activation == "tanh" and config.model.hidden_size == 32 and config.training.epochs == 2
     result = CliRunner().invoke(train.cli, ["--preset", "nope"])
     assert result.exit_code == 2 and "unknown preset 'nope'" in result.output
@@ -460,10 +461,10 @@ def test_summary_prints_the_layers_and_trains_nothing(tmp_path):
 
 def test_every_preset_and_every_ensemble_member_resolves():
     """Each preset of presets.yaml (and each member of an ensemble preset) is a valid configuration."""
-    from experiments import config as configuration
+    from experiments import presets
 
-    for name in configuration.load_presets():
-        configuration.resolve({"preset": name})
-        for member in configuration.ensemble_members({"preset": name}):
-            resolved = configuration.resolve({"preset": name}, member)
+    for name in presets.load_presets():
+        presets.resolve({"preset": name})
+        for member in presets.ensemble_members({"preset": name}):
+            resolved = presets.resolve({"preset": name}, member)
             assert all(resolved.flat()[key] == value for key, value in member.items()), (name, member)

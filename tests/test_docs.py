@@ -11,7 +11,7 @@ and ``\\`` continuations. Each is checked by the real command-line parser:
   an ensemble preset's members resolves too); a ``--resume`` command is only parsed.
 * sweep.py: click parses it; the sweep file exists and loads through ``sweeping.spec.load``; its swept
   keys, literal command flags and ``--set KEY=VALUE`` keys are train.py options with valid values
-  (``sweeping.engine.fixed_values``, what sweep.py checks before its first trial).
+  (``sweeping.fixed_options.fixed_values``, what sweep.py checks before its first trial).
   ``sweep.py report DIR`` and ``sweep.py wandb-report ...`` are only parsed.
 * evaluate.py: click parses it.
 
@@ -199,12 +199,12 @@ class Stand:
         """A sweep folder whose top.json ranks three trials of the default configuration."""
         import json
 
-        from experiments import config as configuration
+        from experiments import presets
 
         folder = self.folder / "sweep"
         folder.mkdir(exist_ok=True)
-        trial = {"config": configuration.resolve({}).flat()}
-        (folder / configuration.TOP_FILE).write_text(json.dumps({"configurations": [trial] * 3}))
+        trial = {"config": presets.resolve({}).flat()}
+        (folder / presets.TOP_FILE).write_text(json.dumps({"configurations": [trial] * 3}))
         return str(folder)
 
     def owns(self, path: str) -> bool:
@@ -280,7 +280,7 @@ def check(command: Command, stand: Stand) -> None:
 
 def check_train(args, stand: Stand) -> None:
     import train
-    from experiments import config as configuration
+    from experiments import presets
     from experiments.cli import explicit_options
 
     ctx = parse(train.cli, "train.py", stand_in_args(train.cli, args, stand, keep_positional=False))
@@ -288,15 +288,15 @@ def check_train(args, stand: Stand) -> None:
     if explicit.pop("resume", None) is not None:
         return  # the run folder's own configuration: parse only
     explicit.pop("show_summary", None)
-    configuration.resolve(explicit)  # as train.py --summary does; an unknown preset is refused here
-    for member in configuration.ensemble_members(explicit):
-        configuration.resolve(explicit, {**member, "save_model": True})
+    presets.resolve(explicit)  # as train.py --summary does; an unknown preset is refused here
+    for member in presets.ensemble_members(explicit):
+        presets.resolve(explicit, {**member, "save_model": True})
 
 
 def check_sweep(args, stand: Stand) -> None:
     import sweep
-    from sweeping import engine
     from sweeping import spec as specs
+    from sweeping.fixed_options import fixed_values
 
     if args[:1] in (("report",), ("wandb-report",)):
         from sweeping import redraw, wandb_report
@@ -310,7 +310,7 @@ def check_sweep(args, stand: Stand) -> None:
         return  # a placeholder (sweeps/<file>): parse only
     spec, literal = specs.load(sweep_file)
     overrides = [item for item in ctx.params["overrides"] if not is_placeholder(item)]
-    engine.fixed_values(spec, literal, overrides, None, ctx.params["wandb_mode"], sweep_file)
+    fixed_values(spec, literal, overrides, None, ctx.params["wandb_mode"], sweep_file)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import datasets
 import nn
-from experiments import config as configuration
+from experiments import presets as preset_files
 
 PRESET = {
     "dataset": "digits",
@@ -26,7 +26,7 @@ PRESET = {
 def presets(tmp_path, monkeypatch):
     path = tmp_path / "presets.yaml"
     path.write_text(yaml.safe_dump({"tiny_ensemble": PRESET, "broken": {**PRESET, "members": [{"sed": 1}]}}))
-    monkeypatch.setattr(configuration, "PRESETS_FILE", path)
+    monkeypatch.setattr(preset_files, "PRESETS_FILE", path)
     return path
 
 

@@ -1,7 +1,7 @@
 """Every figure fits its picture and no legend hides data, checked on the figure as drawn.
 
-Each figure function of ``tracking/plots.py``, ``sweeping/report.py`` (and the panel of
-``sweeping/panels.py``, drawn by ``tracking.plots.metric_vs_created_figure``) and
+Each figure function of ``tracking/plots.py``, ``tracking/tiles.py``, ``sweeping/report.py`` (and the panel
+of ``sweeping/panels.py``, drawn by ``sweeping.figures.metric_vs_created_figure``) and
 ``scripts/study_figures.py`` is driven with small made-up data (no training). The figure each one saves
 is caught on its way to ``save_figure`` and drawn with its own Agg renderer; then
 
@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from tracking import plots
+from sweeping import figures as sweep_figures
+from tracking import plots, tiles
 
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 SHAPE = (28, 28)
@@ -48,7 +49,8 @@ def saved(monkeypatch):
         return real(fig, path, dpi=dpi)
 
     monkeypatch.setattr(tracking.files, "save_figure", catch)
-    monkeypatch.setattr(plots, "save_figure", catch)
+    for module in (plots, tiles, sweep_figures):
+        monkeypatch.setattr(module, "save_figure", catch)
     return caught
 
 
@@ -208,17 +210,6 @@ def test_weight_histograms(tmp_path, rng, saved):
     check_figure(fig, min_texts=5)
 
 
-@pytest.mark.parametrize("states", [["complete", "pruned", "fail", "complete"], ["complete", "fail", "fail", "pruned"]])
-def test_metric_vs_created(tmp_path, saved, states):
-    values = [0.8, 0.6, None, 0.85]
-    best = [0.8, 0.8, 0.8, 0.85] if states[3] == "complete" else [0.8, 0.8, 0.8, 0.8]
-    plots.metric_vs_created_figure(
-        [0, 30, 60, 90], values, states, best, "val_accuracy", tmp_path / "m.png", title="t", start="2026-12-05"
-    )
-    (fig,) = saved
-    check_figure(fig, min_texts=6, legends=1)
-
-
 @pytest.mark.parametrize("classes", [NAMES, None])
 def test_latent(tmp_path, rng, saved, classes):
     panels = [(f"layer {k}", rng.normal(size=(100, 2))) for k in range(4)]
@@ -256,18 +247,21 @@ def test_weight_spread_wraps_into_a_grid(tmp_path, rng, saved):
     assert width <= 15 and width / height < 2.5  # readable at page width: a grid, not one long row
 
 
+# -- tracking/tiles.py ---------------------------------------------------------------------------------------
+
+
 def test_tile_pictures(tmp_path, rng, pil_texts):
     x, y = rng.random((50, 784)), np.arange(50) % 10
-    plots.sample_grid(x, y, SHAPE, NAMES, tmp_path / "s.png")
+    tiles.sample_grid(x, y, SHAPE, NAMES, tmp_path / "s.png")
     rows = [
         {"index": k, "true": NAMES[k], "predicted": NAMES[(k + 1) % 10]}
         | {f"p({n})": 0.9 if n == NAMES[(k + 1) % 10] else 0.01 for n in NAMES}
         for k in range(10)
     ]
-    plots.mistakes_figure(rng.random((10, 784)), rows, SHAPE, tmp_path / "m.png")
-    plots.first_layer_figure(rng.normal(size=(784, 40)), SHAPE, tmp_path / "w.png", title="MNIST, 3 × 128 ReLU")
-    plots.filters_figure(rng.normal(size=(3, 3, 1, 8)), tmp_path / "f.png", title="Fashion-MNIST, cnn")
-    plots.activation_maps_figure(
+    tiles.mistakes_figure(rng.random((10, 784)), rows, SHAPE, tmp_path / "m.png")
+    tiles.first_layer_figure(rng.normal(size=(784, 40)), SHAPE, tmp_path / "w.png", title="MNIST, 3 × 128 ReLU")
+    tiles.filters_figure(rng.normal(size=(3, 3, 1, 8)), tmp_path / "f.png", title="Fashion-MNIST, cnn")
+    tiles.activation_maps_figure(
         rng.random((10, 784)),
         rng.random((10, 12, 12, 8)),
         np.arange(10),
@@ -278,15 +272,15 @@ def test_tile_pictures(tmp_path, rng, pil_texts):
     )
     pixels = rng.random((5, 784))
     labels = np.arange(5)
-    plots.adversarial_figure(pixels, pixels, labels, labels, labels, SHAPE, NAMES, 0.1, tmp_path / "x.png")
-    plots.saliency_figure(pixels, pixels, labels, SHAPE, NAMES, tmp_path / "y.png")
+    tiles.adversarial_figure(pixels, pixels, labels, labels, labels, SHAPE, NAMES, 0.1, tmp_path / "x.png")
+    tiles.saliency_figure(pixels, pixels, labels, SHAPE, NAMES, tmp_path / "y.png")
     maximize_rows = [(f"layer {k}", rng.normal(size=(8, 784)), np.arange(8), np.ones(8)) for k in range(2)]
-    plots.maximize_figure(maximize_rows, SHAPE, tmp_path / "z.png", title="inputs that maximise single units")
+    tiles.maximize_figure(maximize_rows, SHAPE, tmp_path / "z.png", title="inputs that maximise single units")
     check_picture(pil_texts, min_texts=150)
 
 
 def test_the_activation_maps_name_the_layer_in_words(tmp_path, rng, pil_texts):
-    plots.activation_maps_figure(
+    tiles.activation_maps_figure(
         rng.random((2, 784)),
         rng.random((2, 12, 12, 4)),
         np.arange(2),
@@ -300,9 +294,23 @@ def test_the_activation_maps_name_the_layer_in_words(tmp_path, rng, pil_texts):
 
 def test_maximize_caption_matches_its_colours(tmp_path, rng, pil_texts):
     rows = [("first hidden layer (dense_0)", rng.normal(size=(3, 784)), np.arange(3), np.ones(3))]
-    plots.maximize_figure(rows, SHAPE, tmp_path / "z.png", title="t")
+    tiles.maximize_figure(rows, SHAPE, tmp_path / "z.png", title="t")
     written = " ".join(text for text, _, _ in pil_texts)
     assert "Red: more ink" in written and "dark = high" not in written
+
+
+# -- sweeping/figures.py -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("states", [["complete", "pruned", "fail", "complete"], ["complete", "fail", "fail", "pruned"]])
+def test_metric_vs_created(tmp_path, saved, states):
+    values = [0.8, 0.6, None, 0.85]
+    best = [0.8, 0.8, 0.8, 0.85] if states[3] == "complete" else [0.8, 0.8, 0.8, 0.8]
+    sweep_figures.metric_vs_created_figure(
+        [0, 30, 60, 90], values, states, best, "val_accuracy", tmp_path / "m.png", title="t", start="2026-12-05"
+    )
+    (fig,) = saved
+    check_figure(fig, min_texts=6, legends=1)
 
 
 # -- sweeping/report.py --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The figures (tracking/plots.py, the sweep report's parallel coordinates): every drawing function
+"""The figures (tracking/plots.py, tracking/tiles.py, the sweep report's parallel coordinates): every drawing function
 writes a PNG of a plausible size from data shaped like Fashion-MNIST's, the learning curves' epoch
 ticks are whole numbers, the mistakes' labels tell near-certain probabilities apart, and the
 parallel-coordinates colours never fade into the white background. No training: all data is made up."""
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from tracking import plots
+from tracking import plots, tiles
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -56,11 +56,11 @@ def mistake_rows(rng, n):
 
 def test_sample_grid(tmp_path, rng):
     x, y = rng.random((50, 784), dtype=np.float32), np.arange(50) % 10
-    path = plots.sample_grid(x, y, SHAPE, NAMES, tmp_path / "samples.png")
+    path = tiles.sample_grid(x, y, SHAPE, NAMES, tmp_path / "samples.png")
     assert path == tmp_path / "samples.png"
     width, _ = plausible(path)
     long = [f"class number {k} with a long name" for k in range(10)]
-    wide, _ = plausible(plots.sample_grid(x, y, SHAPE, long, tmp_path / "long.png"))
+    wide, _ = plausible(tiles.sample_grid(x, y, SHAPE, long, tmp_path / "long.png"))
     assert wide > width  # the columns make room for their labels rather than overlap them
 
 
@@ -109,37 +109,37 @@ def test_curves_have_whole_epoch_ticks(epochs):
 
 
 def test_probability_labels_tell_near_certain_mistakes_apart():
-    assert plots.probability_label(0.9991) != plots.probability_label(0.9999)
-    assert plots.probability_label(0.9991) == "0.9991"
-    assert plots.probability_label(0.9999) == "0.9999"
-    assert plots.probability_label(0.99987) == "0.99987"
-    assert plots.probability_label(0.87) == "0.87"
-    assert plots.probability_label(0.5) == "0.50"
-    assert plots.probability_label(0.955) == "0.955"
-    assert plots.probability_label(1.0) == "1"
-    assert plots.probability_label(1 - 3.2e-9) == "1 − 3.2e-9"
+    assert tiles.probability_label(0.9991) != tiles.probability_label(0.9999)
+    assert tiles.probability_label(0.9991) == "0.9991"
+    assert tiles.probability_label(0.9999) == "0.9999"
+    assert tiles.probability_label(0.99987) == "0.99987"
+    assert tiles.probability_label(0.87) == "0.87"
+    assert tiles.probability_label(0.5) == "0.50"
+    assert tiles.probability_label(0.955) == "0.955"
+    assert tiles.probability_label(1.0) == "1"
+    assert tiles.probability_label(1 - 3.2e-9) == "1 − 3.2e-9"
     for p in (0.3, 0.91, 0.9991, 0.99987, 0.999987):
-        assert abs(float(plots.probability_label(p)) - p) <= (1 - p) / 10 + 1e-12  # 1 - p to two digits
+        assert abs(float(tiles.probability_label(p)) - p) <= (1 - p) / 10 + 1e-12  # 1 - p to two digits
 
 
 def test_mistake_label_reads_true_predicted_and_probabilities():
     row = {"index": 3, "true": "Shirt", "predicted": "T-shirt/top", "p(Shirt)": 1.2e-4, "p(T-shirt/top)": 0.99987}
-    lines = [text for text, _ in plots.mistake_label(row)]
+    lines = [text for text, _ in tiles.mistake_label(row)]
     assert lines == ["Shirt", "→ T-shirt/top", "p = 0.99987", "p(true) = 1.2e-4"]
 
 
 def test_mistakes_figure(tmp_path, rng):
     images = rng.random((16, 784), dtype=np.float32)
-    width, height = plausible(plots.mistakes_figure(images, mistake_rows(rng, 16), SHAPE, tmp_path / "m.png"))
+    width, height = plausible(tiles.mistakes_figure(images, mistake_rows(rng, 16), SHAPE, tmp_path / "m.png"))
     assert width > height  # two rows of eight
 
 
 def test_mistakes_figure_with_no_mistake(tmp_path):
-    plausible(plots.mistakes_figure(np.zeros((0, 784)), [], SHAPE, tmp_path / "none.png"), min_height=20)
+    plausible(tiles.mistakes_figure(np.zeros((0, 784)), [], SHAPE, tmp_path / "none.png"), min_height=20)
 
 
 def test_first_layer_and_weight_histograms(tmp_path, rng):
-    plausible(plots.first_layer_figure(rng.normal(size=(784, 40)), SHAPE, tmp_path / "w.png", title="run"))
+    plausible(tiles.first_layer_figure(rng.normal(size=(784, 40)), SHAPE, tmp_path / "w.png", title="run"))
     model = SimpleNamespace(
         params={"dense_0.W": rng.normal(size=(784, 32)), "dense_1.W": rng.normal(size=(32, 10))},
         decayed_names=lambda: ["dense_0.W", "dense_1.W"],
@@ -152,23 +152,23 @@ def test_adversarial_and_saliency(tmp_path, rng):
     adversarial = np.clip(pixels + 0.1 * np.sign(rng.normal(size=pixels.shape)), 0, 1)
     labels, predictions = np.arange(10), (np.arange(10) + 1) % 10
     plausible(
-        plots.adversarial_figure(
+        tiles.adversarial_figure(
             pixels, adversarial, labels, labels, predictions, SHAPE, NAMES, 0.1, tmp_path / "fgsm.png"
         )
     )
     plausible(
-        plots.saliency_figure(pixels, np.abs(rng.normal(size=pixels.shape)), labels, SHAPE, NAMES, tmp_path / "s.png")
+        tiles.saliency_figure(pixels, np.abs(rng.normal(size=pixels.shape)), labels, SHAPE, NAMES, tmp_path / "s.png")
     )
 
 
 def test_convolution_figures(tmp_path, rng):
     plausible(
-        plots.filters_figure(rng.normal(size=(3, 3, 1, 8)), tmp_path / "filters.png", title="cnn"), min_height=100
+        tiles.filters_figure(rng.normal(size=(3, 3, 1, 8)), tmp_path / "filters.png", title="cnn"), min_height=100
     )
-    plausible(plots.filters_figure(rng.normal(size=(5, 5, 3, 1)), tmp_path / "one.png"), min_height=100)
+    plausible(tiles.filters_figure(rng.normal(size=(5, 5, 3, 1)), tmp_path / "one.png"), min_height=100)
     maps = rng.random((10, 26, 26, 8))
     plausible(
-        plots.activation_maps_figure(rng.random((10, 784)), maps, np.arange(10), SHAPE, NAMES, tmp_path / "a.png")
+        tiles.activation_maps_figure(rng.random((10, 784)), maps, np.arange(10), SHAPE, NAMES, tmp_path / "a.png")
     )
 
 
@@ -178,8 +178,8 @@ def test_tiles_show_each_image_pixel_for_pixel(tmp_path):
 
     image = np.zeros(SHAPE)
     image[3, 5] = 1.0  # one black pixel (gray_r), the rest white
-    tile = plots._rgba(image, "gray_r")
-    path = plots._tiles_figure([tile], [[]], columns=1, title="", path=tmp_path / "one.png", cell=112)
+    tile = tiles._rgba(image, "gray_r")
+    path = tiles._tiles_figure([tile], [[]], columns=1, title="", path=tmp_path / "one.png", cell=112)
     with Image.open(path) as picture:
         grey = np.asarray(picture.convert("L"))
     black = grey == 0
@@ -204,11 +204,11 @@ def test_image_grids_load_no_matplotlib():
     import only for the figures with axes."""
     code = (
         "import sys, tempfile, pathlib, numpy as np\n"
-        "from tracking import plots\n"
+        "from tracking import tiles\n"
         "d = pathlib.Path(tempfile.mkdtemp())\n"
-        "plots.sample_grid(np.random.rand(20, 784), np.arange(20) % 10, (28, 28), [str(k) for k in range(10)], d / 's.png')\n"
+        "tiles.sample_grid(np.random.rand(20, 784), np.arange(20) % 10, (28, 28), [str(k) for k in range(10)], d / 's.png')\n"
         "row = {'index': 0, 'true': 'a', 'predicted': 'b', 'p(a)': 0.1, 'p(b)': 0.9}\n"
-        "plots.mistakes_figure(np.random.rand(1, 784), [row], (28, 28), d / 'm.png')\n"
+        "tiles.mistakes_figure(np.random.rand(1, 784), [row], (28, 28), d / 'm.png')\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from test_figures import plausible, png_size
 
 import nn
-from experiments import build
-from experiments import config as configuration
-from experiments.plugins import PLUGINS, ConfigError
+from experiments import build, presets
+from experiments.errors import ConfigError
+from experiments.plugins import PLUGINS, named
 from experiments.plugins.conv_figures import convolution_maps
 from experiments.plugins.dynamics import MAX_VALUES, PERCENTILES, Spread
 from experiments.plugins.inside import dense_hidden_layers
@@ -22,7 +22,7 @@ from experiments.plugins.latent import LIMIT, project, sample_indices
 from experiments.plugins.maximize import PENALTY, maximize, starting_points, top_units, unit_values
 from experiments.plugins.pretrain import pretrain
 from experiments.run import run
-from tracking import plots
+from tracking import plots, tiles
 
 TINY = {"dataset": "digits", "epochs": 2, "batch_size": 64, "wandb_mode": "disabled"}
 PLUGIN = {plugin.name: plugin for plugin in PLUGINS}
@@ -43,7 +43,7 @@ def train(folder, **options):
     with pytest.MonkeyPatch.context() as patch:
         for name in ("latent", "dynamics", "maximize", "conv_figures"):
             patch.setattr(PLUGIN[name], "figures", capture(name, PLUGIN[name].figures))
-        config = configuration.resolve({**TINY, "output_dir": str(folder), **options})
+        config = presets.resolve({**TINY, "output_dir": str(folder), **options})
         result = run(config, say=lambda line: None, progress=False)
     assert result.status == "finished", result.message
     return result, seen
@@ -83,7 +83,7 @@ def test_the_untrained_row_is_the_network_as_initialised(mlp):
 
     result, seen = mlp
     context, _ = seen["latent"]
-    untrained = context.state["latent"]["untrained"]
+    untrained = context.state_of(named("latent")).untrained
     fresh = build.model_for(context.config, context.data.n_features, context.data.n_outputs)
     for name, value in fresh.params.items():
         np.testing.assert_array_equal(untrained.params[name], value)
@@ -97,14 +97,14 @@ def test_the_latent_projection_is_pca_of_the_hidden_activations(mlp):
 
     result, seen = mlp
     context, _ = seen["latent"]
-    state, data, params = context.state["latent"], context.data, result.model.params
-    index = state["indices"]
+    state, data, params = context.state_of(named("latent")), context.data, result.model.params
+    index = state.indices
     assert len(index) == min(LIMIT, len(data.x_test)) == 360
     np.testing.assert_array_equal(index, sample_indices(len(data.x_test), seed=0))
     h = data.x_test[index].astype(np.float64)
-    titles = [title for title, _ in state["panels"]]
+    titles = [title for title, _ in state.panels]
     assert titles == ["dense_0 + ReLU (24 units)", "dense_1 + ReLU (12 units)"]
-    for k, (_, points) in enumerate(state["panels"]):
+    for k, (_, points) in enumerate(state.panels):
         h = np.maximum(h @ params[f"dense_{k}.W"] + params[f"dense_{k}.b"], 0.0)
         expected = PCA(n_components=2).fit_transform(h)
         assert points.shape == (360, 2)
@@ -130,7 +130,7 @@ def test_a_representation_without_variance_projects_to_the_origin():
 def test_dynamics_records_the_percentiles_of_every_layer_for_every_epoch(mlp):
     result, seen = mlp
     context, _ = seen["dynamics"]
-    rows = context.state["dynamics"].rows
+    rows = context.state_of(named("dynamics"))[0].rows
     assert [row["epoch"] for row in rows] == [0, 1, 2]  # the starting weights, then each epoch
     keys = {"weights/dense_0.W", "weights/dense_1.W", "weights/dense_2.W"}
     keys |= {"activations/activation_0", "activations/activation_1"}
@@ -153,8 +153,9 @@ def test_the_histograms_go_to_each_reporter_after_each_epoch():
     calls = []
 
     class Recorder:
-        def log_histograms(self, epoch, values):
-            calls.append((epoch, {key: value.copy() for key, value in values.items()}))
+        def log_histograms(self, values, step, at):
+            assert step == "epoch"
+            calls.append((at, {key: value.copy() for key, value in values.items()}))
 
     spread = Spread(model, x, [Recorder()])
     spread.on_train_begin({"initial_epoch": 0})
@@ -192,12 +193,12 @@ def test_wandb_receives_histograms_joined_to_the_epoch():
 
     reporter = WandbRun.__new__(WandbRun)  # no W&B run: only the method under test
     reporter.wandb, reporter.run = wandb, FakeRun()
-    reporter.log_histograms(2, {"weights/dense_0.W": np.arange(100.0)})
+    reporter.log_histograms({"weights/dense_0.W": np.arange(100.0)}, step="epoch", at=2)
     ((row, commit),) = logged
     assert commit is False and row["epoch"] == 2
     assert isinstance(row["weights/dense_0.W"], wandb.Histogram)
     assert sum(row["weights/dense_0.W"].histogram) == 100
-    LocalRun.log_histograms(object.__new__(LocalRun), 2, {})  # the base class's: nothing to do
+    LocalRun.log_histograms(object.__new__(LocalRun), {}, step="epoch", at=2)  # the base class's: nothing to do
 
 
 def test_gradient_ascent_raises_each_unit_and_finds_a_first_layer_units_weights():
@@ -237,7 +238,7 @@ def test_gradient_ascent_goes_through_convolutions():
 def test_the_maximize_figure_holds_both_layers(mlp):
     _, seen = mlp
     context, figures = seen["maximize"]
-    rows = context.state["maximize"]
+    rows = context.state_of(named("maximize"))
     assert [label for label, *_ in rows] == ["first hidden layer (dense_0)", "last hidden layer (dense_1)"]
     for _, images, units, activations in rows:
         assert images.shape == (3, 64) and len(units) == 3 and np.all(activations > 0)
@@ -263,7 +264,7 @@ def test_maximize_refuses_what_it_cannot_draw_in_one_line(args, tmp_path):
 def test_maximize_check_names_the_tabular_data_set():
     import datasets
 
-    config = configuration.resolve({"dataset": "breast_cancer", "maximize": 2})
+    config = presets.resolve({"dataset": "breast_cancer", "maximize": 2})
     with pytest.raises(ConfigError, match="image data set, not breast_cancer"):
         PLUGIN["maximize"].check(config, datasets.load("breast_cancer"))
 
@@ -281,7 +282,7 @@ def test_the_maps_of_every_convolution_are_drawn(arch, tmp_path):
     assert first.shape == (3, 8, 8, 4) and second.shape == (3, 4, 4, 6)  # 8x8, pooled to 4x4
     assert first_layer.name.endswith("_0") and second_layer.name.endswith("_1")
     assert first.min() >= 0 and second.min() >= 0 and second.max() > 0
-    titles = [title for title, _ in seen["latent"][0].state["latent"]["panels"]]
+    titles = [title for title, _ in seen["latent"][0].state_of(named("latent")).panels]
     kind = "conv2d" if arch == "cnn" else "locally_connected2d"
     assert titles == [
         f"{kind}_0 + ReLU + pool (4 maps)",
@@ -295,13 +296,13 @@ def test_the_autoencoder_code_is_the_pretrained_stack_before_fine_tuning(tmp_pat
 
     options = {"num_layers": 2, "hidden_size": 16, "epochs": 1, "pretrain": "autoencoder", "pretrain_epochs": 1}
     result, seen = train(tmp_path, latent="pca", **options)
-    state = seen["latent"][0].state["latent"]
-    assert [title for title, _ in state["panels"]][-1] == "autoencoder code before fine-tuning (top of 2, 16 units)"
-    config = configuration.resolve({**TINY, **options})
+    state = seen["latent"][0].state_of(named("latent"))
+    assert [title for title, _ in state.panels][-1] == "autoencoder code before fine-tuning (top of 2, 16 units)"
+    config = presets.resolve({**TINY, **options})
     data = datasets.load("digits")
     again = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
     pretrain(again, data, config, [], say=lambda line: None)  # the same seeded pretraining, repeated
-    encoder = state["encoder"]
+    encoder = state.encoder
     for k in (0, 1):
         np.testing.assert_array_equal(encoder.params[f"dense_{k}.W"], again.params[f"dense_{k}.W"])
         assert not np.array_equal(encoder.params[f"dense_{k}.W"], result.model.params[f"dense_{k}.W"])
@@ -313,7 +314,7 @@ def test_the_new_figures_draw_their_other_cases(tmp_path):
     plausible(plots.latent_figure(panels, rng.normal(size=(50, 1)), [], tmp_path / "regression.png", "t"))
     plausible(plots.latent_figure(panels[:1], np.arange(50) % 25, [str(k) for k in range(25)], tmp_path / "c.png"))
     rows = [(f"layer {k}", rng.random((n, 784)), np.arange(n), rng.random(n)) for k, n in ((0, 4), (1, 2))]
-    plausible(plots.maximize_figure(rows, (28, 28), tmp_path / "m.png", "ragged rows"))
+    plausible(tiles.maximize_figure(rows, (28, 28), tmp_path / "m.png", "ragged rows"))
     history = {"a": [1.0, 0.1, 0.01], "b": [2.0, np.nan, 0.5]}
     plausible(plots.layer_lines_figure([1, 2, 3], history, tmp_path / "lines.png", "t", "norm", log=True))
     spread = [{"epoch": e, "weights/w": [-2, -1, 0, 1, 2]} for e in range(3)]

@@ -3,6 +3,7 @@ switch it on, its hooks' outputs land where it says, its configuration section i
 the run orders plugins by their declared priority. A new plugin is picked up without editing this file."""
 
 import dataclasses
+import fnmatch
 import json
 import subprocess
 import sys
@@ -12,7 +13,10 @@ import pytest
 from conftest import make_idx_folder
 
 from experiments import config as configuration
-from experiments.plugins import PLUGINS, Plugin, Priority, active
+from experiments import presets
+from experiments import run as run_module
+from experiments.plugin import Changes, Plugin, Priority
+from experiments.plugins import PLUGINS, active
 from experiments.run import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,8 +49,12 @@ def test_every_flag_belongs_to_exactly_one_option():
 
 
 @pytest.mark.parametrize("plugin", PLUGINS, ids=lambda p: p.name)
-def test_each_plugin_runs_on_tiny_data_and_delivers_what_its_hooks_return(plugin, tmp_path, monkeypatch):
-    config = configuration.resolve({**TINY, **plugin.example, "output_dir": str(tmp_path)})
+def test_each_plugin_runs_on_tiny_data_and_changes_what_it_declares(plugin, tmp_path, monkeypatch):
+    """The plugin's example run against the same run without the plugin (same options, same seed): every
+    summary key, file and trajectory change it declares (``plugin.changes``) is there, and only with it;
+    what its hooks return lands in the summary and the run folder."""
+    assert plugin.changes, f"{plugin.name} declares no change (Plugin.changes): what does it do?"
+    config = presets.resolve({**TINY, **plugin.example, "output_dir": str(tmp_path / "with")})
     assert plugin in active(config), f"{plugin.name}.example does not switch it on"
     figures, reports = [], []
 
@@ -71,6 +79,30 @@ def test_each_plugin_runs_on_tiny_data_and_delivers_what_its_hooks_return(plugin
         for name, path in drawn.items():
             assert Path(path).is_file() and Path(path).stat().st_size > 1000, f"{plugin.name}: {name} {path}"
             assert Path(path).parent == result.folder or Path(path).parent.parent == result.folder
+    monkeypatch.setattr(run_module, "active", lambda c: [p for p in active(c) if p is not plugin])
+    without = run(config.replace(output_dir=str(tmp_path / "without")), say=lambda line: None, progress=False)
+    assert without.status == "finished", without.message
+    assert_changes(plugin.changes, result, without)
+
+
+def matching(patterns, names) -> dict[str, list[str]]:
+    return {pattern: [name for name in names if fnmatch.fnmatchcase(name, pattern)] for pattern in patterns}
+
+
+def assert_changes(changes: Changes, result, without) -> None:
+    """Each declared change is in ``result`` and not in ``without``."""
+    summaries = [json.loads((r.folder / "summary.json").read_text()) for r in (result, without)]
+    files = [{path.name for path in r.folder.iterdir()} for r in (result, without)]
+    for kind, patterns, (with_it, without_it) in (
+        ("summary key", changes.summary, summaries),
+        ("file", changes.files, files),
+    ):
+        for pattern, names in matching(patterns, with_it).items():
+            assert names, f"no {kind} {pattern} in the run"
+            assert not matching([pattern], without_it)[pattern], f"{kind} {pattern} is there without the plugin too"
+    if changes.trajectory:
+        losses = [[row["train_loss"] for row in r.history] for r in (result, without)]
+        assert losses[0] != losses[1], "the same training losses without the plugin"
 
 
 def test_hooks_and_callbacks_follow_the_declared_priorities(tmp_path, monkeypatch):
@@ -78,7 +110,7 @@ def test_hooks_and_callbacks_follow_the_declared_priorities(tmp_path, monkeypatc
     from experiments import lifecycle
 
     seen = []
-    config = configuration.resolve(
+    config = presets.resolve(
         {**TINY, "epochs": 1, "augment": 1, "patience": 1, "log_every": 5, "output_dir": str(tmp_path)}
     )
     plugins = active(config)

@@ -7,8 +7,7 @@ import pytest
 
 import datasets
 import nn
-from experiments import build, lifecycle
-from experiments import config as configuration
+from experiments import build, presets, session
 from experiments.plugins.pretrain import RECONSTRUCTION, hidden_blocks, pretrain
 from tests.test_cli import run_cli
 
@@ -23,7 +22,7 @@ def test_the_reconstruction_error_is_the_mean_over_samples_and_values():
 
 def test_each_hidden_layer_is_trained_to_reconstruct_the_codes_below_it():
     data = datasets.load("digits")
-    config = configuration.resolve(
+    config = presets.resolve(
         {
             "dataset": "digits",
             "num_layers": 2,
@@ -39,7 +38,8 @@ def test_each_hidden_layer_is_trained_to_reconstruct_the_codes_below_it():
     rows = []
 
     class Collect:
-        def log_pretraining(self, row):
+        def log_scalars(self, series, row, step):
+            assert (series, step) == ("pretraining", "pretrain_epoch")
             rows.append(row)
 
     summary = pretrain(model, data, config, [Collect()], say=lambda line: None)
@@ -95,13 +95,14 @@ def test_a_pretrained_run_logs_its_reconstruction_losses(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((next((tmp_path / "out").iterdir()) / "summary.json").read_text())
 
-    config = configuration.resolve(settings)
-    data = lifecycle.load_data(config)
+    config = presets.resolve(settings)
+    data = session.load_data(config)
     model = build.model_for(config, data.n_features, data.n_outputs, data.image_shape)
     rows = []
 
     class Collect:
-        def log_pretraining(self, row):
+        def log_scalars(self, series, row, step):
+            assert (series, step) == ("pretraining", "pretrain_epoch")
             rows.append(row)
 
     pretrain(model, data, config, [Collect()], say=lambda line: None)

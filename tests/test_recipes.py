@@ -316,12 +316,13 @@ def test_the_best_presets_are_points_of_the_sweeps_that_found_them(preset, sweep
     import yaml
 
     from experiments import config as configuration
+    from experiments import presets
     from tests.conftest import ROOT
 
-    values = configuration.load_presets()[preset]
+    values = presets.load_presets()[preset]
     parameters = yaml.safe_load((ROOT / "sweeps" / sweep_file).read_text())["parameters"]
     for key, spec in parameters.items():
         allowed = [spec["value"]] if "value" in spec else spec["values"]
         assert configuration.convert(key, values[key]) in [configuration.convert(key, v) for v in allowed], key
-    config = configuration.resolve({"preset": preset})
+    config = presets.resolve({"preset": preset})
     assert config.data.dataset == preset.split("_")[0].replace("fmnist", "fashion_mnist")

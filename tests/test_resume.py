@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import nn
-from experiments import config as configuration
-from experiments.run import ConfigError, resume, run
+from experiments import presets
+from experiments.errors import ConfigError
+from experiments.run import resume, run
 from tests.conftest import ROOT
 from tests.test_cli import offline_run, signal_during_training, wandb_summary
 
@@ -56,9 +57,9 @@ RECIPE = {"optimizer": "adamw", "lr_schedule": "cosine", "warmup_epochs": 1.5, "
 def test_an_interrupted_run_resumed_ends_bit_for_bit_like_the_uninterrupted_one(stop_after, recipe, tmp_path):
     say = lambda line: None
     config = {**CONFIG, **recipe}
-    whole = run(configuration.resolve({**config, "output_dir": str(tmp_path / "a")}), say=say, progress=False)
+    whole = run(presets.resolve({**config, "output_dir": str(tmp_path / "a")}), say=say, progress=False)
     cut = run(
-        configuration.resolve({**config, "output_dir": str(tmp_path / "b")}),
+        presets.resolve({**config, "output_dir": str(tmp_path / "b")}),
         callbacks=[StopAfter(stop_after)],
         say=say,
         progress=False,
@@ -77,7 +78,7 @@ def test_an_interrupted_run_resumed_ends_bit_for_bit_like_the_uninterrupted_one(
 
 def test_resume_may_extend_the_epochs_but_not_change_the_run(tmp_path):
     say = lambda line: None
-    first = run(configuration.resolve({**CONFIG, "epochs": 2, "output_dir": str(tmp_path)}), say=say, progress=False)
+    first = run(presets.resolve({**CONFIG, "epochs": 2, "output_dir": str(tmp_path)}), say=say, progress=False)
     longer = resume(first.folder, {"epochs": 4}, say=say, progress=False)
     assert [h["epoch"] for h in longer.history] == [1, 2, 3, 4]
     with pytest.raises(ConfigError, match="only --epochs, --wandb_mode.*--learning_rate"):

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from sweeping import engine
+from sweeping import objective
 from sweeping import spec as specs
+from sweeping.storage import describe
 
 SPEC = {
     "method": "random",
@@ -46,16 +47,18 @@ def test_a_sweep_file_named_sweep_yaml_gives_its_trials_one_sweep_tag(tmp_path, 
         seen.update(kwargs)
         return SimpleNamespace(status="finished", summary={"val_accuracy": 0.5}, folder=tmp_path, message="")
 
-    monkeypatch.setattr(engine, "run", fake_run)
-    monkeypatch.setattr(engine.DataCache, "get", lambda self, config: None)
+    monkeypatch.setattr(objective, "run", fake_run)
+    monkeypatch.setattr(objective.DataCache, "get", lambda self, config: None)
     fixed = {"dataset": "digits", "wandb_mode": "disabled"}
-    objective = engine.make_objective(spec, fixed, engine.DataCache(), lambda line: None, tmp_path, engine.Interrupt())
+    run_trial = objective.make_objective(
+        spec, fixed, objective.DataCache(), lambda line: None, tmp_path, objective.Interrupt()
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
-    study.optimize(objective, n_trials=1)
+    study.optimize(run_trial, n_trials=1)
     assert study.trials[0].value == 0.5
     assert seen["tags"] == ["sweep"] and seen["group"] == "sweep"
-    (first, _) = engine.describe(spec, "sweep", study, "sqlite:///x.db")
+    (first, _) = describe(spec, "sweep", study, "sqlite:///x.db")
     assert first.startswith("sweep: ") and "sweep sweep" not in first
 
 

@@ -21,9 +21,10 @@ import click
 import optuna
 import pytest
 
-from experiments import config as configuration
-from sweeping import definition, engine
+from experiments import naming, presets
+from sweeping import definition
 from sweeping import spec as specs
+from sweeping.fixed_options import fixed_values
 from tests.conftest import ROOT
 from tests.test_sweeps import SWEEP_FILES, run_sweep, trials_csv, write_sweep
 
@@ -33,7 +34,7 @@ QUIET = {"WANDB_SILENT": "true", "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED"
 
 def loaded(path, *overrides):
     spec, literal = specs.load(path)
-    return spec, engine.fixed_values(spec, literal, overrides, None, "disabled", path)
+    return spec, fixed_values(spec, literal, overrides, None, "disabled", path)
 
 
 def tiny(tmp_path, name="tiny", **extra):
@@ -100,9 +101,9 @@ def test_a_sweep_started_from_another_is_known_by_that_sweep_s_name(tmp_path):
 def test_where_data_and_results_go_is_not_part_of_a_study(tmp_path):
     path = tiny(tmp_path)
     spec, literal = specs.load(path)
-    here = engine.fixed_values(spec, literal, (), str(tmp_path), "offline", path)
+    here = fixed_values(spec, literal, (), str(tmp_path), "offline", path)
     spec2, literal2 = specs.load(path)
-    there = engine.fixed_values(spec2, literal2, (), None, "disabled", path)
+    there = fixed_values(spec2, literal2, (), None, "disabled", path)
     assert definition.identity(spec, here) == definition.identity(spec2, there)
 
 
@@ -133,18 +134,16 @@ def test_every_shipped_sweep_optimises_a_metric_its_runs_report(path):
 
 
 def test_run_names_say_what_differs():
-    swept = configuration.resolve(
+    swept = presets.resolve(
         {"num_layers": 3, "batch_size": 16, "activation": "tanh", "weight_decay": 0.0005, "weight_init": "Xavier"}
     )
     keys = ["num_layers", "batch_size", "activation", "weight_decay", "weight_init"]
-    assert configuration.sweep_run_name(swept, keys) == "hl_3_bs_16_ac_tanh_wd_0.0005_wi_Xavier"
-    assert configuration.sweep_run_name(configuration.resolve({"hidden_size": [256, 128]}), ["hidden_size"]) == (
-        "sz_256-128"
-    )
-    plain = configuration.run_name(configuration.resolve({}))
+    assert naming.sweep_run_name(swept, keys) == "hl_3_bs_16_ac_tanh_wd_0.0005_wi_Xavier"
+    assert naming.sweep_run_name(presets.resolve({"hidden_size": [256, 128]}), ["hidden_size"]) == ("sz_256-128")
+    plain = naming.run_name(presets.resolve({}))
     assert plain == "hl_5_sz_128_bs_64_ac_ReLU_o_adam_lr_0.001"  # defaults add nothing
-    random_init = configuration.run_name(configuration.resolve({"weight_init": "random"}))
-    decayed = configuration.run_name(configuration.resolve({"weight_decay": 0.0005, "epochs": 5}))
+    random_init = naming.run_name(presets.resolve({"weight_init": "random"}))
+    decayed = naming.run_name(presets.resolve({"weight_decay": 0.0005, "epochs": 5}))
     assert random_init == plain + "_wi_random"
     assert decayed == plain + "_wd_0.0005_ep_5"
 
@@ -163,11 +162,11 @@ def test_under_wandb_agent_a_run_is_named_by_its_sweep_values_that_differ_from_t
         "weight_init": "random",
         "epochs": 10,
     }
-    config = configuration.resolve(injected)
+    config = presets.resolve(injected)
     agent = SimpleNamespace(in_sweep=True, injected_config=injected)
     assert agent_run_name(config, agent) == "bs_16_wi_random"
     alone = SimpleNamespace(in_sweep=False, injected_config=injected)
-    assert agent_run_name(config, alone) == configuration.run_name(config)
+    assert agent_run_name(config, alone) == naming.run_name(config)
 
 
 def test_a_file_that_sweeps_presets_sweeps_ranks_of_your_own_sweep(tmp_path):
@@ -182,12 +181,12 @@ def test_a_file_that_sweeps_presets_sweeps_ranks_of_your_own_sweep(tmp_path):
 
 def test_from_sweep_says_what_is_missing(tmp_path):
     with pytest.raises(click.BadParameter, match="no top.json"):
-        configuration.resolve({"from_sweep": str(tmp_path)})
+        presets.resolve({"from_sweep": str(tmp_path)})
     (tmp_path / "top.json").write_text(json.dumps({"configurations": [{"config": {"epochs": 3}}]}))
-    assert configuration.resolve({"from_sweep": str(tmp_path)}).training.epochs == 3
-    assert configuration.resolve({"from_sweep": str(tmp_path), "epochs": 4}).training.epochs == 4  # flags win
+    assert presets.resolve({"from_sweep": str(tmp_path)}).training.epochs == 3
+    assert presets.resolve({"from_sweep": str(tmp_path), "epochs": 4}).training.epochs == 4  # flags win
     with pytest.raises(click.BadParameter, match="1 complete trial"):
-        configuration.resolve({"from_sweep": str(tmp_path), "rank": 2})
+        presets.resolve({"from_sweep": str(tmp_path), "rank": 2})
 
 
 # --- real processes -------------------------------------------------------------------------------

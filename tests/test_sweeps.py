@@ -15,6 +15,7 @@ import yaml
 
 import optimizers
 from experiments import config as configuration
+from experiments import presets
 from sweeping import spec as specs
 from tests.conftest import ROOT
 
@@ -59,7 +60,7 @@ def test_every_key_is_a_cli_option_and_every_value_is_accepted(path):
             configuration.convert(name, value)  # raises click.BadParameter if train.py would reject it
         if name == "preset":
             for value in parameter.values:
-                configuration.resolve({"preset": value})
+                presets.resolve({"preset": value})
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)

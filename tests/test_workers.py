@@ -9,13 +9,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import optuna
 import pytest
 
-from sweeping import engine
+from sweeping import storage
 from tests.conftest import ROOT
 from tests.test_sweeps import write_sweep
 
@@ -174,15 +176,67 @@ def _exists(name) -> bool:
 
 
 def test_worker_seeds_differ_between_starts_and_workers():
-    first = engine.worker_seed(0, 0)
-    assert engine.worker_seed(0, 5) != first  # a resumed study: the trials already run count
-    assert engine.worker_seed(1, 0) != first
+    first = storage.worker_seed(0, 0)
+    assert storage.worker_seed(0, 5) != first  # a resumed study: the trials already run count
+    assert storage.worker_seed(1, 0) != first
+
+
+def watched(monkeypatch, rounds):
+    """A :class:`StaleTrialWatch` (10 ms heartbeat) over a study whose look for stale trials raises,
+    round after round, ``rounds`` (an exception, or None for a round that succeeds); it is stopped
+    once they are over, or once its thread has ended. Returns whether the thread was alive to the end."""
+    from sweeping.heartbeat import StaleTrialWatch
+
+    left = list(rounds)
+    over = threading.Event()
+
+    def fail_stale_trials(study):
+        if not left:
+            over.set()
+            return
+        error = left.pop(0)
+        if error is not None:
+            raise error
+
+    monkeypatch.setattr(optuna.storages, "fail_stale_trials", fail_stale_trials)
+    storage = SimpleNamespace(get_heartbeat_interval=lambda: 0.01, url="postgresql://ann:s3cret@db.example/sweeps")
+    with StaleTrialWatch(SimpleNamespace(_storage=storage)) as watch:
+        deadline = time.monotonic() + 30
+        while not over.is_set() and watch.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return watch.thread.is_alive()
+
+
+def unreachable():
+    """What Optuna raises when the database is down: its own error, caused by SQLAlchemy's."""
+    from sqlalchemy.exc import OperationalError
+
+    error = optuna.exceptions.StorageInternalError("An exception is raised during the commit.")
+    error.__cause__ = OperationalError("SELECT 1", {}, ConnectionRefusedError("password s3cret refused by db.example"))
+    return error
+
+
+def test_the_stale_trial_watch_outlives_database_errors_and_says_once_when_they_persist(monkeypatch, capsys):
+    assert watched(monkeypatch, [unreachable(), unreachable(), None])  # a hiccup: silent
+    assert capsys.readouterr().err == ""
+    assert watched(monkeypatch, [unreachable() for _ in range(8)] + [OSError("disk gone")])
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines  # once, not every heartbeat
+    assert lines[0].startswith("warning: cannot look for trials of silent workers (OperationalError: ")
+    assert "refused by db.example" in lines[0] and "s3cret" not in lines[0]
+
+
+def test_the_stale_trial_watch_does_not_hide_a_bug(monkeypatch):
+    seen = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: seen.append(hook.exc_type))
+    assert not watched(monkeypatch, [TypeError("a bug, not the database")])
+    assert seen == [TypeError]
 
 
 LOCK_HOLDER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from sweeping.engine import database_lock
+from sweeping.locks import database_lock
 url, log, who, hold = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
 with database_lock(url, "lock-test"):
     open(log, "a").write(who + " in\\n")

@@ -42,15 +42,23 @@ class LocalRun(Reporter):
         self.folder = unique_dir(parent, name) if folder is None else Path(folder)
         write_json(self.folder / "config.json", config)
         self.history: list[dict] = []
+        self.columns: dict[str, list[str]] = {}  # each series' columns (log_scalars)
 
-    def log_batch(self, row):
-        path = self.folder / "batch_loss.csv"
-        new = not path.exists()
-        with open(path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+    def log_scalars(self, series, row, step):
+        """Appends the row to ``<series>.csv`` (``batch_loss.csv``, ``pretraining.csv``); a row with a
+        column the file lacks (pretraining's next layer) rewrites the file with every column."""
+        path = self.folder / f"{series}.csv"
+        columns = self.columns.setdefault(series, [])
+        if all(key in columns for key in row) and path.exists():
+            with open(path, "a", newline="") as handle:
+                csv.DictWriter(handle, fieldnames=columns).writerow(row)
+            return
+        rows: list[dict] = []
+        if path.exists():
+            with open(path, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        columns.extend(key for key in row if key not in columns)
+        write_csv_rows(path, columns, [*rows, row])
 
     def remember_wandb(self, run_id) -> None:
         """Keep the W&B run's id, so a resumed run continues the same W&B run."""

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
+import numpy as np
+
 from . import SPLIT_TITLES, Reporter, confusion_key
 
 
@@ -81,17 +83,14 @@ class WandbRun(Reporter):
         self.run_id = self.run.id
         self.run.define_metric("epoch")
         self.run.define_metric("*", step_metric="epoch")
-        self.run.define_metric("batch")
-        self.run.define_metric("batch_loss", step_metric="batch")
-        self.run.define_metric("pretrain_epoch")
-        self.run.define_metric("pretrain/*", step_metric="pretrain_epoch")
+        self.steps, self.stepped = {"epoch"}, set()  # step metrics, and the keys drawn against one
         self.best = None
         self.monitor, self.goal = "val_accuracy", "max"
+        # wandb agent sets the sweep's id: the run is one of its trials
+        self.in_sweep = bool(getattr(self.run, "sweep_id", None) or os.environ.get("WANDB_SWEEP_ID"))
 
-    @property
-    def in_sweep(self) -> bool:
-        """Whether ``wandb agent`` started this run (it sets the sweep's id)."""
-        return bool(getattr(self.run, "sweep_id", None) or os.environ.get("WANDB_SWEEP_ID"))
+    def rename(self, name: str) -> None:
+        self.run.name = name
 
     def watch(self, monitor: str, goal: str) -> None:
         """The metric whose best value and epoch go into the summary as they happen (goal "max"/"min")."""
@@ -115,14 +114,9 @@ class WandbRun(Reporter):
             self.run.summary[f"best_{self.monitor}"] = self.best  # a plain float: summary="max" would be replaced
             self.run.summary["best_epoch"] = int(epoch)
 
-    def log_samples(self, x, y, image_shape, class_names, grid_png: Path) -> None:
-        from .plots import one_sample_per_class
-
-        images = [
-            self.wandb.Image(x[i].reshape(image_shape), caption=class_names[y[i]])
-            for i in one_sample_per_class(x, y, len(class_names))
-        ]
-        self.run.log({"samples": images, "sample_grid": self.wandb.Image(str(grid_png))}, commit=False)
+    def log_images(self, name: str, images: list, captions: list[str]) -> None:
+        logged = [self.wandb.Image(image, caption=caption) for image, caption in zip(images, captions)]
+        self.run.log({name: logged}, commit=False)
 
     def log_confusion(self, y_true, y_pred, class_names, split: str = "test") -> None:
         matrix = self.wandb.plot.confusion_matrix(
@@ -133,32 +127,29 @@ class WandbRun(Reporter):
         )
         self.run.log({confusion_key(split): matrix}, commit=False)
 
-    def log_mistakes(self, rows, images, image_shape, class_names) -> None:
-        """A W&B Table of the misclassified test examples (image, labels, probabilities), as W&B's
-        own Keras evaluation callback logs predictions."""
-        columns = ["index", "image", "true", "predicted", *[f"p({name})" for name in class_names]]
-        table = self.wandb.Table(columns=columns)
-        for row, image in zip(rows, images):
-            table.add_data(
-                row["index"],
-                self.wandb.Image(image.reshape(image_shape)) if image_shape else None,
-                row["true"],
-                row["predicted"],
-                *[row[f"p({name})"] for name in class_names],
-            )
-        self.run.log({"misclassified_test_examples": table}, commit=False)
+    def log_table(self, name: str, columns: list[str], rows: list[list]) -> None:
+        """A W&B Table, its array cells as images (as W&B's own Keras evaluation callback logs predictions)."""
+        table = self.wandb.Table(columns=list(columns))
+        for row in rows:
+            table.add_data(*[self.wandb.Image(cell) if isinstance(cell, np.ndarray) else cell for cell in row])
+        self.run.log({name: table}, commit=False)
 
-    def log_pretraining(self, row: dict) -> None:
-        self.run.log(row)
+    def log_scalars(self, series: str, row: dict, step: str) -> None:
+        """The row against its step metric, defined on first sight (W&B draws each key against it)."""
+        if step not in self.steps:
+            self.steps.add(step)
+            self.run.define_metric(step)
+        for key in row:
+            if key not in self.steps and key not in self.stepped:
+                self.stepped.add(key)
+                self.run.define_metric(key, step_metric=step)
+        self.run.log({key: value for key, value in row.items() if key == step or key not in self.steps})
 
-    def log_batch(self, row: dict) -> None:
-        self.run.log({"batch": row["batch"], "batch_loss": row["batch_loss"]})
-
-    def log_histograms(self, epoch: int, values: dict) -> None:
-        """W&B histograms (64 bins) of ``values``, joined to the epoch's row: they arrive before the
+    def log_histograms(self, values: dict, step: str, at: int) -> None:
+        """W&B histograms (64 bins) of ``values``, joined to the step's row: they arrive before the
         epoch's metrics, whose log commits the row."""
         histograms = {name: self.wandb.Histogram(array, num_bins=64) for name, array in values.items()}
-        self.run.log({"epoch": epoch, **histograms}, commit=False)
+        self.run.log({step: at, **histograms}, commit=False)
 
     def log_model(self, path, metadata: dict) -> None:
         """The saved model as a W&B Artifact of type "model", its metrics in the metadata."""

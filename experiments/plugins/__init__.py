@@ -9,6 +9,7 @@ them, so a run pays for no study it does not use.
 
 from __future__ import annotations
 
+from ..plugin import Plugin
 from . import (
     adversarial,
     augment,
@@ -17,6 +18,7 @@ from . import (
     conv_figures,
     curves,
     dynamics,
+    grad_clip,
     kfold,
     label_smoothing,
     latent,
@@ -29,13 +31,13 @@ from . import (
     stopping,
     study_figures,
 )
-from .base import ConfigError, Plugin, Priority, RunContext
 
 PLUGINS: tuple[Plugin, ...] = (
     schedule.Schedule(),
     adversarial.Adversarial(),
     augment.Augment(),
     label_smoothing.LabelSmoothing(),
+    grad_clip.GradClip(),
     stopping.Stopping(),
     batch_log.BatchLog(),
     measurements.Measurements(),
@@ -59,4 +61,9 @@ def active(config, plugins=PLUGINS) -> list[Plugin]:
     return [p for _, _, p in sorted(enabled, key=lambda item: item[:2])]
 
 
-__all__ = ["PLUGINS", "ConfigError", "Plugin", "Priority", "RunContext", "active"]
+def named(name: str) -> Plugin:
+    """The registered plugin called ``name``."""
+    return next(plugin for plugin in PLUGINS if plugin.name == name)
+
+
+__all__ = ["PLUGINS", "active", "named"]

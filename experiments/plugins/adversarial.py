@@ -23,8 +23,9 @@ import numpy as np
 
 import nn
 
+from ..errors import ConfigError
 from ..options import FRACTION, option
-from .base import ConfigError, Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 PIXEL_MAX = 255.0
 
@@ -114,13 +115,17 @@ class AdversarialConfig:
     )
 
 
-class Adversarial(Plugin):
+class Adversarial(Plugin[list]):
     """Adversarial training (the step) and the FGSM report (after training)."""
 
     name = "adversarial"
     example = {"fgsm_eps": 0.1, "adv_train": True}
+    changes = Changes(summary=("test_accuracy_fgsm", "test_loss_fgsm"), files=("fgsm.png",), trajectory=True)
     section = AdversarialConfig
     priority = Priority.DATA  # replaces the plain step; augmentation (after it) wraps this one
+
+    def new_state(self) -> list:
+        return []  # what the figure draws: [(pixels, adversarial, labels, clean, fooled, eps)]
 
     def enabled(self, config):
         s = config.get(AdversarialConfig)
@@ -128,14 +133,14 @@ class Adversarial(Plugin):
 
     def check(self, config, data):
         s = config.get(AdversarialConfig)
-        if data.image_shape is None or data.task != "classification" or not data.info.eight_bit:
+        if data.image_shape is None or not data.task.classifies or not data.info.eight_bit:
             raise ConfigError(
                 f"--fgsm_eps and --adv_train need a classification data set of 8-bit images, not {data.name}"
             )
         if s.adv_train and not s.fgsm_eps:
             raise ConfigError("--adv_train needs --fgsm_eps > 0 (the size of the adversarial perturbation)")
 
-    def logged_metrics(self, config, task):
+    def logged_metrics(self, config):
         return ["fgsm_eps", "test_accuracy_fgsm", "test_loss_fgsm"] if config.get(AdversarialConfig).fgsm_eps else []
 
     def wrap_step(self, step, run):
@@ -153,18 +158,17 @@ class Adversarial(Plugin):
         scores = nn.evaluate(model, run.loss, x_adv, data.y_test)
         clean = run.evaluations["test"].predictions[:8]
         fooled = model.predict(x_adv[:8]).argmax(axis=1)
-        run.state[self.name] = (pixels[:8], adversarial[:8], data.y_test[:8], clean, fooled, eps)
+        run.state_of(self)[:] = [(pixels[:8], adversarial[:8], data.y_test[:8], clean, fooled, eps)]
         return {"fgsm_eps": eps, "test_accuracy_fgsm": scores["accuracy"], "test_loss_fgsm": scores["loss"]}
 
     def figures(self, run):
-        pending = run.state.get(self.name)
-        if pending is None:
+        if not run.state_of(self):
             return {}
-        from tracking import plots
+        from tracking import tiles
 
-        pixels, adversarial, y, clean, fooled, eps = pending
+        pixels, adversarial, y, clean, fooled, eps = run.state_of(self)[0]
         data = run.data
-        path = plots.adversarial_figure(
+        path = tiles.adversarial_figure(
             pixels, adversarial, y, clean, fooled, data.image_shape, data.class_names, eps, run.folder / "fgsm.png"
         )
         return {"fgsm": path}

@@ -11,8 +11,9 @@ import numpy as np
 
 import nn
 
-from ..options import option
-from .base import ConfigError, Plugin, Priority
+from ..errors import ConfigError
+from ..options import NON_NEGATIVE, FiniteFloat, option
+from ..plugin import Changes, Plugin, Priority
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class AugmentConfig:
     elastic: float = option(
         0.0,
         "--elastic",
-        type=click.FloatRange(min=0.0),
+        type=NON_NEGATIVE,
         help="Elastic distortions of training images (Simard et al. 2003): each pixel moves along a random "
         "displacement field, uniform in [-1, 1], smoothed by a Gaussian of --elastic_sigma pixels and scaled "
         "by this factor (alpha; Simard used 34 with sigma 4 on MNIST) (0: off).",
@@ -38,7 +39,7 @@ class AugmentConfig:
         4.0,
         "--elastic_sigma",
         "--elastic-sigma",
-        type=click.FloatRange(min=0.0, min_open=True),
+        type=FiniteFloat(min=0.0, min_open=True),
         help="--elastic: width in pixels of the Gaussian that smooths the displacement field.",
     )
 
@@ -158,11 +159,15 @@ class Augmentation(nn.Callback):
         return augmented_step
 
 
-class Augment(Plugin):
+class Augment(Plugin[list]):
     name = "augment"
     example = {"augment": 1, "elastic": 8.0}
+    changes = Changes(trajectory=True)
     section = AugmentConfig
     priority = Priority.DATA + 1  # after adversarial training's step: it moves the images that step sees
+
+    def new_state(self) -> list:
+        return []  # the run's Augmentation (its step wrapper and callback)
 
     def enabled(self, config):
         section = config.get(AugmentConfig)
@@ -170,7 +175,7 @@ class Augment(Plugin):
 
     def check(self, config, data):
         shift = config.get(AugmentConfig).augment
-        if data.image_shape is None or data.task != "classification":
+        if data.image_shape is None or not data.task.classifies:
             flag = "--augment shifts" if shift else "--elastic distorts"
             raise ConfigError(f"{flag} images: it needs an image classification data set, not {data.name}")
         if shift >= min(data.image_shape):
@@ -180,12 +185,13 @@ class Augment(Plugin):
             )
 
     def _augmentation(self, run) -> Augmentation:
-        if self.name not in run.state:
+        kept = run.state_of(self)
+        if not kept:
             section = run.config.get(AugmentConfig)
-            run.state[self.name] = Augmentation(
-                run.data, section.augment, run.config.data.seed, section.elastic, section.elastic_sigma
+            kept.append(
+                Augmentation(run.data, section.augment, run.config.data.seed, section.elastic, section.elastic_sigma)
             )
-        return run.state[self.name]
+        return kept[0]
 
     def wrap_step(self, step, run):
         return self._augmentation(run).step(step)

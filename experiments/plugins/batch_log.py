@@ -10,7 +10,7 @@ import click
 import nn
 
 from ..options import option
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,13 @@ class BatchLoss(nn.Callback):
         if self.count % self.every == 0:
             row = {"batch": self.count, "epoch": epoch, "batch_loss": logs["loss"]}
             for reporter in self.reporters:
-                reporter.log_batch(row)
+                reporter.log_scalars("batch_loss", row, step="batch")
 
 
 class BatchLog(Plugin):
     name = "batch_log"
     example = {"log_every": 5}
+    changes = Changes(files=("batch_loss.csv",))
     section = BatchLogConfig
     priority = Priority.MEASURE
 

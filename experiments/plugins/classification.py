@@ -13,31 +13,42 @@ set."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 import nn
 from nn import metrics
 from tracking import SPLIT_TITLES, confusion_key
 
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 MAX_LOGGED_MISTAKES = 1000
 MISTAKE_FIGURE = 16
 SPLITS = ("train", "val", "test")
 
 
-def task_of(config) -> str:
-    from ..session import task_of
+@dataclass
+class Mistakes:
+    """The most confident mistakes on the test set, for the figure: their rows and images."""
 
-    return task_of(config)
+    rows: list = field(default_factory=list)
+    images: np.ndarray | None = None
 
 
-class ClassificationReport(Plugin):
+class ClassificationReport(Plugin[Mistakes]):
     name = "classification"
     priority = Priority.RECORD
+    changes = Changes(
+        summary=("test_recall/*", "test_macro_f1"),
+        files=("mistakes.csv", "confusion_matrix.csv", "confusion_matrix.png", "samples.png"),
+    )
+
+    def new_state(self) -> Mistakes:
+        return Mistakes()
 
     def enabled(self, config):
-        return task_of(config) == "classification"
+        return config.task.classifies
 
     def after_training(self, run):
         from tracking.files import write_csv_rows, write_text
@@ -71,25 +82,40 @@ class ClassificationReport(Plugin):
         if data.image_shape is not None:
             images = data.preprocessing.invert(data.x_test[wrong[:MAX_LOGGED_MISTAKES]])
         logged = rows[:MAX_LOGGED_MISTAKES]
-        run.state[self.name] = (rows[:MISTAKE_FIGURE], images)
+        run.state_of(self).rows, run.state_of(self).images = rows[:MISTAKE_FIGURE], images
+        columns = ["index", "image", "true", "predicted", *[f"p({name})" for name in names]]
+        table = [
+            [
+                row["index"],
+                None if images is None else images[i].reshape(data.image_shape),
+                row["true"],
+                row["predicted"],
+                *[row[f"p({name})"] for name in names],
+            ]
+            for i, row in enumerate(logged)
+        ]
         for reporter in run.reporters:
-            reporter.log_mistakes(
-                logged, images if images is not None else [None] * len(logged), data.image_shape, names
-            )
+            reporter.log_table("misclassified_test_examples", columns, table)
         return test.flat("test")
 
     def figures(self, run):
-        from tracking import plots
+        from tracking import plots, tiles
 
         from .titles import dataset_title
 
         data, figures = run.data, {}
         if data.image_shape is not None:
-            grid = plots.sample_grid(
+            grid = tiles.sample_grid(
                 data.x_train, data.y_train, data.image_shape, data.class_names, run.folder / "samples.png"
             )
+            shown = tiles.one_sample_per_class(data.x_train, data.y_train, data.n_classes)
             for reporter in run.reporters:
-                reporter.log_samples(data.x_train, data.y_train, data.image_shape, data.class_names, grid)
+                reporter.log_images(
+                    "samples",
+                    [data.x_train[i].reshape(data.image_shape) for i in shown],
+                    [data.class_names[data.y_train[i]] for i in shown],
+                )
+            figures["sample_grid"] = grid
         for split in SPLITS:
             scores = run.evaluations.get(split)
             if scores is not None:
@@ -101,9 +127,9 @@ class ClassificationReport(Plugin):
                 )
         test = run.evaluations.get("test")
         if test is not None:
-            rows, images = run.state.get(self.name, ([], None))
+            rows, images = run.state_of(self).rows, run.state_of(self).images
             if images is not None:
-                figures["worst_mistakes"] = plots.mistakes_figure(
+                figures["worst_mistakes"] = tiles.mistakes_figure(
                     images[:MISTAKE_FIGURE], rows, data.image_shape, run.folder / "worst_mistakes.png"
                 )
         return figures

@@ -10,8 +10,7 @@ import numpy as np
 
 import nn
 
-from .base import Plugin, Priority
-from .classification import task_of
+from ..plugin import Changes, Plugin, Priority
 
 CONVOLUTIONS = (nn.layers.Conv2D, nn.layers.LocallyConnected2D)
 
@@ -19,15 +18,16 @@ CONVOLUTIONS = (nn.layers.Conv2D, nn.layers.LocallyConnected2D)
 class ConvFigures(Plugin):
     name = "conv_figures"
     example = {"arch": "cnn", "filters": (4, 4)}
+    changes = Changes(files=("filters.png", "activation_maps.png", "activation_maps_1.png"))
     priority = Priority.REPORT
 
     def enabled(self, config):
-        return config.model.arch != "mlp" and task_of(config) == "classification"
+        return config.model.arch != "mlp" and config.task.classifies
 
     def figures(self, run):
         if "test" not in run.evaluations:
             return {}
-        from tracking import plots
+        from tracking import tiles
 
         from .titles import run_title
 
@@ -40,13 +40,13 @@ class ConvFigures(Plugin):
             kernels = kernels[(ho // 2) * wo + wo // 2]
             name = f"{name} (central position)"
         kernels = kernels.reshape(k, k, c, f)
-        index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
+        index = tiles.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
         x = model.as_input(data.x_test[index])
         images, labels = data.preprocessing.invert(x), data.y_test[index]
         (first_maps, first_layer), *deeper = found = convolution_maps(model, x)
         figures = {
-            "filters": plots.filters_figure(kernels, run.folder / "filters.png", title=name),
-            "activation_maps": plots.activation_maps_figure(
+            "filters": tiles.filters_figure(kernels, run.folder / "filters.png", title=name),
+            "activation_maps": tiles.activation_maps_figure(
                 images,
                 first_maps,
                 labels,
@@ -57,7 +57,7 @@ class ConvFigures(Plugin):
             ),
         }
         for depth, (maps, layer) in enumerate(deeper, start=1):
-            figures[f"activation_maps_{depth}"] = plots.activation_maps_figure(
+            figures[f"activation_maps_{depth}"] = tiles.activation_maps_figure(
                 images,
                 maps,
                 labels,

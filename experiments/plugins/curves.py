@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from nn import metrics
 
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 
 class Curves(Plugin):
     name = "curves"
     priority = Priority.REPORT
+    changes = Changes(files=("curves.png",))
 
     def figures(self, run):
         if not run.history:

@@ -22,7 +22,7 @@ import numpy as np
 import nn
 from nn.layers import ActivationLayer
 
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 from .inside import inside, layer_outputs
 
 PROBE = 256
@@ -73,7 +73,7 @@ class Spread(nn.Callback):
     def on_epoch_end(self, epoch, metrics):
         values = self.record(epoch)
         for reporter in self.reporters:
-            reporter.log_histograms(epoch, values)
+            reporter.log_histograms(values, step="epoch", at=epoch)
 
 
 def series(history: list[dict], prefix: str, labels: list[str]) -> dict[str, list[float]]:
@@ -86,17 +86,21 @@ def series(history: list[dict], prefix: str, labels: list[str]) -> dict[str, lis
     return found
 
 
-class Dynamics(Plugin):
+class Dynamics(Plugin[list]):
     name = "dynamics"
     example = {"dynamics": True}
+    changes = Changes(files=("gradient_norms.png", "dead_relu.png", "weight_spread.png"))
     priority = Priority.MEASURE
+
+    def new_state(self) -> list:
+        return []  # the run's Spread callback
 
     def enabled(self, config):
         return inside(config).dynamics
 
     def callbacks(self, run):
         spread = Spread(run.model, run.data.x_train[:PROBE], run.reporters, seed=run.config.data.seed)
-        run.state[self.name] = spread
+        run.state_of(self)[:] = [spread]
         return [spread]
 
     def figures(self, run):
@@ -132,7 +136,7 @@ class Dynamics(Plugin):
                 ylabel="dead fraction",
                 limits=(-0.02, 1.02),
             )
-        spread = run.state.get(self.name)
+        spread = next(iter(run.state_of(self)), None)
         if spread is not None and spread.rows:
             figures["weight_spread"] = plots.spread_figure(
                 spread.rows, PERCENTILES, folder / "weight_spread.png", title=title

@@ -24,10 +24,10 @@ import click
 import numpy as np
 
 import datasets
-from nn import metrics
 
+from ..errors import ConfigError
 from ..options import option
-from .base import ConfigError, Plugin
+from ..plugin import Changes, Plugin
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class KFold(Plugin):
 
     name = "kfold"
     example = {"folds": 2}
+    changes = Changes(summary=("cv_val_*_mean", "cv_val_*_std", "fold1_val_*", "fold2_val_*"), files=("fold1", "fold2"))
     section = CrossValidationConfig
     name_slot = "last"
 
@@ -74,8 +75,8 @@ class KFold(Plugin):
     def name_part(self, config):
         return f"_cv{config.get(CrossValidationConfig).folds}"
 
-    def logged_metrics(self, config, task):
-        metric = "accuracy" if task == "classification" else "rmse"
+    def logged_metrics(self, config):
+        metric = config.task.primary_metric
         folds = config.get(CrossValidationConfig).folds
         return [
             "folds",
@@ -89,29 +90,23 @@ class KFold(Plugin):
     def run_instead(self, config, run_one, *, name, callbacks=(), group=None, tags=None, say=print, progress=True, **_):
         from tracking.local import LocalRun
 
-        from .. import preflight
-        from ..session import RunResult, load_data, open_reporters
+        from ..session import open_trackers
 
         k = config.get(CrossValidationConfig).folds
-        unsplit = load_data(config.replace(val_fraction=0.0, scaling="none"))
-        preflight.check(config, unsplit)  # each fold's run checks again, with the plugins
-        try:
-            folds = datasets.kfold(unsplit.y_train, k, config.data.seed, stratify=unsplit.task == "classification")
-        except ValueError as error:
-            raise ConfigError(f"--folds {k}: {error}") from None
+        unsplit, folds = _folds(config)
         parent = LocalRun(config.tracking.output_dir, name, config.flat())
         cv_group = group or name
-        reporters = [parent, *open_reporters(config, name, group=cv_group, tags=tags, job_type="cv")]
-        metric = metrics.PRIMARY[unsplit.task][0]
+        reporters = [parent, *open_trackers(config, name, group=cv_group, tags=tags, job_type="cv")]
         say(f"{name}: {k}-fold cross-validation of {len(unsplit.y_train)} training examples")
         results = []
         fold_config = config.replace(folds=0)
         try:
             for index, (train, val) in enumerate(folds, start=1):
                 say(f"fold {index}/{k}: {len(train)} train / {len(val)} val")
+                fold = fold_data(unsplit, train, val, config.data.scaling)
                 result = run_one(
                     fold_config,
-                    data=fold_data(unsplit, train, val, config.data.scaling),
+                    data=fold,
                     callbacks=callbacks,
                     group=cv_group,
                     tags=tags,
@@ -126,35 +121,64 @@ class KFold(Plugin):
             for reporter in reporters:
                 reporter.finish({"status": "failed"}, 1)
             raise
-        status = next((r.status for r in results if r.status != "finished"), "finished")
-        summary: dict[str, Any] = {
-            "status": status,
-            "folds": k,
-            "folds_completed": sum(r.status == "finished" for r in results),
-        }
-        values = [r.summary[f"best_val_{metric}"] for r in results if r.status == "finished"]
-        if values and status == "finished":
-            summary.update(
-                {
-                    f"cv_val_{metric}_mean": float(np.mean(values)),
-                    f"cv_val_{metric}_std": float(np.std(values)),
-                    **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
-                    f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results])),
-                }
-            )
-            say(
-                f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
-                f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds"
-            )
-        exit_code = next((r.exit_code for r in results if r.exit_code), 0)
-        where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
-        if any("offline" in line for line in where):  # the folds' own runs gave no hint of their own
-            where.append(
-                f"W&B: its {len(results)} fold runs are offline runs too; `wandb sync --sync-all` uploads them all"
-            )
-        for line in [f"results: {parent.folder}", *where]:
-            say(line)
-        last = results[-1]
-        return RunResult(
-            status, [r.history for r in results], summary, parent.folder, last.message, last.model, exit_code
+        return _finish(results, k, config.task.primary_metric, reporters, parent.folder, say)
+
+
+def _folds(config) -> tuple[datasets.Dataset, list]:
+    """The training data, unsplit and unscaled, and its ``(train, val)`` index pairs: one per fold."""
+    from .. import preflight
+    from ..session import load_data
+
+    k = config.get(CrossValidationConfig).folds
+    unsplit = load_data(config.replace(val_fraction=0.0, scaling="none"))
+    preflight.check(config, unsplit)  # each fold's run checks again, with the plugins
+    try:
+        return unsplit, datasets.kfold(unsplit.y_train, k, config.data.seed, stratify=unsplit.task.classifies)
+    except ValueError as error:
+        raise ConfigError(f"--folds {k}: {error}") from None
+
+
+def cv_summary(results: list, k: int, metric: str) -> dict[str, Any]:
+    """The cross-validation's summary: the status, the folds completed and, when every fold finished,
+    the mean and standard deviation of the folds' best validation ``metric`` and their mean test score."""
+    status = next((r.status for r in results if r.status != "finished"), "finished")
+    summary: dict[str, Any] = {
+        "status": status,
+        "folds": k,
+        "folds_completed": sum(r.status == "finished" for r in results),
+    }
+    values = [r.summary[f"best_val_{metric}"] for r in results if r.status == "finished"]
+    if values and status == "finished":
+        summary.update(
+            {
+                f"cv_val_{metric}_mean": float(np.mean(values)),
+                f"cv_val_{metric}_std": float(np.std(values)),
+                **{f"fold{i}_val_{metric}": v for i, v in enumerate(values, start=1)},
+                f"cv_test_{metric}_mean": float(np.mean([r.summary[f"test_{metric}"] for r in results])),
+            }
         )
+    return summary
+
+
+def _finish(results: list, k: int, metric: str, reporters: list, folder, say):
+    """Say the cross-validated score, close the cross-validation's reporters, say where it all is."""
+    from ..session import RunResult
+
+    summary = cv_summary(results, k, metric)
+    if f"cv_val_{metric}_mean" in summary:
+        say(
+            f"cross-validated val_{metric}: {summary[f'cv_val_{metric}_mean']:.4f} ± "
+            f"{summary[f'cv_val_{metric}_std']:.4f} over {k} folds"
+        )
+    exit_code = next((r.exit_code for r in results if r.exit_code), 0)
+    where = [line for line in (reporter.finish(summary, exit_code) for reporter in reporters) if line]
+    if any("offline" in line for line in where):  # the folds' own runs gave no hint of their own
+        where.append(
+            f"W&B: its {len(results)} fold runs are offline runs too; `wandb sync --sync-all` uploads them all"
+        )
+    for line in [f"results: {folder}", *where]:
+        say(line)
+    last = results[-1]
+    return RunResult(
+        summary["status"], [r.history for r in results], summary, folder, last.message, last.model, exit_code
+    )

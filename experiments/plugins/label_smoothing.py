@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from nn import losses
 
+from ..errors import ConfigError
 from ..options import UNIT, option
-from .base import ConfigError, Plugin
+from ..plugin import Changes, Plugin
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class LabelSmoothingConfig:
 class LabelSmoothing(Plugin):
     name = "label_smoothing"
     example = {"label_smoothing": 0.1}
+    changes = Changes(trajectory=True)
     section = LabelSmoothingConfig
 
     def enabled(self, config):

@@ -26,13 +26,15 @@ top one, computed through the pretrained stack, next to the fine-tuned network's
 from __future__ import annotations
 
 from copy import deepcopy
+from dataclasses import dataclass, field
 
 import numpy as np
 
 import nn
 from nn.layers import ActivationLayer, Dense
 
-from .base import ConfigError, Plugin, Priority
+from ..errors import ConfigError
+from ..plugin import Changes, Plugin, Priority
 from .inside import InsideConfig, inside, layer_outputs, representations
 from .pretrain import PretrainConfig, hidden_blocks
 
@@ -91,11 +93,25 @@ def panels(model, x: np.ndarray, method: str, seed: int, encoder=None) -> list[t
     return drawn
 
 
-class Latent(Plugin):
+@dataclass
+class LatentState:
+    """What the latent plugin keeps between its hooks."""
+
+    untrained: nn.Sequential | None = None  # the initial weights (not for a resumed run)
+    encoder: nn.Sequential | None = None  # the pretrained stack, before fine-tuning
+    indices: np.ndarray | None = None  # the test samples projected
+    panels: list = field(default_factory=list)  # (title, 2-D points) of each trained representation
+
+
+class Latent(Plugin[LatentState]):
     name = "latent"
     example = {"latent": "pca"}
+    changes = Changes(summary=("latent_knn/*", "latent_knn_untrained/*"), files=("latent.png",))
     section = InsideConfig
     priority = Priority.REPORT
+
+    def new_state(self) -> LatentState:
+        return LatentState()
 
     def enabled(self, config):
         return inside(config).latent != "none"
@@ -106,18 +122,18 @@ class Latent(Plugin):
 
     def prepare(self, run):
         if not run.resuming:  # the initial weights: the "untrained" row
-            run.state[self.name] = {"untrained": deepcopy(run.model)}
+            run.state_of(self).untrained = deepcopy(run.model)
 
     def before_training(self, run):
         if run.config.get(PretrainConfig).pretrain == "autoencoder":
-            run.state.setdefault(self.name, {})["encoder"] = pretrained_encoder(run.model)
+            run.state_of(self).encoder = pretrained_encoder(run.model)
 
     def after_training(self, run):
         """How well each hidden representation separates the classes, as one number per layer: the 5-fold
         cross-validated accuracy of a 5-nearest-neighbour classifier on the representation of the same test
         samples (an analysis of the network, chosen by nothing), for the trained and the untrained network:
         ``latent_knn/<k>`` and ``latent_knn_untrained/<k>``, k counting the hidden representations."""
-        if run.data.task != "classification":
+        if not run.data.task.classifies:
             return {}
         from sklearn.model_selection import cross_val_score
         from sklearn.neighbors import KNeighborsClassifier
@@ -128,7 +144,7 @@ class Latent(Plugin):
         if np.bincount(y).min() < 5:
             return {}
         scores = {}
-        models = [("latent_knn", run.model), ("latent_knn_untrained", run.state.get(self.name, {}).get("untrained"))]
+        models = [("latent_knn", run.model), ("latent_knn_untrained", run.state_of(self).untrained)]
         for key, model in models:
             if model is None:
                 continue
@@ -146,18 +162,18 @@ class Latent(Plugin):
         from tracking import plots
 
         data, method, seed = run.data, inside(run.config).latent, run.config.data.seed
-        state = run.state.setdefault(self.name, {})
+        state = run.state_of(self)
         index = sample_indices(len(data.x_test), seed)
-        state["indices"] = index
-        state["panels"] = panels(run.model, data.x_test[index], method, seed, state.get("encoder"))
-        drawn, columns = state["panels"], None
-        untrained = state.get("untrained")
+        state.indices = index
+        state.panels = panels(run.model, data.x_test[index], method, seed, state.encoder)
+        drawn, columns = state.panels, None
+        untrained = state.untrained
         if untrained is not None:
             before = [
                 (f"untrained: {name}", points) for name, points in panels(untrained, data.x_test[index], method, seed)
             ]
             columns = len(before)  # one row untrained, one trained (the autoencoder's code, if any, below)
-            drawn = before + [(f"trained: {name}", points) for name, points in state["panels"]]
+            drawn = before + [(f"trained: {name}", points) for name, points in state.panels]
         from .titles import run_title
 
         title = f"{'PCA' if method == 'pca' else 't-SNE'} of the hidden layers on {len(index)} test samples"

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ConfigError, Plugin, Priority
+from ..errors import ConfigError
+from ..plugin import Changes, Plugin, Priority
 from .inside import dense_hidden_layers, inside
 
 STEPS = 200
@@ -95,10 +96,14 @@ def starting_points(x_train: np.ndarray, n: int, seed: int) -> np.ndarray:
     return x_train.mean(axis=0, dtype=np.float64) + noise
 
 
-class Maximize(Plugin):
+class Maximize(Plugin[list]):
     name = "maximize"
     example = {"maximize": 2}
+    changes = Changes(files=("maximize.png",))
     priority = Priority.REPORT
+
+    def new_state(self) -> list:
+        return []  # the figure's rows: (label, inputs, units, values)
 
     def enabled(self, config):
         return inside(config).maximize > 0
@@ -112,7 +117,7 @@ class Maximize(Plugin):
     def figures(self, run):
         if "test" not in run.evaluations:
             return {}
-        from tracking import plots
+        from tracking import tiles
 
         model, data, seed = run.model, run.data, run.config.data.seed
         layers = dense_hidden_layers(model)
@@ -126,8 +131,8 @@ class Maximize(Plugin):
             x = maximize(model, position, units, starting_points(data.x_train, len(units), seed))
             _, a = unit_values(model, position, units, x)
             rows.append((f"{label} ({dense.name})", data.preprocessing.invert(x) - average, units, a))
-        run.state[self.name] = rows
-        path = plots.maximize_figure(
+        run.state_of(self)[:] = rows
+        path = tiles.maximize_figure(
             rows,
             data.image_shape,
             run.folder / "maximize.png",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import nn
 
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 PROBE = 1024  # the fixed training sample of the dead-unit count
 
@@ -14,11 +14,12 @@ PROBE = 1024  # the fixed training sample of the dead-unit count
 class Measurements(Plugin):
     name = "measurements"
     priority = Priority.MEASURE
+    changes = Changes(summary=("distinct_units/*",))
 
     def callbacks(self, run):
         return [nn.GradientNorms(run.model), nn.DeadUnits(run.model, run.data.x_train[:PROBE])]
 
-    def logged_metrics(self, config, task):
+    def logged_metrics(self, config):
         return ["distinct_units/*"]
 
     def summarize(self, run):

@@ -25,8 +25,9 @@ import nn
 import optimizers
 from nn.layers import ActivationLayer, Dense
 
+from ..errors import ConfigError
 from ..options import Choice, option
-from .base import ConfigError, Plugin
+from ..plugin import Changes, Plugin
 
 
 @dataclass(frozen=True)
@@ -123,19 +124,25 @@ class _Logger(nn.Callback):
     def on_epoch_end(self, epoch, metrics):
         self.losses.append(metrics["train_loss"])
         for reporter in self.reporters:
-            reporter.log_pretraining(
-                {"pretrain_epoch": epoch, f"pretrain/reconstruction_loss/{self.index}": metrics["train_loss"]}
+            reporter.log_scalars(
+                "pretraining",
+                {"pretrain_epoch": epoch, f"pretrain/reconstruction_loss/{self.index}": metrics["train_loss"]},
+                step="pretrain_epoch",
             )
 
 
-class Pretrain(Plugin):
+class Pretrain(Plugin[dict]):
     name = "pretrain"
     example = {"pretrain": "autoencoder", "pretrain_epochs": 1}
+    changes = Changes(summary=("pretrain/reconstruction_loss/*",), files=("pretraining.csv",), trajectory=True)
     section = PretrainConfig
     name_slot = "data"
 
     def enabled(self, config):
         return config.get(PretrainConfig).pretrain != "none"
+
+    def new_state(self) -> dict:
+        return {}  # the pretraining's summary entries
 
     def check(self, config, data):
         model, reg = config.model, config.regularisation
@@ -146,13 +153,13 @@ class Pretrain(Plugin):
             )
 
     def before_training(self, run):
-        run.state[self.name] = pretrain(run.model, run.data, run.config, run.reporters, run.say)
+        run.state_of(self).update(pretrain(run.model, run.data, run.config, run.reporters, run.say))
 
-    def logged_metrics(self, config, task):
+    def logged_metrics(self, config):
         return ["pretrain/reconstruction_loss/*"]
 
     def summarize(self, run):
-        return run.state.get(self.name, {})
+        return dict(run.state_of(self))
 
     def name_part(self, config):
         return "_ae"

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Plugin, Priority
-from .classification import task_of
+from ..plugin import Changes, Plugin, Priority
 
 
 class RegressionReport(Plugin):
     name = "regression"
     example = {"dataset": "sine", "loss": "squared_error"}
+    changes = Changes(files=("fit.png",))
     priority = Priority.RECORD
 
     def enabled(self, config):
-        return task_of(config) == "regression"
+        return not config.task.classifies
 
     def before_training(self, run):
         """Start the linear output at the mean target (its bias), so training fits the variation,

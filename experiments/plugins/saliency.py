@@ -7,33 +7,33 @@ import numpy as np
 
 import nn
 
-from .base import Plugin, Priority
-from .classification import task_of
+from ..plugin import Changes, Plugin, Priority
 from .study_figures import plots_on
 
 
 class Saliency(Plugin):
     name = "saliency"
     example = {"plots": True}
+    changes = Changes(files=("saliency.png",))
     priority = Priority.REPORT
 
     def enabled(self, config):
-        return plots_on(config) and task_of(config) == "classification"
+        return plots_on(config) and config.task.classifies
 
     def figures(self, run):
         data, model = run.data, run.model
         if "test" not in run.evaluations or data.image_shape is None:
             return {}
-        from tracking import plots
+        from tracking import tiles
 
-        index = plots.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
+        index = tiles.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
         x, y = model.as_input(data.x_test[index]), data.y_test[index]
         saliency = np.abs(nn.output_gradient(model, x, y))
         images = data.preprocessing.invert(x)
         permutation = data.preprocessing.permutation
         if permutation is not None:
             saliency = saliency[:, np.argsort(permutation)]
-        path = plots.saliency_figure(
+        path = tiles.saliency_figure(
             images, saliency, y, data.image_shape, data.class_names, run.folder / "saliency.png"
         )
         return {"saliency": path}

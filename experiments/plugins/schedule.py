@@ -14,7 +14,7 @@ import click
 import nn
 
 from ..options import NON_NEGATIVE, Choice, FiniteFloat, option
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class ScheduleConfig:
 class Schedule(Plugin):
     name = "schedule"
     example = {"lr_schedule": "cosine", "warmup_epochs": 0.5}
+    changes = Changes(trajectory=True)
     section = ScheduleConfig
     priority = Priority.SCHEDULE
 

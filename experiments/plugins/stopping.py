@@ -11,7 +11,7 @@ import click
 import nn
 
 from ..options import NON_NEGATIVE, option
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,15 @@ class StoppingConfig:
     )
 
 
-class Stopping(Plugin):
+class Stopping(Plugin[list]):
     name = "stopping"
     example = {"patience": 1, "min_delta": 0.001}
+    changes = Changes(summary=("restored_weights_of_epoch",))
     section = StoppingConfig
     priority = Priority.STOP
+
+    def new_state(self) -> list:
+        return []  # the stopping rules of this run
 
     def enabled(self, config):
         s = config.get(StoppingConfig)
@@ -55,15 +59,15 @@ class Stopping(Plugin):
             if run.history:  # resumed: the rule compares with the last completed epoch
                 plateau.previous = run.history[-1]["train_loss"]
             stoppers.append(plateau)
-        run.state[self.name] = stoppers
+        run.state_of(self)[:] = stoppers
         return stoppers
 
-    def logged_metrics(self, config, task):
+    def logged_metrics(self, config):
         return ["stopped_early_at_epoch", "restored_weights_of_epoch"]
 
     def summarize(self, run):
         summary = {}
-        stoppers = run.state.get(self.name, [])
+        stoppers = run.state_of(self)
         for stopper in stoppers:
             if stopper.stopped_epoch is not None:
                 summary["stopped_early_at_epoch"] = stopper.stopped_epoch

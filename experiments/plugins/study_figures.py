@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..options import option
-from .base import Plugin, Priority
+from ..plugin import Changes, Plugin, Priority
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ def plots_on(config) -> bool:
 class StudyFigures(Plugin):
     name = "study_figures"
     example = {"plots": True}
+    changes = Changes(files=("weight_histograms.png", "first_layer_weights.png"))
     section = FiguresConfig
     priority = Priority.REPORT
 
@@ -36,7 +37,7 @@ class StudyFigures(Plugin):
     def figures(self, run):
         if "test" not in run.evaluations:
             return {}
-        from tracking import plots
+        from tracking import plots, tiles
 
         from .titles import run_title
 
@@ -46,7 +47,7 @@ class StudyFigures(Plugin):
         if (
             data.image_shape is not None and first.ndim == 2 and first.shape[0] == data.n_features
         ):  # a dense first layer
-            figures["first_layer_weights"] = plots.first_layer_figure(
+            figures["first_layer_weights"] = tiles.first_layer_figure(
                 first,
                 data.image_shape,
                 run.folder / "first_layer_weights.png",

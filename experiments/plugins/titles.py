@@ -4,7 +4,7 @@ W&B's name."""
 
 from __future__ import annotations
 
-from experiments.config import RunConfig
+from experiments.sections import RunConfig
 
 DATASETS = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "breast_cancer": "breast cancer"}
 OPTIMIZERS = {

@@ -1,0 +1,87 @@
+"""The train.py options every trial of a sweep shares: read from the sweep file's ``command`` and
+``--set`` (:func:`fixed_values`, which also checks every swept value before any trial), and listed
+with the file's constants (:func:`shared_options`)."""
+
+from __future__ import annotations
+
+import click
+
+from experiments import config as configuration
+from experiments import options
+
+LOCATIONS = ("data_dir", "output_dir", "wandb_mode", "wandb_project", "wandb_entity")
+
+
+def shared_options(spec, fixed: dict, leave_out=LOCATIONS) -> dict:
+    """The options every trial shares, whatever sets them (the file's ``value:``, its ``command``,
+    ``--set``), but those in ``leave_out`` (by default where data and results go)."""
+    return {**spec.constants, **{k: v for k, v in fixed.items() if k not in leave_out}}
+
+
+def fixed_from_command(literal: list[str]) -> dict:
+    """Literal train.py flags in the sweep's ``command`` (validated by the CLI itself)."""
+    if not literal:
+        return {}
+    from experiments.cli import add_options, explicit_options
+
+    command = add_options(click.Command("train.py", callback=lambda **_: None))
+    return explicit_options(command.make_context("train.py", list(literal)))
+
+
+def parse_set(values) -> dict:
+    fixed = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not configuration.is_option(key):
+            raise click.BadParameter(f"{item!r}: use KEY=VALUE with a train.py option name", param_hint="'--set'")
+        fixed[key] = configuration.convert(key, value)
+    return fixed
+
+
+def rank_for_preset(spec) -> None:
+    """Trials that start from a sweep's configurations (``from_sweep``): a file that sweeps
+    ``preset`` (this project's best three) sweeps ``rank`` over 1, 2, ... in its place, the
+    student's own best ones; a constant preset is dropped (the sweep's best stands for it)."""
+    from sweeping.spec import Parameter
+
+    preset = spec.parameters.get("preset")
+    if preset is None:
+        return
+    if preset.kind == "categorical" and "rank" not in spec.parameters:
+        ranks = Parameter("rank", "categorical", list(range(1, len(preset.values) + 1)))
+        spec.parameters = {
+            ("rank" if k == "preset" else k): (ranks if k == "preset" else p) for k, p in spec.parameters.items()
+        }
+    else:
+        spec.parameters.pop("preset")
+
+
+def canonical(name: str, value):
+    """``value`` as train.py reads it, when that is a plain value (``xavier`` -> ``Xavier``, the YAML
+    string ``1e-3`` -> 0.001), so the study's choices and its identity agree; a per-layer list keeps
+    the text Optuna holds for it. A value train.py would reject is a ``click.BadParameter``."""
+    converted = options.plain(configuration.convert(name, value))
+    return converted if converted is None or isinstance(converted, (str, int, float, bool)) else value
+
+
+def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str, sweep_file) -> dict:
+    """The train.py options every trial shares; checks every swept key and value first, so a
+    value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search;
+    ``--set from_sweep=DIR`` starts every trial from that sweep's configurations (:func:`rank_for_preset`)."""
+    unknown = [name for name in spec.parameters if not configuration.is_option(name)]
+    if unknown:
+        raise click.BadParameter(
+            f"{sweep_file}: {', '.join(unknown)} are not train.py options", param_hint="'SWEEP_FILE'"
+        )
+    for name, parameter in spec.parameters.items():
+        parameter.values = [canonical(name, value) for value in parameter.values]
+    forced = parse_set(overrides)
+    for key in forced:
+        spec.parameters.pop(key, None)
+    if forced.get("from_sweep"):
+        rank_for_preset(spec)
+    fixed = {**fixed_from_command(literal), **forced, "wandb_mode": wandb_mode}
+    for key, value in (("data_dir", data_dir), ("wandb_project", spec.project), ("wandb_entity", spec.entity)):
+        if value is not None:
+            fixed.setdefault(key, value)
+    return fixed
