@@ -89,7 +89,7 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
     rows = report["members"] + ([report["ensemble"]] if "ensemble" in report else [])
     click.echo(f"{report['dataset']} test set, {report['n_test']} examples")
     for row in rows:
-        if report["task"] == "regression":
+        if not report["task"].classifies:
             click.echo(f"{row['model']}: RMSE {row['rmse']:.4f} | MAE {row['mae']:.4f} | R² {row['r2']:.4f}")
             continue
         fgsm = f" | acc under FGSM {row['accuracy_fgsm']:.4f}" if "accuracy_fgsm" in row else ""

@@ -53,7 +53,7 @@ class Dataset:
 
     @property
     def task(self) -> Task:
-        return Task(self.info.task)
+        return self.info.task
 
     @property
     def class_names(self) -> list[str]:
@@ -70,7 +70,7 @@ class Dataset:
     @property
     def n_outputs(self) -> int:
         """Output units the network needs: one per class, or one per regression target."""
-        return self.n_classes if self.task == "classification" else int(np.prod(self.y_train.shape[1:]))
+        return self.n_classes if self.task.classifies else int(np.prod(self.y_train.shape[1:]))
 
     @property
     def validation(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -98,7 +98,7 @@ def _as_table(x: np.ndarray) -> np.ndarray:
 
 def _targets(y: ArrayLike, task: str) -> np.ndarray:
     y = np.asarray(y)
-    return y.astype(np.int64) if task == "classification" else y.reshape(len(y), -1).astype(np.float32)
+    return y.astype(np.int64) if Task(task).classifies else y.reshape(len(y), -1).astype(np.float32)
 
 
 def describe(name: str, target: str | None = None, task: str = "auto") -> DatasetInfo:
@@ -118,7 +118,7 @@ def _file_info(file: FileData, how: str) -> DatasetInfo:
     kind = "table" if file.is_table else "images" if file.x.ndim > 2 else "arrays"
     return DatasetInfo(
         file.path,
-        file.task,
+        Task(file.task),
         f"{kind} from {file.path}" + (f" (test: {how})" if how else ""),
         lambda data_dir: RawData(*file.split()[:4], source=file.path),
         file.class_names,
@@ -156,7 +156,7 @@ def load(
     y_all = _targets(raw.y_train, info.task)
     x_val = y_val = None
     if val_fraction > 0:
-        train, val = holdout(y_all, val_fraction, seed, stratify=info.task == "classification")
+        train, val = holdout(y_all, val_fraction, seed, stratify=info.task.classifies)
         x_train, x_val = flatten(raw.x_train[train]), flatten(raw.x_train[val])
         y_train, y_val = y_all[train], y_all[val]
     else:

@@ -16,6 +16,7 @@ from os import PathLike
 import numpy as np
 
 from nn.registry import Registry
+from nn.tasks import Task
 
 DataDir = str | PathLike[str] | None
 """A folder given by the user (``--data_dir``), or ``None``: look in the usual places."""
@@ -41,13 +42,16 @@ class DatasetInfo:
     pixels (FGSM's eps is in [0, 1] pixel units); an image file of floats is not."""
 
     name: str
-    task: str  # "classification" or "regression"
+    task: Task  # given as its name too ("classification"): kept as a Task
     description: str
     load_raw: Callable[[DataDir], RawData]
     class_names: tuple[str, ...] = ()
     truth: Callable[[np.ndarray], np.ndarray] | None = None
     mirror_invariant: bool = False
     eight_bit: bool = True  # images: pixels are 0..255 (an image file of floats: False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task", Task(self.task))
 
     @property
     def n_classes(self) -> int:

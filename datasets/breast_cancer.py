@@ -5,6 +5,8 @@ Bundled with scikit-learn (always offline); 20 % held out as the test set, strat
 fixed (random_state 0). The natural data for the feature-scaling study.
 """
 
+from nn.tasks import Task
+
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 
@@ -21,7 +23,7 @@ DATASETS.register(
     "breast_cancer",
     DatasetInfo(
         "breast_cancer",
-        "classification",
+        Task.CLASSIFICATION,
         "scikit-learn's breast-cancer tumours, 30 features, 2 classes",
         load_raw,
         ("malignant", "benign"),

@@ -3,6 +3,8 @@
 Bundled with scikit-learn (always offline); 20 % held out as the test set, fixed (random_state 0).
 """
 
+from nn.tasks import Task
+
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 
@@ -17,5 +19,5 @@ def load_raw(data_dir: DataDir = None) -> RawData:
 
 DATASETS.register(
     "diabetes",
-    DatasetInfo("diabetes", "regression", "scikit-learn's diabetes progression, 10 features (regression)", load_raw),
+    DatasetInfo("diabetes", Task.REGRESSION, "scikit-learn's diabetes progression, 10 features (regression)", load_raw),
 )

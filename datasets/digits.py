@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from nn.tasks import Task
+
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 
@@ -21,7 +23,7 @@ DATASETS.register(
     "digits",
     DatasetInfo(
         "digits",
-        "classification",
+        Task.CLASSIFICATION,
         "scikit-learn's 8x8 digits, tiny, for demos and tests",
         load_raw,
         tuple(str(d) for d in range(10)),

@@ -1,5 +1,7 @@
 """Fashion-MNIST (Xiao et al. 2017): 28x28 greyscale clothing images, 10 classes, 60,000 + 10,000."""
 
+from nn.tasks import Task
+
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .sources import idx_or_keras
 
@@ -16,7 +18,7 @@ DATASETS.register(
     "fashion_mnist",
     DatasetInfo(
         "fashion_mnist",
-        "classification",
+        Task.CLASSIFICATION,
         "Zalando's 28x28 clothing images, 10 classes",
         load_raw,
         CLASS_NAMES,

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from nn.files import NPZ_READ_ERRORS
+from nn.tasks import Task
 
 SUFFIXES = (".csv", ".npz")
 TASKS = ("auto", "classification", "regression")
@@ -88,7 +89,7 @@ class FileData:
         from .splits import holdout
 
         try:
-            train, test = holdout(self.labels, TEST_FRACTION, TEST_SEED, stratify=self.task == "classification")
+            train, test = holdout(self.labels, TEST_FRACTION, TEST_SEED, stratify=Task(self.task).classifies)
         except ValueError as error:
             raise DataFileError(f"{self.path}: too few rows for a test split: {error}") from None
         how = f"a fixed {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%} split"

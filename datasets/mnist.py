@@ -1,5 +1,7 @@
 """MNIST (LeCun et al. 1998): 28x28 greyscale handwritten digits, 10 classes, 60,000 + 10,000."""
 
+from nn.tasks import Task
+
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .sources import idx_or_keras
 
@@ -11,6 +13,10 @@ def load_raw(data_dir: DataDir = None) -> RawData:
 DATASETS.register(
     "mnist",
     DatasetInfo(
-        "mnist", "classification", "handwritten digits, 28x28, 10 classes", load_raw, tuple(str(d) for d in range(10))
+        "mnist",
+        Task.CLASSIFICATION,
+        "handwritten digits, 28x28, 10 classes",
+        load_raw,
+        tuple(str(d) for d in range(10)),
     ),
 )

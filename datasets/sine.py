@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from nn.tasks import Task
+
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 
 SEED, N_TRAIN, N_TEST, NOISE = 2026, 1000, 1000, 0.1
@@ -23,6 +25,6 @@ def load_raw(data_dir: DataDir = None) -> RawData:
 DATASETS.register(
     "sine",
     DatasetInfo(
-        "sine", "regression", "y = sin(x) + 0.1 N(0,1), 1,000 + 1,000 points (regression)", load_raw, truth=np.sin
+        "sine", Task.REGRESSION, "y = sin(x) + 0.1 N(0,1), 1,000 + 1,000 points (regression)", load_raw, truth=np.sin
     ),
 )

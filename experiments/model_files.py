@@ -21,6 +21,7 @@ import numpy as np
 import datasets
 import nn
 from nn import metrics
+from nn.tasks import Task
 
 from .errors import ConfigError
 from .plugins.adversarial import PIXEL_MAX, PixelSpace
@@ -38,6 +39,7 @@ class Member:
 
     def __init__(self, path, model):
         self.path, self.model, self.meta = Path(path), model, model.metadata
+        self.task = Task(self.meta["task"])
         self.prep = datasets.Preprocessing.from_dict(self.meta["preprocessing"])
         self.space = PixelSpace(self.prep)
         self.pixels = bool(self.meta.get("image_shape")) and self.meta.get("pixels", True)
@@ -72,7 +74,7 @@ def load_members(paths) -> list[Member]:
             model = nn.Sequential.load(path)
         except nn.ModelFileError as error:
             raise EvaluationError(str(error)) from None
-        if model.metadata.get("task") not in ("classification", "regression") or "preprocessing" not in model.metadata:
+        if model.metadata.get("task") not in tuple(Task) or "preprocessing" not in model.metadata:
             raise EvaluationError(f"{path}: not a model saved by train.py --save_model")
         members.append(Member(path, model))
     first = members[0]
@@ -130,7 +132,7 @@ def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarra
         if x.shape[1] != meta["n_features"]:
             raise EvaluationError(f"{path} has {x.shape[1]} inputs per row; {member.path} takes {meta['n_features']}")
         x = x.astype(np.float64) / PIXEL_MAX if member.pixels else x
-    if meta["task"] == "regression":
+    if not member.task.classifies:
         return x, labels.reshape(len(labels), -1)
     known = {name: k for k, name in enumerate(meta["class_names"])}
     unknown = sorted(set(file.class_names) - set(known))
@@ -259,17 +261,17 @@ def report(
     first = members[0]
     dataset = dataset or first.meta["dataset"]
     inputs, y = test_set(first, dataset, data_dir, all_rows)
-    task, names = first.meta["task"], first.meta["class_names"]
-    if fgsm_eps and not (task == "classification" and all(m.pixels for m in members)):
+    task, names = first.task, first.meta["class_names"]
+    if fgsm_eps and not (task.classifies and all(m.pixels for m in members)):
         raise EvaluationError("--fgsm_eps attacks pixels: it needs models of 8-bit images")
-    outputs = [m.outputs(inputs) if task == "regression" else m.probabilities(inputs) for m in members]  # once each
+    outputs = [m.probabilities(inputs) if task.classifies else m.outputs(inputs) for m in members]  # once each
     groups = [("member", [k]) for k in range(len(members))]
     groups += [("ensemble", list(range(len(members))))] if len(members) > 1 else []
     report: dict = {"dataset": dataset, "task": task, "n_test": len(y), "members": []}
     for kind, group in groups:
         entry: dict = {"model": str(members[group[0]].path) if kind == "member" else f"ensemble of {len(group)}"}
         mean = np.mean([outputs[k] for k in group], axis=0)
-        entry.update(regression_scores(y, mean) if task == "regression" else scores(y, mean, names))
+        entry.update(scores(y, mean, names) if task.classifies else regression_scores(y, mean))
         if fgsm_eps:
             chosen = [members[k] for k in group]
             attacked = fgsm_pixels(chosen, inputs, y, fgsm_eps)
@@ -279,14 +281,14 @@ def report(
             report["members"].append(entry)
         else:
             report["ensemble"] = entry
-    if task == "classification" and len(members) > 1:
+    if task.classifies and len(members) > 1:
         report["vote"] = {"model": f"majority vote of {len(members)}", **vote_scores(y, outputs, names)}
         report["disagreement"] = disagreement(y, outputs, names)
     top = report.get("ensemble", report["members"][0])
     report.update({k: v for k, v in top.items() if k != "model"})
     if fgsm_eps:
         report["fgsm_eps"] = fgsm_eps
-    if output_dir is not None and task == "classification":
+    if output_dir is not None and task.classifies:
         from tracking import plots
 
         folder = Path(output_dir)

@@ -51,8 +51,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .registry import Registry
+from .tasks import Task
 
-TASKS = ("classification", "regression")
+TASKS = tuple(Task)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -156,9 +157,12 @@ def squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple
 @dataclass(frozen=True)
 class Loss:
     name: str
-    task: str
+    task: Task  # given as its name too ("classification"): kept as a Task
     output: str
     value_and_grad: Callable[..., tuple[float, np.ndarray | None]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task", Task(self.task))
 
     def value_and_gradient(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """``(L, dL/dz)``: :attr:`value_and_grad` with the gradient, which is then never ``None``."""
@@ -175,7 +179,7 @@ class Loss:
         """``ValueError`` if ``y`` is not what this loss consumes (never a silent cast); with
         ``n_outputs``, also if the class ids or the number of values do not fit the outputs."""
         y = np.asarray(y)
-        if self.task == "classification":
+        if self.task.classifies:
             if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
                 raise ValueError(f"{self.name} takes integer class ids (a vector), got {y.dtype} of shape {y.shape}")
             if n_outputs is not None and y.size and (y.min() < 0 or y.max() >= n_outputs):
@@ -193,10 +197,10 @@ class Loss:
 
 LOSSES = Registry("loss")
 for _loss in (
-    Loss("cross_entropy", "classification", "softmax", cross_entropy),
-    Loss("mean_squared_error", "classification", "softmax", mean_squared_error),
-    Loss("perceptron", "classification", "scores", perceptron),
-    Loss("squared_error", "regression", "linear", squared_error),
+    Loss("cross_entropy", Task.CLASSIFICATION, "softmax", cross_entropy),
+    Loss("mean_squared_error", Task.CLASSIFICATION, "softmax", mean_squared_error),
+    Loss("perceptron", Task.CLASSIFICATION, "scores", perceptron),
+    Loss("squared_error", Task.REGRESSION, "linear", squared_error),
 ):
     LOSSES.register(_loss.name, _loss)
 # The name a user types -> the loss it means on a task where its own task differs.

@@ -38,11 +38,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import losses
+from .tasks import Task
 
 if TYPE_CHECKING:
     from .model import Sequential
 
-PRIMARY = {"classification": ("accuracy", "max"), "regression": ("rmse", "min")}
+PRIMARY = {task: (task.primary_metric, task.goal) for task in Task}
 
 
 class Accumulator:
@@ -104,8 +105,8 @@ class RegressionMetrics(Accumulator):
 
 
 ACCUMULATORS: dict[str, type[Accumulator]] = {
-    "classification": ClassificationMetrics,
-    "regression": RegressionMetrics,
+    Task.CLASSIFICATION: ClassificationMetrics,
+    Task.REGRESSION: RegressionMetrics,
 }
 
 
@@ -298,7 +299,7 @@ class SplitScores:
     @property
     def predictions(self) -> np.ndarray:
         """Predicted class ids (the arg-max of the outputs) for classification, the outputs for regression."""
-        return self.outputs.argmax(axis=1) if self.task == "classification" else self.outputs
+        return self.outputs.argmax(axis=1) if Task(self.task).classifies else self.outputs
 
     def flat(self, prefix: str | None = None) -> dict[str, float]:
         """One flat dict for summaries and loggers, keys prefixed by ``prefix`` (default: the split)
@@ -332,7 +333,7 @@ def score_split(
     assert outputs is not None  # keep_outputs=True
     targets = np.asarray(y)
     scores = tracker.result()
-    if loss.task != "classification":
+    if not loss.task.classifies:
         return SplitScores(split, loss.task, value, scores, outputs, targets)
     n_classes = outputs.shape[1]
     names = [str(k) for k in range(n_classes)] if class_names is None else [str(name) for name in class_names]

@@ -24,6 +24,7 @@ import numpy as np
 import nn
 import optimizers
 from nn.layers import ActivationLayer, Dense
+from nn.tasks import Task
 
 from ..errors import ConfigError
 from ..options import Choice, option
@@ -58,7 +59,7 @@ def reconstruction_error(z, y, need_grad=True):
     return value / d, grad
 
 
-RECONSTRUCTION = nn.Loss("reconstruction_error", "regression", "linear", reconstruction_error)
+RECONSTRUCTION = nn.Loss("reconstruction_error", Task.REGRESSION, "linear", reconstruction_error)
 
 
 def hidden_blocks(model) -> list[tuple[Dense, ActivationLayer]]:
