@@ -59,7 +59,7 @@ OPTIMIZERS_FILE = ROOT / "sweeps" / "optimizers.yaml"  # question 3: every optim
 CE_VS_MSE_FILE = ROOT / "sweeps" / "ce_vs_mse.yaml"  # question 8
 MNIST_FILE = ROOT / "sweeps" / "mnist_top3.yaml"  # question 10
 
-SAMPLES_KEY = "samples"  # tracking.wandb_run.WandbRun.log_samples: one wandb.Image per class, captioned
+SAMPLES_KEY = "samples"  # the classification plugin's log_images: one wandb.Image per class, captioned
 CONFUSION_KEY = confusion_key("test")  # WandbRun.log_confusion: wandb.plot.confusion_matrix of the test set
 CONFUSION_TABLE_KEY = f"{CONFUSION_KEY}_table"  # where wandb keeps that chart's table
 CONFUSION_IMAGE_KEY = f"{CONFUSION_KEY}_image"  # the figure of the classification plugin (log_figures)
