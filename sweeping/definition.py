@@ -27,6 +27,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import click
+
 from experiments import config as configuration
 from experiments import options, presets
 from experiments.errors import ConfigError
@@ -129,8 +131,8 @@ def _from_record(study) -> dict | None:
         return None
     try:
         spec, fixed = redraw.definition(study, None, ())
-    except Exception:  # a record this version cannot read: nothing to compare with
-        return None
+    except (click.ClickException, KeyError, TypeError, ValueError):  # ConfigError is a ValueError
+        return None  # a record this version cannot read (a key, an option or a value it does not know)
     return identity(spec, fixed)
 
 
