@@ -10,7 +10,11 @@ CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", 
 
 def load_raw(data_dir: DataDir = None) -> RawData:
     return idx_or_keras(
-        "fashion_mnist", ("fashion-mnist", "fashion_mnist", "fashion"), data_dir, debian_package="dataset-fashion-mnist"
+        "fashion_mnist",
+        ("fashion-mnist", "fashion_mnist", "fashion"),
+        data_dir,
+        debian_package="dataset-fashion-mnist",
+        n_classes=len(CLASS_NAMES),
     )
 
 

@@ -31,6 +31,7 @@ import csv
 import functools
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,12 +44,20 @@ SUFFIXES = (".csv", ".npz")
 TASKS = ("auto", "classification", "regression")
 MISSING = frozenset({"", "?", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
 MAX_CLASSES = 20
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest number a network's float32 input or target can hold (3.4e38)."""
 TEST_FRACTION = 0.2
 TEST_SEED = 0
 
 
 class DataFileError(ValueError):
     """A data file that cannot be used: the message names the file and the problem."""
+
+
+def fits_float32(value: object) -> bool:
+    """A number (not a bool, not NaN) that the networks' float32 arithmetic can take: at most
+    :data:`FLOAT32_MAX` in size."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= FLOAT32_MAX
 
 
 def is_data_file(name: str) -> bool:
@@ -81,6 +90,17 @@ class FileData:
     @property
     def is_table(self) -> bool:
         return self.columns is not None
+
+    def require_numbers(self, columns: Iterable[str]) -> None:
+        """Each of the CSV ``columns`` holds numbers (or missing cells), as a model trained on numbers there
+        needs; a :class:`DataFileError` naming the column, the line and the first cell that is text."""
+        assert self.columns is not None and self.numeric is not None
+        for name in columns:
+            if name in self.columns and not self.numeric[self.columns.index(name)]:
+                line, cell = first_cell(self.path, name, lambda value: value not in MISSING and _number(value) is None)
+                raise DataFileError(
+                    f"{self.path}: column {name!r} holds {cell!r} (line {line}); the model takes numbers there"
+                )
 
     def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
         """``(x_train, y_train, x_test, y_test, how)``: the file's own test arrays, or the fixed 80/20 split."""
@@ -146,11 +166,13 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
     if all(numeric) and x.dtype.kind == "U":  # one float64 array, NaN where missing
         x = np.column_stack([column for column in parsed if column is not None])
     for name, column in zip(features, parsed):
-        if column is not None and np.isinf(column).any():
-            raise DataFileError(f"{path}: column {name!r} holds an infinite value")
+        if column is not None:
+            _check_range(path, name, column)
     target_values = numbers(table[:, t])
     values: np.ndarray = table[:, t] if target_values is None else target_values
     task = _task(path, values, task, target=repr(target))
+    if task == "regression":
+        _check_range(path, target, values)
     labels, class_names = _labels(path, values, task)
     return FileData(path, task, x, labels, None, None, class_names, tuple(features), numeric, notes)
 
@@ -210,6 +232,39 @@ def _numeric_csv(path: str) -> tuple[list[str], np.ndarray] | None:
     if values.shape[0] == 0 or values.shape[1] != len(header):
         return None
     return header, values
+
+
+def _check_range(path: str, name: str, column: np.ndarray) -> None:
+    """A numeric column's values fit in float32, the network's numbers (inf and 1e308 do not: they would
+    end as inf, NaN and a warning); a :class:`DataFileError` naming the column and the line otherwise."""
+    if np.any(np.abs(column) > FLOAT32_MAX):  # NaN (a missing cell) compares False
+        line, cell = first_cell(path, name, lambda value: abs(_number(value) or 0.0) > FLOAT32_MAX)
+        raise DataFileError(
+            f"{path}: column {name!r} holds {cell} (line {line}), beyond float32's range (±{FLOAT32_MAX:.1e})"
+        )
+
+
+def _number(cell: str) -> float | None:
+    """A present cell's number; ``None`` for a missing cell or text."""
+    if cell in MISSING:
+        return None
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def first_cell(path: str, column: str, wrong: Callable[[str], bool]) -> tuple[int, str]:
+    """``(line number, cell)`` of the first row of the CSV file ``path`` whose (stripped) ``column`` cell is
+    ``wrong``, for an error's message: the file is read again, only then. ``(0, "?")`` if none is."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next((row for row in reader if any(cell.strip() for cell in row)), [])
+        j = [name.strip() for name in header].index(column)
+        for row in reader:
+            if len(row) > j and wrong(row[j].strip()):
+                return reader.line_num, row[j].strip()
+    return 0, "?"
 
 
 def is_missing(cells: np.ndarray) -> np.ndarray:
@@ -307,10 +362,11 @@ def _check_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
             raise DataFileError(f"{path}: {x_key} is empty")
         if x.dtype.kind not in "biuf":
             raise DataFileError(f"{path}: {x_key} holds {x.dtype} values; it must hold numbers")
-        if not np.isfinite(x).all():
-            raise DataFileError(f"{path}: {x_key} holds NaN or infinite values")
-        if y.dtype.kind in "fc" and not np.isfinite(y).all():
-            raise DataFileError(f"{path}: {y_key} holds NaN or infinite values")
+        for key, values in ((x_key, x), (y_key, y)):
+            if values.dtype.kind in "fc" and not np.all(np.abs(values) <= FLOAT32_MAX):  # NaN, inf, 1e308
+                raise DataFileError(
+                    f"{path}: {key} holds NaN or infinite values, or values beyond float32's range (±{FLOAT32_MAX:.1e})"
+                )
         if x.ndim not in (2, 3, 4):
             raise DataFileError(f"{path}: {x_key} has shape {x.shape}; expected N x F, N x H x W or N x H x W x C")
 

@@ -17,7 +17,8 @@ import numpy as np
 
 
 class DataError(Exception):
-    """A data file exists but cannot be used (truncated, corrupt, wrong shape)."""
+    """A data file exists but cannot be used (empty, truncated, corrupt, wrong shape, labels outside the
+    data set's classes): bad input, exit code 2, as a user's own file that cannot be used."""
 
 
 def read_idx(path: str | PathLike[str], expected_ndim: int) -> np.ndarray:
@@ -30,6 +31,8 @@ def read_idx(path: str | PathLike[str], expected_ndim: int) -> np.ndarray:
         raise DataError(
             f"{path}: cannot be read ({error}); the file is truncated or corrupt, delete it and fetch it again"
         ) from None
+    if not raw:
+        raise DataError(f"{path}: the file is empty; delete it and fetch it again")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]

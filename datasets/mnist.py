@@ -5,9 +5,11 @@ from nn.tasks import Task
 from .base import DATASETS, DataDir, DatasetInfo, RawData
 from .sources import idx_or_keras
 
+CLASS_NAMES = tuple(str(d) for d in range(10))
+
 
 def load_raw(data_dir: DataDir = None) -> RawData:
-    return idx_or_keras("mnist", ("mnist", "MNIST"), data_dir, keras_npz="mnist.npz")
+    return idx_or_keras("mnist", ("mnist", "MNIST"), data_dir, keras_npz="mnist.npz", n_classes=len(CLASS_NAMES))
 
 
 DATASETS.register(
@@ -17,6 +19,6 @@ DATASETS.register(
         Task.CLASSIFICATION,
         "handwritten digits, 28x28, 10 classes",
         load_raw,
-        tuple(str(d) for d in range(10)),
+        CLASS_NAMES,
     ),
 )

@@ -23,11 +23,13 @@ and :meth:`Preprocessing.prepare` given the file's raw cells encodes them before
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .files import fits_float32
 from .tables import TableEncoding
 
 SCALINGS = ("auto", "minmax", "standard", "none")
@@ -106,15 +108,55 @@ class Preprocessing:
         }
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> Preprocessing:
-        def array(value: list[float] | float) -> float | np.ndarray:
-            return np.asarray(value, dtype=np.float64) if isinstance(value, list) else float(value)
-
-        permutation = values.get("permutation")
+    def from_dict(cls, values: Any, n_features: int | None = None) -> Preprocessing:
+        """The preprocessing :meth:`to_dict` wrote (a saved model's), checked first (with ``n_features``,
+        against the model's inputs too): anything else is a ``ValueError`` naming the field
+        (``preprocessing.scale``)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"preprocessing must be a mapping, not {reprlib.repr(values)}")
+        missing = [key for key in ("scaling", "offset", "scale") if key not in values]
+        if missing:
+            raise ValueError(f"preprocessing.{missing[0]} is missing")
+        if values["scaling"] not in SCALINGS[1:]:
+            raise ValueError(
+                f"preprocessing.scaling must be one of {', '.join(SCALINGS[1:])}, not {reprlib.repr(values['scaling'])}"
+            )
+        encoding = values.get("encoding")
+        if encoding is not None:
+            encoding = TableEncoding.from_dict(encoding, "preprocessing.encoding")
+            if n_features is not None and encoding.n_features != n_features:
+                raise ValueError(
+                    f"preprocessing.encoding makes {encoding.n_features} features; the model takes {n_features}"
+                )
         return cls(
             values["scaling"],
-            array(values["offset"]),
-            array(values["scale"]),
-            None if permutation is None else np.asarray(permutation, dtype=np.intp),
-            None if values.get("encoding") is None else TableEncoding.from_dict(values["encoding"]),
+            _offset_or_scale("offset", values["offset"], n_features),
+            _offset_or_scale("scale", values["scale"], n_features),
+            _permutation(values.get("permutation"), n_features),
+            encoding,
         )
+
+
+def _offset_or_scale(key: str, value: Any, n_features: int | None) -> float | np.ndarray:
+    """A saved ``offset`` or ``scale``: one finite number, or one per feature."""
+    if fits_float32(value):
+        return float(value)
+    if not (isinstance(value, list) and value and all(fits_float32(v) for v in value)):
+        raise ValueError(
+            f"preprocessing.{key} must be a number within float32's range or a list of them, not {reprlib.repr(value)}"
+        )
+    if n_features is not None and len(value) != n_features:
+        raise ValueError(f"preprocessing.{key} holds {len(value)} values; the model takes {n_features} features")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _permutation(value: Any, n_features: int | None) -> np.ndarray | None:
+    """A saved feature permutation: ``None``, or each position ``0 .. n - 1`` once."""
+    if value is None:
+        return None
+    integers = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if not integers or sorted(value) != list(range(len(value))):
+        raise ValueError(f"preprocessing.permutation must hold each feature position once, not {reprlib.repr(value)}")
+    if n_features is not None and len(value) != n_features:
+        raise ValueError(f"preprocessing.permutation orders {len(value)} features; the model takes {n_features}")
+    return np.asarray(value, dtype=np.intp)

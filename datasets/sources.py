@@ -47,23 +47,40 @@ def _idx_folder(folder: Path) -> Path | None:
     return None
 
 
-def _read_idx_folder(folder: Path) -> RawData:
+def check_labels(labels: np.ndarray, n_classes: int, where: str) -> None:
+    """``labels`` are class ids in ``[0, n_classes)``; a :class:`DataError` naming ``where`` otherwise (a
+    label file of another data set, or a damaged one: found at load time, not by the test phase)."""
+    wrong = (labels < 0) | (labels >= n_classes)
+    if wrong.any():
+        raise DataError(
+            f"{where}: {int(wrong.sum()):,} of {labels.size:,} labels lie outside 0..{n_classes - 1} "
+            f"(e.g. {labels[wrong][0]}); the data set has {n_classes} classes"
+        )
+
+
+def _read_idx_folder(folder: Path, n_classes: int) -> RawData:
     arrays = {}
     for key, stem in IDX_FILES.items():
         path = folder / (stem + ".gz")
-        arrays[key] = read_idx(path if path.is_file() else folder / stem, 3 if key.startswith("x") else 1)
+        path = path if path.is_file() else folder / stem
+        arrays[key] = read_idx(path, 3 if key.startswith("x") else 1)
+        if key.startswith("y"):
+            check_labels(arrays[key], n_classes, str(path))
     for split in ("train", "test"):
-        if arrays[f"x_{split}"].shape[0] != arrays[f"y_{split}"].shape[0]:
-            raise DataError(f"{folder}: {split} images and labels differ in number")
+        images, labels = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
+        if images != labels:
+            raise DataError(f"{folder}: {images:,} {split} images but {labels:,} {split} labels; they must match")
     return RawData(**arrays, source=str(folder))
 
 
-def _read_npz(path: Path) -> RawData:
+def _read_npz(path: Path, n_classes: int) -> RawData:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in IDX_FILES}
     except NPZ_READ_ERRORS as error:  # an unreadable archive, or one without the four arrays (KeyError)
         raise DataError(f"{path}: cannot be read as the Keras MNIST archive ({error})") from None
+    for key in ("y_train", "y_test"):
+        check_labels(arrays[key], n_classes, f"{path} ({key})")
     return RawData(**arrays, source=str(path))
 
 
@@ -84,12 +101,14 @@ def candidate_folders(folder_names: Iterable[str], data_dir: DataDir = None) -> 
     return folders
 
 
-def find_local(folder_names: Iterable[str], data_dir: DataDir = None, keras_npz: str | None = None) -> RawData | None:
+def find_local(
+    folder_names: Iterable[str], n_classes: int, data_dir: DataDir = None, keras_npz: str | None = None
+) -> RawData | None:
     for folder in candidate_folders(folder_names, data_dir):
         if _idx_folder(folder):
-            return _read_idx_folder(folder)
+            return _read_idx_folder(folder, n_classes)
         if keras_npz and (folder / keras_npz).is_file():
-            return _read_npz(folder / keras_npz)
+            return _read_npz(folder / keras_npz, n_classes)
     return None
 
 
@@ -148,9 +167,12 @@ def idx_or_keras(
     data_dir: DataDir = None,
     keras_npz: str | None = None,
     debian_package: str | None = None,
+    *,
+    n_classes: int,
 ) -> RawData:
-    """The loader of an IDX image set: a local copy (see the module docstring), else a download."""
-    local = find_local(folder_names, data_dir, keras_npz)
+    """The loader of an IDX image set: a local copy (see the module docstring), else a download; its
+    labels checked against ``n_classes``."""
+    local = find_local(folder_names, n_classes, data_dir, keras_npz)
     if local is not None:
         return local
     debian = f" or `apt-get install {debian_package}`" if debian_package else ""

@@ -13,13 +13,14 @@ scikit-learn's fitted ``ColumnTransformer``.
 
 from __future__ import annotations
 
+import reprlib
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .files import is_missing
+from .files import fits_float32, is_missing
 
 
 @dataclass
@@ -114,13 +115,44 @@ class TableEncoding:
         }
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TableEncoding:
+    def from_dict(cls, values: Any, where: str = "encoding") -> TableEncoding:
+        """The encoding :meth:`to_dict` wrote (a saved model's), checked first: anything else is a
+        ``ValueError`` naming the field (``<where>.fills``)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{where} must be a mapping, not {reprlib.repr(values)}")
+        keys = ("columns", "numeric", "fills", "categories")
+        for key in keys:
+            if not isinstance(values.get(key), list):
+                raise ValueError(f"{where}.{key} must be a list, not {reprlib.repr(values.get(key))}")
+        columns, numeric, fills, categories = (values[key] for key in keys)
+        if not all(isinstance(name, str) for name in columns) or len(set(columns)) != len(columns):
+            raise ValueError(f"{where}.columns must be distinct column names, not {reprlib.repr(columns)}")
+        for key in keys[1:]:
+            if len(values[key]) != len(columns):
+                raise ValueError(f"{where}.{key} holds {len(values[key])} entries for {len(columns)} columns")
+        for j, name in enumerate(columns):
+            _check_column(f"{where}, column {name!r}", numeric[j], fills[j], categories[j])
         return cls(
-            tuple(values["columns"]),
-            tuple(bool(v) for v in values["numeric"]),
-            tuple(values["fills"]),
-            tuple(None if seen is None else tuple(seen) for seen in values["categories"]),
+            tuple(columns),
+            tuple(numeric),
+            tuple(fills),
+            tuple(None if seen is None else tuple(seen) for seen in categories),
         )
+
+
+def _check_column(where: str, numeric: Any, fill: Any, seen: Any) -> None:
+    """A saved column: numeric with a finite number as its fill and no categories, or categorical with
+    its categories (names) and one of them, or another name, as its fill."""
+    if numeric is True:
+        if seen is not None or not fits_float32(fill):
+            raise ValueError(
+                f"{where}: a numeric column takes a number as its fill (within float32's range) and no categories"
+            )
+    elif numeric is False:
+        if not (isinstance(seen, list) and seen and all(isinstance(v, str) for v in seen) and isinstance(fill, str)):
+            raise ValueError(f"{where}: a categorical column takes a list of category names and a name as its fill")
+    else:
+        raise ValueError(f"{where}: numeric must be true or false, not {reprlib.repr(numeric)}")
 
 
 def _numbers(cells: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 """What can end a command early, and the one line and exit code each gets: the same for ``train.py``,
 ``sweep.py`` and ``evaluate.py``.
 
-Exit codes (the shell's conventions): 0 done; 1 a fault (the data could not be had, a file could not
-be written, training diverged); 2 bad input (a usage error, a configuration that cannot run, a data
-file that cannot be used); 130 Ctrl-C; 143 SIGTERM.
+Exit codes (the shell's conventions; docs/training.md lists them for users): 0 done; 1 a fault (the
+data could not be had: no file and no network; a file could not be written; training diverged); 2 bad
+input (a usage error, a configuration that cannot run, a data or model file that is there but damaged
+or wrong); 130 Ctrl-C; 143 SIGTERM.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def stop_exit_code(error: KeyboardInterrupt) -> int:
 def one_line(error: BaseException, before: str = "before training started") -> tuple[str, int] | None:
     """``(message, exit code)`` for an error a command ends with in one line, ``None`` for any other
     (a bug: its traceback is the report). ``before`` names where a stop came (``interrupted before ...``)."""
-    if isinstance(error, (ConfigError, datasets.DataFileError)):
+    if isinstance(error, (ConfigError, datasets.DataFileError, datasets.DataError)):
         return str(error), EXIT_USAGE
-    if isinstance(error, (datasets.DataUnavailable, datasets.DataError)):
+    if isinstance(error, datasets.DataUnavailable):
         return str(error), EXIT_FAULT
     if isinstance(error, OSError):
         return describe_os_error(error), EXIT_FAULT
@@ -53,3 +54,14 @@ def one_line(error: BaseException, before: str = "before training started") -> t
         what = "stopped by SIGTERM" if isinstance(error, Terminated) else "interrupted"
         return f"{what} {before}", stop_exit_code(error)
     return None
+
+
+def describe_yaml_error(path: Path, error: Exception) -> str:
+    """One line for a YAML syntax error: the file, the line (yaml's marks count from 0), the problem and
+    where the construct it breaks began."""
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is None or not problem:
+        return f"{path}: not valid YAML ({' '.join(str(error).split())})"
+    context, start = getattr(error, "context", None), getattr(error, "context_mark", None)
+    began = f" ({context} from line {start.line + 1})" if context and start is not None else ""
+    return f"{path}, line {mark.line + 1}: not valid YAML: {problem}{began}"

@@ -13,7 +13,9 @@ in [0, 1] pixel space along the gradient of their own cross-entropy (for the ens
 from __future__ import annotations
 
 import hashlib
+import math
 import re
+import reprlib
 from pathlib import Path
 
 import numpy as np
@@ -32,15 +34,77 @@ class EvaluationError(ConfigError):
     """Models that cannot be evaluated together or on this data set: one line, exit 2."""
 
 
+FIELDS: dict[str, tuple[type, ...]] = {"dataset": (str,), "n_features": (int,), "class_names": (list,)}
+"""The metadata fields every saved model has besides ``task`` and ``preprocessing``, and their JSON types."""
+OPTIONAL_FIELDS: dict[str, tuple[type, ...]] = {"image_shape": (list, type(None)), "pixels": (bool,), "config": (dict,)}
+
+
+def _field_error(path, key: str, why: str) -> EvaluationError:
+    return EvaluationError(f"{path}: metadata.{key} {why}")
+
+
+def checked_metadata(path, model) -> dict:
+    """``model.metadata``, checked before any use: the fields evaluate.py reads are there, of their JSON
+    types, and fit the network (its inputs, its outputs); an :class:`EvaluationError` naming the file and
+    the field otherwise. The preprocessing is checked by :meth:`datasets.Preprocessing.from_dict`."""
+    meta = model.metadata
+    if not isinstance(meta, dict) or meta.get("task") not in tuple(Task) or "preprocessing" not in meta:
+        raise EvaluationError(f"{path}: not a model saved by train.py --save_model")
+    missing = [key for key in FIELDS if key not in meta]
+    if missing:
+        raise _field_error(path, missing[0], "is missing")
+    for key, kinds in {**FIELDS, **OPTIONAL_FIELDS}.items():
+        value = meta.get(key)
+        if key in meta and not (isinstance(value, kinds) and isinstance(value, bool) == (bool in kinds)):
+            raise _field_error(path, key, f"has the wrong type: {reprlib.repr(value)}")
+    if not (datasets.is_data_file(meta["dataset"]) or meta["dataset"] in datasets.names()):
+        raise _field_error(path, "dataset", f"{meta['dataset']!r} is neither a data file nor a built-in data set")
+    _check_classes(path, meta, Task(meta["task"]), _check_inputs(path, meta, model))
+    return meta
+
+
+def _check_inputs(path, meta: dict, model) -> tuple[int, ...]:
+    """The network's output shape for the ``n_features`` inputs the metadata declares (and its ``image_shape``
+    holds); :class:`EvaluationError` if the network does not take them."""
+    n_features, shape = meta["n_features"], meta.get("image_shape")
+    try:
+        if n_features < 1:
+            raise ValueError("a model takes at least one input")
+        outputs = model.output_shape(n_features)
+    except ValueError as error:
+        raise _field_error(path, "n_features", f"is {n_features}, which the network does not take: {error}") from None
+    if shape is not None and not (
+        all(isinstance(side, int) and side > 0 for side in shape) and math.prod(shape) == n_features
+    ):
+        raise _field_error(path, "image_shape", f"{reprlib.repr(shape)} does not hold the {n_features} inputs")
+    return outputs
+
+
+def _check_classes(path, meta: dict, task: Task, outputs: tuple[int, ...]) -> None:
+    """A classifier's ``class_names``: distinct names, one per output of the network; none for regression."""
+    names = meta["class_names"]
+    if not task.classifies:
+        if names:
+            raise _field_error(path, "class_names", "names classes, but the model is a regression")
+        return
+    if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names) or len(names) < 2:
+        raise _field_error(path, "class_names", f"must be two or more distinct names, not {reprlib.repr(names)}")
+    if outputs != (len(names),):
+        raise _field_error(path, "class_names", f"has {len(names)} names; the network has {outputs[-1]} outputs")
+
+
 class Member:
     """One saved model. ``pixels``: it was trained on 8-bit images (a built-in image set or an image
     file of uint8), so it is fed pixels in [0, 1] and can be attacked there (FGSM); any other model is
     fed its data's raw values (a table's cells, a file's arrays) through its own preprocessing."""
 
     def __init__(self, path, model):
-        self.path, self.model, self.meta = Path(path), model, model.metadata
+        self.path, self.model, self.meta = Path(path), model, checked_metadata(path, model)
         self.task = Task(self.meta["task"])
-        self.prep = datasets.Preprocessing.from_dict(self.meta["preprocessing"])
+        try:
+            self.prep = datasets.Preprocessing.from_dict(self.meta["preprocessing"], self.meta["n_features"])
+        except ValueError as error:
+            raise EvaluationError(f"{path}: metadata.{error}") from None
         self.space = PixelSpace(self.prep)
         self.pixels = bool(self.meta.get("image_shape")) and self.meta.get("pixels", True)
 
@@ -74,8 +138,6 @@ def load_members(paths) -> list[Member]:
             model = nn.Sequential.load(path)
         except nn.ModelFileError as error:
             raise EvaluationError(str(error)) from None
-        if model.metadata.get("task") not in tuple(Task) or "preprocessing" not in model.metadata:
-            raise EvaluationError(f"{path}: not a model saved by train.py --save_model")
         members.append(Member(path, model))
     first = members[0]
     for member in members[1:]:
@@ -107,8 +169,11 @@ def test_set(member: Member, dataset: str, data_dir, all_rows: bool = False) -> 
 
 def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarray, np.ndarray]:
     meta, config = member.meta, member.meta.get("config", {})
+    encoding = member.prep.encoding
     try:
         file = datasets.read_file(path, config.get("target"), meta["task"])
+        if file.is_table and encoding is not None:
+            file.require_numbers(name for name, numeric in zip(encoding.columns, encoding.numeric) if numeric)
     except datasets.DataFileError as error:
         raise EvaluationError(str(error)) from None
     if all_rows:
@@ -117,7 +182,6 @@ def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarra
             x, labels = np.concatenate([x, file.x_test]), np.concatenate([labels, file.labels_test])
     else:
         _, _, x, labels, _ = file.split()
-    encoding = member.prep.encoding
     if file.is_table != (encoding is not None):
         kind = "a table" if file.is_table else "arrays"
         raise EvaluationError(f"{path}: holds {kind}; {member.path} was not trained on {kind}")

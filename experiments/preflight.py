@@ -4,7 +4,6 @@ cannot work ends with one line and exit code 2, not a traceback half-way through
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,17 +17,6 @@ if TYPE_CHECKING:
     from .sections import RunConfig
 
 __all__ = ["check", "check_writable", "memory_needed"]
-
-
-def available_memory() -> int:
-    """Bytes the process may still allocate: MemAvailable of /proc/meminfo (physical memory elsewhere)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def memory_needed(layers: list, n_inputs: int, config: RunConfig) -> int:
@@ -70,7 +58,7 @@ def check(config: RunConfig, data, plugins=()) -> None:
         raise ConfigError(f"--optimizer {config.training.optimizer}: {error}") from None
     for plugin in plugins:
         plugin.check(config, data)
-    needed, available = memory_needed(layers, data.n_features, config), available_memory()
+    needed, available = memory_needed(layers, data.n_features, config), nn.model.available_memory()
     if needed > available:
         what = (
             f"hidden sizes {model.hidden_sizes()}"

@@ -13,15 +13,28 @@ from typing import Any
 import click
 
 from .config import FIELDS, from_flat
+from .errors import ConfigError, describe_yaml_error
 from .sections import RunConfig
 
 PRESETS_FILE = Path(__file__).resolve().parents[1] / "presets.yaml"
 
 
 def load_presets() -> dict:
+    """presets.yaml's presets by name (``{}`` without the file); a file that cannot be read, is not YAML,
+    or does not map names to option mappings is a :class:`ConfigError` naming the file (and the line)."""
     import yaml
 
-    return (yaml.safe_load(PRESETS_FILE.read_text()) or {}) if PRESETS_FILE.is_file() else {}
+    if not PRESETS_FILE.is_file():
+        return {}
+    try:
+        presets = yaml.safe_load(PRESETS_FILE.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(describe_yaml_error(PRESETS_FILE, error)) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{PRESETS_FILE}: cannot be read ({error})") from None
+    if not isinstance(presets, dict) or not all(isinstance(options, dict) for options in presets.values()):
+        raise ConfigError(f"{PRESETS_FILE}: must map each preset's name to a mapping of its options")
+    return presets
 
 
 MEMBERS = "members"  # a preset's list of ensemble members, each a mapping of options over the preset's own

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
@@ -39,6 +41,29 @@ class ModelFileError(ValueError):
     """A model file that cannot be loaded; the message names the file."""
 
 
+def name_layers(layers: list[Layer]) -> None:
+    """Name each unnamed layer ``<kind>_<k>`` (``dense_0``, ``dense_1``, ...); a ``ValueError`` if two
+    layers share a name."""
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if not layer.name:
+            layer.name = f"{layer.kind}_{counts.get(layer.kind, 0)}"
+            counts[layer.kind] = counts.get(layer.kind, 0) + 1
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"layer names must be unique, got {names}")
+
+
+def available_memory() -> int:
+    """Bytes the process may still allocate: ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the
+    physical memory."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/meminfo") as handle:
+            found = [line.split()[1] for line in handle if line.startswith("MemAvailable:")]
+        return int(found[0]) * 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 class Sequential:
     """Layers applied in order: ``forward`` feeds each layer's output to the next,
     ``backward`` runs them in reverse and returns ``dL/dx``.
@@ -69,14 +94,7 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, not {self.dtype}")
-        counts: dict[str, int] = {}
-        for layer in self.layers:
-            if not layer.name:
-                layer.name = f"{layer.kind}_{counts.get(layer.kind, 0)}"
-                counts[layer.kind] = counts.get(layer.kind, 0) + 1
-        names = [layer.name for layer in self.layers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"layer names must be unique, got {names}")
+        name_layers(self.layers)
         self.metadata: dict[str, Any] = {}
         self._first_with_params = next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
         self._allocate()
@@ -149,13 +167,7 @@ class Sequential:
     @classmethod
     def from_config(cls, architecture: dict[str, Any]) -> Sequential:
         """The model :attr:`config` describes (its layers, seed and dtype; no weights)."""
-        layers = []
-        for entry in architecture["layers"]:
-            arguments = {key: value for key, value in entry.items() if key not in ("kind", "name")}
-            layer = LAYERS[entry["kind"]](**arguments)
-            layer.name = entry["name"]
-            layers.append(layer)
-        return cls(layers, seed=architecture["seed"], dtype=np.dtype(architecture["dtype"]))
+        return cls(_layers_of(architecture), seed=architecture["seed"], dtype=np.dtype(architecture["dtype"]))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
@@ -255,7 +267,9 @@ class Sequential:
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> Sequential:
-        """Rebuild a saved model; :class:`ModelFileError` naming the file if it is not one."""
+        """Rebuild a saved model; :class:`ModelFileError` naming the file if it is not one. Nothing is
+        allocated before the declared parameters are checked against the stored arrays' headers (shapes)
+        and the memory they need; a member that is not one of the model's arrays is refused unread."""
         try:
             with np.load(path, allow_pickle=False) as archive:
                 header = json.loads(str(archive["__config__"]))
@@ -263,20 +277,82 @@ class Sequential:
                     raise ModelFileError(
                         f"{path}: model file format {header.get('format')!r}, this version reads {FORMAT_VERSION}"
                     )
-                model = cls.from_config(header["model"])
+                architecture = header["model"]
+                layers, dtype = _layers_of(architecture), np.dtype(architecture["dtype"])
+                _check_parameters(path, archive, layers, dtype)
+                model = cls(layers, seed=architecture["seed"], dtype=dtype)
+                _check_members(path, archive, model)
                 for name, array in model.params.items():
-                    stored = archive[name]
-                    if stored.shape != array.shape:
-                        raise ModelFileError(f"{path}: {name} has shape {stored.shape}, the model needs {array.shape}")
-                    if not np.all(np.isfinite(stored)):
-                        raise ModelFileError(f"{path}: {name} holds non-finite values (nan or inf)")
-                    array[...] = stored
-                model.set_state(
-                    {key[len("state/") :]: archive[key] for key in archive.files if key.startswith("state/")}
-                )
+                    array[...] = _finite(path, name, archive[name])
+                model.set_state({key: _finite(path, key, archive[f"state/{key}"]) for key in model.state()})
         except ModelFileError:
             raise
         except _UNREADABLE as error:
             raise ModelFileError(f"{path}: not a readable model file ({type(error).__name__}: {error})") from None
         model.metadata = header.get("metadata") or {}
         return model
+
+
+def _layers_of(architecture: dict[str, Any]) -> list[Layer]:
+    """The layers a saved configuration lists, named, without parameters (nothing allocated)."""
+    layers = []
+    for entry in architecture["layers"]:
+        arguments = {key: value for key, value in entry.items() if key not in ("kind", "name")}
+        layer = LAYERS[entry["kind"]](**arguments)
+        layer.name = entry["name"]
+        layers.append(layer)
+    name_layers(layers)
+    return layers
+
+
+def _stored_shape(archive: Any, name: str) -> tuple[int, ...]:
+    """The shape of the archive's array ``name``, read from its ``.npy`` header (the array is not read)."""
+    with archive.zip.open(f"{name}.npy") as handle:
+        version = np.lib.format.read_magic(handle)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in read:
+            raise ValueError(f"{name}: .npy format version {version}")
+        return tuple(read[version](handle)[0])
+
+
+def _check_parameters(path: Any, archive: Any, layers: list[Layer], dtype: np.dtype) -> None:
+    """Every parameter the layers declare is stored, with the declared shape, and the model fits in memory."""
+    names = set(archive.files)
+    total = 0
+    for layer in layers:
+        for local, shape in layer.param_shapes().items():
+            name = f"{layer.name}.{local}"
+            if name not in names:
+                raise ModelFileError(f"{path}: {name} is missing; the file does not hold the model it declares")
+            stored = _stored_shape(archive, name)
+            if stored != tuple(shape):
+                raise ModelFileError(f"{path}: {name} has shape {stored}, the model needs {tuple(shape)}")
+            total += math.prod(shape)
+    needed, available = 2 * total * dtype.itemsize, available_memory()  # the parameters and their gradients
+    if needed > available:
+        raise ModelFileError(
+            f"{path}: the model has {total:,} parameters, {needed / 2**30:.1f} GiB with their gradients, "
+            f"more than the {available / 2**30:.1f} GiB available"
+        )
+
+
+def _check_members(path: Any, archive: Any, model: Sequential) -> None:
+    """The archive holds the header, the parameters and the layer state, nothing else (an unknown member,
+    such as a pickled object, is refused without being read); the state has the shapes the layers keep."""
+    known = {"__config__", *model.params, *(f"state/{key}" for key in model.state())}
+    unknown = sorted(set(archive.zip.namelist()) - {f"{name}.npy" for name in known})
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise ModelFileError(f"{path}: holds {shown}, which is not part of a model; such a file is refused")
+    for key, array in model.state().items():
+        if f"state/{key}" not in archive.files:
+            raise ModelFileError(f"{path}: state/{key} is missing; the file does not hold the model it declares")
+        stored = _stored_shape(archive, f"state/{key}")
+        if stored != array.shape:
+            raise ModelFileError(f"{path}: state/{key} has shape {stored}, the model keeps {array.shape}")
+
+
+def _finite(path: Any, name: str, stored: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(stored)):
+        raise ModelFileError(f"{path}: {name} holds non-finite values (nan or inf)")
+    return stored

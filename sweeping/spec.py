@@ -42,6 +42,8 @@ from pathlib import Path
 
 import yaml
 
+from experiments.errors import describe_yaml_error
+
 TOP_LEVEL = {
     "program",
     "method",
@@ -320,7 +322,7 @@ def load(path) -> tuple[SweepSpec, list[str]]:
     except OSError as error:
         raise SpecError(f"{path}: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise SpecError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+        raise SpecError(describe_yaml_error(path, error)) from None
     try:
         return parse(raw, path.stem)
     except SpecError as error:

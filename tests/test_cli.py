@@ -190,7 +190,7 @@ def test_corrupt_data_gives_a_clear_error(tiny_idx, tmp_path):
     path = tiny_idx / "fashion-mnist" / "train-labels-idx1-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-9])
     result = run_cli(["--data_dir", str(tiny_idx), "--wandb_mode", "disabled"], tmp_path)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # a damaged file is bad input
     assert "train-labels-idx1-ubyte.gz" in result.stderr
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import datasets
 from tests.conftest import ROOT, make_idx_folder, real_data_dir, requires_real_data
+from tests.test_cli import run_cli
 
 
 def test_idx_round_trip(tmp_path):
@@ -36,6 +37,77 @@ def test_bad_magic_and_wrong_rank_are_rejected(tmp_path):
     datasets.write_idx(tmp_path / "labels", np.zeros(7, dtype=np.uint8))
     with pytest.raises(datasets.DataError, match="expected 3 dimensions"):
         datasets.read_idx(tmp_path / "labels", 3)
+
+
+def train_on(data_dir, cwd):
+    """train.py for one short epoch on the Fashion-MNIST copy in ``data_dir``."""
+    args = ["-d", "fashion_mnist", "--data_dir", data_dir, "-e", "1", "-nhl", "1", "-sz", "8"]
+    return run_cli([*map(str, args), "--wandb_mode", "disabled", "--output_dir", "o"], cwd)
+
+
+def one_line_exit_2(result, *words):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "epoch" not in result.stdout  # refused when loaded, before any training
+
+
+@pytest.mark.parametrize(("split", "n"), [("train", 200), ("t10k", 50)])
+def test_labels_outside_the_classes_are_one_line_naming_the_file(split, n, tmp_path):
+    """Every label of a split rewritten as 99: refused when the files are read, not by the test phase's
+    cross-entropy after an epoch of training (an IndexError's traceback, exit 1)."""
+    folder = make_idx_folder(tmp_path / "data" / "fashion-mnist")
+    datasets.write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.full(n, 99))
+    one_line_exit_2(
+        train_on(folder.parent, tmp_path),
+        f"{split}-labels-idx1-ubyte.gz: {n} of {n} labels lie outside 0..9 (e.g. 99); the data set has 10 classes",
+    )
+
+
+def test_labels_of_the_keras_archive_are_checked_too(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
+        y_train=np.arange(30) % 10,
+        x_test=rng.integers(0, 255, (10, 28, 28), dtype=np.uint8),
+        y_test=np.arange(10) + 1,
+    )
+    with pytest.raises(datasets.DataError, match=r"mnist.npz \(y_test\): 1 of 10 labels lie outside 0..9 \(e.g. 10\)"):
+        datasets.load("mnist", tmp_path, val_fraction=0.0)
+
+
+def _rewrite(path, edit):
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read()
+    path.write_bytes(gzip.compress(edit(raw)))
+
+
+DAMAGES = {
+    "truncated": ("train-images-idx3-ubyte.gz", lambda raw: raw[:-100], "the file is truncated or corrupt"),
+    "bad magic": ("train-images-idx3-ubyte.gz", lambda raw: b"\x01\x02" + raw[2:], "bad magic number"),
+    "count mismatch": (
+        "t10k-labels-idx1-ubyte.gz",
+        lambda raw: raw[:4] + (40).to_bytes(4, "big") + raw[8:48],
+        "50 test images but 40 test labels",
+    ),
+    "empty": ("train-labels-idx1-ubyte.gz", None, "the file is empty"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
+def test_a_damaged_idx_file_is_bad_input_exit_2(damage, tmp_path):
+    """A data file that is there but damaged is bad input (exit 2), as a damaged CSV or NPZ file is; exit 1
+    is for data that cannot be had."""
+    name, edit, words = DAMAGES[damage]
+    folder = make_idx_folder(tmp_path / "data" / "fashion-mnist")
+    if edit is None:
+        (folder / name).write_bytes(b"")
+    else:
+        _rewrite(folder / name, edit)
+    one_line_exit_2(train_on(folder.parent, tmp_path), words, "fashion-mnist")
 
 
 def test_load_scales_flattens_and_splits_stratified(tiny_idx):

@@ -113,6 +113,26 @@ def test_epsilon_zero_is_fine_where_nothing_divides_by_it(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("tiny:\n  epochs: 1\nbroken: [1, 2\n  epochs: 3\n", ", line 4: not valid YAML: expected ',' or ']'"),
+        ("tiny:\n  epochs: 1\n\tseed: 2\n", ", line 3: not valid YAML: found character '\\t'"),
+        ("tiny: 1\n", ": must map each preset's name to a mapping of its options"),
+    ],
+    ids=["unclosed bracket", "tab", "not a mapping"],
+)
+def test_a_presets_file_that_cannot_be_read_is_one_line_with_its_line(text, words, tmp_path, monkeypatch):
+    """Was: yaml's 73-line traceback (or a TypeError's), exit 1."""
+    from experiments import presets
+
+    path = tmp_path / "presets.yaml"
+    path.write_text(text)
+    monkeypatch.setattr(presets, "PRESETS_FILE", path)
+    result = CliRunner().invoke(train.cli, ["--preset", "tiny", "--wandb_mode", "disabled", "-o", "sgd"])
+    assert one_line_error(result).startswith(f"Error: {path}{words}"), result.output
+
+
 def test_unwritable_output_folder_is_one_line(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")

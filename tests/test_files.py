@@ -224,6 +224,28 @@ BAD_FILES = {
         "x holds NaN or infinite values",
     ),
     "not an npz": (lambda d: _text(d / "f.npz", "hello"), [], "not a readable .npz file"),
+    "csv beyond float32": (  # was: a NumPy overflow warning, then scikit-learn's line naming no column
+        lambda d: _text(
+            d / "h.csv", "x,huge,y\n" + "".join(f"{i % 7},{'1e308' if i == 5 else i},{i % 2}\n" for i in range(40))
+        ),
+        ["--target", "y"],
+        "column 'huge' holds 1e308 (line 7), beyond float32's range (±3.4e+38)",
+    ),
+    "csv infinite": (
+        lambda d: _text(d / "i.csv", "x,y\n" + "".join(f"{'-inf' if i == 3 else i},{i % 2}\n" for i in range(40))),
+        ["--target", "y"],
+        "column 'x' holds -inf (line 5), beyond float32's range",
+    ),
+    "csv target beyond float32": (
+        lambda d: _text(d / "t.csv", "x,y\n" + "".join(f"{i},{'1e300' if i == 8 else i / 3}\n" for i in range(40))),
+        ["--target", "y"],
+        "column 'y' holds 1e300 (line 10), beyond float32's range",
+    ),
+    "npz beyond float32": (
+        lambda d: _npz(d / "g.npz", x=np.array([[1e308, 1.0], [0.0, 1.0]] * 20), y=[0, 1] * 20),
+        [],
+        "x holds NaN or infinite values, or values beyond float32's range",
+    ),
 }
 
 

@@ -375,3 +375,12 @@ def test_each_study_runs_offline_end_to_end_on_tiny_data(path, tmp_path):
     finished = ("complete", "pruned") if spec.min_iter is not None else ("complete",)  # hyperband may stop one
     assert len(rows) == min(3, size or 3) and all(r["state"] in finished for r in rows), rows
     assert (tmp_path / "o" / path.stem / "curves.png").is_file()
+
+
+def test_a_sweep_file_with_a_yaml_syntax_error_names_the_line(tmp_path):
+    from sweeping import spec as specs
+
+    path = tmp_path / "broken.yaml"
+    path.write_text("program: train.py\nmethod: grid\nparameters:\n  epochs: {values: [1, 2]\n  seed: 1\n")
+    with pytest.raises(specs.SpecError, match=r"broken.yaml, line 5: not valid YAML: .*from line 4"):
+        specs.load(path)
