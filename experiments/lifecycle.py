@@ -2,11 +2,15 @@
 
 ``start`` loads and checks (before anything is created), opens the reporters
 and the run folder, builds the model, loss, optimizer and batches and, when
-resuming, restores the checkpoint. Then every phase runs under :func:`guard`:
-divergence, Ctrl-C and SIGTERM end the phase, not the run. The result computed
-so far is kept: the summary (with the status and the phase that was
-interrupted) is written, the best weights are saved with ``--save_model`` and
-every reporter is finished. Figures are drawn last, after the result has been
+resuming, restores the checkpoint (refusing one whose ``config.json`` was
+edited since: the checkpoint holds the configuration's :func:`fingerprint`).
+Then every phase runs under :func:`guard`: divergence, Ctrl-C and SIGTERM end
+the phase, not the run. The result computed so far is kept: the summary (with
+the status and the phase that was interrupted) is written, the best weights
+are saved with ``--save_model`` and every reporter is finished. Once training
+is over, a first stop waits for the summary and the test pass (:func:`score`:
+a job stopped at its time limit keeps the scores of its finished training); a
+second one stops at once. Figures are drawn last, after the result has been
 printed and saved, and only for a finished run.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -30,14 +35,31 @@ from .config import convert, from_saved, is_option
 from .errors import EXIT_FAULT, EXIT_INTERRUPTED, EXIT_TERMINATED, ConfigError, Terminated
 from .naming import changed_options, run_name, sweep_run_name
 from .plugin import Plugin, Priority, RunContext
-from .sections import DataConfig, RunConfig
-from .session import RunResult, load_data, open_trackers
+from .sections import NOT_IN_MODEL_FILES, DataConfig, RunConfig
+from .session import RunResult, came_after, deferred_stops, load_data, open_trackers
 
 if TYPE_CHECKING:
     from tracking import Reporter
 
 CHECKPOINT = "checkpoint.npz"
 RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
+NOT_FINGERPRINTED = (*RESUMABLE, *NOT_IN_MODEL_FILES, "preset")  # and the paths, the account, a preset's name
+CONFIG_HASH, CONFIG_KEYS = "config_sha256", "config_keys"  # in the checkpoint's metadata
+
+
+def fingerprint(flat: dict[str, Any], keys: Iterable[str] | None = None) -> str:
+    """The sha256 of the run's own configuration (``flat`` without :data:`NOT_FINGERPRINTED`; only
+    ``keys`` when given) as canonical JSON: what a checkpoint was trained with."""
+    own = {k: flat.get(k) for k in (flat if keys is None else keys) if k not in NOT_FINGERPRINTED}
+    text = json.dumps(own, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def checkpoint_metadata(config: RunConfig) -> dict[str, Any]:
+    """What a checkpoint keeps of the configuration: its :func:`fingerprint` and the options it covers
+    (so that an option added by a later version, at its default, does not count as a change)."""
+    flat = config.flat()
+    return {CONFIG_HASH: fingerprint(flat), CONFIG_KEYS: sorted(k for k in flat if k not in NOT_FINGERPRINTED)}
 
 
 def reconcile(config: RunConfig, injected: dict, say: Callable[[str], None]) -> RunConfig:
@@ -57,8 +79,9 @@ class Checkpoint(nn.Callback):
     """Writes the run folder's ``checkpoint.npz`` after every epoch (see :mod:`nn.checkpoint`);
     ordered after the history and best-weights callbacks, so it includes the epoch."""
 
-    def __init__(self, path, model, best, history: list):
+    def __init__(self, path, model, best, history: list, metadata: dict | None = None):
         self.path, self.model, self.best, self.history = path, model, best, history
+        self.metadata = metadata
 
     def on_train_begin(self, info):
         self.state, self.batches = info["optimizer_state"], info["batches"]
@@ -75,6 +98,7 @@ class Checkpoint(nn.Callback):
             epoch=epoch,
             history=self.history,
             best=self.best,
+            metadata=self.metadata,
         )
 
 
@@ -239,7 +263,8 @@ STOPS: tuple[tuple[type[BaseException], str, str, int], ...] = (
 
 def guard(run: RunContext, phase: str, action: Callable[[], Any], always: bool = False) -> None:
     """Run one phase: skipped once the run has stopped (unless ``always``); divergence, Ctrl-C and
-    SIGTERM end it with the run's status, message (naming the phase) and exit code set."""
+    SIGTERM end it with the run's status, message (naming the phase: "during testing", or "after
+    testing" for a stop the phase held until it was done) and exit code set."""
     if run.status != "finished" and not always:
         return
     try:
@@ -248,22 +273,23 @@ def guard(run: RunContext, phase: str, action: Callable[[], Any], always: bool =
         for kind, status, message, exit_code in STOPS:
             if isinstance(error, kind):
                 if run.status == "finished":
+                    when = f"{'after' if came_after(error) else 'during'} {phase}"
                     run.status = status
-                    run.message = str(error) if kind is nn.Diverged else f"{message} during {phase}"
+                    run.message = str(error) if kind is nn.Diverged else f"{message} {when}"
                     run.exit_code = exit_code
                     if kind is Terminated and run.in_sweep:
-                        stopped_by_sweep(run, phase)
+                        stopped_by_sweep(run, when)
                 return
         raise
 
 
-def stopped_by_sweep(run: RunContext, phase: str) -> None:
+def stopped_by_sweep(run: RunContext, when: str) -> None:
     """Under ``wandb agent`` a SIGTERM is the sweep's stop (hyperband's early termination, "Stop" in the
     UI), not a preemption: the run ends as ``stopped`` with what it has, W&B's run is finished normally
     (so the sweep's controller learns from its metrics and does not requeue it) and the exit code is 0
     (the agent counts non-zero exits as crashes)."""
     run.status = "stopped"
-    run.message = f"stopped by the sweep (SIGTERM from wandb agent) during {phase}"
+    run.message = f"stopped by the sweep (SIGTERM from wandb agent) {when}"
     run.exit_code = 0
 
 
@@ -290,7 +316,8 @@ def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], 
 
     for plugin in plugins:
         add(plugin.priority, plugin.callbacks(run))
-    add(Priority.RECORD, [run.local, run.best, Checkpoint(run.folder / CHECKPOINT, run.model, run.best, run.history)])
+    checkpoint = Checkpoint(run.folder / CHECKPOINT, run.model, run.best, run.history, checkpoint_metadata(run.config))
+    add(Priority.RECORD, [run.local, run.best, checkpoint])
     add(Priority.REPORT, [ConsoleProgress()] if progress else [])
     add(Priority.REPORT + 1, run.trackers)
     add(Priority.OUTSIDE, outside)
@@ -313,10 +340,21 @@ def fit(run: RunContext, plugins: list[Plugin], outside: Iterable[nn.Callback], 
     )
 
 
+def score(run: RunContext, plugins: list[Plugin]) -> None:
+    """The summary and, for a run whose training finished, the test pass. The training is done: a first
+    SIGTERM or Ctrl-C (a job's time limit) waits until both are, then stops the run ("after testing",
+    with the test scores); a second one stops it at once."""
+    with deferred_stops():
+        summarize(run, plugins)
+        if run.status == "finished":
+            test(run, plugins)
+
+
 def summarize(run: RunContext, plugins: list[Plugin]) -> None:
     """What the run did: status, epochs, the best epoch and value, the last epoch's metrics, each plugin's part."""
     best, history = run.best, run.history
     summary: dict = {"status": run.status, "epochs_completed": len(history), "n_params": run.model.n_params}
+    run.summary = summary  # filled in place: a second stop keeps what is there
     if best.best_epoch is not None:
         summary.update({f"best_{best.monitor}": best.best_value, "best_epoch": best.best_epoch})
     for plugin in plugins:
@@ -324,7 +362,6 @@ def summarize(run: RunContext, plugins: list[Plugin]) -> None:
     if history:
         summary["seconds_per_epoch"] = float(np.mean([h["seconds"] for h in history]))
         summary.update({k: v for k, v in history[-1].items() if k.startswith(("train_", "val_"))})
-    run.summary = summary
 
 
 def test(run: RunContext, plugins: list[Plugin]) -> None:
@@ -338,13 +375,14 @@ def test(run: RunContext, plugins: list[Plugin]) -> None:
 
 
 def save(run: RunContext) -> None:
-    """With ``--save_model``, the model (for a stopped run, its best weights), then the summary."""
+    """With ``--save_model``, the model (for a run stopped before its test pass, its best weights; else
+    the weights the test scores are of), then the summary."""
     run.summary["status"] = run.status
     if run.status != "finished":
         run.summary["message"] = run.message
     best = run.best
     if run.config.tracking.save_model:
-        if run.status != "finished" and best.restore():
+        if run.status != "finished" and "test" not in run.evaluations and best.restore():
             run.summary["saved_model_epoch"] = best.best_epoch  # the last finite, best-validated weights
         if run.status == "finished" or best.best_epoch is not None:
             path = run.model.save(run.folder / "model.npz", model_metadata(run))
@@ -373,13 +411,14 @@ def model_metadata(run: RunContext) -> dict:
 
 
 def print_result(run: RunContext) -> None:
+    """The test scores (those of a run stopped after its test pass too) and the best epoch, or why it stopped."""
     summary, monitor = run.summary, run.best.monitor
+    tests = " | ".join(
+        f"{key} {value:.4f}"
+        for key, value in summary.items()
+        if key.startswith("test_") and "/" not in key and isinstance(value, float)
+    )
     if run.status == "finished":
-        tests = " | ".join(
-            f"{key} {value:.4f}"
-            for key, value in summary.items()
-            if key.startswith("test_") and "/" not in key and isinstance(value, float)
-        )
         best = summary.get(f"best_{monitor}")
         best_text = (
             f" | best {monitor.replace('accuracy', 'acc')} {best:.4f} (epoch {summary['best_epoch']})"
@@ -388,6 +427,8 @@ def print_result(run: RunContext) -> None:
         )
         run.say(tests.replace("accuracy", "acc") + best_text)
     else:
+        if tests:
+            run.say(tests.replace("accuracy", "acc"))
         run.say(f"stopped: {run.message}")
 
 
@@ -449,4 +490,23 @@ def resume_config(folder: Path, changes: dict) -> RunConfig:
         raise ConfigError(f"--resume {folder}: config.json cannot be read ({error})") from None
     if not isinstance(saved, dict):
         raise ConfigError(f"--resume {folder}: config.json does not hold a configuration")
-    return from_saved({**saved, **changes})
+    config = from_saved({**saved, **changes})
+    _check_unchanged(folder, config)
+    return config
+
+
+def _check_unchanged(folder: Path, config: RunConfig) -> None:
+    """The configuration ``config.json`` gives is the one the checkpoint was trained with (a checkpoint
+    written before the fingerprint existed has none to compare: it resumes as before)."""
+    from nn import checkpoint
+
+    try:
+        metadata = checkpoint.metadata(folder / CHECKPOINT)
+    except checkpoint.CheckpointError as error:
+        raise ConfigError(str(error)) from None
+    if CONFIG_HASH in metadata and fingerprint(config.flat(), metadata.get(CONFIG_KEYS)) != metadata[CONFIG_HASH]:
+        raise ConfigError(
+            f"--resume {folder}: config.json was changed since {CHECKPOINT} was written, so the run would go on "
+            f"with another configuration; put it back as it was (--resume changes only "
+            f"{', '.join('--' + k for k in RESUMABLE)}), or start a new run"
+        )

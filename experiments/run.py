@@ -1,12 +1,14 @@
 """One training run, as ``train.py`` and every sweep trial make it: the lifecycle, and nothing else.
 
 :func:`run` reads as its phases (:mod:`experiments.lifecycle`): start (load,
-check, reporters, build, restore) -> before training -> fit -> test -> save
--> figures -> finish, with the study plugins (:mod:`experiments.plugins`)
-taking part through their hooks. Faults lose nothing already computed: a
-diverged or interrupted (Ctrl-C, SIGTERM) run, whatever phase it is in,
-still writes its history and summary (with the phase named), closes the W&B
-run with a failure code and, with ``save_model``, saves the best weights.
+check, reporters, build, restore) -> before training -> fit -> summary and
+test -> save -> figures -> finish, with the study plugins
+(:mod:`experiments.plugins`) taking part through their hooks. Faults lose
+nothing already computed: a diverged or interrupted (Ctrl-C, SIGTERM) run,
+whatever phase it is in, still writes its history and summary (with the
+phase named), closes the W&B run with a failure code and, with
+``save_model``, saves the best weights. A stop after the last epoch waits
+for the test pass (a second one does not).
 Every epoch leaves ``checkpoint.npz`` in the run folder, from which
 :func:`resume` continues the run bit for bit.
 """
@@ -62,10 +64,9 @@ def run(
         if not ctx.resuming:
             lifecycle.guard(ctx, "before training", lambda: lifecycle.before_training(ctx, plugins))
         lifecycle.guard(ctx, "training", lambda: lifecycle.fit(ctx, plugins, callbacks, progress))
-        lifecycle.summarize(ctx, plugins)
-        lifecycle.guard(ctx, "testing", lambda: lifecycle.test(ctx, plugins))
+        lifecycle.guard(ctx, "testing", lambda: lifecycle.score(ctx, plugins), always=True)  # summary, test pass
         lifecycle.guard(ctx, "saving", lambda: lifecycle.save(ctx), always=True)
-        lifecycle.print_result(ctx)
+        lifecycle.guard(ctx, "saving", lambda: lifecycle.print_result(ctx), always=True)  # the result, said
         lifecycle.guard(ctx, "figures", lambda: lifecycle.draw(ctx, plugins))
     except BaseException:
         lifecycle.fail(ctx)

@@ -4,9 +4,12 @@ and the signals it answers. Nothing here knows the plugins, so a plugin that run
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +68,109 @@ def stop_on_signals() -> Callable[[], None]:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGALRM, raise_again)
     return restore
+
+
+AFTER = "stopped_after_the_block"  # the mark deferred_stops puts on the stop it held
+
+
+@contextlib.contextmanager
+def deferred_stops() -> Iterator[None]:
+    """A phase worth finishing (the test pass of a finished training: a job stopped by its time limit
+    keeps its scores): the first SIGTERM or Ctrl-C while the block runs is held and handed to its handler
+    when the block is over (the stop it raises is marked: :func:`came_after`); a second one hands both to
+    their handlers at once, so it stops the block as it would have without this (even when both came
+    during one long call into C: see :class:`Deliveries`).
+
+    Only signals with a Python handler are held (:func:`stop_on_signals`' own, Python's Ctrl-C, a sweep
+    worker's), and only in the main thread (the one signals reach); elsewhere the block runs as it would
+    without this."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = _python_handlers()
+    with Deliveries() as delivered:
+        held = Held(handlers, delivered)
+        for number in handlers:
+            signal.signal(number, held)
+        try:
+            yield
+        finally:
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
+    try:
+        held.release()
+    except BaseException as error:
+        setattr(error, AFTER, True)
+        raise
+
+
+class Held:
+    """The handler while :func:`deferred_stops`' block runs: it keeps the first stop and, from the second
+    on, hands every stop kept to its own handler, in the order they came."""
+
+    def __init__(self, handlers: dict[int, Callable[[int, Any], Any]], delivered: Callable[[], int]):
+        self.handlers, self.delivered = handlers, delivered
+        self.stops: list[int] = []
+        self.seen = 0
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        merged = max(0, self.delivered() - self.seen - 1)  # others that came during the same call into C
+        self.seen += 1 + merged
+        self.stops += [signum] * (1 + merged)
+        if self.seen > 1:
+            self.release(frame)
+
+    def release(self, frame: Any = None) -> None:
+        stops, self.stops = self.stops, []
+        for number in stops:
+            self.handlers[number](number, frame)
+
+
+class Deliveries:
+    """How many SIGTERMs and SIGINTs the process received while in the ``with`` block. Python's C
+    handler only notes that a signal came and runs the Python handler at the next bytecode, once, however
+    many came in between (during one matrix product of the test pass, say); with a wake-up file
+    (:func:`signal.set_wakeup_fd`) it also writes each signal's number there as it comes: those are
+    counted. Where a wake-up file is set already (an asyncio loop's), it stays, and nothing is counted."""
+
+    STOPS = (signal.SIGTERM, signal.SIGINT)
+
+    def __enter__(self) -> Deliveries:
+        self.received = 0
+        self.read_end, self.write_end = os.pipe()
+        for end in (self.read_end, self.write_end):
+            os.set_blocking(end, False)
+        self.previous = signal.set_wakeup_fd(self.write_end, warn_on_full_buffer=False)
+        if self.previous != -1:  # someone else's: put it back
+            signal.set_wakeup_fd(self.previous)
+        return self
+
+    def __call__(self) -> int:
+        """The stops received so far."""
+        with contextlib.suppress(BlockingIOError):
+            self.received += sum(byte in self.STOPS for byte in os.read(self.read_end, 4096))
+        return self.received
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.previous == -1:
+            signal.set_wakeup_fd(-1)
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+
+def _python_handlers() -> dict[int, Callable[[int, Any], Any]]:
+    """SIGTERM's and SIGINT's handlers that are Python functions (not the default action or ignored)."""
+    found: dict[int, Callable[[int, Any], Any]] = {}
+    for number in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(number)
+        if callable(handler):
+            found[number] = handler
+    return found
+
+
+def came_after(error: BaseException) -> bool:
+    """Whether ``error`` is a stop that :func:`deferred_stops` held until its block was done."""
+    return getattr(error, AFTER, False) is True
 
 
 def done_with_signals() -> None:

@@ -4,10 +4,12 @@ A checkpoint holds the model's parameters and layer state, the optimizer's
 state (:func:`optimizers.state_to_arrays` layout, under ``optimizer/``), the
 states of the two random generators that training draws from (the batch
 order of :class:`nn.Batches` and the model's noise for dropout), the number
-of epochs completed, the history so far and the best weights kept by
-:class:`nn.BestWeights`. No pickle: arrays, and one JSON string for the rest.
-It is written to a temporary file and renamed, so a run killed while saving
-leaves the previous checkpoint intact.
+of epochs completed, the history so far, the best weights kept by
+:class:`nn.BestWeights` and the caller's own ``metadata`` (a JSON object: the
+run's configuration hash, which :func:`metadata` reads back without the
+arrays). No pickle: arrays, and one JSON string for the rest. It is written to
+a temporary file and renamed, so a run killed while saving leaves the previous
+checkpoint intact. Non-finite weights (current or best) are refused on restore.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ def save(
     epoch: int,
     history: list[dict[str, Any]],
     best: BestWeights,
+    metadata: dict[str, Any] | None = None,
 ) -> None:
+    """Write the checkpoint; ``metadata`` (JSON) is kept beside it for :func:`metadata`."""
     path = Path(path)
     header = {
+        "metadata": metadata or {},
         "epoch": epoch,
         "history": history,
         "batch_rng": batches.rng.bit_generator.state,
@@ -60,10 +65,29 @@ def save(
         np.savez(temporary, allow_pickle=False, **arrays)  # restore reads without pickle, too
 
 
+def metadata(path: str | PathLike[str]) -> dict[str, Any]:
+    """The ``metadata`` the checkpoint was saved with (``{}`` for one saved without, or by an older version)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            header = json.loads(str(archive["__header__"]))
+    except NPZ_READ_ERRORS as error:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+    found = header.get("metadata") if isinstance(header, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _finite(path, name: str, array: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(array)):
+        raise CheckpointError(f"{path}: {name} holds non-finite values (nan or inf); it cannot resume")
+    return array
+
+
 def restore(
     path: str | PathLike[str], *, model: Sequential, batches: Batches, best: BestWeights
 ) -> tuple[int, list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Load a checkpoint into ``model``, ``batches`` and ``best``; return ``(epoch, history, optimizer arrays)``."""
+    """Load a checkpoint into ``model``, ``batches`` and ``best``; return ``(epoch, history, optimizer arrays)``.
+    Non-finite parameters, or non-finite best weights, are a :class:`CheckpointError`: the run would
+    go on from (or save as its best) weights that have diverged."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             header = json.loads(str(archive["__header__"]))
@@ -71,17 +95,17 @@ def restore(
                 stored = archive[f"params/{name}"]
                 if stored.shape != array.shape:
                     raise CheckpointError(f"{path}: {name} has shape {stored.shape}, the model needs {array.shape}")
-                if not np.all(np.isfinite(stored)):
-                    raise CheckpointError(f"{path}: {name} holds non-finite values (nan or inf); it cannot resume")
-                array[...] = stored
+                array[...] = _finite(path, name, stored)
             model.set_state({k[len("state/") :]: archive[k] for k in archive.files if k.startswith("state/")})
             optimizer_arrays = {
                 k[len("optimizer/") :]: np.array(archive[k]) for k in archive.files if k.startswith("optimizer/")
             }
             if "best/weights" in archive.files:
-                best.weights = np.array(archive["best/weights"])
+                best.weights = _finite(path, "best/weights", np.array(archive["best/weights"]))
                 best.layer_state = {
-                    k[len("best/state/") :]: np.array(archive[k]) for k in archive.files if k.startswith("best/state/")
+                    k[len("best/state/") :]: _finite(path, k, np.array(archive[k]))
+                    for k in archive.files
+                    if k.startswith("best/state/")
                 }
     except CheckpointError:
         raise

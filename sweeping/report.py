@@ -435,25 +435,31 @@ def _importances(study, spec, varying, trials, folder: Path) -> dict:
     for name, weight in importance.items():
         corr = panels.numeric_correlation(spec.parameters[name], complete)
         rows.append(f"{name},{weight:.4f}," + ("" if corr is None else f"{corr:.3f}"))
-    (folder / "importance.csv").write_text("parameter,importance,correlation_with_metric\n" + "\n".join(rows) + "\n")
+    from tracking.files import write_text
+
+    write_text(folder / "importance.csv", "parameter,importance,correlation_with_metric\n" + "\n".join(rows) + "\n")
     return importance
 
 
 def _write_trials_csv(trials, path: Path) -> None:
     import csv
+    import io
+
+    from tracking.files import write_text
 
     params = list(dict.fromkeys(k for t in trials for k in t.params))
     attrs = list(dict.fromkeys(k for t in trials for k in t.user_attrs))
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["number", "state", "value", "last_reported_epoch", *params, *attrs])
-        for t in trials:
-            last = max(t.intermediate_values) if t.intermediate_values else ""
-            writer.writerow(
-                [t.number, t.state.name.lower(), "" if t.value is None else t.value, last]
-                + [t.params.get(k, "") for k in params]
-                + [t.user_attrs.get(k, "") for k in attrs]
-            )
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["number", "state", "value", "last_reported_epoch", *params, *attrs])
+    for t in trials:
+        last = max(t.intermediate_values) if t.intermediate_values else ""
+        writer.writerow(
+            [t.number, t.state.name.lower(), "" if t.value is None else t.value, last]
+            + [t.params.get(k, "") for k in params]
+            + [t.user_attrs.get(k, "") for k in attrs]
+        )
+    write_text(path, buffer.getvalue())  # whole or not at all
 
 
 TOP = 3  # the top configurations report.md and the console list (questions 8 and 10 ask for three)

@@ -5,15 +5,31 @@ Layout: ``<output_dir>/<run name>/`` holding ``config.json``,
 interrupted run keeps what it computed), ``summary.json`` and the figures
 the run draws there (``samples.png``, ``curves.png``, ``confusion_matrix.png``
 ...) and, with ``--save_model``, ``model.npz``.
+
+Every file is written whole, through a temporary file renamed into place
+(:mod:`tracking.files`), and the temporary files a killed process left there
+are removed when the folder is opened again. A series of rows
+(``batch_loss.csv``, :meth:`LocalRun.log_scalars`) is not appended to the
+file, which a stop would leave with half a row: its rows are kept in memory,
+already formatted, and the file is written whole at every epoch's end, when
+the summary is written and, within a long epoch, every
+:data:`FLUSH_SECONDS`. Writing it costs a copy of its text, never the
+formatting of earlier rows again, and happens at most every few seconds,
+whatever ``--log_every`` is.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import Reporter
-from .files import write_csv_rows, write_json, write_text
+from .files import remove_temporaries, write_csv_rows, write_json, write_text
+
+FLUSH_SECONDS = 5.0  # within an epoch, a series' file is written again at most this often
 
 
 def unique_dir(parent, name: str) -> Path:
@@ -32,6 +48,61 @@ def write_history(folder: Path, history: list[dict]) -> None:
         write_csv_rows(folder / "history.csv", list(dict.fromkeys(k for row in history for k in row)), history)
 
 
+@dataclass
+class Series:
+    """One series' rows as its CSV file holds them: the columns, and the rows formatted as CSV lines."""
+
+    path: Path
+    columns: list[str]
+    text: io.StringIO = field(default_factory=lambda: io.StringIO(newline=""))
+    written: float = float("-inf")  # time.monotonic() of the last write
+    pending: bool = False  # rows not yet in the file
+
+    def add(self, rows: list[dict]) -> None:
+        csv.DictWriter(self.text, fieldnames=self.columns).writerows(rows)
+        self.pending = True
+
+    def widen(self, row: dict) -> None:
+        """Columns for every key of ``row``: the rows so far are formatted again with them (rare:
+        pretraining's next layer)."""
+        rows = list(csv.DictReader(io.StringIO(self.text.getvalue(), newline=""), fieldnames=self.columns))
+        self.columns.extend(key for key in row if key not in self.columns)
+        self.text = io.StringIO(newline="")
+        self.add(rows)
+
+    def flush(self) -> None:
+        header = io.StringIO(newline="")
+        csv.writer(header).writerow(self.columns)
+        write_text(self.path, header.getvalue() + self.text.getvalue())
+        self.written, self.pending = time.monotonic(), False
+
+
+def continue_series(path: Path, first: dict, step: str) -> Series:
+    """The series of ``path`` as a resumed run continues it from its row ``first``: the rows of the
+    file logged before ``first[step]`` (the later ones are of the epoch the checkpoint did not keep:
+    the resumed run logs them again), or a new series."""
+    if not path.is_file():
+        return Series(path, list(first))
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        series = Series(path, list(reader.fieldnames or first))
+        series.add([row for row in reader if _whole(row) and _before(row.get(step), first.get(step))])
+    series.pending = False
+    return series
+
+
+def _whole(row: dict) -> bool:
+    """Not a row cut short, or run into the next, by a process stopped while appending (older versions)."""
+    return None not in row and None not in row.values()
+
+
+def _before(value, limit) -> bool:
+    try:
+        return float(value) < float(limit)
+    except (TypeError, ValueError):
+        return True
+
+
 class LocalRun(Reporter):
     """A new run folder under ``parent`` holding ``config.json`` (or, resuming, the existing ``folder``,
     whose ``config.json`` is updated); the history is rewritten after each epoch."""
@@ -40,25 +111,30 @@ class LocalRun(Reporter):
 
     def __init__(self, parent, name: str, config: dict, folder=None):
         self.folder = unique_dir(parent, name) if folder is None else Path(folder)
+        remove_temporaries(self.folder)  # of a process killed while writing here
         write_json(self.folder / "config.json", config)
         self.history: list[dict] = []
-        self.columns: dict[str, list[str]] = {}  # each series' columns (log_scalars)
+        self.series: dict[str, Series] = {}  # log_scalars' series, by name
 
     def log_scalars(self, series, row, step):
-        """Appends the row to ``<series>.csv`` (``batch_loss.csv``, ``pretraining.csv``); a row with a
-        column the file lacks (pretraining's next layer) rewrites the file with every column."""
-        path = self.folder / f"{series}.csv"
-        columns = self.columns.setdefault(series, [])
-        if all(key in columns for key in row) and path.exists():
-            with open(path, "a", newline="") as handle:
-                csv.DictWriter(handle, fieldnames=columns).writerow(row)
-            return
-        rows: list[dict] = []
-        if path.exists():
-            with open(path, newline="") as handle:
-                rows = list(csv.DictReader(handle))
-        columns.extend(key for key in row if key not in columns)
-        write_csv_rows(path, columns, [*rows, row])
+        """Adds the row to ``<series>.csv`` (``batch_loss.csv``, ``pretraining.csv``), written whole at
+        most every :data:`FLUSH_SECONDS` and at every epoch's end; a row with a column the series lacks
+        (pretraining's next layer) gives it that column. A resumed run's series goes on from the rows
+        the file holds."""
+        if series not in self.series:
+            self.series[series] = continue_series(self.folder / f"{series}.csv", row, step)
+        kept = self.series[series]
+        if any(key not in kept.columns for key in row):
+            kept.widen(row)
+        kept.add([row])
+        if time.monotonic() - kept.written >= FLUSH_SECONDS:
+            kept.flush()
+
+    def flush(self) -> None:
+        """Write every series with rows its file lacks."""
+        for series in self.series.values():
+            if series.pending:
+                series.flush()
 
     def remember_wandb(self, run_id) -> None:
         """Keep the W&B run's id, so a resumed run continues the same W&B run."""
@@ -73,10 +149,12 @@ class LocalRun(Reporter):
     def on_epoch_end(self, epoch, metrics):
         self.history.append(dict(metrics))
         write_history(self.folder, self.history)
+        self.flush()
 
     def write_summary(self, summary: dict) -> None:
-        """The history and ``summary.json`` as they are now (written again by :meth:`finish`)."""
+        """The history, the series and ``summary.json`` as they are now (written again by :meth:`finish`)."""
         write_history(self.folder, self.history)
+        self.flush()
         write_json(self.folder / "summary.json", summary)
 
     def finish(self, summary, exit_code):
