@@ -19,11 +19,13 @@ def running_elsewhere(study) -> list:
 
 def retries(trials) -> dict[int, int]:
     """``{failed trial: its retry}`` for the failed trials that were queued again: after an
-    interruption (the retry's ``retry_of``) or a worker that went silent (Optuna's retry callback:
-    ``failed_trial``)."""
+    interruption (the retry's ``retry_of``) or a worker that went silent (the last of the retry's
+    ``retry_history``, :func:`sweeping.heartbeat.retry_of`; its ``failed_trial`` is the first of a
+    chain of retries)."""
     again = {}
     for t in trials:
-        for number in (t.user_attrs.get("retry_of"), t.system_attrs.get("failed_trial")):
+        history = t.system_attrs.get("retry_history") or [t.system_attrs.get("failed_trial")]
+        for number in (t.user_attrs.get("retry_of"), history[-1]):
             if number is not None:
                 again[int(number)] = t.number
     return again

@@ -13,6 +13,7 @@ import threading
 import time
 
 from sweeping.bookkeeping import running_elsewhere, waiting
+from sweeping.locks import database_lock
 from sweeping.masking import scrub
 
 PERSISTENT = 3  # rounds in a row a database error lasts before the watch says so (once)
@@ -26,6 +27,76 @@ def requeue_stale(study) -> int:
     with contextlib.suppress(Exception):  # a database hiccup: the next call tries again
         optuna.storages.fail_stale_trials(study)
     return len(waiting(study))
+
+
+def queue_before_failing(storage) -> None:
+    """Queue a silent worker's trial again before it is failed, not after. Optuna's
+    ``fail_stale_trials`` (which every worker runs as it starts a trial, and the watches here)
+    marks the trial FAIL and then runs a retry callback; a worker killed in between left the trial
+    failed and never queued again, its grid point lost (tests/test_chaos.py). Here, as the stale
+    trials are found, each still RUNNING and not yet queued again is queued, under the study's lock
+    (so two workers looking at once queue it once); Optuna then fails it. A worker killed in between
+    leaves it RUNNING and stale, and the next worker to look fails it without queueing it twice. The
+    retry carries what Optuna's ``RetryHeartbeatStaleTrialCallback`` gives it (``failed_trial``,
+    ``retry_history``), as often as its workers die."""
+    import optuna
+
+    find = storage._get_stale_trial_ids
+    running = optuna.trial.TrialState.RUNNING
+
+    def stale_and_queued_again(study_id: int) -> list[int]:
+        stale = find(study_id)
+        if stale:
+            with database_lock(storage.url, f"stale trials of study {study_id}"):
+                trials = storage.get_all_trials(study_id, deepcopy=False)
+                retried = {t.system_attrs["retry_history"][-1] for t in trials if t.system_attrs.get("retry_history")}
+                for trial_id in stale:
+                    trial = storage.get_trial(trial_id)
+                    if trial.state == running and trial.number not in retried:
+                        storage.create_new_trial(study_id, template_trial=retry_of(trial))
+        return stale
+
+    storage._get_stale_trial_ids = stale_and_queued_again
+
+
+def retry_of(trial):
+    """A WAITING copy of ``trial`` (its parameters and attributes), as Optuna's retry callback makes."""
+    import optuna
+
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    return optuna.trial.create_trial(
+        state=optuna.trial.TrialState.WAITING,
+        params=trial.params,
+        distributions=trial.distributions,
+        user_attrs=trial.user_attrs,
+        system_attrs={"failed_trial": trial.number, **trial.system_attrs, "retry_history": history},
+    )
+
+
+def beat_before_taking(study) -> None:
+    """Take queued trials with their first heartbeat already recorded. Optuna marks a queued trial
+    RUNNING and only then starts its heartbeat; a worker killed in between left a RUNNING trial
+    without a heartbeat, which Optuna never finds stale: it stayed RUNNING for good, its grid point
+    never ran, and every worker waited for it before leaving (tests/test_chaos.py). A heartbeat on a
+    trial still queued is harmless (only RUNNING ones are looked at)."""
+    import optuna
+
+    storage = study._storage
+    if not (hasattr(storage, "get_heartbeat_interval") and storage.get_heartbeat_interval()):
+        return
+    waiting_state, running = optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING
+
+    def take() -> int | None:  # Optuna's Study._pop_waiting_trial_id, with the heartbeat first
+        for trial in storage.get_all_trials(study._study_id, deepcopy=False, states=(waiting_state,)):
+            storage.record_heartbeat(trial._trial_id)
+            try:
+                if storage.set_trial_state_values(trial._trial_id, state=running):
+                    return trial._trial_id
+            except optuna.exceptions.UpdateFinishedTrialError:  # another worker took and finished it
+                continue
+        return None
+
+    study._pop_waiting_trial_id = take
 
 
 def await_silent_workers(study, say) -> bool:

@@ -514,7 +514,7 @@ def fail_reasons(trials) -> list[tuple[int, str, str]]:
             reason = "its worker stopped (killed, interrupted, or silent past the heartbeat); " + (
                 f"run again as trial {again[t.number]}"
                 if t.number in again
-                else "not queued again (a retry is tried once): run the sweep again with this configuration"
+                else "not queued again yet (a worker that starts or is free queues it once it is stale)"
             )
         found.append((t.number, t.user_attrs.get("run_name", ""), reason))
     return found

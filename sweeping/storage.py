@@ -12,6 +12,7 @@ from pathlib import Path
 from experiments.errors import ConfigError
 from sweeping import spec as specs
 from sweeping.bookkeeping import recorded, waiting
+from sweeping.heartbeat import beat_before_taking, queue_before_failing
 from sweeping.locks import database_lock, take_queue_one_at_a_time
 from sweeping.masking import masked, scrub
 
@@ -52,21 +53,21 @@ def storage_url(url: str | None, output_dir: Path) -> str:
 def storage_for(url: str, heartbeat: int = 30):
     """An Optuna storage for ``url``. A worker that dies leaves its trial RUNNING; its heartbeat
     (every ``heartbeat`` seconds) stops, and once it is ``2 * heartbeat`` seconds old the next
-    worker to start a trial marks it failed and queues its parameters again (one retry)."""
+    worker to look marks it failed and queues its parameters again, as often as its workers die
+    (:func:`sweeping.heartbeat.queue_before_failing`)."""
     import optuna
 
     if not url.startswith(("sqlite", "postgresql", "mysql")):
         return url
+
+    def make():
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat)
+        queue_before_failing(storage)
+        return storage
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return _retrying(
-            lambda: optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=heartbeat,
-                grace_period=2 * heartbeat,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-            )
-        )
+        return _retrying(make)
 
 
 def worker_seed(seed: int, n_recorded: int) -> int:
@@ -103,6 +104,7 @@ def open_study(spec, study_name: str, storage: str | None, output_dir: Path, see
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
         raise ConfigError(scrub(f"--storage {url}: cannot open the study database ({reason})", url)) from None
     study.sampler = spec.sampler(worker_seed(seed, recorded(study)))
+    beat_before_taking(study)
     if url.startswith("sqlite"):
         take_queue_one_at_a_time(study, url, study_name)
     if spec.method == "grid":
