@@ -73,10 +73,16 @@ def clip_by_global_norm(max_norm: float) -> GradientTransform:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
 
     def clip(grads: np.ndarray) -> np.ndarray:
-        dtype = grads.dtype.type
-        scale = np.minimum(dtype(max_norm) / (global_norm(grads) + dtype(CLIP_EPSILON)), dtype(1.0))
+        scale = clip_scale(grads, max_norm)
         if scale != 1.0:
             grads *= scale
         return grads
 
     return clip
+
+
+def clip_scale(grads: np.ndarray, max_norm: float) -> np.floating:
+    """``c = min(max_norm / (||g||_2 + 1e-6), 1)`` of :func:`clip_by_global_norm`, in the gradient's dtype
+    (one pass over ``g``; a caller that also wants to know whether it clipped asks ``c != 1``)."""
+    dtype = grads.dtype.type
+    return np.minimum(dtype(max_norm) / (global_norm(grads) + dtype(CLIP_EPSILON)), dtype(1.0))

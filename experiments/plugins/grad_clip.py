@@ -34,16 +34,22 @@ class GradientClippingConfig:
 
 
 class Clipping:
-    """The clipping transform of one run, counting the updates it scaled down."""
+    """:func:`nn.gradients.clip_by_global_norm` for one run, counting the updates it scaled down
+    (the norm is computed once per update)."""
 
     def __init__(self, max_norm: float):
-        self.max_norm, self.clip = max_norm, gradients.clip_by_global_norm(max_norm)
+        if not max_norm > 0:
+            raise ValueError(f"max_norm must be positive, got {max_norm}")
+        self.max_norm = max_norm
         self.steps = self.clipped = 0
 
     def __call__(self, grads: np.ndarray) -> np.ndarray:
+        scale = gradients.clip_scale(grads, self.max_norm)
         self.steps += 1
-        self.clipped += bool(gradients.global_norm(grads) + gradients.CLIP_EPSILON > self.max_norm)
-        return self.clip(grads)
+        if scale != 1.0:
+            self.clipped += 1
+            grads *= scale
+        return grads
 
 
 class GradClip(Plugin[list]):
