@@ -1,4 +1,4 @@
-"""Tables and figures of the README's studies 17-26, from their sweep folders (``python sweep.py
+"""Tables and figures of the studies, from their sweep folders (``python sweep.py
 sweeps/study_*.yaml`` writes one per study under ``--output_dir``):
 
     python scripts/study_figures.py table OUTPUT_DIR/study_stopping --config preset --summary test_accuracy
@@ -16,7 +16,6 @@ study's ``trials.csv``.
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -29,26 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sweeping import study_figures  # noqa: E402
 from tracking.figure import fit_to_contents, new_figure, plain_log_labels  # noqa: E402
 from tracking.files import save_figure  # noqa: E402
 
 
 def runs(folder: Path) -> list[dict]:
     """Every run of a sweep folder: ``{"config", "summary", "history", "folder"}``."""
-    found = []
-    for run in sorted((Path(folder) / "runs").iterdir()):
-        if not (run / "config.json").is_file() or not (run / "summary.json").is_file():
-            continue
-        history = json.loads((run / "history.json").read_text()) if (run / "history.json").is_file() else []
-        found.append(
-            {
-                "config": json.loads((run / "config.json").read_text()),
-                "summary": json.loads((run / "summary.json").read_text()),
-                "history": history,
-                "folder": run,
-            }
-        )
-    return found
+    return study_figures.load_runs(folder)
 
 
 def _cell(value) -> str:
@@ -74,6 +61,63 @@ def table(folder: Path, config_keys, summary_keys) -> None:
     for run in runs(folder):
         row = [run["config"].get(k, "") for k in config_keys] + [run["summary"].get(k, "") for k in summary_keys]
         click.echo("| " + " | ".join(_cell(v) for v in row) + " |")
+
+
+FOLDER = click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+OUT = click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+BY = click.option("--by", "label_keys", multiple=True, required=True, help="Configuration keys that label a run.")
+TITLE = click.option("--title", default="", help="The figure's title.")
+
+
+@cli.command()
+@FOLDER
+@OUT
+@BY
+@TITLE
+@click.option("--metric", "metrics", multiple=True, required=True, help="History keys (one panel each), or batch_loss.")
+@click.option("--log", "log", multiple=True, help="Metrics drawn on a log scale.")
+def curves(folder: Path, out: Path, label_keys, title: str, metrics, log) -> None:
+    """Per-epoch (or per-batch) curves of every run, one panel per metric."""
+    study_figures.curves(runs(folder), metrics, label_keys, out, title, log=log)
+
+
+@cli.command()
+@FOLDER
+@OUT
+@TITLE
+@click.option("--x", "x_key", required=True, help="Configuration key on the x axis.")
+@click.option("--y", "y_key", required=True, help="Summary key on the y axis.")
+@click.option("--hue", "hue_key", default=None, help="Configuration key: one colour per value.")
+@click.option("--log_x", is_flag=True, help="Log scale on x.")
+def scatter(folder: Path, out: Path, title: str, x_key: str, y_key: str, hue_key, log_x: bool) -> None:
+    """A summary value of every run against a configuration value."""
+    study_figures.scatter(runs(folder), x_key, y_key, hue_key, out, title, log_x=log_x)
+
+
+@cli.command()
+@FOLDER
+@OUT
+@BY
+@TITLE
+def weights(folder: Path, out: Path, label_keys, title: str) -> None:
+    """Histograms of each run's first-layer weights (saved models), with the share of near-zero weights."""
+    study_figures.weights(runs(folder), label_keys, out, title)
+
+
+@cli.command()
+@FOLDER
+@OUT
+@BY
+@TITLE
+@click.option(
+    "--classes", default="fashion_mnist", show_default=True, help="The data set whose class names label the axes."
+)
+def confusions(folder: Path, out: Path, label_keys, title: str, classes: str) -> None:
+    """The runs' test confusion matrices side by side."""
+    import datasets
+
+    names = datasets.DATASETS[classes].class_names
+    study_figures.confusions(runs(folder), label_keys, names, out, title)
 
 
 @cli.command()

@@ -28,6 +28,7 @@ import pytest
 from conftest import ROOT
 
 from sweeping import figures as sweep_figures
+from sweeping import study_figures as study_figures_library
 from tracking import plots, tiles
 
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -49,7 +50,7 @@ def saved(monkeypatch):
         return real(fig, path, dpi=dpi)
 
     monkeypatch.setattr(tracking.files, "save_figure", catch)
-    for module in (plots, tiles, sweep_figures):
+    for module in (plots, tiles, sweep_figures, study_figures_library):
         monkeypatch.setattr(module, "save_figure", catch)
     return caught
 
@@ -541,3 +542,75 @@ def test_stopping(tmp_path, study_figures):
     check_figure(fig, min_texts=10, legends=1)
     (legend,) = [ax.get_legend() for ax in fig.axes if ax.get_legend()]
     assert len(legend.get_texts()) == 5  # every rule named, none hidden
+
+
+def write_batches(folder: Path, losses) -> None:
+    for k, values in enumerate(losses):
+        rows = "".join(f"{10 * (i + 1)},1,{v}\n" for i, v in enumerate(values))
+        (folder / "runs" / f"run{k:02d}" / "batch_loss.csv").write_text("batch,epoch,batch_loss\n" + rows)
+
+
+def test_study_curves_per_epoch_and_per_batch(tmp_path, study_figures):
+    runs = [
+        (
+            {"scaling": s, "optimizer": o},
+            {"status": "diverged" if s == "none" and o == "sgd" else "complete"},
+            [{"epoch": e, "train_loss": 1 / e, "val_accuracy": 0.8 + e / 100} for e in range(1, 6)],
+        )
+        for s in ("none", "minmax", "standard")
+        for o in ("sgd", "adam")
+    ]
+    folder = write_runs(tmp_path / "scaling", runs)
+    write_batches(folder, [np.geomspace(50, 0.3, 40) for _ in runs])
+    fig = study_figures(
+        "curves", folder, tmp_path / "c.png", "--by", "scaling", "--by", "optimizer",
+        "--metric", "batch_loss", "--metric", "val_accuracy", "--log", "batch_loss", "--title", "Scaling",
+    )  # fmt: skip
+    check_figure(fig, min_texts=12, legends=1)
+    (legend,) = fig.legends
+    assert legend.get_texts()[0].get_text() == "scaling=none, optimizer=sgd"
+    crosses = [line for ax in fig.axes for line in ax.get_lines() if line.get_marker() == "x"]
+    assert len(crosses) == 2  # the diverged run, in both panels
+
+
+def test_study_scatter(tmp_path, study_figures):
+    runs = [
+        ({"learning_rate": lr, "dropout": d}, {"best_val_accuracy": 0.8 + d / 10 + lr}, [])
+        for lr in (1e-4, 1e-3, 1e-2)
+        for d in (0.2, 0.5)
+    ]
+    fig = study_figures(
+        "scatter", write_runs(tmp_path / "sc", runs), tmp_path / "s.png",
+        "--x", "learning_rate", "--y", "best_val_accuracy", "--hue", "dropout", "--log_x",
+    )  # fmt: skip
+    check_figure(fig, min_texts=6, legends=1)
+    assert len(fig.axes[0].get_lines()) == 2  # one line per dropout rate
+
+
+def test_study_weights_count_the_near_zero_weights(tmp_path, study_figures):
+    import nn
+    from sweeping import study_figures as library
+
+    folder = write_runs(tmp_path / "w", [({"preset": p}, {}, []) for p in ("reg_none", "reg_l1")])
+    expected = []
+    for k, zeros in enumerate((0, 300)):
+        model = nn.mlp([20, 30, 3], activation="ReLU", weight_init="Xavier", seed=k)
+        weights = model.params["dense_0.W"]
+        weights[...] = np.where(np.arange(weights.size).reshape(weights.shape) < zeros, 1e-5, 0.5)
+        model.save(folder / "runs" / f"run{k:02d}" / "model.npz")
+        expected.append(zeros / weights.size)
+    found = library.load_runs(folder)
+    assert [library.near_zero_share(library.first_weights(r)) for r in found] == expected  # 0 and 300/600
+    fig = study_figures("weights", folder, tmp_path / "w.png", "--by", "preset")
+    check_figure(fig, min_texts=5, legends=1)
+    assert "50.0%" in fig.axes[0].get_legend().get_texts()[1].get_text()
+
+
+def test_study_confusions(tmp_path, study_figures, rng):
+    folder = write_runs(tmp_path / "cm", [({"pretrain": p}, {}, []) for p in ("none", "autoencoder")])
+    for k in range(2):
+        counts = rng.integers(0, 50, size=(10, 10)) + np.eye(10, dtype=int) * 900
+        np.savetxt(folder / "runs" / f"run{k:02d}" / "confusion_matrix.csv", counts, delimiter=",", fmt="%d")
+    fig = study_figures("confusions", folder, tmp_path / "cm.png", "--by", "pretrain")
+    check_figure(fig, min_texts=20)
+    assert fig.axes[0].get_title().startswith("none\ntest accuracy 0.")

@@ -1,0 +1,238 @@
+"""Figures of a study's sweep folder (``OUTPUT_DIR/<study>/runs/<run>/``), drawn from what each run
+wrote: ``config.json``, ``summary.json``, ``history.json``, ``batch_loss.csv``, ``confusion_matrix.csv``
+and ``model.npz``. ``scripts/study_figures.py`` is the command line over these functions.
+
+Conventions: one colour per run, the same in every panel of a figure, its legend outside the axes
+on the right; a run labelled by the configuration keys that tell it apart (``label_keys``); a run
+that diverged ends in an ``x`` at the top of its panel.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tracking.figure import fit_to_contents, new_figure, plain_log_labels
+from tracking.files import save_figure
+
+NEAR_ZERO = 1e-3  # |w| below this counts as a near-zero weight
+
+
+def load_runs(folder: Path) -> list[dict]:
+    """Every finished run of a sweep folder, in name order: ``{"config", "summary", "history",
+    "folder"}`` (the history is ``[]`` for a run that wrote none)."""
+    found = []
+    for run in sorted((Path(folder) / "runs").iterdir()):
+        if not (run / "config.json").is_file() or not (run / "summary.json").is_file():
+            continue
+        history_file = run / "history.json"
+        history = json.loads(history_file.read_text()) if history_file.is_file() else []
+        found.append(
+            {
+                "config": json.loads((run / "config.json").read_text()),
+                "summary": json.loads((run / "summary.json").read_text()),
+                "history": history,
+                "folder": run,
+            }
+        )
+    return found
+
+
+def label(run: dict, keys: Sequence[str]) -> str:
+    """What tells ``run`` apart: the values of ``keys`` in its configuration (``key=value`` for more
+    than one key)."""
+    values = [(key, run["config"].get(key, "")) for key in keys]
+    if len(values) == 1:
+        return str(values[0][1])
+    return ", ".join(f"{key}={value}" for key, value in values)
+
+
+def batch_losses(run: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(batch, loss)`` from the run's ``batch_loss.csv`` (``--log_every``)."""
+    path = run["folder"] / "batch_loss.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no batch losses (run the study with --log_every N)")
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return np.array([int(r["batch"]) for r in rows]), np.array([float(r["batch_loss"]) for r in rows])
+
+
+def series(run: dict, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` of one metric of a run: ``batch_loss`` per logged batch, any other key of its
+    history per epoch (missing or non-finite values left out)."""
+    if metric == "batch_loss":
+        return batch_losses(run)
+    rows = [row for row in run["history"] if isinstance(row.get(metric), (int, float))]
+    x = np.array([row["epoch"] for row in rows], dtype=float)
+    y = np.array([row[metric] for row in rows], dtype=float)
+    keep = np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def _colours(n: int) -> np.ndarray:
+    import matplotlib
+
+    name = "tab10" if n <= 10 else "tab20"
+    return matplotlib.colormaps[name](np.arange(n) % (10 if n <= 10 else 20))
+
+
+def curves(
+    found: list[dict],
+    metrics: Sequence[str],
+    label_keys: Sequence[str],
+    out: Path,
+    title: str,
+    log: Sequence[str] = (),
+    legend_title: str = "",
+) -> Path:
+    """One panel per metric, one line per run (epochs on x; batches for ``batch_loss``); the metrics
+    named in ``log`` on a log scale."""
+    fig = new_figure(3.9 * len(metrics) + 1.8, 3.4)
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    colours = _colours(len(found))
+    for ax, metric in zip(axes, metrics):
+        for colour, run in zip(colours, found):
+            x, y = series(run, metric)
+            ax.plot(
+                x, y, "-" if metric == "batch_loss" else "-o", color=colour, markersize=3, label=label(run, label_keys)
+            )
+            if run["summary"].get("status") == "diverged":
+                ax.plot(
+                    [x[-1] + 1 if len(x) else 1],
+                    [1.0],
+                    "x",
+                    color=colour,
+                    markersize=8,
+                    mew=2,
+                    transform=ax.get_xaxis_transform(),
+                    clip_on=False,
+                )
+        ax.set_xlabel("batch" if metric == "batch_loss" else "epoch")
+        ax.set_title(metric.replace("_", " "), fontsize=10)
+        if metric in log:
+            ax.set_yscale("log")
+            plain_log_labels(ax)
+        ax.grid(alpha=0.3)
+    handles, names = axes[-1].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        names,
+        title=legend_title or ", ".join(label_keys),
+        loc="upper left",
+        bbox_to_anchor=(0.87, 0.9),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.subplots_adjust(left=0.08, right=0.85, bottom=0.16, top=0.8, wspace=0.28)
+    fig.suptitle(title, fontsize=11)
+    return save_figure(fit_to_contents(fig), out)
+
+
+def scatter(
+    found: list[dict], x_key: str, y_key: str, hue_key: str | None, out: Path, title: str, log_x: bool = False
+) -> Path:
+    """``y_key`` of each run's summary against ``x_key`` of its configuration, one colour (and a line
+    through the points in x order) per value of ``hue_key``."""
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for run in found:
+        value = run["summary"].get(y_key)
+        if isinstance(value, (int, float)) and np.isfinite(value):
+            hue = str(run["config"].get(hue_key, "")) if hue_key else ""
+            groups.setdefault(hue, []).append((float(run["config"][x_key]), float(value)))
+    fig = new_figure(5.6, 3.6)
+    ax = fig.add_axes((0.12, 0.15, 0.62, 0.72))
+    for colour, (hue, points) in zip(_colours(len(groups)), sorted(groups.items())):
+        xs, ys = zip(*sorted(points))
+        ax.plot(xs, ys, "o-" if hue_key else "o", color=colour, alpha=0.85, label=hue)
+    if log_x:
+        ax.set_xscale("log")
+        plain_log_labels(ax, "x")
+    ax.set_xlabel(x_key.replace("_", " "))
+    ax.set_ylabel(y_key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    if hue_key:
+        ax.legend(title=hue_key, loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fit_to_contents(fig), out)
+
+
+def first_weights(run: dict) -> np.ndarray:
+    """The first weight array (``W`` of the first weighted layer) of the run's saved ``model.npz``
+    (``--save_model``), flattened."""
+    import nn
+
+    model = nn.Sequential.load(run["folder"] / "model.npz")
+    first = next(name for name in model.params if name.endswith(".W"))
+    return np.asarray(model.params[first], dtype=np.float64).ravel()
+
+
+def near_zero_share(weights: np.ndarray, threshold: float = NEAR_ZERO) -> float:
+    """The share of weights with ``|w| < threshold``."""
+    return float(np.mean(np.abs(weights) < threshold))
+
+
+def weights(found: list[dict], label_keys: Sequence[str], out: Path, title: str) -> Path:
+    """Histograms of each run's first-layer weights (log count axis), the share of near-zero weights
+    in the legend."""
+    fig = new_figure(6.4, 3.6)
+    ax = fig.add_axes((0.11, 0.15, 0.58, 0.72))
+    all_weights = [first_weights(run) for run in found]
+    edge = float(np.percentile(np.abs(np.concatenate(all_weights)), 99.9))
+    bins = np.linspace(-edge, edge, 121)
+    for colour, run, values in zip(_colours(len(found)), found, all_weights):
+        share = near_zero_share(values)
+        ax.hist(
+            values,
+            bins=bins,
+            histtype="step",
+            color=colour,
+            linewidth=1.4,
+            label=f"{label(run, label_keys)}: {share:.1%} with |w| < {NEAR_ZERO:g}",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("first-layer weight")
+    ax.set_ylabel("count (log scale)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fit_to_contents(fig), out)
+
+
+def confusion_counts(run: dict) -> np.ndarray:
+    """The run's test-set confusion counts (rows: true class, columns: predicted)."""
+    return np.loadtxt(run["folder"] / "confusion_matrix.csv", delimiter=",", dtype=np.int64, ndmin=2)
+
+
+def confusions(found: list[dict], label_keys: Sequence[str], class_names: Sequence[str], out: Path, title: str) -> Path:
+    """The test confusion matrices of the runs side by side, each row as shares of its true class,
+    the diagonal's accuracy in each panel's title."""
+    fig = new_figure(3.3 * len(found) + 0.8, 3.9)
+    axes = fig.subplots(1, len(found), squeeze=False)[0]
+    for ax, run in zip(axes, found):
+        counts = confusion_counts(run)
+        rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+        for i, j in zip(*np.nonzero(counts)):
+            ax.text(
+                j,
+                i,
+                f"{counts[i, j]}",
+                ha="center",
+                va="center",
+                fontsize=5,
+                color="white" if rates[i, j] > 0.5 else "black",
+            )
+        ticks = range(len(class_names))
+        ax.set_xticks(ticks, class_names, rotation=90, fontsize=6)
+        ax.set_yticks(ticks, class_names if ax is axes[0] else [], fontsize=6)
+        ax.set_xlabel("predicted", fontsize=8)
+        accuracy = np.trace(counts) / max(counts.sum(), 1)
+        ax.set_title(f"{label(run, label_keys)}\ntest accuracy {accuracy:.4f}", fontsize=9)
+    axes[0].set_ylabel("true class", fontsize=8)
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.28, top=0.8, wspace=0.1)
+    fig.suptitle(title, fontsize=11)
+    return save_figure(fit_to_contents(fig), out)
