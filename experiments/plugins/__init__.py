@@ -19,6 +19,7 @@ from . import (
     curves,
     dynamics,
     grad_clip,
+    importance,
     kfold,
     label_smoothing,
     latent,
@@ -49,6 +50,7 @@ PLUGINS: tuple[Plugin, ...] = (
     conv_figures.ConvFigures(),
     study_figures.StudyFigures(),
     saliency.Saliency(),
+    importance.Importance(),
     latent.Latent(),  # owns the section "Looking inside the network" (--latent, --dynamics, --maximize)
     dynamics.Dynamics(),
     maximize.Maximize(),
