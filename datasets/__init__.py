@@ -4,7 +4,8 @@
 :func:`load` gets a data set's raw arrays (local files first, then
 ``keras.datasets`` for the image sets: :mod:`datasets.sources`; a user's file and its test
 part), holds out a
-seeded validation split (stratified for classification: :mod:`datasets.splits`),
+seeded validation split (stratified for classification: :mod:`datasets.splits`) unless one is given
+(``val_data``: a file of its own; or an NPZ's ``x_val``/``y_val``: then nothing is held out),
 flattens images to vectors (784 values for 28x28) as float32 and applies the
 preprocessing fitted on the training split only (:mod:`datasets.preprocessing`).
 The test set is never used to fit or choose anything.
@@ -20,16 +21,17 @@ from numpy.typing import ArrayLike
 from nn.registry import import_submodules
 from nn.tasks import Task
 
+from . import files
 from .base import DATASETS, DataDir, DatasetInfo, RawData
-from .files import DataFileError, FileData, is_data_file, short_name
-from .files import read as read_file
+from .files import DataFileError, FileData, read_validation, short_name
 from .idx import DataError, read_idx, write_idx
+from .images import COLORS, folder_info, is_image_folder, read_folder
 from .preprocessing import SCALINGS, Preprocessing
 from .sources import ENV_VAR, DataUnavailable
-from .splits import holdout, kfold
+from .splits import holdout, holdout_source, kfold
 from .tables import TableEncoding
 
-LIBRARY = ("base", "files", "idx", "preprocessing", "sources", "splits", "tables")  # not data sets
+LIBRARY = ("base", "files", "idx", "images", "preprocessing", "sources", "splits", "tables")  # not data sets
 import_submodules(__name__, __path__, skip=lambda name: name in LIBRARY)
 
 
@@ -46,6 +48,7 @@ class Dataset:
     preprocessing: Preprocessing
     source: str = ""
     notes: tuple[str, ...] = ()  # what loading decided that the user should hear (the task inferred, imputations)
+    val_source: str = ""  # where the validation split came from ("held out 10% of train (stratified, seed 0)", ...)
 
     @property
     def name(self) -> str:
@@ -101,8 +104,26 @@ def _targets(y: ArrayLike, task: str) -> np.ndarray:
     return y.astype(np.int64) if Task(task).classifies else y.reshape(len(y), -1).astype(np.float32)
 
 
+def is_data_file(name: str) -> bool:
+    """Whether ``-d name`` is the user's own data: a .csv/.npz file (:mod:`datasets.files`) or a folder of
+    class folders of images (:mod:`datasets.images`), not a registered data set."""
+    return files.is_data_file(name) or is_image_folder(name)
+
+
+def read_file(
+    name: str, target: str | None = None, task: str = "auto", image_size: object = None, color: str = "auto"
+) -> FileData:
+    """The user's .csv/.npz file (:func:`datasets.files.read`) or image folder (:func:`datasets.images.read_folder`)."""
+    if is_image_folder(name):
+        return read_folder(name, target, task, image_size, color)
+    return files.read(name, target, task)
+
+
 def describe(name: str, target: str | None = None, task: str = "auto") -> DatasetInfo:
-    """What ``-d name`` is (its task, classes, description): the registry's entry, or read from the file."""
+    """What ``-d name`` is (its task, classes, description): the registry's entry, or read from the file
+    (an image folder: from its listing, no image opened)."""
+    if is_image_folder(name):
+        return folder_info(name, target, task)
     if is_data_file(name):
         file = read_file(name, target, task)
         return _file_info(file, "")
@@ -126,11 +147,15 @@ def _file_info(file: FileData, how: str) -> DatasetInfo:
     )
 
 
-def _raw(name: str, data_dir: DataDir, target: str | None, task: str) -> tuple[DatasetInfo, RawData, FileData | None]:
+def _raw(
+    name: str, data_dir: DataDir, target: str | None, task: str, image_size: object = None, color: str = "auto"
+) -> tuple[DatasetInfo, RawData, FileData | None]:
+    if (image_size is not None or color != "auto") and not is_image_folder(name):
+        raise DataFileError(f"--image_size and --color are for image folders; {name} is not one")
     if not is_data_file(name):
         info = describe(name, target, task)
         return info, info.load_raw(data_dir), None
-    file = read_file(name, target, task)
+    file = read_file(name, target, task, image_size, color)
     x_train, y_train, x_test, y_test, how = file.split()
     return _file_info(file, how), RawData(x_train, y_train, x_test, y_test, source=f"{name}, test: {how}"), file
 
@@ -144,24 +169,23 @@ def load(
     permute_pixels: bool = False,
     target: str | None = None,
     task: str = "auto",
+    val_data: str | None = None,
+    image_size: object = None,
+    color: str = "auto",
 ) -> Dataset:
-    """Load the data set ``name`` (registered, or a .csv/.npz file: :mod:`datasets.files`) and split off
-    ``val_fraction`` of training as validation."""
+    """Load the data set ``name`` (registered, a .csv/.npz file: :mod:`datasets.files`, or an image folder read
+    at ``image_size`` in ``color``: :mod:`datasets.images`) and split off
+    ``val_fraction`` of training as validation, or take the validation split given (:func:`_split`)."""
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    info, raw, file = _raw(name, data_dir, target, task)
+    info, raw, file = _raw(name, data_dir, target, task, image_size, color)
     image_shape = tuple(raw.x_train.shape[1:]) if raw.x_train.ndim > 2 else None
     table = file is not None and file.is_table
     flatten = _as_table if table else _flat_float32
-    y_all = _targets(raw.y_train, info.task)
-    x_val = y_val = None
-    if val_fraction > 0:
-        train, val = holdout(y_all, val_fraction, seed, stratify=info.task.classifies)
-        x_train, x_val = flatten(raw.x_train[train]), flatten(raw.x_train[val])
-        y_train, y_val = y_all[train], y_all[val]
-    else:
-        x_train, y_train = flatten(raw.x_train), y_all
-    x_test = flatten(raw.x_test)
+    x_train, y_train, x_val, y_val, val_source, val_notes = _split(
+        name, raw, info, file, val_data, val_fraction, seed, target
+    )
+    x_train, x_val, x_test = flatten(x_train), None if x_val is None else flatten(x_val), flatten(raw.x_test)
     encoding, notes = None, list(file.notes) if file else []
     if table:
         assert file is not None and file.columns is not None and file.numeric is not None
@@ -177,6 +201,7 @@ def load(
     if file is not None:
         what = f"{info.n_classes} classes ({', '.join(info.class_names[:8])}{' ...' if info.n_classes > 8 else ''})"
         why = "inferred from the target; --task overrides" if task == "auto" else "--task"
+        why = "its class folders" if is_image_folder(name) else why
         notes.append(f"{name}: {info.task} ({why}), {what if info.n_classes else 'a numeric target'}")
     permutation = np.random.default_rng([seed, 2]).permutation(x_train.shape[1]) if permute_pixels else None
     preprocessing = Preprocessing.fit(x_train, scaling, permutation, per_feature=image_shape is None)
@@ -192,8 +217,44 @@ def load(
         image_shape,
         preprocessing,
         raw.source,
-        tuple(notes),
+        (*notes, *val_notes),
+        val_source,
     )
+
+
+def _split(
+    name: str,
+    raw: RawData,
+    info: DatasetInfo,
+    file: FileData | None,
+    val_data: str | None,
+    val_fraction: float,
+    seed: int,
+    target: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, str, list[str]]:
+    """``(x_train, y_train, x_val, y_val, val_source, notes)``, rows as read: a given validation split (the file
+    ``val_data``, which wins, or an NPZ's own ``x_val``/``y_val``) and every training row; or ``val_fraction``
+    of the training rows held out (seeded, stratified for classes); or no validation split."""
+    y_all = _targets(raw.y_train, info.task)
+    given = None
+    if val_data is not None:
+        built_in = FileData(name, str(info.task), raw.x_train, raw.y_train, None, None, info.class_names, indexed=True)
+        given, source = read_validation(str(val_data), file or built_in, target), f"given file {val_data}"
+    elif file is not None and file.x_val is not None and file.labels_val is not None:
+        given = FileData(name, file.task, file.x_val, file.labels_val, None, None, file.class_names)
+        source = f"x_val/y_val of {name}"
+    if given is not None:
+        unused = val_data is not None and file is not None and file.x_val is not None
+        note = (
+            f"validation: {source} ({len(given.labels):,} rows); nothing held out of the training data, "
+            f"--val_fraction does not apply{f'; x_val/y_val of {name} unused' if unused else ''}"
+        )
+        return raw.x_train, y_all, given.x, _targets(given.labels, info.task), source, [*given.notes, note]
+    if val_fraction <= 0:
+        return raw.x_train, y_all, None, None, holdout_source(0, seed, False), []
+    train, val = holdout(y_all, val_fraction, seed, stratify=info.task.classifies)
+    source = holdout_source(val_fraction, seed, info.task.classifies)
+    return raw.x_train[train], y_all[train], raw.x_train[val], y_all[val], source, []
 
 
 def names() -> list[str]:
@@ -201,6 +262,7 @@ def names() -> list[str]:
 
 
 __all__ = [
+    "COLORS",
     "DATASETS",
     "ENV_VAR",
     "SCALINGS",

@@ -24,8 +24,9 @@ DataDir = str | PathLike[str] | None
 
 @dataclass
 class RawData:
-    """Arrays as the source gives them: images ``N x H x W`` (uint8) or features ``N x d``
-    (tabular sets); targets are class ids or real values."""
+    """Arrays as the source gives them: images ``N x H x W`` or, with colour, ``N x H x W x C`` (uint8,
+    channels last: CIFAR-10, an image folder) or features ``N x d`` (tabular sets); targets are class ids
+    (one per row) or real values."""
 
     x_train: np.ndarray
     y_train: np.ndarray

@@ -8,8 +8,8 @@ the UCI Adult census, ``NA``, ``NaN`` ...) is missing. Features are encoded by
 training split). Rows whose target is missing are dropped, and said so.
 
 An **NPZ** file (loaded with ``allow_pickle=False``) holds ``x`` and ``y``, optionally ``x_test``
-and ``y_test``, and optionally ``class_names``. ``x`` is ``N x F`` (tabular), ``N x H x W`` or
-``N x H x W x C`` (images: 8-bit or float; ``C = 1`` is dropped).
+and ``y_test``, ``x_val`` and ``y_val`` (its validation split), and ``class_names``. ``x`` is
+``N x F`` (tabular), ``N x H x W`` or ``N x H x W x C`` (images: 8-bit or float; ``C = 1`` is dropped).
 
 **The task** (``--task auto``) is classification for a text target or one with at most
 :data:`MAX_CLASSES` distinct integer values (or an NPZ with ``class_names``), regression otherwise;
@@ -19,7 +19,8 @@ and ``y_test``, and optionally ``class_names``. ``x`` is ``N x F`` (tabular), ``
 **The test set** is the file's own (``x_test``/``y_test``) or, without one, a fixed 80/20 split of the
 file (seed :data:`TEST_SEED`, whatever ``--seed`` is, so that every run and ``evaluate.py`` test on the
 same rows; stratified for classes), scikit-learn's ``train_test_split`` as :func:`datasets.splits.holdout`
-makes it. ``--val_fraction`` is carved from the rest, as for the built-in sets.
+makes it. ``--val_fraction`` is carved from the rest, as for the built-in sets, unless validation is
+given: an NPZ's own ``x_val``/``y_val``, or a file of its own (``--val_data``, :func:`read_validation`).
 
 A file that cannot be used raises :class:`DataFileError`: one line that names the file and the
 problem (the CLI exits with 2).
@@ -86,6 +87,9 @@ class FileData:
     columns: tuple[str, ...] | None = None
     numeric: tuple[bool, ...] | None = None
     notes: list[str] = field(default_factory=list)
+    x_val: np.ndarray | None = None  # an NPZ's own validation split (x_val, y_val)
+    labels_val: np.ndarray | None = None
+    indexed: bool = False  # labels index class names of their own (an NPZ's class_names, a built-in set)
 
     @property
     def is_table(self) -> bool:
@@ -118,6 +122,12 @@ class FileData:
 
 def read(path: str, target: str | None = None, task: str = "auto") -> FileData:
     """The file at ``path`` (cached while the file is unchanged: the task is asked for several times)."""
+    stat = _stat(path)
+    return _read(str(path), stat.st_mtime_ns, stat.st_size, target, task)
+
+
+def _stat(path: str) -> os.stat_result:
+    """``os.stat`` of a regular file (the key of the readers' caches), or :class:`DataFileError`."""
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -126,7 +136,7 @@ def read(path: str, target: str | None = None, task: str = "auto") -> FileData:
         raise DataFileError(f"{path}: cannot be read ({error.strerror})") from None
     if not Path(path).is_file():
         raise DataFileError(f"{path}: not a file")
-    return _read(str(path), stat.st_mtime_ns, stat.st_size, target, task)
+    return stat
 
 
 @functools.lru_cache(maxsize=4)
@@ -138,6 +148,31 @@ def _read(path: str, mtime_ns: int, size: int, target: str | None, task: str) ->
     if target is not None:
         raise DataFileError(f"{path}: --target names a CSV column; an NPZ file's targets are its array y")
     return _read_npz(path, task)
+
+
+def read_rows(path: str) -> tuple[tuple[str, ...] | None, np.ndarray]:
+    """An unlabelled file's rows (``--pretrain_data``), no column singled out, nothing fitted: a CSV's
+    column names and cells (float64 when every cell is a number, stripped strings otherwise), or an NPZ's
+    array ``x`` (numbers, finite, rank 2 to 4, at least one row; other arrays ignored) and ``None``.
+    Cached while the file is unchanged; :class:`DataFileError` naming the file and the problem."""
+    if not is_data_file(path):
+        raise DataFileError(f"{path}: not a .csv or .npz file")
+    stat = _stat(path)
+    return _read_rows(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_rows(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...] | None, np.ndarray]:
+    if path.lower().endswith(".csv"):
+        header, cells = _csv_table(path)
+        return tuple(header), cells
+    x = _load_npz(path).get("x")
+    if x is None or x.dtype.kind not in "biuf" or x.ndim not in (2, 3, 4) or len(x) == 0:
+        what = "no array x" if x is None else f"x of {x.dtype} values and shape {x.shape}"
+        raise DataFileError(f"{path}: holds {what}; expected an array x of numbers, N x F, N x H x W or N x H x W x C")
+    if x.dtype.kind == "f" and not np.all(np.abs(x) <= FLOAT32_MAX):  # NaN, inf, 1e308
+        raise DataFileError(f"{path}: x holds NaN or infinite values, or values beyond float32's range")
+    return None, x
 
 
 # CSV ------------------------------------------------------------------------------------------
@@ -177,10 +212,11 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
     return FileData(path, task, x, labels, None, None, class_names, tuple(features), numeric, notes)
 
 
-def _csv_table(path: str) -> tuple[list[str], np.ndarray]:
+def _csv_table(path: str, text: bool = False) -> tuple[list[str], np.ndarray]:
     """The header and the cells: float64 when every cell is a number (NumPy's ``loadtxt``, fast), or
-    stripped strings (Python's ``csv``, for text, missing cells and the errors of a malformed file)."""
-    fast = _numeric_csv(path)
+    stripped strings (Python's ``csv``, for text, missing cells and the errors of a malformed file;
+    always with ``text``)."""
+    fast = None if text else _numeric_csv(path)
     if fast is not None:
         return fast
     try:
@@ -207,9 +243,11 @@ def _csv_table(path: str) -> tuple[list[str], np.ndarray]:
     cells = np.array(rows, dtype=str)
     del rows
     try:
-        return header, cells.astype(np.float64)  # every cell a number: parsed at once
+        if not text:
+            return header, cells.astype(np.float64)  # every cell a number: parsed at once
     except ValueError:
-        return header, np.strings.strip(cells)
+        pass
+    return header, np.strings.strip(cells)
 
 
 def _numeric_csv(path: str) -> tuple[list[str], np.ndarray] | None:
@@ -297,19 +335,13 @@ def numbers(column: np.ndarray) -> np.ndarray | None:
 def _read_npz(path: str, task: str) -> FileData:
     arrays = _load_npz(path)
     _check_npz(path, arrays)
-    x, y = arrays["x"], arrays["y"]
-    if x.ndim == 4 and x.shape[3] == 1:
-        x = x[..., 0]
-    x_test, y_test = arrays.get("x_test"), arrays.get("y_test")
-    if x_test is not None:
-        if x_test.ndim == 4 and x_test.shape[3] == 1:
-            x_test = x_test[..., 0]
-        if x_test.shape[1:] != x.shape[1:]:
-            raise DataFileError(f"{path}: x_test's rows have shape {x_test.shape[1:]}, x's have {x.shape[1:]}")
+    x, y = _one_channel_dropped(arrays["x"]), arrays["y"]
+    extra = {part: _rows_like(path, arrays, part, x) for part in ("test", "val") if f"x_{part}" in arrays}
     names = arrays.get("class_names")
     if names is not None and task == "auto":
         task = "classification"
-    both = y if y_test is None else np.concatenate([y.reshape(len(y), -1), y_test.reshape(len(y_test), -1)])
+    ys = [y, *(arrays[f"y_{part}"] for part in extra)]
+    both = y if len(ys) == 1 else np.concatenate([part.reshape(len(part), -1) for part in ys])
     values = both if both.dtype.kind in "US" else both.astype(np.float64)
     if values.ndim > 1 and values.shape[1] == 1:
         values = values[:, 0]
@@ -320,8 +352,25 @@ def _read_npz(path: str, task: str) -> FileData:
         labels, class_names = _named_labels(path, values, names)
     else:
         labels, class_names = _labels(path, values, task)
-    n = len(y)
-    return FileData(path, task, x, labels[:n], x_test, None if y_test is None else labels[n:], class_names, notes=[])
+    own, *parts = np.split(labels, np.cumsum([len(part) for part in ys])[:-1])
+    given = dict(zip(extra, parts))
+    file = FileData(path, task, x, own, extra.get("test"), given.get("test"), class_names, notes=[])
+    file.x_val, file.labels_val, file.indexed = extra.get("val"), given.get("val"), names is not None
+    return file
+
+
+def _one_channel_dropped(x: np.ndarray) -> np.ndarray:
+    """Images ``N x H x W x 1`` as ``N x H x W``; anything else as it is."""
+    return x[..., 0] if x.ndim == 4 and x.shape[3] == 1 else x
+
+
+def _rows_like(path: str, arrays: dict[str, np.ndarray], part: str, x: np.ndarray) -> np.ndarray:
+    """``x_<part>`` (``x_test``, ``x_val``), its channel of 1 dropped; rows shaped as ``x``'s or a
+    :class:`DataFileError`."""
+    rows = _one_channel_dropped(arrays[f"x_{part}"])
+    if rows.shape[1:] != x.shape[1:]:
+        raise DataFileError(f"{path}: x_{part}'s rows have shape {rows.shape[1:]}, x's have {x.shape[1:]}")
+    return rows
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
@@ -343,17 +392,19 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
 
 
 def _check_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """``x`` and ``y`` (and ``x_test`` with ``y_test``, if either) are there, row for row, non-empty and
-    finite, ``x`` of numbers and of rank 2 to 4; :class:`DataFileError` naming the first problem."""
+    """``x`` and ``y`` (and ``x_test`` with ``y_test``, ``x_val`` with ``y_val``, if either) are there, row
+    for row, non-empty and finite, ``x`` of numbers and of rank 2 to 4; :class:`DataFileError` naming the
+    first problem."""
     missing = [key for key in ("x", "y") if key not in arrays]
     if missing:
         raise DataFileError(
             f"{path}: needs arrays x and y (found: {', '.join(sorted(arrays)) or 'none'}; "
             f"missing: {', '.join(missing)})"
         )
-    if ("x_test" in arrays) != ("y_test" in arrays):
-        raise DataFileError(f"{path}: has one of x_test and y_test without the other")
-    parts = [("x", "y")] + ([("x_test", "y_test")] if "x_test" in arrays else [])
+    for part in ("test", "val"):
+        if (f"x_{part}" in arrays) != (f"y_{part}" in arrays):
+            raise DataFileError(f"{path}: has one of x_{part} and y_{part} without the other")
+    parts = [("x", "y")] + [(f"x_{part}", f"y_{part}") for part in ("test", "val") if f"x_{part}" in arrays]
     for x_key, y_key in parts:
         x, y = arrays[x_key], arrays[y_key]
         if len(x) != len(y):
@@ -410,8 +461,117 @@ def _labels(path: str, values: np.ndarray, task: str) -> tuple[np.ndarray, tuple
     classes, labels = np.unique(values, return_inverse=True)
     if len(classes) < 2:
         raise DataFileError(f"{path}: the target holds a single class ({classes[0]}); classification needs two")
+    return labels.reshape(-1).astype(np.int64), value_names(classes)
+
+
+def value_names(classes: np.ndarray) -> tuple[str, ...]:
+    """The class names of target values: a whole number as an integer (``3``, not ``3.0``), text as it is."""
     if classes.dtype.kind == "f":
-        names = tuple(str(int(v)) if float(v).is_integer() else repr(float(v)) for v in classes)
+        return tuple(str(int(v)) if float(v).is_integer() else repr(float(v)) for v in classes)
+    return tuple(str(v) for v in classes)
+
+
+# A validation file of its own (--val_data) ----------------------------------------------------
+
+
+def read_validation(path: str, train: FileData, target: str | None = None) -> FileData:
+    """The file ``path`` as the validation split of ``train`` (a data file, or a built-in set's training
+    arrays with its class ids: ``indexed``), nothing fitted on it: for a table, a CSV with ``train``'s
+    columns and the ``target`` column (in any order), its cells put in ``train``'s column order for the
+    training rows' encoding; for arrays, an NPZ whose ``x`` rows are shaped as ``train``'s (or hold as many
+    values, flat). Its labels are ``train``'s (:func:`_given_labels`). Anything else: a
+    :class:`DataFileError` naming ``path``."""
+    kind = ".csv with the same columns" if train.is_table else ".npz with arrays x and y"
+    if not path.lower().endswith(".csv" if train.is_table else ".npz"):
+        raise DataFileError(f"{path}: a validation file for {train.path} must be a {kind}")
+    if not Path(path).is_file():
+        raise DataFileError(f"{path}: no such file")
+    return (_validation_table if train.is_table else _validation_arrays)(path, train, target)
+
+
+def _validation_table(path: str, train: FileData, target: str | None) -> FileData:
+    assert train.columns is not None and train.numeric is not None and target is not None
+    header, table = _csv_table(path, text=not all(train.numeric))  # categories compare as text
+    features = [name for name in header if name != target]
+    if target not in header or set(features) != set(train.columns):
+        lacking = sorted(set(train.columns) - set(features)) + ([] if target in header else [f"{target} (the target)"])
+        extra = sorted(set(features) - set(train.columns))
+        parts = [f"missing {_some(lacking)}"] if lacking else []
+        parts += [f"unknown {_some(extra)}"] if extra else []
+        raise DataFileError(f"{path}: its columns differ from the training file {train.path}'s ({'; '.join(parts)})")
+    t = header.index(target)
+    present = ~is_missing(table[:, t])
+    if not present.any():
+        raise DataFileError(f"{path}: no row has a {target!r} value")
+    notes = [] if present.all() else [f"{path}: {int((~present).sum())} rows without a {target!r} value dropped"]
+    table = table[present]
+    cells = table[:, [header.index(name) for name in train.columns]]
+    for j, name in enumerate(train.columns):
+        column = numbers(cells[:, j]) if train.numeric[j] else None
+        if train.numeric[j] and column is None:
+            line, cell = first_cell(path, name, lambda value: value not in MISSING and _number(value) is None)
+            raise DataFileError(
+                f"{path}: column {name!r} holds {cell!r} (line {line}); it holds numbers in {train.path}"
+            )
+        if column is not None:
+            _check_range(path, name, column)
+    targets = numbers(table[:, t])
+    if targets is not None and not Task(train.task).classifies:
+        _check_range(path, target, targets)
+    labels = _given_labels(path, table[:, t], train)
+    return FileData(path, train.task, cells, labels, None, None, train.class_names, train.columns, train.numeric, notes)
+
+
+def _some(names: list[str], limit: int = 8) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _validation_arrays(path: str, train: FileData, target: str | None) -> FileData:
+    arrays = _load_npz(path)
+    _check_npz(path, arrays)
+    x, y = _one_channel_dropped(arrays["x"]), arrays["y"]
+    shape = train.x.shape[1:]
+    if x.shape[1:] not in (shape, (int(np.prod(shape)),)):
+        raise DataFileError(f"{path}: x's rows have shape {x.shape[1:]}; {train.path} has rows of shape {shape}")
+    width = 1 if Task(train.task).classifies else int(np.prod(train.labels.shape[1:]))
+    if y.reshape(len(y), -1).shape[1] != width:
+        raise DataFileError(
+            f"{path}: y has shape {y.shape}; {train.path} has {width} target value{'s' * (width > 1)} a row"
+        )
+    y = y.reshape(len(y)) if width == 1 else y.reshape(len(y), -1)
+    own = arrays.get("class_names")
+    if own is not None and Task(train.task).classifies:  # its ids name its own classes: matched by name
+        names = np.asarray(own).astype(str).reshape(-1)
+        if y.dtype.kind in "USb" or not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= len(names):
+            raise DataFileError(f"{path}: with class_names, y must hold class indices (0..{len(names) - 1})")
+        y = names[y.astype(np.int64)]
+    return FileData(path, train.task, x, _given_labels(path, y, train), None, None, train.class_names)
+
+
+def _given_labels(path: str, values: np.ndarray, train: FileData) -> np.ndarray:
+    """A validation file's targets as ``train``'s: float values for regression; for classification, class
+    ids into ``train.class_names`` matched by name (a number named as :func:`value_names` names it), or,
+    where ``train``'s labels index its class names (``indexed``), numbers are those ids."""
+    from .splits import in_classes
+
+    parsed = numbers(values) if values.dtype.kind in "US" else values.astype(np.float64)
+    if not Task(train.task).classifies:
+        if parsed is None:
+            raise DataFileError(f"{path}: the target holds text; {train.path} has a numeric target (regression)")
+        return parsed.astype(np.float32)
+    if parsed is not None and train.indexed:
+        n = len(train.class_names)
+        if not np.all(parsed == np.round(parsed)) or parsed.min() < 0 or parsed.max() >= n:
+            raise DataFileError(
+                f"{path}: labels {parsed.min():g}..{parsed.max():g}; {train.path} has class ids 0..{n - 1}"
+            )
+        return parsed.astype(np.int64)
+    if parsed is None:
+        names = values
     else:
-        names = tuple(str(v) for v in classes)
-    return labels.reshape(-1).astype(np.int64), names
+        classes, inverse = np.unique(parsed, return_inverse=True)
+        names = np.asarray(value_names(classes))[inverse.reshape(-1)]
+    try:
+        return in_classes(names, train.class_names)
+    except ValueError as error:
+        raise DataFileError(f"{path}: {error}") from None

@@ -1,6 +1,7 @@
 """Where the image data sets come from: local copies first, ``keras.datasets`` last.
 
-Search order for an IDX data set (``fashion_mnist``, ``mnist``):
+Search order for an IDX data set (``fashion_mnist``, ``mnist``; ``cifar10`` looks in the same places for
+CIFAR-10's binary version: :mod:`datasets.cifar10`):
 
 1. ``data_dir`` (``--data_dir``) or, if not given, the ``FFNN_DATA_DIR``
    environment variable: the four IDX files in that folder or in a
@@ -84,18 +85,25 @@ def _read_npz(path: Path, n_classes: int) -> RawData:
     return RawData(**arrays, source=str(path))
 
 
-def candidate_folders(folder_names: Iterable[str], data_dir: DataDir = None) -> list[Path]:
+def candidate_roots(data_dir: DataDir = None) -> list[tuple[Path, bool]]:
+    """The folders looked in, in order, each with whether the user chose it (``--data_dir`` or
+    :data:`ENV_VAR`): that one, the Keras cache, Debian's ``/usr/share/datasets``."""
     roots = []
     chosen = data_dir or os.environ.get(ENV_VAR)
     if chosen:
         if not Path(chosen).expanduser().is_dir():
             raise DataUnavailable(f"{'--data_dir' if data_dir else ENV_VAR} {chosen}: no such folder")
-        roots.append(Path(chosen).expanduser())
+        roots.append((Path(chosen).expanduser(), True))
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
-    roots.append(keras_home / "datasets")
-    roots.append(Path("/usr/share/datasets"))
+    roots.append((keras_home / "datasets", False))
+    roots.append((Path("/usr/share/datasets"), False))
+    return roots
+
+
+def candidate_folders(folder_names: Iterable[str], data_dir: DataDir = None) -> list[Path]:
+    """Each root of :func:`candidate_roots`, then its sub-folders ``folder_names``."""
     folders = []
-    for root in roots:
+    for root, _ in candidate_roots(data_dir):
         folders.append(root)
         folders.extend(root / sub for sub in folder_names)
     return folders

@@ -7,11 +7,16 @@ seeded by ``seed``. The hold-out split is scikit-learn's ``train_test_split``
 for index (``tests/test_datasets.py`` compares the two), so that a plain run
 does not pay the second it takes to import scikit-learn; k-fold uses
 scikit-learn's ``StratifiedKFold`` / ``KFold``.
+
+A validation split may also be given (``--val_data FILE``, or an NPZ's own ``x_val``/``y_val``):
+then nothing is held out. Its labels name the training data's classes (:func:`in_classes`), and
+:func:`holdout_source` / the loader say where a run's validation split came from (``val_source``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -80,3 +85,26 @@ def kfold(y: np.ndarray, k: int, seed: int, stratify: bool = True) -> list[tuple
         raise ValueError(f"k-fold needs k >= 2, got {k}")
     splitter = (StratifiedKFold if stratify else KFold)(n_splits=k, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros((len(y), 1)), y if stratify else None))
+
+
+def holdout_source(fraction: float, seed: int, stratify: bool) -> str:
+    """Where :func:`holdout`'s validation split comes from, as a run's summary says it: ``held out 10% of
+    train (stratified, seed 0)``; ``none`` for a fraction of 0."""
+    if fraction <= 0:
+        return "none"
+    return f"held out {fraction * 100:g}% of train ({'stratified, ' if stratify else ''}seed {seed})"
+
+
+def in_classes(names: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
+    """The class ids of the labels ``names`` (strings) among the training data's ``class_names``:
+    ``class_names.index(name)`` for each; a ``ValueError`` naming the labels that are not among them."""
+    known = {name: k for k, name in enumerate(class_names)}
+    distinct, inverse = np.unique(np.asarray(names).astype(str).reshape(-1), return_inverse=True)
+    unknown = [name for name in distinct.tolist() if name not in known]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+        raise ValueError(
+            f"labels the training data does not have: {listed} (its classes: {', '.join(class_names[:12])}"
+            f"{' ...' if len(class_names) > 12 else ''})"
+        )
+    return np.array([known[name] for name in distinct.tolist()], dtype=np.int64)[inverse.reshape(-1)]

@@ -21,9 +21,17 @@ def loss_for(config: RunConfig, task: str) -> nn.Loss:
     return losses.for_task(config.training.loss, task)
 
 
+def output_units(config: RunConfig, n_outputs: int) -> int:
+    """The network's output units for a data set that has ``n_outputs`` (its classes, or its regression
+    targets: ``Dataset.n_outputs``), as ``--loss`` decides: one per class or target, or one sigmoid unit for
+    ``binary_cross_entropy`` (``ValueError`` unless the data set has two classes)."""
+    return losses.get(config.training.loss).units(n_outputs)
+
+
 def model_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=None) -> nn.Sequential:
     """The ``--arch`` network: ``mlp`` on ``n_inputs`` features; ``cnn`` / ``localnet`` on images of
-    ``image_shape`` (held as vectors of ``n_inputs`` values). ``ValueError`` if it cannot be built."""
+    ``image_shape`` (held as vectors of ``n_inputs`` values); ``n_outputs`` is the data set's (its classes or
+    targets), the network has :func:`output_units` of them. ``ValueError`` if it cannot be built."""
     return nn.Sequential(
         layers_for(config, n_inputs, n_outputs, image_shape),
         seed=config.data.seed,
@@ -34,6 +42,7 @@ def model_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=None
 def layers_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=None) -> list:
     """The layers of :func:`model_for`, before any parameter is allocated."""
     model = config.model
+    n_outputs = output_units(config, n_outputs)
     common: dict[str, Any] = {
         "activation": model.activation,
         "weight_init": model.weight_init,

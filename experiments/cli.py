@@ -85,7 +85,8 @@ def fail_on(error: BaseException, before: str = "before training started") -> No
     fail(*ending)
 
 
-LIST_OPTIONS = ("-sz", "--hidden_size", "--filters")  # options that take several values, as argparse's nargs="+"
+# options that take several values, as argparse's nargs="+"
+LIST_OPTIONS = ("-sz", "--hidden_size", "--filters", "--image_size", "--image-size")
 
 
 def join_list_values(args: list[str]) -> list[str]:

@@ -238,9 +238,10 @@ def _restore(run: RunContext) -> None:
 def _header(run: RunContext) -> str:
     config, data, model = run.config, run.data, run.config.model
     n_val = 0 if data.x_val is None else len(data.x_val)
-    shape = "-".join(map(str, [data.n_features, *model.hidden_sizes(), data.n_outputs]))
+    units = build.output_units(config, data.n_outputs)
+    shape = "-".join(map(str, [data.n_features, *model.hidden_sizes(), units]))
     if model.arch != "mlp":
-        dense = "-".join(map(str, [*model.hidden_sizes(), data.n_outputs]))
+        dense = "-".join(map(str, [*model.hidden_sizes(), units]))
         shape = (
             f"{model.arch} {'-'.join(map(str, model.conv_filters()))} filters {model.kernel_size}x"
             f"{model.kernel_size}, pool {model.pool}, dense {dense} ({run.model.n_params:,} parameters)"
@@ -354,6 +355,8 @@ def summarize(run: RunContext, plugins: list[Plugin]) -> None:
     """What the run did: status, epochs, the best epoch and value, the last epoch's metrics, each plugin's part."""
     best, history = run.best, run.history
     summary: dict = {"status": run.status, "epochs_completed": len(history), "n_params": run.model.n_params}
+    if run.data.val_source:  # "held out 10% of train (stratified, seed 0)", "given file val.csv", ...
+        summary["val_source"] = run.data.val_source
     run.summary = summary  # filled in place: a second stop keeps what is there
     if best.best_epoch is not None:
         summary.update({f"best_{best.monitor}": best.best_value, "best_epoch": best.best_epoch})

@@ -3,10 +3,11 @@
 A model file carries what it needs (task, classes, data set, the preprocessing fitted when
 it was trained; see ``experiments.lifecycle.model_metadata``), so each member sees the raw test
 images through its own preprocessing. The ensemble's prediction is the mean of the members'
-softmax outputs. Metrics come from :mod:`nn.metrics` (checked there against scikit-learn's):
-accuracy, per-class precision, recall and F1, macro F1; the loss is the cross-entropy of the (mean)
-probabilities. With ``fgsm_eps`` each member and the ensemble are also attacked (white box): FGSM
-in [0, 1] pixel space along the gradient of their own cross-entropy (for the ensemble, of
+softmax outputs (of a one-unit ``binary_cross_entropy`` model, ``[1 - p, p]`` with ``p`` its sigmoid: the
+softmax of its class logits ``[0, z]``, :func:`nn.losses.class_logits`). Metrics come from :mod:`nn.metrics`
+(checked there against scikit-learn's): accuracy, per-class precision, recall and F1, macro F1; the loss is
+the cross-entropy of the (mean) probabilities. With ``fgsm_eps`` each member and the ensemble are also
+attacked (white box): FGSM in [0, 1] pixel space along the gradient of their own cross-entropy (for the ensemble, of
 ``-log mean_m p_m[y]``, whose pixel gradient sums the members' through their preprocessing).
 """
 
@@ -36,7 +37,12 @@ class EvaluationError(ConfigError):
 
 FIELDS: dict[str, tuple[type, ...]] = {"dataset": (str,), "n_features": (int,), "class_names": (list,)}
 """The metadata fields every saved model has besides ``task`` and ``preprocessing``, and their JSON types."""
-OPTIONAL_FIELDS: dict[str, tuple[type, ...]] = {"image_shape": (list, type(None)), "pixels": (bool,), "config": (dict,)}
+OPTIONAL_FIELDS: dict[str, tuple[type, ...]] = {
+    "image_shape": (list, type(None)),
+    "pixels": (bool,),
+    "config": (dict,),
+    "loss": (str,),
+}
 
 
 def _field_error(path, key: str, why: str) -> EvaluationError:
@@ -81,7 +87,8 @@ def _check_inputs(path, meta: dict, model) -> tuple[int, ...]:
 
 
 def _check_classes(path, meta: dict, task: Task, outputs: tuple[int, ...]) -> None:
-    """A classifier's ``class_names``: distinct names, one per output of the network; none for regression."""
+    """A classifier's ``class_names``: distinct names, one per output of the network (a ``binary_cross_entropy``
+    model, by its ``loss``: two names for its one sigmoid output); none for regression."""
     names = meta["class_names"]
     if not task.classifies:
         if names:
@@ -89,8 +96,19 @@ def _check_classes(path, meta: dict, task: Task, outputs: tuple[int, ...]) -> No
         return
     if not all(isinstance(name, str) for name in names) or len(set(names)) != len(names) or len(names) < 2:
         raise _field_error(path, "class_names", f"must be two or more distinct names, not {reprlib.repr(names)}")
-    if outputs != (len(names),):
-        raise _field_error(path, "class_names", f"has {len(names)} names; the network has {outputs[-1]} outputs")
+    try:
+        loss = nn.losses.get(meta.get("loss", "cross_entropy"))
+    except ValueError as error:
+        raise _field_error(path, "loss", f"is not a loss of this program ({error})") from None
+    try:
+        units = loss.units(len(names))
+    except ValueError as error:
+        raise _field_error(path, "loss", f"does not fit the {len(names)} class names: {error}") from None
+    if outputs != (units,):
+        for_units = "" if units == len(names) else f" for {units} output of {meta['loss']}"
+        raise _field_error(
+            path, "class_names", f"has {len(names)} names{for_units}; the network has {outputs[-1]} outputs"
+        )
 
 
 class Member:
@@ -119,15 +137,16 @@ class Member:
         return self.model.predict(self.to_model(inputs)).astype(np.float64)
 
     def probabilities(self, inputs) -> np.ndarray:
-        return nn.softmax(self.outputs(inputs))
+        """One column per class: the softmax of the class logits (a sigmoid unit's ``z`` as ``[0, z]``)."""
+        return nn.softmax(nn.losses.class_logits(self.outputs(inputs)))
 
     def pixel_gradient(self, pixels, doutputs_of) -> np.ndarray:
-        """``dL/dp`` for a loss whose gradient w.r.t. this member's outputs is ``doutputs_of(p_member)``."""
+        """``dL/dp`` for a loss whose gradient w.r.t. this member's class logits is ``doutputs_of(p_member)``
+        (carried to a sigmoid unit's ``z`` by :func:`nn.losses.class_logits_gradient`)."""
         x = self.model.as_input(self.space.to_model(pixels))
-        outputs = self.model.forward(x)
-        grad_z = self.model.backward(
-            doutputs_of(nn.softmax(outputs.astype(np.float64))).astype(x.dtype), need_input_grad=True
-        )
+        outputs = self.model.forward(x).astype(np.float64)
+        doutputs = nn.losses.class_logits_gradient(doutputs_of(nn.softmax(nn.losses.class_logits(outputs))), outputs)
+        grad_z = self.model.backward(doutputs.astype(x.dtype), need_input_grad=True)
         return self.space.pixel_gradient(grad_z)
 
 
@@ -171,7 +190,9 @@ def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarra
     meta, config = member.meta, member.meta.get("config", {})
     encoding = member.prep.encoding
     try:
-        file = datasets.read_file(path, config.get("target"), meta["task"])
+        file = datasets.read_file(
+            path, config.get("target"), meta["task"], config.get("image_size"), config.get("color", "auto")
+        )
         if file.is_table and encoding is not None:
             file.require_numbers(name for name, numeric in zip(encoding.columns, encoding.numeric) if numeric)
     except datasets.DataFileError as error:

@@ -99,9 +99,24 @@ class Sizes(click.ParamType):
         return numbers[0] if len(numbers) == 1 else tuple(numbers)
 
 
+class ImageSize(Sizes):
+    """A height and a width (``32 48``, ``32,48``, a JSON list), or one size for a square (``32``): always
+    ``(H, W)``."""
+
+    name = "H W"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        sizes = super().convert(value, param, ctx)
+        sizes = (sizes, sizes) if isinstance(sizes, int) else sizes
+        if len(sizes) != 2:
+            self.fail(f"{value!r}: give a height and a width (or one size for both).", param, ctx)
+        return sizes
+
+
 class DatasetName(click.ParamType):
     """A registered data set (case-insensitive, returned in the registry's spelling) or a path to a
-    ``.csv`` / ``.npz`` file of one's own (:mod:`datasets.files`), which must exist."""
+    ``.csv`` / ``.npz`` file of one's own (:mod:`datasets.files`) or to a folder of images
+    (:mod:`datasets.images`), which must exist."""
 
     name = "name or file"  # no "|": it would split the row of the generated reference's Markdown table
 
@@ -109,7 +124,7 @@ class DatasetName(click.ParamType):
         self.choices = list(choices)
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "[" + "|".join(self.choices) + "|FILE.csv|FILE.npz]"
+        return "[" + "|".join(self.choices) + "|FILE.csv|FILE.npz|DIR]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         import datasets
@@ -118,12 +133,14 @@ class DatasetName(click.ParamType):
         for choice in self.choices:
             if text.lower() == choice.lower():
                 return choice
+        if Path(text).is_dir():  # a folder of images
+            return text
         if datasets.is_data_file(text):
             if not Path(text).is_file():
                 self.fail(f"{text}: no such file.", param, ctx)
             return text
         self.fail(
-            f"{text!r} is not one of {', '.join(self.choices)}, nor a .csv or .npz file.",
+            f"{text!r} is not one of {', '.join(self.choices)}, nor a .csv or .npz file, nor a folder.",
             param,
             ctx,
         )

@@ -43,15 +43,16 @@ def check(config: RunConfig, data, plugins=()) -> None:
     (each enabled plugin checks its own section)."""
     model = config.model
     try:
+        build.loss_for(config, data.task)
+        build.output_units(config, data.n_outputs)  # binary_cross_entropy: two classes
+    except ValueError as error:
+        raise ConfigError(f"--loss {config.training.loss} on {data.name}: {error}") from None
+    try:
         layers = build.layers_for(config, data.n_features, data.n_outputs, data.image_shape)
     except ValueError as error:
         raise ConfigError(
             f"--arch {model.arch} on {data.name}: {error}" if model.arch != "mlp" else str(error)
         ) from None
-    try:
-        build.loss_for(config, data.task)
-    except ValueError as error:
-        raise ConfigError(f"--loss {config.training.loss} on {data.name}: {error}") from None
     try:
         build.optimizer_for(config)
     except ValueError as error:

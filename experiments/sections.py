@@ -34,7 +34,18 @@ from nn import losses
 from nn.tasks import Task
 
 from .errors import ConfigError
-from .options import NON_NEGATIVE, UNIT, Choice, DatasetName, FiniteFloat, Sizes, convert_value, option, plain
+from .options import (
+    NON_NEGATIVE,
+    UNIT,
+    Choice,
+    DatasetName,
+    FiniteFloat,
+    ImageSize,
+    Sizes,
+    convert_value,
+    option,
+    plain,
+)
 
 WANDB_MODES = ("auto", "online", "offline", "disabled")
 ARCHITECTURES = ("mlp", "cnn", "localnet")
@@ -114,7 +125,8 @@ class DataConfig:
         help="Data set: "
         + "; ".join(f"{name}: {info.description}" for name, info in datasets.DATASETS.items())
         + "; or your own file: a .csv with a header row (give --target) or a .npz with arrays x and y "
-        "(optionally x_test, y_test, class_names).",
+        "(optionally x_test, y_test, class_names); or a folder of PNG/JPEG images, one sub-folder per class "
+        "(--image_size, --color).",
         assignment=True,
     )
     target: str | None = option(
@@ -131,12 +143,27 @@ class DataConfig:
         help="For a data file: classification or regression; auto: classification for a text target or at "
         f"most {datasets.files.MAX_CLASSES} distinct integers, regression otherwise.",
     )
+    image_size: tuple[int, int] | None = option(
+        None,
+        "--image_size",
+        "--image-size",
+        type=ImageSize(),
+        help="Image folder: resize every image to H x W pixels (bilinear; one size: a square). Default: the "
+        "images' own size, which must then be the same for all.",
+    )
+    color: str = option(
+        "auto",
+        "--color",
+        type=Choice(datasets.COLORS),
+        help="Image folder: rgb (3 channels) or grey (1); auto: rgb if any image is stored in colour, else grey.",
+    )
     data_dir: str | None = option(
         None,
         "--data_dir",
         "--data-dir",
         type=click.Path(exists=True, file_okay=False),
-        help=f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder); also {datasets.ENV_VAR}. "
+        help=f"Folder with the IDX .gz files (or a fashion-mnist / mnist sub-folder), or with CIFAR-10's binary "
+        f"version (cifar-10-binary.tar.gz or cifar-10-batches-bin); also {datasets.ENV_VAR}. "
         "Looked at first; then the Keras cache, /usr/share/datasets, and last a keras.datasets download.",
     )
     val_fraction: float = option(
@@ -145,6 +172,16 @@ class DataConfig:
         "--val-fraction",
         type=UNIT,
         help="Fraction of the training set held out for validation (stratified).",
+    )
+    val_data: str | None = option(
+        None,
+        "--val_data",
+        "--val-data",
+        type=click.STRING,
+        help="Validate on this file instead of a held-out fraction (nothing is held out; --val_fraction does not "
+        "apply): a .csv with the training CSV's columns and target, or a .npz with arrays x and y (rows shaped as "
+        "the training data's, raw units: 0..255 pixels for the built-in image sets). An NPZ training file's own "
+        "x_val/y_val are used the same way.",
     )
     scaling: str = option(
         "auto",
@@ -266,7 +303,8 @@ class TrainingConfig:
         "-l",
         "--loss",
         type=Choice(LOSS_NAMES),
-        help="Loss: cross_entropy and mean_squared_error on the softmax output for classification "
+        help="Loss: cross_entropy and mean_squared_error on the softmax output for classification, "
+        "binary_cross_entropy on one sigmoid output unit for two classes "
         "(squared_error, or mean_squared_error, on a linear output for regression).",
         assignment=True,
     )

@@ -206,6 +206,9 @@ def load_data(config: RunConfig) -> datasets.Dataset:
             permute_pixels=data.permute_pixels,
             target=data.target,
             task=data.task,
+            val_data=data.val_data,
+            image_size=data.image_size,
+            color=data.color,
         )
     except datasets.DataFileError as error:
         raise ConfigError(str(error)) from None

@@ -9,8 +9,10 @@ float and, when asked, ``dL/dz``. Its metadata says
   a vector is read as one column);
 * ``output``: what ``z`` is fed through: ``softmax`` (the loss owns the
   softmax, so the network's last layer is linear and :meth:`Loss.predict`
-  gives probabilities), ``scores`` (class scores, the largest wins) or
-  ``linear`` (``z`` is the prediction itself).
+  gives probabilities), ``sigmoid`` (two classes, ONE output unit: ``z`` is
+  the logit of class 1, the loss owns the sigmoid), ``scores`` (class
+  scores, the largest wins) or ``linear`` (``z`` is the prediction itself).
+  :meth:`Loss.units` says how many output units a data set needs.
 
 Conventions, with ``p = softmax(z)``, ``Y`` the one-hot targets, ``N`` the
 batch size:
@@ -33,9 +35,21 @@ batch size:
   At a tie the updating subgradient is taken, so a zero-initialised perceptron
   learns. With SGD, batch 1 and learning rate 1 this is Rosenblatt's rule:
   ``w_y += x, w_j* -= x`` (and the biases by 1) on every mistake.
+* ``binary_cross_entropy`` (classification, sigmoid; two classes, one output
+  unit): with ``p = sigmoid(z) = 1 / (1 + exp(-z))`` the probability of class 1
+  and ``y`` in {0, 1}, ``L = -(1/N) sum_n [y_n log p_n + (1 - y_n) log(1 - p_n)]``,
+  computed from the logit as ``log(1 + exp(-|z|)) + max(z, 0) - y z`` (no
+  overflow, no ``log 0``: finite for any finite logit). Gradient (sigmoid fused
+  with the loss): ``dL/dz = (p - y) / N``. It is the softmax cross-entropy of
+  the two class logits ``[0, z]`` (``softmax([0, z]) = [1 - p, p]``), which is
+  how the metrics see its outputs (:func:`class_logits`): class 1 iff ``z > 0``.
 * ``squared_error`` (regression, linear): ``L = (1/N) sum_n sum_k (z[n, k] - y[n, k])^2``,
   the same convention without the softmax; ``dL/dz = 2 (z - y) / N``. For one
   output it is the usual mean squared error, whose square root is the RMSE.
+
+:func:`class_logits` gives any classification outputs as per-class logits
+(the sigmoid's one column as two) and :func:`predicted_classes` their class
+ids: what the metrics, confusion matrices and saved-model ensembles read.
 
 :func:`for_task` resolves the name a user typed for the data set's task: on
 a regression data set ``mean_squared_error`` means ``squared_error``.
@@ -62,6 +76,39 @@ def softmax(z: np.ndarray) -> np.ndarray:
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=1, keepdims=True)
     return shifted
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-z))`` elementwise, as ``1 / (1 + e)`` for ``z >= 0`` and ``e / (1 + e)`` below, with
+    ``e = exp(-|z|)`` in ``(0, 1]``: no overflow for any logit, and ``z``'s dtype kept."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def class_logits(z: np.ndarray) -> np.ndarray:
+    """Classification outputs (``N x K``) as per-class logits: one column, the logit ``z`` of a sigmoid
+    output unit (``binary_cross_entropy``), becomes the two columns ``[0, z]``, whose softmax is
+    ``[1 - sigmoid(z), sigmoid(z)]`` and whose arg-max is class 1 iff ``z > 0``; two or more columns
+    (softmax logits, perceptron scores) are returned as they are (the same array)."""
+    if z.ndim != 2 or z.shape[1] != 1:
+        return z
+    logits = np.zeros((z.shape[0], 2), dtype=z.dtype)
+    logits[:, 1] = z[:, 0]
+    return logits
+
+
+def class_logits_gradient(grad: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``dL/dz`` from ``grad = dL/d class_logits(z)``: for one column ``d[0, z]/dz = [0, 1]``, so the
+    second column of ``grad``; ``grad`` itself otherwise."""
+    return np.ascontiguousarray(grad[:, 1:]) if z.ndim == 2 and z.shape[1] == 1 else grad
+
+
+def predicted_classes(z: np.ndarray) -> np.ndarray:
+    """Class ids from classification outputs: the arg-max of :func:`class_logits` (``z > 0`` for one
+    sigmoid unit, ties going to class 0 as ``argmax`` sends them to the first class)."""
+    if z.ndim == 2 and z.shape[1] == 1:
+        return (z[:, 0] > 0).astype(np.int64)
+    return z.argmax(axis=1)
 
 
 def _mean(values: np.ndarray) -> float:
@@ -144,6 +191,27 @@ def perceptron(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple[fl
     return loss, grad
 
 
+def binary_cross_entropy(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple[float, np.ndarray | None]:
+    """Sigmoid + binary cross-entropy of one output unit (``z``: ``N x 1`` logits, ``y``: class ids 0/1).
+
+    ``L = (1/N) sum_n [log(1 + exp(-|z_n|)) + max(z_n, 0) - y_n z_n]``, which equals
+    ``-(1/N) sum_n [y_n log p_n + (1 - y_n) log(1 - p_n)]`` with ``p = sigmoid(z)`` (for ``z >= 0``:
+    ``-log p = log(1 + e^-z)`` and ``-log(1 - p) = z + log(1 + e^-z)``; symmetrically below), summed in
+    float64; ``dL/dz = (p - y) / N`` in ``z``'s dtype.
+    """
+    if z.ndim != 2 or z.shape[1] != 1:
+        raise ValueError(f"binary_cross_entropy takes one output unit (N x 1 logits), got outputs of shape {z.shape}")
+    logit = z[:, 0].astype(np.float64)
+    target = np.asarray(y).reshape(-1)
+    loss = _mean(np.log1p(np.exp(-np.abs(logit))) + np.maximum(logit, 0.0) - target * logit)
+    if not need_grad:
+        return loss, None
+    grad = sigmoid(z)
+    grad -= target.astype(z.dtype)[:, None]
+    grad *= z.dtype.type(1.0 / z.shape[0])
+    return loss, grad
+
+
 def squared_error(z: np.ndarray, y: np.ndarray, need_grad: bool = True) -> tuple[float, np.ndarray | None]:
     """Squared error of a linear output against real targets (see the module docstring)."""
     diff = z - y.reshape(z.shape)
@@ -171,19 +239,37 @@ class Loss:
             raise RuntimeError(f"{self.name} returned no gradient")
         return value, grad
 
+    def units(self, n: int) -> int:
+        """Output units of the network for a data set of ``n`` classes (or ``n`` regression targets):
+        ``n``; for a sigmoid output one unit, which needs ``n == 2`` (``ValueError`` otherwise)."""
+        if self.output != "sigmoid":
+            return n
+        if n != 2:
+            raise ValueError(
+                f"{self.name} is for two classes (one sigmoid output unit), not {n}; use cross_entropy for more"
+            )
+        return 1
+
     def predict(self, z: np.ndarray) -> np.ndarray:
-        """Class probabilities (softmax output), or the scores / predicted values themselves."""
+        """Class probabilities (softmax output; ``[1 - p, p]`` of a sigmoid unit, ``N x 2``), or the scores /
+        predicted values themselves."""
+        if self.output == "sigmoid":
+            return softmax(class_logits(z))
         return softmax(z) if self.output == "softmax" else z
 
     def check_targets(self, y: np.ndarray, n_outputs: int | None = None) -> None:
         """``ValueError`` if ``y`` is not what this loss consumes (never a silent cast); with
-        ``n_outputs``, also if the class ids or the number of values do not fit the outputs."""
+        ``n_outputs``, also if the class ids or the number of values do not fit the outputs. A sigmoid
+        output takes class ids 0 and 1 (and has one output unit)."""
         y = np.asarray(y)
         if self.task.classifies:
             if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
                 raise ValueError(f"{self.name} takes integer class ids (a vector), got {y.dtype} of shape {y.shape}")
-            if n_outputs is not None and y.size and (y.min() < 0 or y.max() >= n_outputs):
-                raise ValueError(f"{self.name}: class ids must lie in [0, {n_outputs}), got {y.min()}..{y.max()}")
+            if self.output == "sigmoid" and n_outputs not in (None, 1):
+                raise ValueError(f"{self.name} has one output unit, not {n_outputs}")
+            classes = 2 if self.output == "sigmoid" else n_outputs
+            if classes is not None and y.size and (y.min() < 0 or y.max() >= classes):
+                raise ValueError(f"{self.name}: class ids must lie in [0, {classes}), got {y.min()}..{y.max()}")
         elif y.ndim > 2 or not np.issubdtype(y.dtype, np.floating):
             raise ValueError(f"{self.name} takes real targets (N or N x k floats), got {y.dtype} of shape {y.shape}")
         elif n_outputs is not None and y.size // max(y.shape[0], 1) != n_outputs:
@@ -200,6 +286,7 @@ for _loss in (
     Loss("cross_entropy", Task.CLASSIFICATION, "softmax", cross_entropy),
     Loss("mean_squared_error", Task.CLASSIFICATION, "softmax", mean_squared_error),
     Loss("perceptron", Task.CLASSIFICATION, "scores", perceptron),
+    Loss("binary_cross_entropy", Task.CLASSIFICATION, "sigmoid", binary_cross_entropy),
     Loss("squared_error", Task.REGRESSION, "linear", squared_error),
 ):
     LOSSES.register(_loss.name, _loss)

@@ -6,7 +6,9 @@ and evaluation (in large chunks) share it:
 
 * classification: ``accuracy``, the fraction of samples whose largest
   output is the true class (``argmax`` of the logits equals ``argmax`` of
-  the softmax probabilities);
+  the softmax probabilities; one output column is a sigmoid unit's logit
+  ``z``, read as the two class logits ``[0, z]``: class 1 iff ``z > 0``,
+  :func:`nn.losses.predicted_classes`);
 * regression, over all ``n`` samples and ``k`` outputs, with ``e = z - y``:
   ``rmse = sqrt(sum e^2 / (n k))``, ``mae = sum |e| / (n k)``, and
   ``r2 = 1 - SSE_j / SST_j`` per output column ``j`` (``SST_j = sum_n
@@ -66,7 +68,7 @@ class ClassificationMetrics(Accumulator):
         self.n = 0
 
     def update(self, z: np.ndarray, y: np.ndarray) -> None:
-        self.correct += int(np.count_nonzero(z.argmax(axis=1) == y))
+        self.correct += int(np.count_nonzero(losses.predicted_classes(z) == y))
         self.n += y.shape[0]
 
     def result(self) -> dict[str, float]:
@@ -282,9 +284,11 @@ class SplitScores:
 
     ``metrics``: classification ``accuracy`` and ``macro_f1``; regression ``rmse``, ``mae``, ``r2``.
     ``outputs`` are the network's raw outputs (logits, scores or values), kept so that callers
-    (mistake tables, figures) never predict again. Classification also has the ``confusion``
-    counts (rows true, columns predicted) and ``per_class``: class name -> ``precision``,
-    ``recall``, ``f1``, ``support``.
+    (mistake tables, figures) never predict again; for classification, one column per class (a
+    sigmoid unit's logit ``z`` as the class logits ``[0, z]``, :func:`nn.losses.class_logits`, so
+    their softmax is ``[1 - p, p]`` and their arg-max the prediction, as for any classifier).
+    Classification also has the ``confusion`` counts (rows true, columns predicted) and
+    ``per_class``: class name -> ``precision``, ``recall``, ``f1``, ``support``.
     """
 
     split: str
@@ -299,7 +303,7 @@ class SplitScores:
     @property
     def predictions(self) -> np.ndarray:
         """Predicted class ids (the arg-max of the outputs) for classification, the outputs for regression."""
-        return self.outputs.argmax(axis=1) if Task(self.task).classifies else self.outputs
+        return losses.predicted_classes(self.outputs) if Task(self.task).classifies else self.outputs
 
     def flat(self, prefix: str | None = None) -> dict[str, float]:
         """One flat dict for summaries and loggers, keys prefixed by ``prefix`` (default: the split)
@@ -327,7 +331,8 @@ def score_split(
     """Predict ``x`` once (evaluation mode, chunks as :func:`nn.evaluate`) and score it against
     ``y``. The loss and the accumulator's metrics are bit for bit those of :func:`nn.evaluate`;
     for classification the confusion counts, per-class scores (named by ``class_names``, default
-    ``"0"``, ``"1"``, ...) and macro F1 come from the same outputs."""
+    ``"0"``, ``"1"``, ...) and macro F1 come from the same outputs, read as class logits (one per
+    class: a sigmoid unit's ``z`` becomes ``[0, z]``)."""
     loss = as_loss(loss)
     value, tracker, outputs = evaluate_in_chunks(model, loss, x, y, batch_size, keep_outputs=True)
     assert outputs is not None  # keep_outputs=True
@@ -335,11 +340,12 @@ def score_split(
     scores = tracker.result()
     if not loss.task.classifies:
         return SplitScores(split, loss.task, value, scores, outputs, targets)
+    outputs = losses.class_logits(outputs)
     n_classes = outputs.shape[1]
     names = [str(k) for k in range(n_classes)] if class_names is None else [str(name) for name in class_names]
     if len(names) != n_classes:
         raise ValueError(f"{len(names)} class names for {n_classes} outputs")
-    counts = confusion_counts(targets, outputs.argmax(axis=1), n_classes)
+    counts = confusion_counts(targets, losses.predicted_classes(outputs), n_classes)
     precision, recall, f1, support = precision_recall_f1(counts)
     per_class = {
         name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": float(s)}

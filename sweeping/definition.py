@@ -15,7 +15,7 @@ The **metric** a sweep optimises must be a number every trial's run reports in i
 (:func:`logged_metrics`): the training, validation and test scores of its task (classification:
 loss, accuracy, and the test's macro F1; regression: loss, rmse, mae, r2), the best validation
 score, and what the run's plugins add (cross-validation's ``cv_val_<metric>_mean``, FGSM's
-``test_accuracy_fgsm``, ...). Validation scores exist only with ``--val_fraction`` above 0.
+``test_accuracy_fgsm``, ...). Validation scores exist only with ``--val_fraction`` above 0 or ``--val_data``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ def logged_metrics(config) -> list[str]:
     if takeover is not None:
         return list(takeover.logged_metrics(config))
     scores, primary = task.scores, task.primary_metric
-    splits = ["train", "val", "test"] if config.data.val_fraction > 0 else ["train", "test"]
+    validated = config.data.val_fraction > 0 or config.data.val_data is not None
+    splits = ["train", "val", "test"] if validated else ["train", "test"]
     names = [f"{split}_{score}" for split in splits for score in scores]
     if task.classifies:  # and each class's scores, named by the class (FAMILY: any name after it)
         names += ["test_macro_f1", *(f"test_{score}/{FAMILY}" for score in ("precision", "recall", "f1"))]
@@ -169,8 +170,8 @@ def check_metric(spec, fixed: dict, where: str) -> None:
         return
     close = difflib.get_close_matches(spec.metric, names, n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    if spec.metric.startswith("val_") and config.data.val_fraction <= 0:
-        hint = "validation scores need --val_fraction above 0; "
+    if spec.metric.startswith("val_") and config.data.val_fraction <= 0 and config.data.val_data is None:
+        hint = "validation scores need --val_fraction above 0 or --val_data; "
     raise ConfigError(
         f"{where}: metric.name {spec.metric!r} is not a value a run reports; {hint}a run reports {', '.join(names)}"
     )

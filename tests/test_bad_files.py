@@ -130,8 +130,8 @@ METADATA = {
     "n_features text": (lambda m: m.update(n_features="64"), "metadata.n_features has the wrong type: '64'"),
     "image_shape": (lambda m: m.update(image_shape=[9, 9]), "metadata.image_shape [9, 9] does not hold the 64 inputs"),
     "unknown data set": (
-        lambda m: m.update(dataset="cifar10"),
-        "metadata.dataset 'cifar10' is neither a data file nor a built-in data set",
+        lambda m: m.update(dataset="cifar100"),
+        "metadata.dataset 'cifar100' is neither a data file nor a built-in data set",
     ),
 }
 

@@ -235,9 +235,15 @@ def test_activation_gradient_in_place_and_dtype(name):
 
 
 # -- losses ---------------------------------------------------------------------------------
+def outputs_for(loss, rng, n, k, scale=1.0):
+    """``n`` rows of the loss's outputs for ``k`` classes or targets (one column for a sigmoid output, which
+    is for two classes)."""
+    return rng.normal(scale=scale, size=(n, 1 if loss.output == "sigmoid" else k))
+
+
 def targets_for(loss, rng, shape):
     if loss.task == "classification":
-        return rng.integers(0, shape[1], size=shape[0])
+        return rng.integers(0, 2 if loss.output == "sigmoid" else shape[1], size=shape[0])
     return rng.normal(size=shape)
 
 
@@ -245,7 +251,7 @@ def targets_for(loss, rng, shape):
 def test_loss_gradient_matches_finite_differences(name):
     loss = losses.LOSSES[name]
     rng = np.random.default_rng(7)
-    z = rng.normal(scale=2.0, size=(5, 4))
+    z = outputs_for(loss, rng, 5, 4, scale=2.0)
     y = targets_for(loss, rng, z.shape)
     before = z.copy()
     value, grad = loss.value_and_grad(z, y)
@@ -267,16 +273,17 @@ def test_loss_gradient_matches_finite_differences(name):
 @pytest.mark.parametrize("name", losses.LOSSES.names())
 def test_loss_metadata_targets_and_dtype(name):
     loss = losses.LOSSES[name]
-    assert loss.name == name and loss.task in losses.TASKS and loss.output in ("softmax", "scores", "linear")
+    assert loss.name == name and loss.task in losses.TASKS
+    assert loss.output in ("softmax", "sigmoid", "scores", "linear")
     assert name in losses.names_for(loss.task) and losses.for_task(name, loss.task) is loss
     rng = np.random.default_rng(8)
-    z = rng.normal(size=(6, 3)).astype(np.float32)
+    z = outputs_for(loss, rng, 6, 3).astype(np.float32)
     y = targets_for(loss, rng, z.shape)
     y = y.astype(np.float32) if loss.task == "regression" else y
     loss.check_targets(y, z.shape[1])
     value, grad = loss.value_and_gradient(z, y)
     assert grad.dtype == np.float32 and math.isfinite(value)
-    assert loss.predict(z).shape == z.shape
+    assert loss.predict(z).shape == losses.class_logits(z).shape  # a sigmoid unit: [1 - p, p]
 
 
 # -- data sets ------------------------------------------------------------------------------
@@ -303,8 +310,14 @@ def test_data_set_loads_with_its_declared_task_finite_values_and_split_sizes(nam
     for x, y in splits:
         assert x.dtype == np.float32 and x.ndim == 2 and x.shape[1] == data.n_features and len(y) == len(x)
         assert np.all(np.isfinite(x))
-        for loss_name in losses.names_for(data.task):  # every loss of the task takes these targets
-            losses.for_task(loss_name, data.task).check_targets(y, data.n_outputs)
+        for loss_name in losses.names_for(data.task):  # every loss of the task that fits takes these targets
+            loss = losses.for_task(loss_name, data.task)
+            try:
+                units = loss.units(data.n_outputs)
+            except ValueError:  # made for another number of classes (binary_cross_entropy: two)
+                assert loss.output == "sigmoid" and data.n_outputs != 2
+                continue
+            loss.check_targets(y, units)
     if data.image_shape is not None:
         assert math.prod(data.image_shape) == data.n_features
     if data.task == "classification":

@@ -213,7 +213,7 @@ def random_bad_argv(rng: random.Random) -> list[str]:
         ["-a", rng.choice(["relu6", "softmax", ""])],
         ["-o", rng.choice(["adamax", "ADAMX", ""])],
         ["-l", rng.choice(["hinge", "mse"])],
-        ["-d", rng.choice(["cifar10", "MNIST2"])],
+        ["-d", rng.choice(["cifar100", "MNIST2"])],
         ["--val_fraction", rng.choice(["1", "-0.1", "nan"])],
         ["--dropout", rng.choice(["1", "nan", "-0.5"])],
         ["--save_model", rng.choice(["maybe", "2"])],

@@ -157,7 +157,7 @@ class Adversarial(Plugin[list]):
         )
         scores = nn.evaluate(model, run.loss, x_adv, data.y_test)
         clean = run.evaluations["test"].predictions[:8]
-        fooled = model.predict(x_adv[:8]).argmax(axis=1)
+        fooled = nn.losses.predicted_classes(model.predict(x_adv[:8]))
         run.state_of(self)[:] = [(pixels[:8], adversarial[:8], data.y_test[:8], clean, fooled, eps)]
         return {"fgsm_eps": eps, "test_accuracy_fgsm": scores["accuracy"], "test_loss_fgsm": scores["loss"]}
 

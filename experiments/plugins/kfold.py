@@ -12,6 +12,9 @@ headline metric, ``cv_val_<metric>_mean`` and ``cv_val_<metric>_std`` over the
 folds' best validation values (population standard deviation), each fold's
 value beside them, and the mean test metric, so a sweep can optimise the
 cross-validated score.
+
+Its validation folds are cut from the training data, so ``--val_data FILE`` is refused (one line, exit
+code 2); an NPZ's own ``x_val``/``y_val`` are left unused, and said so.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class KFold(Plugin):
 
         k = config.get(CrossValidationConfig).folds
         unsplit, folds = _folds(config)
+        if unsplit.x_val is not None:  # an NPZ's own x_val/y_val
+            say(f"note: the folds are cut from the training rows; {unsplit.val_source} is not used")
         parent = LocalRun(config.tracking.output_dir, name, config.flat())
         cv_group = group or name
         reporters = [parent, *open_trackers(config, name, group=cv_group, tags=tags, job_type="cv")]
@@ -103,7 +108,11 @@ class KFold(Plugin):
         try:
             for index, (train, val) in enumerate(folds, start=1):
                 say(f"fold {index}/{k}: {len(train)} train / {len(val)} val")
-                fold = fold_data(unsplit, train, val, config.data.scaling)
+                fold = dataclasses.replace(
+                    fold_data(unsplit, train, val, config.data.scaling),
+                    val_source=f"fold {index} of {k} of train ({'stratified, ' * unsplit.task.classifies}"
+                    f"seed {config.data.seed})",
+                )
                 result = run_one(
                     fold_config,
                     data=fold,
@@ -130,6 +139,10 @@ def _folds(config) -> tuple[datasets.Dataset, list]:
     from ..session import load_data
 
     k = config.get(CrossValidationConfig).folds
+    if config.data.val_data is not None:
+        raise ConfigError(
+            f"--folds {k} validates on folds of the training data; it takes no --val_data (drop one of the two)"
+        )
     unsplit = load_data(config.replace(val_fraction=0.0, scaling="none"))
     preflight.check(config, unsplit)  # each fold's run checks again, with the plugins
     try:

@@ -16,11 +16,12 @@ network: the cross-validated accuracy of a 5-nearest-neighbour classifier on it 
 The first row shows the same representations of the untrained network (its initial weights, copied
 before training; not for a resumed run), so that the figure compares untrained and trained layers.
 
-With ``--pretrain autoencoder`` one more panel shows the code of the stacked autoencoder: pretraining
+With ``--pretrain autoencoder`` (or ``deep_autoencoder``) one more panel shows the autoencoder's code: pretraining
 (:mod:`.pretrain`) keeps no encoder of its own, it writes the encoders' weights into the network's
 hidden layers, which fine-tuning on the labels then changes. So this plugin copies those layers right
 after pretraining (its ``before_training`` runs after the pretraining's) and projects the code of the
-top one, computed through the pretrained stack, next to the fine-tuned network's.
+top one, computed through the pretrained stack, next to the fine-tuned network's (with the network's
+activation: under another ``--pretrain_activation``, the code fine-tuning starts from).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Latent(Plugin[LatentState]):
             run.state_of(self).untrained = deepcopy(run.model)
 
     def before_training(self, run):
-        if run.config.get(PretrainConfig).pretrain == "autoencoder":
+        if run.config.get(PretrainConfig).pretrain != "none":  # either mode leaves its encoder in the network
             run.state_of(self).encoder = pretrained_encoder(run.model)
 
     def after_training(self, run):

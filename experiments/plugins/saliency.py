@@ -1,5 +1,7 @@
 """Saliency maps (with ``--plots``, image classification): ``|d logit_y / dx|`` for the first test
-image of each class (the homework's saliency maps), in pixel order (a permutation undone)."""
+image of each class (the homework's saliency maps), in pixel order (a permutation undone). A one-unit
+sigmoid output (``binary_cross_entropy``) has one logit ``z``, the log-odds ``log(p / (1 - p))`` of class 1
+(``-z`` those of class 0): both classes get ``|dz / dx|``."""
 
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ class Saliency(Plugin):
 
         index = tiles.one_sample_per_class(data.x_test, data.y_test, data.n_classes)
         x, y = model.as_input(data.x_test[index]), data.y_test[index]
-        saliency = np.abs(nn.output_gradient(model, x, y))
+        unit = np.zeros_like(y) if run.loss.output == "sigmoid" else y  # one logit, z, for both classes
+        saliency = np.abs(nn.output_gradient(model, x, unit))
         images = data.preprocessing.invert(x)
         permutation = data.preprocessing.permutation
         if permutation is not None:

@@ -51,7 +51,7 @@ class Stopping(Plugin[list]):
         s = run.config.get(StoppingConfig)
         stoppers: list = []
         if s.patience and run.data.x_val is None:
-            run.say("note: --patience needs a validation set (--val_fraction > 0); early stopping is off")
+            run.say("note: --patience needs a validation set (--val_fraction > 0 or --val_data); early stopping is off")
         elif s.patience:
             stoppers.append(nn.EarlyStopping(run.model, s.patience, best=run.best))
         if s.min_delta:
