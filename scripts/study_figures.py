@@ -76,9 +76,10 @@ TITLE = click.option("--title", default="", help="The figure's title.")
 @TITLE
 @click.option("--metric", "metrics", multiple=True, required=True, help="History keys (one panel each), or batch_loss.")
 @click.option("--log", "log", multiple=True, help="Metrics drawn on a log scale.")
-def curves(folder: Path, out: Path, label_keys, title: str, metrics, log) -> None:
+@click.option("--batches", "batch_limit", type=int, default=None, help="batch_loss: only the first N batches.")
+def curves(folder: Path, out: Path, label_keys, title: str, metrics, log, batch_limit) -> None:
     """Per-epoch (or per-batch) curves of every run, one panel per metric."""
-    study_figures.curves(runs(folder), metrics, label_keys, out, title, log=log)
+    study_figures.curves(runs(folder), metrics, label_keys, out, title, log=log, batch_limit=batch_limit)
 
 
 @cli.command()

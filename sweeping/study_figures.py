@@ -54,6 +54,8 @@ def label(run: dict, keys: Sequence[str]) -> str:
 def batch_losses(run: dict) -> tuple[np.ndarray, np.ndarray]:
     """``(batch, loss)`` from the run's ``batch_loss.csv`` (``--log_every``)."""
     path = run["folder"] / "batch_loss.csv"
+    if not path.is_file() and run["summary"].get("status") == "diverged":  # stopped before it wrote any
+        return np.array([], dtype=int), np.array([])
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no batch losses (run the study with --log_every N)")
     with path.open() as handle:
@@ -88,15 +90,18 @@ def curves(
     title: str,
     log: Sequence[str] = (),
     legend_title: str = "",
+    batch_limit: int | None = None,
 ) -> Path:
-    """One panel per metric, one line per run (epochs on x; batches for ``batch_loss``); the metrics
-    named in ``log`` on a log scale."""
+    """One panel per metric, one line per run (epochs on x; batches for ``batch_loss``, up to
+    ``batch_limit`` if given); the metrics named in ``log`` on a log scale."""
     fig = new_figure(3.9 * len(metrics) + 1.8, 3.4)
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     colours = _colours(len(found))
     for ax, metric in zip(axes, metrics):
         for colour, run in zip(colours, found):
             x, y = series(run, metric)
+            if metric == "batch_loss" and batch_limit:
+                x, y = x[x <= batch_limit], y[x <= batch_limit]
             ax.plot(
                 x, y, "-" if metric == "batch_loss" else "-o", color=colour, markersize=3, label=label(run, label_keys)
             )
