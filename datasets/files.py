@@ -544,7 +544,13 @@ def _validation_arrays(path: str, train: FileData, target: str | None) -> FileDa
         names = np.asarray(own).astype(str).reshape(-1)
         if y.dtype.kind in "USb" or not np.all(y == np.round(y)) or y.min() < 0 or y.max() >= len(names):
             raise DataFileError(f"{path}: with class_names, y must hold class indices (0..{len(names) - 1})")
-        y = names[y.astype(np.int64)]
+        from .splits import in_classes
+
+        try:  # by name, never read back as numbers (class names "1", "2" are names, not ids)
+            labels = in_classes(names[y.astype(np.int64)], train.class_names)
+        except ValueError as error:
+            raise DataFileError(f"{path}: {error}") from None
+        return FileData(path, train.task, x, labels, None, None, train.class_names)
     return FileData(path, train.task, x, _given_labels(path, y, train), None, None, train.class_names)
 
 

@@ -82,6 +82,9 @@ class FolderData(FileData):
         return x_train, y_train, x_test, y_test, "its test/ folder" if self.x_test is not None else how
 
 
+SPLIT_NAMES = {"train", "test", "val", "valid", "validation"}  # never taken for class names
+
+
 def list_folder(path: str) -> Listing:
     """The classes and image files of the folder ``path`` (see the module docstring); nothing decoded."""
     root = Path(path)
@@ -90,6 +93,12 @@ def list_folder(path: str) -> Listing:
     split = (root / "train").is_dir() and (root / "test").is_dir()
     train_root = root / "train" if split else root
     class_names = _class_folders(train_root)
+    splits_named = sorted(set(class_names) & SPLIT_NAMES)
+    if not split and splits_named:
+        raise DataFileError(
+            f"{path}: holds {', '.join(splits_named)}/, the name of a split, not of a class; a folder of splits "
+            "needs train/ and test/ (each holding one folder per class); give a validation set with --val_data"
+        )
     if len(class_names) < 2:
         what = f"one class folder ({class_names[0]})" if class_names else "no class folders"
         raise DataFileError(
@@ -146,7 +155,7 @@ def _probe(files: Sequence[Path], image_size: tuple[int, int] | None, color: str
         try:
             with Image.open(file) as image:
                 width, height, stored = *image.size, image.mode
-        except OSError as error:  # PIL.UnidentifiedImageError is one
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:  # UnidentifiedImageError too
             raise DataFileError(f"{file}: not a readable image ({_reason(error)})") from None
         if stored in WIDE_MODES:
             raise DataFileError(

@@ -40,7 +40,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from nn import metrics
+from nn import losses, metrics
 
 from ..errors import ConfigError
 from ..options import option
@@ -77,7 +77,7 @@ class NetworkEstimator:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         outputs = self.model.predict(x)
-        return outputs.argmax(axis=1) if self.classifies else outputs
+        return losses.predicted_classes(outputs) if self.classifies else outputs  # one sigmoid unit too
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         predicted = self.predict(x)

@@ -344,13 +344,18 @@ class Pretrain(Plugin[dict]):
     name_slot = "data"
 
     def enabled(self, config):
-        return config.get(PretrainConfig).pretrain != "none"
+        section = config.get(PretrainConfig)
+        return section.pretrain != "none" or section.pretrain_data is not None  # the latter to refuse it alone
 
     def new_state(self) -> dict:
         return {}  # the pretraining's summary entries
 
     def check(self, config, data):
         model, reg, section = config.model, config.regularisation, config.get(PretrainConfig)
+        if section.pretrain == "none":
+            raise ConfigError(
+                "--pretrain_data needs --pretrain autoencoder or deep_autoencoder (it is what they train on)"
+            )
         if model.norm != "none" or reg.dropout or not model.num_layers or model.arch != "mlp":
             raise ConfigError(
                 f"--pretrain {section.pretrain} takes an mlp of Dense + activation hidden layers (no --norm, "
