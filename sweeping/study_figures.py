@@ -94,6 +94,8 @@ def curves(
 ) -> Path:
     """One panel per metric, one line per run (epochs on x; batches for ``batch_loss``, up to
     ``batch_limit`` if given); the metrics named in ``log`` on a log scale."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure(3.9 * len(metrics) + 1.8, 3.4)
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     colours = _colours(len(found))
@@ -117,6 +119,7 @@ def curves(
                     clip_on=False,
                 )
         ax.set_xlabel("batch" if metric == "batch_loss" else "epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(metric.replace("_", " "), fontsize=10)
         if metric in log:
             ax.set_yscale("log")
