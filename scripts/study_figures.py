@@ -86,7 +86,22 @@ def curves(folder: Path, out: Path, label_keys, title: str, metrics, log, batch_
 @FOLDER
 @OUT
 @TITLE
-@click.option("--x", "x_key", required=True, help="Configuration key on the x axis.")
+@click.option("--line", "line_key", required=True, help="Configuration key: one curve per value.")
+@click.option(
+    "--stop", "stop_key", required=True, help="Configuration key of the stopping rule: one marker shape per value."
+)
+@click.option("--metric", "metrics", multiple=True, required=True, help="History keys, one panel each.")
+@click.option("--log", "log", multiple=True, help="Metrics drawn on a log scale.")
+def stops(folder: Path, out: Path, title: str, line_key: str, stop_key: str, metrics, log) -> None:
+    """Curves that share their start, with a marker where each run's stopping rule ended it."""
+    study_figures.stopping_points(runs(folder), line_key, stop_key, metrics, out, title, log=log)
+
+
+@cli.command()
+@FOLDER
+@OUT
+@TITLE
+@click.option("--x", "x_key", required=True, help="Configuration (or summary) key on the x axis.")
 @click.option("--y", "y_key", required=True, help="Summary key on the y axis.")
 @click.option("--hue", "hue_key", default=None, help="Configuration key: one colour per value.")
 @click.option("--log_x", is_flag=True, help="Log scale on x.")

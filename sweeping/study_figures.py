@@ -143,14 +143,15 @@ def curves(
 def scatter(
     found: list[dict], x_key: str, y_key: str, hue_key: str | None, out: Path, title: str, log_x: bool = False
 ) -> Path:
-    """``y_key`` of each run's summary against ``x_key`` of its configuration, one colour (and a line
-    through the points in x order) per value of ``hue_key``."""
+    """``y_key`` of each run's summary against ``x_key`` of its configuration (or of its summary), one
+    colour (and a line through the points in x order) per value of ``hue_key``."""
     groups: dict[str, list[tuple[float, float]]] = {}
     for run in found:
         value = run["summary"].get(y_key)
         if isinstance(value, (int, float)) and np.isfinite(value):
             hue = str(run["config"].get(hue_key, "")) if hue_key else ""
-            groups.setdefault(hue, []).append((float(run["config"][x_key]), float(value)))
+            x = run["config"].get(x_key, run["summary"].get(x_key))
+            groups.setdefault(hue, []).append((float(x), float(value)))
     fig = new_figure(5.6, 3.6)
     ax = fig.add_axes((0.12, 0.15, 0.62, 0.72))
     for colour, (hue, points) in zip(_colours(len(groups)), sorted(groups.items())):
@@ -218,7 +219,7 @@ def confusion_counts(run: dict) -> np.ndarray:
 def confusions(found: list[dict], label_keys: Sequence[str], class_names: Sequence[str], out: Path, title: str) -> Path:
     """The test confusion matrices of the runs side by side, each row as shares of its true class,
     the diagonal's accuracy in each panel's title."""
-    fig = new_figure(3.3 * len(found) + 0.8, 3.9)
+    fig = new_figure(4.4 * len(found) + 1.0, 5.4)
     axes = fig.subplots(1, len(found), squeeze=False)[0]
     for ax, run in zip(axes, found):
         counts = confusion_counts(run)
@@ -231,7 +232,7 @@ def confusions(found: list[dict], label_keys: Sequence[str], class_names: Sequen
                 f"{counts[i, j]}",
                 ha="center",
                 va="center",
-                fontsize=5,
+                fontsize=6.5,
                 color="white" if rates[i, j] > 0.5 else "black",
             )
         ticks = range(len(class_names))
@@ -241,6 +242,55 @@ def confusions(found: list[dict], label_keys: Sequence[str], class_names: Sequen
         accuracy = np.trace(counts) / max(counts.sum(), 1)
         ax.set_title(f"{label(run, label_keys)}\ntest accuracy {accuracy:.4f}", fontsize=9)
     axes[0].set_ylabel("true class", fontsize=8)
-    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.28, top=0.8, wspace=0.1)
+    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.2, top=0.86, wspace=0.04)
+    fig.suptitle(title, fontsize=11)
+    return save_figure(fit_to_contents(fig), out)
+
+
+def stopping_points(
+    found: list[dict],
+    line_key: str,
+    stop_key: str,
+    metrics: Sequence[str],
+    out: Path,
+    title: str,
+    log: Sequence[str] = (),
+) -> Path:
+    """Runs that differ only in where a stopping rule ended them: one curve per value of ``line_key``
+    (its longest run: the shorter ones are its prefix), and one marker per run at the epoch it stopped,
+    its shape given by its ``stop_key`` value; one panel per metric."""
+    from matplotlib.ticker import MaxNLocator
+
+    lines: dict[str, list[dict]] = {}
+    for run in found:
+        lines.setdefault(str(run["config"].get(line_key)), []).append(run)
+    stops = sorted({run["config"].get(stop_key) for run in found})
+    markers = dict(zip(stops, "osD^v"))
+    fig = new_figure(3.9 * len(metrics) + 1.9, 3.4)
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
+        for colour, (name, group) in zip(_colours(len(lines)), sorted(lines.items())):
+            longest = max(group, key=lambda run: len(run["history"]))
+            x, y = series(longest, metric)
+            ax.plot(x, y, "-", color=colour, label=f"{line_key} {name}")
+            for run in sorted(group, key=lambda run: stops.index(run["config"].get(stop_key))):
+                rx, ry = series(run, metric)
+                stop = run["config"].get(stop_key)
+                size = 10 - 2.5 * stops.index(stop)  # two rules that stop at one epoch: both markers seen
+                ax.plot(rx[-1:], ry[-1:], markers[stop], color=colour, markersize=size, mfc="white", mew=1.6)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(metric.replace("_", " "), fontsize=10)
+        if metric in log:
+            ax.set_yscale("log")
+            plain_log_labels(ax)
+        ax.grid(alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    handles, names = axes[-1].get_legend_handles_labels()
+    handles += [Line2D([], [], linestyle="", marker=markers[s], color="black", mfc="white") for s in stops]
+    names += [f"stopped by {stop_key} {s}" for s in stops]
+    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(0.86, 0.9), fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0.08, right=0.84, bottom=0.16, top=0.8, wspace=0.28)
     fig.suptitle(title, fontsize=11)
     return save_figure(fit_to_contents(fig), out)
