@@ -105,9 +105,10 @@ def stops(folder: Path, out: Path, title: str, line_key: str, stop_key: str, met
 @click.option("--y", "y_key", required=True, help="Summary key on the y axis.")
 @click.option("--hue", "hue_key", default=None, help="Configuration key: one colour per value.")
 @click.option("--log_x", is_flag=True, help="Log scale on x.")
-def scatter(folder: Path, out: Path, title: str, x_key: str, y_key: str, hue_key, log_x: bool) -> None:
+@click.option("--note", "note_key", default=None, help="Configuration key written next to each point.")
+def scatter(folder: Path, out: Path, title: str, x_key: str, y_key: str, hue_key, log_x: bool, note_key) -> None:
     """A summary value of every run against a configuration value."""
-    study_figures.scatter(runs(folder), x_key, y_key, hue_key, out, title, log_x=log_x)
+    study_figures.scatter(runs(folder), x_key, y_key, hue_key, out, title, log_x=log_x, note_key=note_key)
 
 
 @cli.command()

@@ -141,22 +141,35 @@ def curves(
 
 
 def scatter(
-    found: list[dict], x_key: str, y_key: str, hue_key: str | None, out: Path, title: str, log_x: bool = False
+    found: list[dict],
+    x_key: str,
+    y_key: str,
+    hue_key: str | None,
+    out: Path,
+    title: str,
+    log_x: bool = False,
+    note_key: str | None = None,
 ) -> Path:
     """``y_key`` of each run's summary against ``x_key`` of its configuration (or of its summary), one
-    colour (and a line through the points in x order) per value of ``hue_key``."""
-    groups: dict[str, list[tuple[float, float]]] = {}
+    colour per value of ``hue_key`` (a line through its points in x order where each x occurs once and no
+    ``note_key`` tells the points apart),
+    each point labelled with its ``note_key`` value if given."""
+    groups: dict[str, list[tuple[float, float, str]]] = {}
     for run in found:
         value = run["summary"].get(y_key)
         if isinstance(value, (int, float)) and np.isfinite(value):
             hue = str(run["config"].get(hue_key, "")) if hue_key else ""
             x = run["config"].get(x_key, run["summary"].get(x_key))
-            groups.setdefault(hue, []).append((float(x), float(value)))
+            note = str(run["config"].get(note_key, "")) if note_key else ""
+            groups.setdefault(hue, []).append((float(x), float(value), note))
     fig = new_figure(5.6, 3.6)
     ax = fig.add_axes((0.12, 0.15, 0.62, 0.72))
     for colour, (hue, points) in zip(_colours(len(groups)), sorted(groups.items())):
-        xs, ys = zip(*sorted(points))
-        ax.plot(xs, ys, "o-" if hue_key else "o", color=colour, alpha=0.85, label=hue)
+        xs, ys, notes = zip(*sorted(points))
+        line = hue_key and not note_key and len(set(xs)) == len(xs)  # a line only through one series
+        ax.plot(xs, ys, "o-" if line else "o", color=colour, alpha=0.85, label=hue)
+        for x, y, note in zip(xs, ys, notes) if note_key else ():
+            ax.annotate(note, (x, y), xytext=(5, -3), textcoords="offset points", fontsize=7, color=colour)
     if log_x:
         ax.set_xscale("log")
         plain_log_labels(ax, "x")
