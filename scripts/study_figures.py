@@ -16,6 +16,7 @@ study's ``trials.csv``.
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -80,6 +81,17 @@ TITLE = click.option("--title", default="", help="The figure's title.")
 def curves(folder: Path, out: Path, label_keys, title: str, metrics, log, batch_limit) -> None:
     """Per-epoch (or per-batch) curves of every run, one panel per metric."""
     study_figures.curves(runs(folder), metrics, label_keys, out, title, log=log, batch_limit=batch_limit)
+
+
+@cli.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@TITLE
+def ensemble(reports, out: Path, title: str) -> None:
+    """Members against their ensembles, from ``evaluate.py MODELS --json`` outputs (one file per ensemble;
+    the JSON is the output's last line)."""
+    found = [json.loads(Path(path).read_text().strip().splitlines()[-1]) for path in reports]
+    study_figures.ensemble_bars(found, out, title)
 
 
 @cli.command()

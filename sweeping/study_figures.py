@@ -307,3 +307,28 @@ def stopping_points(
     fig.subplots_adjust(left=0.08, right=0.84, bottom=0.16, top=0.8, wspace=0.28)
     fig.suptitle(title, fontsize=11)
     return save_figure(fit_to_contents(fig), out)
+
+
+def ensemble_bars(reports: Sequence[dict], out: Path, title: str) -> Path:
+    """Test accuracy of each member and of the mean-probability ensemble of the first ``k`` members,
+    from ``evaluate.py --json`` reports of growing ensembles (the largest one names every member)."""
+    reports = sorted(reports, key=lambda report: len(report["members"]))
+    members = reports[-1]["members"]
+    names = [f"member {k + 1}" for k in range(len(members))] + [f"ensemble of {len(r['members'])}" for r in reports]
+    values = [m["accuracy"] for m in members] + [r["ensemble"]["accuracy"] for r in reports]
+    colours = ["tab:grey"] * len(members) + ["tab:blue"] * len(reports)
+    fig = new_figure(6.4, 0.32 * len(names) + 1.3)
+    ax = fig.add_axes((0.22, 0.14, 0.7, 0.74))
+    ax.barh(range(len(names)), values, color=colours)
+    for y, value in enumerate(values):
+        ax.text(value + 0.0005, y, f"{value:.4f}", va="center", fontsize=8)
+    best = max(m["accuracy"] for m in members)
+    ax.axvline(best, color="black", linewidth=0.8, linestyle="--")
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    low = min(values) - 0.01
+    ax.set_xlim(low, max(values) + 0.006)
+    ax.set_xlabel(f"test accuracy (dashed: the best member, {best:.4f})")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fit_to_contents(fig), out)

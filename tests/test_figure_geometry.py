@@ -614,3 +614,32 @@ def test_study_confusions(tmp_path, study_figures, rng):
     fig = study_figures("confusions", folder, tmp_path / "cm.png", "--by", "pretrain")
     check_figure(fig, min_texts=20)
     assert fig.axes[0].get_title().startswith("none\ntest accuracy 0.")
+
+
+def test_study_stopping_points_keep_both_markers_of_one_epoch(tmp_path, study_figures):
+    runs = [
+        ({"norm": n, "min_delta": d}, {}, [{"epoch": e, "train_loss": 1 / e} for e in range(1, stop + 1)])
+        for n, stops in (("none", (9, 22)), ("layer", (10, 10)))
+        for d, stop in zip((0.01, 0.003), stops)
+    ]
+    fig = study_figures(
+        "stops", write_runs(tmp_path / "ns", runs), tmp_path / "ns.png",
+        "--line", "norm", "--stop", "min_delta", "--metric", "train_loss", "--log", "train_loss",
+    )  # fmt: skip
+    check_figure(fig, min_texts=6, legends=1)
+    markers = [line for line in fig.axes[0].get_lines() if line.get_marker() in ("o", "s")]
+    layer = [m for m in markers if list(m.get_xdata()) == [10]]
+    assert len(markers) == 4 and len({m.get_markersize() for m in layer}) == 2  # one inside the other
+
+
+def test_study_ensemble_bars(tmp_path, study_figures):
+    members = [{"accuracy": a} for a in (0.879, 0.8835, 0.881)]
+    paths = []
+    for k in (2, 3):
+        report = {"members": members[:k], "ensemble": {"accuracy": 0.88 + k / 1000}}
+        path = tmp_path / f"e{k}.txt"
+        path.write_text("some text output\n" + json.dumps(report) + "\n")
+        paths.append(path)
+    fig = study_figures("ensemble", *paths, "--out", tmp_path / "e.png", "--title", "Members and ensembles")
+    check_figure(fig, min_texts=8)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-2:] == ["ensemble of 2", "ensemble of 3"]
