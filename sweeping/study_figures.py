@@ -119,7 +119,7 @@ def curves(
                     clip_on=False,
                 )
         ax.set_xlabel("batch" if metric == "batch_loss" else "epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
         ax.set_title(metric.replace("_", " "), fontsize=10)
         if metric in log:
             ax.set_yscale("log")
@@ -292,7 +292,7 @@ def stopping_points(
                 size = 10 - 2.5 * stops.index(stop)  # two rules that stop at one epoch: both markers seen
                 ax.plot(rx[-1:], ry[-1:], markers[stop], color=colour, markersize=size, mfc="white", mew=1.6)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
         ax.set_title(metric.replace("_", " "), fontsize=10)
         if metric in log:
             ax.set_yscale("log")
