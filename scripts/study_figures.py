@@ -203,10 +203,15 @@ def learning_rates(folder: Path, out: Path) -> None:
 @cli.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def architecture(folder: Path, out: Path) -> None:
+@click.option("--where", "where", default=None, help="KEY=VALUE: only the runs with this configuration value.")
+@click.option("--title", default="Depth × width, 5 epochs: validation accuracy, parameters, seconds per epoch")
+def architecture(folder: Path, out: Path, where: str | None, title: str) -> None:
     """Heat map of validation accuracy over depth x width, each cell with its parameter count and
     its mean epoch time."""
     found = runs(folder)
+    if where:
+        key, _, value = where.partition("=")
+        found = [r for r in found if str(r["config"].get(key)) == value]
     depths = sorted({r["config"]["num_layers"] for r in found})
     widths = sorted({r["config"]["hidden_size"] for r in found})
     accuracy = np.full((len(depths), len(widths)), np.nan)
@@ -238,7 +243,7 @@ def architecture(folder: Path, out: Path) -> None:
     ax.set_ylabel("hidden layers")
     colour_bar = fig.add_axes((0.84, 0.14, 0.025, 0.74))
     fig.colorbar(image, cax=colour_bar, label="best validation accuracy")
-    ax.set_title("Depth × width, 5 epochs: validation accuracy, parameters, seconds per epoch", fontsize=10)
+    ax.set_title(title, fontsize=10)
     save_figure(fit_to_contents(fig), out)
 
 
