@@ -205,7 +205,8 @@ def learning_rates(folder: Path, out: Path) -> None:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--where", "where", default=None, help="KEY=VALUE: only the runs with this configuration value.")
 @click.option("--title", default="Depth × width, 5 epochs: validation accuracy, parameters, seconds per epoch")
-def architecture(folder: Path, out: Path, where: str | None, title: str) -> None:
+@click.option("--range", "value_range", type=(float, float), default=None, help="The colour scale's low and high.")
+def architecture(folder: Path, out: Path, where: str | None, title: str, value_range) -> None:
     """Heat map of validation accuracy over depth x width, each cell with its parameter count and
     its mean epoch time."""
     found = runs(folder)
@@ -223,11 +224,12 @@ def architecture(folder: Path, out: Path, where: str | None, title: str) -> None
         notes[i][j] = f"{summary['n_params'] / 1000:,.0f}k\n{summary['seconds_per_epoch']:.1f} s"
     fig = new_figure(1.25 * len(widths) + 2.2, 0.9 * len(depths) + 1.4)
     ax = fig.add_axes((0.13, 0.14, 0.68, 0.74))
-    image = ax.imshow(accuracy, cmap="viridis", aspect="auto")
+    low, high = value_range or (None, None)  # one scale for figures meant to be compared
+    image = ax.imshow(accuracy, cmap="viridis", aspect="auto", vmin=low, vmax=high)
     for i in range(len(depths)):
         for j in range(len(widths)):
             if np.isfinite(accuracy[i, j]):
-                light = accuracy[i, j] < np.nanmean(accuracy)
+                light = image.norm(accuracy[i, j]) < 0.5  # white text on the dark half of the colour scale
                 ax.text(
                     j,
                     i,
