@@ -319,16 +319,17 @@ def ensemble_bars(reports: Sequence[dict], out: Path, title: str) -> Path:
     colours = ["tab:grey"] * len(members) + ["tab:blue"] * len(reports)
     fig = new_figure(6.4, 0.32 * len(names) + 1.3)
     ax = fig.add_axes((0.22, 0.14, 0.7, 0.74))
-    ax.barh(range(len(names)), values, color=colours)
+    # dots, not bars: the axis does not start at 0, and a bar's length would claim it does
+    ax.scatter(values, range(len(names)), color=colours, s=40, zorder=3)
     for y, value in enumerate(values):
-        ax.text(value + 0.0005, y, f"{value:.4f}", va="center", fontsize=8)
+        ax.text(value + 0.0008, y, f"{value:.4f}", va="center", fontsize=8)
     best = max(m["accuracy"] for m in members)
     ax.axvline(best, color="black", linewidth=0.8, linestyle="--")
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     low = min(values) - 0.01
-    ax.set_xlim(low, max(values) + 0.006)
+    ax.set_xlim(low, max(values) + 0.008)
     ax.set_xlabel(f"test accuracy (dashed: the best member, {best:.4f})")
-    ax.grid(axis="x", alpha=0.3)
+    ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=10)
     return save_figure(fit_to_contents(fig), out)
