@@ -1,4 +1,4 @@
-"""Tables and figures of the studies, from their sweep folders (``python sweep.py
+r"""Tables and figures of the studies, from their sweep folders (``python sweep.py
 sweeps/study_*.yaml`` writes one per study under ``--output_dir``):
 
     python scripts/study_figures.py table OUTPUT_DIR/study_stopping --config preset --summary test_accuracy
@@ -8,6 +8,57 @@ sweeps/study_*.yaml`` writes one per study under ``--output_dir``):
     python scripts/study_figures.py ablation OUTPUT_DIR/study_ablation_seeds docs/results/ablation.png
     python scripts/study_figures.py vanishing OUTPUT_DIR/study_vanishing_dynamics docs/results/vanishing_dynamics.png
     python scripts/study_figures.py elastic docs/results/elastic.png --data_dir ../shared/data
+
+The figures of studies 1-16 and 24-35 (titles left out here; see each figure):
+
+    python scripts/study_figures.py curves OUTPUT_DIR/study_scaling docs/results/scaling_curves.png --by scaling \
+        --by optimizer --metric batch_loss --metric val_accuracy --log batch_loss --batches 844
+    python scripts/study_figures.py curves OUTPUT_DIR/study_vanishing docs/results/vanishing_curves.png --by \
+        activation --by norm --metric batch_loss --metric val_accuracy --log batch_loss
+    python scripts/study_figures.py curves OUTPUT_DIR/study_norm docs/results/norm_curves.png --by norm --metric \
+        train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py scatter OUTPUT_DIR/study_dropout docs/results/dropout_accuracy.png --x dropout \
+        --y test_accuracy --hue weight_decay
+    python scripts/study_figures.py curves OUTPUT_DIR/study_architectures docs/results/architectures_curves.png \
+        --by arch --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py curves OUTPUT_DIR/study_cnn_optimizers docs/results/cnn_optimizers_curves.png \
+        --by optimizer --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py curves OUTPUT_DIR/study_activations docs/results/activations_curves.png --by \
+        activation --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py scatter OUTPUT_DIR/study_cnn_design docs/results/cnn_design.png --x \
+        seconds_per_epoch --y test_accuracy --hue preset --log_x
+    python scripts/study_figures.py weights OUTPUT_DIR/study_regularisers docs/results/regularisers_weights.png \
+        --by preset
+    python scripts/study_figures.py scatter OUTPUT_DIR/study_search_dropout docs/results/search_dropout.png --x \
+        learning_rate --y test_accuracy --hue dropout --note batch_size --log_x
+    python scripts/study_figures.py curves OUTPUT_DIR/study_converge_optimizers \
+        docs/results/converge_optimizers.png --by optimizer --metric train_loss --metric val_accuracy --log \
+        train_loss
+    python scripts/study_figures.py stops OUTPUT_DIR/study_norm_stopping docs/results/norm_stopping.png --line norm \
+        --stop min_delta --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py curves OUTPUT_DIR/study_pretrain_converge docs/results/pretrain_converge.png \
+        --by pretrain --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py confusions OUTPUT_DIR/study_pretrain_converge \
+        docs/results/pretrain_confusions.png --by pretrain
+    python scripts/study_figures.py curves OUTPUT_DIR/study_deep_autoencoder \
+        docs/results/deep_autoencoder_curves.png --by pretrain --metric train_loss --metric val_accuracy --log \
+        train_loss
+    python scripts/study_figures.py architecture OUTPUT_DIR/study_architecture_activation \
+        docs/results/architecture_ReLU.png --where activation=ReLU --range 0.6 0.88 (and sigmoid)
+    python scripts/study_figures.py curves OUTPUT_DIR/study_init docs/results/init_curves.png --by activation --by \
+        weight_init --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py curves OUTPUT_DIR/study_tabular_scaling docs/results/tabular_scaling_curves.png \
+        --by scaling --by optimizer --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py curves OUTPUT_DIR/study_perceptron docs/results/perceptron_curves.png --by \
+        preset --metric train_accuracy --metric val_accuracy
+    python evaluate.py <first k models> --data_dir ../shared/data --json > ens_k.txt (k = 2..5); python \
+        scripts/study_figures.py ensemble ens_2.txt ens_3.txt ens_4.txt ens_5.txt --out \
+        docs/results/ensembles_members.png
+    python scripts/study_figures.py curves OUTPUT_DIR/study_pretrain docs/results/pretrain_curves.png --by pretrain \
+        --metric train_loss --metric val_accuracy --log train_loss
+
+Pictures a run draws itself (``activation_maps*.png``, ``fgsm.png``, ``importance.png``,
+``first_layer_weights.png``, ``latent.png``, ``confusion_matrix.png``) are copied from its folder.
 
 Every number comes from the runs' own ``config.json``, ``summary.json`` and ``history.json``, or the
 study's ``trials.csv``.
