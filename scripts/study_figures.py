@@ -56,6 +56,8 @@ The figures of studies 1-16 and 24-35 (titles left out here; see each figure):
         docs/results/ensembles_members.png
     python scripts/study_figures.py curves OUTPUT_DIR/study_pretrain docs/results/pretrain_curves.png --by pretrain \
         --metric train_loss --metric val_accuracy --log train_loss
+    python scripts/study_figures.py scatter OUTPUT_DIR/study_ablation docs/results/ablation_grid.png \
+        --x learning_rate --y val_accuracy --hue optimizer --style dropout --log_x
 
 Pictures a run draws itself (``activation_maps*.png``, ``fgsm.png``, ``importance.png``,
 ``first_layer_weights.png``, ``latent.png``, ``confusion_matrix.png``) are copied from its folder.
@@ -169,9 +171,12 @@ def stops(folder: Path, out: Path, title: str, line_key: str, stop_key: str, met
 @click.option("--hue", "hue_key", default=None, help="Configuration key: one colour per value.")
 @click.option("--log_x", is_flag=True, help="Log scale on x.")
 @click.option("--note", "note_key", default=None, help="Configuration key written next to each point.")
-def scatter(folder: Path, out: Path, title: str, x_key: str, y_key: str, hue_key, log_x: bool, note_key) -> None:
+@click.option("--style", "style_key", default=None, help="Configuration key: one marker and line style per value.")
+def scatter(folder: Path, out: Path, title: str, x_key: str, y_key: str, hue_key, log_x: bool, note_key, style_key):
     """A summary value of every run against a configuration value."""
-    study_figures.scatter(runs(folder), x_key, y_key, hue_key, out, title, log_x=log_x, note_key=note_key)
+    study_figures.scatter(
+        runs(folder), x_key, y_key, hue_key, out, title, log_x=log_x, note_key=note_key, style_key=style_key
+    )
 
 
 @cli.command()

@@ -149,27 +149,35 @@ def scatter(
     title: str,
     log_x: bool = False,
     note_key: str | None = None,
+    style_key: str | None = None,
 ) -> Path:
-    """``y_key`` of each run's summary against ``x_key`` of its configuration (or of its summary), one
-    colour per value of ``hue_key`` (a line through its points in x order where each x occurs once and no
-    ``note_key`` tells the points apart),
-    each point labelled with its ``note_key`` value if given."""
-    groups: dict[str, list[tuple[float, float, str]]] = {}
+    """``y_key`` of each run's summary against ``x_key`` of its configuration (or of its summary): one
+    colour per value of ``hue_key``, one marker and line style per value of ``style_key``; a line
+    through a series' points in x order where each x occurs once in it and no ``note_key`` labels the
+    points (``note_key``: each point labelled with that configuration value)."""
+    groups: dict[tuple[str, str], list[tuple[float, float, str]]] = {}
     for run in found:
         value = run["summary"].get(y_key)
         if isinstance(value, (int, float)) and np.isfinite(value):
             hue = str(run["config"].get(hue_key, "")) if hue_key else ""
+            style = str(run["config"].get(style_key, "")) if style_key else ""
             x = run["config"].get(x_key, run["summary"].get(x_key))
             note = str(run["config"].get(note_key, "")) if note_key else ""
-            groups.setdefault(hue, []).append((float(x), float(value), note))
+            groups.setdefault((hue, style), []).append((float(x), float(value), note))
+    hues = sorted({hue for hue, _ in groups})
+    styles = sorted({style for _, style in groups})
+    colours = dict(zip(hues, _colours(len(hues))))
+    shapes = dict(zip(styles, (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."))))
     fig = new_figure(5.6, 3.6)
     ax = fig.add_axes((0.12, 0.15, 0.62, 0.72))
-    for colour, (hue, points) in zip(_colours(len(groups)), sorted(groups.items())):
+    for (hue, style), points in sorted(groups.items()):
         xs, ys, notes = zip(*sorted(points))
+        marker, dash = shapes[style]
         line = hue_key and not note_key and len(set(xs)) == len(xs)  # a line only through one series
-        ax.plot(xs, ys, "o-" if line else "o", color=colour, alpha=0.85, label=hue)
+        label = ", ".join(part for part in (hue, f"{style_key} {style}" if style_key else "") if part)
+        ax.plot(xs, ys, marker, linestyle=dash if line else "none", color=colours[hue], alpha=0.85, label=label)
         for x, y, note in zip(xs, ys, notes) if note_key else ():
-            ax.annotate(note, (x, y), xytext=(5, -3), textcoords="offset points", fontsize=7, color=colour)
+            ax.annotate(note, (x, y), xytext=(5, -3), textcoords="offset points", fontsize=7, color=colours[hue])
     if log_x:
         ax.set_xscale("log")
         plain_log_labels(ax, "x")
