@@ -31,7 +31,7 @@ from .sources import ENV_VAR, DataUnavailable
 from .splits import holdout, holdout_source, kfold
 from .tables import TableEncoding
 
-LIBRARY = ("base", "files", "idx", "images", "preprocessing", "sources", "splits", "tables")  # not data sets
+LIBRARY = ("base", "cache", "files", "idx", "images", "preprocessing", "sources", "splits", "tables")  # not data sets
 import_submodules(__name__, __path__, skip=lambda name: name in LIBRARY)
 
 

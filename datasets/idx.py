@@ -22,11 +22,20 @@ class DataError(Exception):
 
 
 def read_idx(path: str | PathLike[str], expected_ndim: int) -> np.ndarray:
+    """The array of the IDX file at ``path`` (gzip if its name ends in ``.gz``); :class:`DataError` naming
+    the file if it cannot be read or is not an unsigned-byte IDX file of ``expected_ndim`` dimensions."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
+        stored = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror})") from None
+    return decode_idx(path, stored, expected_ndim)
+
+
+def decode_idx(path: Path, stored: bytes, expected_ndim: int) -> np.ndarray:
+    """:func:`read_idx` of the file's bytes ``stored`` (still compressed for a ``.gz`` ``path``)."""
+    try:
+        raw = gzip.decompress(stored) if path.suffix == ".gz" else stored
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(
             f"{path}: cannot be read ({error}); the file is truncated or corrupt, delete it and fetch it again"

@@ -26,7 +26,8 @@ import numpy as np
 from nn.files import NPZ_READ_ERRORS
 
 from .base import DataDir, RawData
-from .idx import DataError, read_idx
+from .cache import read_idx_cached
+from .idx import DataError
 
 ENV_VAR = "FFNN_DATA_DIR"
 IDX_FILES = {
@@ -64,7 +65,7 @@ def _read_idx_folder(folder: Path, n_classes: int) -> RawData:
     for key, stem in IDX_FILES.items():
         path = folder / (stem + ".gz")
         path = path if path.is_file() else folder / stem
-        arrays[key] = read_idx(path, 3 if key.startswith("x") else 1)
+        arrays[key] = read_idx_cached(path, 3 if key.startswith("x") else 1)
         if key.startswith("y"):
             check_labels(arrays[key], n_classes, str(path))
     for split in ("train", "test"):

@@ -1,5 +1,9 @@
+import atexit
+import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The decoded-data cache (datasets/cache.py) of the tests' own, in a folder removed at the end: the tests
+# (and the runs they start in subprocesses, which inherit it) never write to the user's cache folder.
+_CACHE = tempfile.mkdtemp(prefix="ffnn-test-cache-")
+os.environ["FFNN_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
