@@ -82,6 +82,30 @@ def _colours(n: int) -> np.ndarray:
     return matplotlib.colormaps[name](np.arange(n) % (10 if n <= 10 else 20))
 
 
+def _metric_panel(ax, metric: str, log: Sequence[str]) -> None:
+    """One metric's panel: whole epochs (or batches) on x, the metric's name as title, a log scale if
+    ``log`` names it."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("batch" if metric == "batch_loss" else "epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    ax.set_title(metric.replace("_", " "), fontsize=10)
+    if metric in log:
+        ax.set_yscale("log")
+        plain_log_labels(ax)
+    ax.grid(alpha=0.3)
+
+
+def _finish_panels(fig, handles, names, title: str, out: Path, legend_title: str | None = None) -> Path:
+    """A row of panels finished: one legend right of them, the title above, saved to ``out``."""
+    fig.legend(
+        handles, names, title=legend_title, loc="upper left", bbox_to_anchor=(0.86, 0.9), fontsize=8, frameon=False
+    )
+    fig.subplots_adjust(left=0.08, right=0.84, bottom=0.16, top=0.8, wspace=0.28)
+    fig.suptitle(title, fontsize=11)
+    return save_figure(fit_to_contents(fig), out)
+
+
 def curves(
     found: list[dict],
     metrics: Sequence[str],
@@ -94,8 +118,6 @@ def curves(
 ) -> Path:
     """One panel per metric, one line per run (epochs on x; batches for ``batch_loss``, up to
     ``batch_limit`` if given); the metrics named in ``log`` on a log scale."""
-    from matplotlib.ticker import MaxNLocator
-
     fig = new_figure(3.9 * len(metrics) + 1.8, 3.4)
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     colours = _colours(len(found))
@@ -118,26 +140,9 @@ def curves(
                     transform=ax.get_xaxis_transform(),
                     clip_on=False,
                 )
-        ax.set_xlabel("batch" if metric == "batch_loss" else "epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-        ax.set_title(metric.replace("_", " "), fontsize=10)
-        if metric in log:
-            ax.set_yscale("log")
-            plain_log_labels(ax)
-        ax.grid(alpha=0.3)
+        _metric_panel(ax, metric, log)
     handles, names = axes[-1].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        names,
-        title=legend_title or ", ".join(label_keys),
-        loc="upper left",
-        bbox_to_anchor=(0.87, 0.9),
-        fontsize=8,
-        frameon=False,
-    )
-    fig.subplots_adjust(left=0.08, right=0.85, bottom=0.16, top=0.8, wspace=0.28)
-    fig.suptitle(title, fontsize=11)
-    return save_figure(fit_to_contents(fig), out)
+    return _finish_panels(fig, handles, names, title, out, legend_title or ", ".join(label_keys))
 
 
 def scatter(
@@ -280,8 +285,6 @@ def stopping_points(
     """Runs that differ only in where a stopping rule ended them: one curve per value of ``line_key``
     (its longest run: the shorter ones are its prefix), and one marker per run at the epoch it stopped,
     its shape given by its ``stop_key`` value; one panel per metric."""
-    from matplotlib.ticker import MaxNLocator
-
     lines: dict[str, list[dict]] = {}
     for run in found:
         lines.setdefault(str(run["config"].get(line_key)), []).append(run)
@@ -299,22 +302,13 @@ def stopping_points(
                 stop = run["config"].get(stop_key)
                 size = 10 - 2.5 * stops.index(stop)  # two rules that stop at one epoch: both markers seen
                 ax.plot(rx[-1:], ry[-1:], markers[stop], color=colour, markersize=size, mfc="white", mew=1.6)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-        ax.set_title(metric.replace("_", " "), fontsize=10)
-        if metric in log:
-            ax.set_yscale("log")
-            plain_log_labels(ax)
-        ax.grid(alpha=0.3)
+        _metric_panel(ax, metric, log)
     from matplotlib.lines import Line2D
 
     handles, names = axes[-1].get_legend_handles_labels()
     handles += [Line2D([], [], linestyle="", marker=markers[s], color="black", mfc="white") for s in stops]
     names += [f"stopped by {stop_key} {s}" for s in stops]
-    fig.legend(handles, names, loc="upper left", bbox_to_anchor=(0.86, 0.9), fontsize=8, frameon=False)
-    fig.subplots_adjust(left=0.08, right=0.84, bottom=0.16, top=0.8, wspace=0.28)
-    fig.suptitle(title, fontsize=11)
-    return save_figure(fit_to_contents(fig), out)
+    return _finish_panels(fig, handles, names, title, out)
 
 
 def ensemble_bars(reports: Sequence[dict], out: Path, title: str) -> Path:
