@@ -148,9 +148,12 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     path, name = grid_sweep(tmp_path, epochs=150)  # a few seconds a trial
     victim = worker(path, POSTGRES, tmp_path, "--heartbeat", "1")
     deadline = time.time() + 120
-    while time.time() < deadline:  # wait until the victim is inside a trial
+    while time.time() < deadline:  # wait until the victim is inside a trial, its parameters drawn
+        # A trial is RUNNING a moment before its parameters are written; killed in that moment it has none.
         running = [
-            t for t in (trials(POSTGRES, name) if _exists(name) else []) if t.state == optuna.trial.TrialState.RUNNING
+            t
+            for t in (trials(POSTGRES, name) if _exists(name) else [])
+            if t.state == optuna.trial.TrialState.RUNNING and t.params
         ]
         if running:
             break
@@ -166,7 +169,7 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     assert final[killed.number].state == optuna.trial.TrialState.FAIL  # marked failed once its heartbeat went stale
     retries = [t for t in final.values() if t.system_attrs.get("failed_trial") == killed.number]
     assert retries and retries[0].state == optuna.trial.TrialState.COMPLETE
-    assert retries[0].params == killed.params
+    assert retries[0].params == killed.params == final[killed.number].params
     done = [t for t in final.values() if t.state == optuna.trial.TrialState.COMPLETE]
     assert sorted(t.params["learning_rate"] for t in done) == sorted(GRID)
 
