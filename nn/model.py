@@ -18,6 +18,7 @@ from . import summary as _summary
 from .files import NPZ_READ_ERRORS, atomic_path
 from .layers import LAYERS, Layer
 from .layers.base import Shape
+from .layers.pooling import fuse_relu_pooling
 
 FORMAT_VERSION = 2
 DEFAULT_EVAL_BATCH = 4096
@@ -95,6 +96,7 @@ class Sequential:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, not {self.dtype}")
         name_layers(self.layers)
+        fuse_relu_pooling(self.layers)
         self.metadata: dict[str, Any] = {}
         self._first_with_params = next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
         self._allocate()

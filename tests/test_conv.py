@@ -264,3 +264,85 @@ def test_max_pool_compiled_backward_equals_the_numpy_path(monkeypatch):
             expected = numpy_layer.backward(dy).copy()
         np.testing.assert_array_equal(compiled, expected)
         assert np.count_nonzero(compiled) == np.count_nonzero(dy)  # one offset per window
+
+
+def _relu_pool_pair(pool_size, linked):
+    from nn.layers.pooling import fuse_relu_pooling
+
+    relu, pool = ActivationLayer("relu"), MaxPool2D(pool_size)
+    if linked:
+        fuse_relu_pooling([relu, pool])
+    return relu, pool
+
+
+@pytest.mark.parametrize("pool_size", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_then_pooling_fused_equals_the_two_layers(pool_size, dtype):
+    """The fused training pass (one loop over z: relu(max), the offset kept) gives what ReLU then
+    pooling give computed apart: ties at 0 and between positive values (small integers: many), cropped
+    edges (7 x 9 maps) and a NaN (kept, as np.maximum keeps it)."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(5)
+    z = rng.integers(-2, 3, size=(4, 7, 9, 6)).astype(dtype)
+    z[1, 0, 0, 2] = np.nan
+    dy = rng.normal(size=(4, 7 // pool_size, 9 // pool_size, 6)).astype(dtype)
+    results = []
+    for linked in (False, True):
+        relu, pool = _relu_pool_pair(pool_size, linked)
+        y = pool.forward(relu.forward(z.copy(), training=True), training=True).copy()
+        assert relu.deferred == linked and pool._fused == linked
+        results.append((y, relu.backward(pool.backward(dy.copy())).copy()))
+    (y_apart, dz_apart), (y_fused, dz_fused) = results
+    np.testing.assert_array_equal(y_fused, y_apart)
+    np.testing.assert_array_equal(
+        y_fused[~np.isnan(y_fused)], direct_max_pool(np.maximum(z, 0), pool_size, pool_size)[~np.isnan(y_fused)]
+    )
+    finite = np.isfinite(z).all(axis=(1, 2))  # a NaN's window: the unfused ReLU mask gives NaN * 0
+    np.testing.assert_array_equal(dz_fused.transpose(0, 3, 1, 2)[finite], dz_apart.transpose(0, 3, 1, 2)[finite])
+    # Each window's gradient lands on at most one offset, and only where the pooled value is positive.
+    assert np.count_nonzero(dz_fused) == np.count_nonzero(dy * (y_fused > 0))
+
+
+def test_relu_then_pooling_fused_only_while_training_and_with_numba(monkeypatch):
+    pytest.importorskip("numba")
+    from nn import jit
+
+    relu_model = nn.Sequential(
+        [Reshape((6, 6, 2)), Conv2D(2, 3, 3, 1, 1, "Xavier"), ActivationLayer("relu"), MaxPool2D(2), Flatten()],
+        seed=1,
+        dtype=np.float64,
+    )
+    x = np.random.default_rng(0).normal(size=(3, 72))
+    training = relu_model.forward(x, training=True).copy()
+    assert relu_model.layers[2].deferred
+    evaluation = relu_model.forward(x).copy()
+    assert not relu_model.layers[2].deferred
+    np.testing.assert_array_equal(training, evaluation)
+    monkeypatch.setattr(jit, "ENABLED", False)
+    np.testing.assert_array_equal(relu_model.forward(x, training=True), evaluation)
+    assert not relu_model.layers[2].deferred
+
+
+def test_gradients_of_conv_relu_pool_by_finite_differences():
+    """The CNN's own block (convolution, ReLU, 2 x 2 pooling), whose training pass is fused."""
+    pytest.importorskip("numba")
+    model = nn.Sequential(
+        [
+            Reshape((6, 8, 2)),
+            Conv2D(2, 3, 3, 1, 1, "Xavier"),
+            ActivationLayer("relu"),
+            MaxPool2D(2),
+            Flatten(),
+            Dense(36, 3, "Xavier"),
+        ],
+        seed=3,
+        dtype=np.float64,
+    )
+    rng = np.random.default_rng(8)
+    for param in model.params.values():
+        param += rng.normal(scale=0.1, size=param.shape)
+    x, y = rng.normal(size=(4, 96)), np.array([0, 1, 2, 1])
+    numeric_check(model, x, y, "cross_entropy")
+    assert model.layers[2].deferred  # the check went through the fused pass
+    _, analytic = nn.input_gradient(model, "cross_entropy", x, y)
+    assert relative_error(analytic, numeric_input_gradient(model, "cross_entropy", x, y)) < 1e-6

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations
+from .. import activations, jit
 from .base import Layer, register
 
 
@@ -17,14 +17,21 @@ class ActivationLayer(Layer):
     def __init__(self, function: str) -> None:
         super().__init__()
         self.function = activations.get(function)
+        self.absorbed_by: Layer | None = None  # a max pooling that applies this ReLU itself while training
+        self.deferred = False  # this forward passed its input through for that pooling (nn.layers.pooling)
 
     def config(self) -> dict[str, Any]:
         return {"function": self.function.name}
 
     def forward(self, z: np.ndarray, training: bool = False) -> np.ndarray:
+        self.deferred = training and self.absorbed_by is not None and jit.numba_module() is not None
+        if self.deferred:
+            return z
         self._z = z
         self._a = self.function.forward(z, self._buffer("a", z.shape, z.dtype))
         return self._a
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
+        if self.deferred:
+            return da
         return self.function.backward(da, self._z, self._a)

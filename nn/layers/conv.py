@@ -134,7 +134,7 @@ class Conv2D(_PatchLayer):
     def backward(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         dz2 = dz.reshape(-1, self.filters)
         np.matmul(self._cols.T, dz2, out=self.grads["W"].reshape(self.patch_size, self.filters))
-        np.sum(dz2, axis=0, out=self.grads["b"])
+        self._sum_rows(dz2, self.grads["b"])
         if not need_input_grad:
             return None
         if self.stride == 1 and self.padding < self.kernel_size:

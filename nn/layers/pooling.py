@@ -5,15 +5,28 @@ is installed (:func:`_tiled_kernel`; ``FFNN_FUSED=0`` switches it off, as for th
 update): each window's gradient goes to its first maximum, the other offsets get 0, in one pass over the
 input. The NumPy path does the same with k*k passes of strided views, and took 14 % of a CNN epoch
 (bench/REPORT.md, "Where a CNN epoch goes"). Both give the same values.
+
+**ReLU then pooling, fused while training.** For non-overlapping windows ``max(relu(z)) = relu(max(z))``
+(ReLU is monotone), so a ReLU layer directly followed by such a pooling (the CNN's conv, ReLU, pool) is
+computed by the pooling as one compiled pass over ``z``: each window's maximum and the offset holding it
+(one byte), then ReLU on the pooled map, a quarter of the size. Backward is one pass too: ``dy`` goes
+to that offset when the pooled value is positive, 0 everywhere else, which is what the ReLU's mask
+applied to the pooling's gradient gives (the first maximum of ``relu(z)`` is the first maximum of ``z``
+whenever the maximum is positive; otherwise the ReLU's mask zeroes the window either way). The two
+layers stay two layers (names, configurations, saved models, per-layer inspection); only a training
+forward and its backward take the fused path, and only with numba (:func:`fuse_relu_pooling` links
+them; the ReLU passes its input through and its gradient back unchanged).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
 from ..jit import compiled
+from .activation import ActivationLayer
 from .base import Layer, Shape, register
 from .patches import col2im, im2col, output_size
 
@@ -30,6 +43,8 @@ class MaxPool2D(Layer):
 
     def __init__(self, pool_size: int = 2, stride: int | None = None) -> None:
         super().__init__()
+        self.relu: ActivationLayer | None = None  # the ReLU this pooling applies itself while training
+        self._fused = False
         self.pool_size = int(pool_size)
         self.stride = int(stride) if stride else self.pool_size
         if self.pool_size < 1 or self.stride < 1:
@@ -63,6 +78,9 @@ class MaxPool2D(Layer):
         k, s = self.pool_size, self.stride
         ho, wo = self._output_hw(h, w)
         self._x_shape = x.shape
+        self._fused = training and self.relu is not None and self.relu.deferred
+        if self._fused:
+            return self._forward_relu_tiled(x, ho, wo)
         if s == k:
             return self._forward_tiled(x, ho, wo)
         windows = im2col(x, (k, k), s, self._buffer("windows", (n, ho, wo, k, k, c), x.dtype))
@@ -90,6 +108,21 @@ class MaxPool2D(Layer):
         self._x, self._y = x, y
         return y
 
+    def _forward_relu_tiled(self, z: np.ndarray, ho: int, wo: int) -> np.ndarray:
+        """``y = relu(max over each window of z)`` and the offset of each window's first maximum."""
+        y = self._buffer("y", (z.shape[0], ho, wo, z.shape[3]), z.dtype)
+        self._offset = self._buffer("offset", y.shape, np.uint8)
+        compiled(_relu_max_pool_forward)(z, y, self._offset, self.pool_size)
+        self._y = y
+        return y
+
+    def _backward_relu_tiled(self, dy: np.ndarray) -> np.ndarray:
+        dz = self._buffer("dx", self._x_shape, dy.dtype)
+        if dz.shape[1] != dy.shape[1] * self.pool_size or dz.shape[2] != dy.shape[2] * self.pool_size:
+            dz.fill(0.0)  # rows and columns outside every window get no gradient
+        compiled(_relu_max_pool_backward)(self._y, self._offset, dy, dz, self.pool_size)
+        return dz
+
     def _backward_tiled(self, dy: np.ndarray) -> np.ndarray:
         """Each window's ``dy`` goes to the first offset (row-major) that holds the window's maximum."""
         _n, ho, wo, _c = dy.shape
@@ -116,6 +149,8 @@ class MaxPool2D(Layer):
     def backward(self, dy: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         if not need_input_grad:
             return None
+        if self._fused:
+            return self._backward_relu_tiled(dy)
         if self.stride == self.pool_size:
             return self._backward_tiled(dy)
         n, ho, wo, c = dy.shape
@@ -143,3 +178,58 @@ def _max_pool_backward_tiled(x, y, dy, dx, k):
                             hit = (not claimed[c]) and x[s, i * k + a, j * k + b, c] == y[s, i, j, c]
                             dx[s, i * k + a, j * k + b, c] = dy[s, i, j, c] if hit else 0.0
                             claimed[c] = claimed[c] or hit
+
+
+def fuse_relu_pooling(layers: list[Layer]) -> None:
+    """Link every ReLU layer directly followed by a non-overlapping max pooling to that pooling
+    (see the module docstring); the model calls this once, when it is built."""
+    for first, second in itertools.pairwise(layers):
+        if (
+            isinstance(first, ActivationLayer)
+            and first.function.name == "ReLU"
+            and isinstance(second, MaxPool2D)
+            and second.stride == second.pool_size
+            and second.pool_size <= 16  # the offset is kept in one byte
+        ):
+            first.absorbed_by, second.relu = second, first
+
+
+def _relu_max_pool_forward(z, y, offset, k):
+    """``y[n, i, j, c] = relu(max_{a, b} z[n, i*k + a, j*k + b, c])`` and ``offset = a*k + b`` of the first
+    maximum (row-major). A NaN is kept, as ``np.maximum`` keeps it. The channel loops are innermost
+    (contiguous in channels-last arrays) and select rather than branch, so that they vectorise."""
+    n, ho, wo, channels = y.shape
+    best = np.empty(channels, z.dtype)
+    where = np.empty(channels, np.int32)
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                for c in range(channels):
+                    best[c] = z[s, i * k, j * k, c]
+                    where[c] = 0
+                for a in range(k):
+                    for b in range(k):
+                        here = a * k + b
+                        for c in range(channels):
+                            v, m = z[s, i * k + a, j * k + b, c], best[c]
+                            take = (v > m) | ((v != v) & (m == m))
+                            best[c] = v if take else m
+                            where[c] = here if take else where[c]
+                for c in range(channels):
+                    y[s, i, j, c] = 0.0 if best[c] <= 0 else best[c]
+                    offset[s, i, j, c] = where[c]
+
+
+def _relu_max_pool_backward(y, offset, dy, dz, k):
+    """``dz[n, i*k + a, j*k + b, c] = dy[n, i, j, c]`` where ``a*k + b`` is the window's offset and
+    ``y[n, i, j, c] > 0``; 0 elsewhere."""
+    n, ho, wo, channels = dy.shape
+    for s in range(n):
+        for i in range(ho):
+            for a in range(k):
+                for j in range(wo):
+                    for b in range(k):
+                        here = a * k + b
+                        for c in range(channels):
+                            hit = offset[s, i, j, c] == here and y[s, i, j, c] > 0
+                            dz[s, i * k + a, j * k + b, c] = dy[s, i, j, c] if hit else 0.0
