@@ -46,17 +46,17 @@ def gemm_ceiling(batch, repeats=200) -> float:
 
 def cnn_gemms(model, batch) -> list[tuple[int, int, int]]:
     """The ``(m, k, n)`` of every matrix product one training step of ``model`` makes at ``batch``: per
-    convolution (stride 1) the forward ``cols @ W``, the kernel gradient ``cols^T dz`` and, but for the
-    first layer, the input gradient as a convolution of ``dz`` with the flipped kernel; per dense layer
+    convolution the forward ``cols @ W``, the kernel gradient ``cols^T dz`` and, but for the first layer,
+    the patch gradients ``dz W^T`` (col2im then adds them up, not a product); per dense layer
     ``x @ W``, ``x^T dz`` and ``dz W^T``. The layers' own algorithms, so the floor below is theirs."""
     from nn.layers import Conv2D, Dense
 
     gemms, shape, first = [], (784,), True
     for layer, out, _ in model.layer_shapes((784,)):
         if isinstance(layer, Conv2D):
-            (h, w, c), (ho, wo, f), kk = shape, out, layer.kernel_size**2
+            (_h, _w, c), (ho, wo, f), kk = shape, out, layer.kernel_size**2
             gemms += [(batch * ho * wo, kk * c, f), (kk * c, batch * ho * wo, f)]
-            gemms += [] if first else [(batch * h * w, kk * f, c)]
+            gemms += [] if first else [(batch * ho * wo, f, kk * c)]
             first = False
         elif isinstance(layer, Dense):
             gemms += [(batch, layer.n_in, layer.n_out), (layer.n_in, batch, layer.n_out)]

@@ -215,7 +215,7 @@ def test_cnn_gemms_are_the_layers_products_written_out():
     b = 5
     assert matmul.cnn_gemms(model, b) == [
         (b * 28 * 28, 9 * 1, 4), (9 * 1, b * 28 * 28, 4),  # conv 1: forward, kernel gradient
-        (b * 14 * 14, 9 * 4, 8), (9 * 4, b * 14 * 14, 8), (b * 14 * 14, 9 * 8, 4),  # conv 2, and dx
+        (b * 14 * 14, 9 * 4, 8), (9 * 4, b * 14 * 14, 8), (b * 14 * 14, 8, 9 * 4),  # conv 2, and dz W^T
         (b, 7 * 7 * 8, 16), (7 * 7 * 8, b, 16), (b, 16, 7 * 7 * 8),  # dense 1
         (b, 16, 10), (16, b, 10), (b, 10, 16),  # output layer
     ]  # fmt: skip

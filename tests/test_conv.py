@@ -346,3 +346,32 @@ def test_gradients_of_conv_relu_pool_by_finite_differences():
     assert model.layers[2].deferred  # the check went through the fused pass
     _, analytic = nn.input_gradient(model, "cross_entropy", x, y)
     assert relative_error(analytic, numeric_input_gradient(model, "cross_entropy", x, y)) < 1e-6
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (3, 2), (2, 2), (5, 3)])
+def test_col2im_compiled_gives_the_bits_of_the_numpy_passes(monkeypatch, kernel, stride):
+    """Both add the offsets in the same order, so a switch of FFNN_FUSED changes no bit; and both are
+    the adjoint of im2col: <im2col(x), c> = <x, col2im(c)> (float64)."""
+    pytest.importorskip("numba")
+    from nn import jit
+    from nn.layers.patches import col2im, im2col
+
+    rng = np.random.default_rng(kernel * 10 + stride)
+    ho, wo = 5, 4
+    h, w = stride * (ho - 1) + kernel, stride * (wo - 1) + kernel
+    for dtype in (np.float32, np.float64):
+        cols = rng.normal(size=(3, ho, wo, kernel, kernel, 4)).astype(dtype)
+        compiled = col2im(cols, stride, np.empty((3, h, w, 4), dtype)).copy()
+        assert jit.compiled(patches_kernel()) is not None
+        with monkeypatch.context() as patch:
+            patch.setattr(jit, "ENABLED", False)
+            np.testing.assert_array_equal(compiled, col2im(cols, stride, np.full((3, h, w, 4), 7.0, dtype)))
+    x = rng.normal(size=(3, h, w, 4))
+    patches = im2col(x, (kernel, kernel), stride, np.empty((3, ho, wo, kernel, kernel, 4)))
+    assert np.isclose(np.sum(patches * cols), np.sum(x * col2im(cols.astype(np.float64), stride, np.empty_like(x))))
+
+
+def patches_kernel():
+    from nn.layers import patches
+
+    return patches._col2im_kernel

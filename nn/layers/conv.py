@@ -137,23 +137,6 @@ class Conv2D(_PatchLayer):
         self._sum_rows(dz2, self.grads["b"])
         if not need_input_grad:
             return None
-        if self.stride == 1 and self.padding < self.kernel_size:
-            return self._input_grad_as_convolution(dz)
         dcols = self._buffer("dcols", self._x_shape[:1] + dz.shape[1:3] + self.params["W"].shape[:3], dz.dtype)
         np.matmul(dz2, self.params["W"].reshape(self.patch_size, self.filters).T, out=dcols.reshape(dz2.shape[0], -1))
         return self._input_grad(dcols)
-
-    def _input_grad_as_convolution(self, dz: np.ndarray) -> np.ndarray:
-        """At stride 1, ``dx[n, y, x, c] = sum_{i, j, f} dz[n, i, j, f] W[y - i + p, x - j + p, c, f]`` is itself
-        a convolution: of ``dz`` padded by ``q = k - 1 - p`` with the kernel flipped in space and its
-        channel axes swapped. A gather and one matrix product instead of col2im's scatter-adds (about
-        3 times faster for the 14 x 14 x 32 maps measured here)."""
-        n, h, w, c = self._x_shape
-        k, f, q = self.kernel_size, self.filters, self.kernel_size - 1 - self.padding
-        padded = self._buffer("dzp", (n, h + k - 1, w + k - 1, f), dz.dtype, zeros=True) if q else None
-        cols = im2col(pad(dz, q, padded), (k, k), 1, self._buffer("dzcols", (n, h, w, k, k, f), dz.dtype))
-        flipped = self._buffer("flipped", (k, k, f, c), dz.dtype)
-        np.copyto(flipped, self.params["W"][::-1, ::-1].transpose(0, 1, 3, 2))
-        dx = self._buffer("dx", self._x_shape, dz.dtype)
-        np.matmul(cols.reshape(-1, k * k * f), flipped.reshape(k * k * f, c), out=dx.reshape(-1, c))
-        return dx
