@@ -358,17 +358,20 @@ def test_col2im_compiled_gives_the_bits_of_the_numpy_passes(monkeypatch, kernel,
 
     rng = np.random.default_rng(kernel * 10 + stride)
     ho, wo = 5, 4
-    h, w = stride * (ho - 1) + kernel, stride * (wo - 1) + kernel
-    for dtype in (np.float32, np.float64):
-        cols = rng.normal(size=(3, ho, wo, kernel, kernel, 4)).astype(dtype)
-        compiled = col2im(cols, stride, np.empty((3, h, w, 4), dtype)).copy()
-        assert jit.compiled(patches_kernel()) is not None
-        with monkeypatch.context() as patch:
-            patch.setattr(jit, "ENABLED", False)
-            np.testing.assert_array_equal(compiled, col2im(cols, stride, np.full((3, h, w, 4), 7.0, dtype)))
-    x = rng.normal(size=(3, h, w, 4))
-    patches = im2col(x, (kernel, kernel), stride, np.empty((3, ho, wo, kernel, kernel, 4)))
-    assert np.isclose(np.sum(patches * cols), np.sum(x * col2im(cols.astype(np.float64), stride, np.empty_like(x))))
+    for p in (0, 1, 2):
+        h, w = stride * (ho - 1) + kernel - 2 * p, stride * (wo - 1) + kernel - 2 * p
+        for dtype in (np.float32, np.float64):
+            cols = rng.normal(size=(3, ho, wo, kernel, kernel, 4)).astype(dtype)
+            compiled = col2im(cols, stride, np.empty((3, h, w, 4), dtype), p).copy()
+            assert jit.compiled(patches_kernel()) is not None
+            with monkeypatch.context() as patch:
+                patch.setattr(jit, "ENABLED", False)
+                numpy_path = col2im(cols, stride, np.full((3, h, w, 4), 7.0, dtype), p)
+            np.testing.assert_array_equal(compiled, numpy_path)
+        x = rng.normal(size=(3, h, w, 4))
+        xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+        patches = im2col(xp, (kernel, kernel), stride, np.empty((3, ho, wo, kernel, kernel, 4)))
+        assert np.isclose(np.sum(patches * cols), np.sum(x * col2im(cols, stride, np.empty_like(x), p)))
 
 
 def patches_kernel():

@@ -97,11 +97,7 @@ class _PatchLayer(Layer):
         return im2col(pad(x, p, padded), (self.kernel_size, self.kernel_size), self.stride, cols)
 
     def _input_grad(self, dcols: np.ndarray) -> np.ndarray:
-        n, h, w, c = self._x_shape
-        p = self.padding
-        dxp = self._buffer("dxp", (n, h + 2 * p, w + 2 * p, c), dcols.dtype)
-        col2im(dcols, self.stride, dxp)
-        return dxp[:, p : p + h, p : p + w, :] if p else dxp
+        return col2im(dcols, self.stride, self._buffer("dx", self._x_shape, dcols.dtype), self.padding)
 
 
 @register("conv2d")

@@ -52,37 +52,51 @@ def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: int, out: np.ndarray
     return out
 
 
-def col2im(cols: np.ndarray, stride: int, out: np.ndarray) -> np.ndarray:
+def col2im(cols: np.ndarray, stride: int, out: np.ndarray, padding: int = 0) -> np.ndarray:
     """The adjoint of :func:`im2col`: add every patch gradient back where the patch came from.
 
-    ``cols`` is ``N x Ho x Wo x kh x kw x C``; ``out`` (the padded input's shape) is overwritten.
-    With numba (:mod:`nn.jit`) one compiled pass (:func:`_col2im_kernel`), otherwise ``kh * kw``
-    strided adds; both add the offsets in the same order, so they give the same bits (measured for
-    the CNN's second convolution, 64 x 14 x 14 x 32: 0.76 ms against 3.46 ms).
+    ``cols`` is ``N x Ho x Wo x kh x kw x C``; ``out`` (the input's shape, without the padding) is
+    overwritten; what falls on the ``padding`` is dropped. With numba (:mod:`nn.jit`) one compiled
+    pass (:func:`_col2im_kernel`), otherwise ``kh * kw`` strided adds into a padded copy; both add the
+    offsets in the same order, so they give the same bits (measured for the CNN's second convolution,
+    64 x 14 x 14 x 32: 0.76 ms against 3.46 ms).
     """
     kernel = compiled(_col2im_kernel)
     if kernel is not None and cols.dtype == out.dtype:
-        kernel(cols, stride, out)
+        kernel(cols, stride, padding, out)
         return out
     ho, wo, kh, kw = cols.shape[1:5]
-    out.fill(0.0)
+    n, h, w, c = out.shape
+    p = padding
+    padded = np.zeros((n, h + 2 * p, w + 2 * p, c), out.dtype) if p else out
+    padded.fill(0.0)
     for i in range(kh):
         for j in range(kw):
-            out[:, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride, :] += cols[
+            padded[:, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride, :] += cols[
                 :, :, :, i, j, :
             ]
+    if p:
+        np.copyto(out, padded[:, p : p + h, p : p + w, :])
     return out
 
 
-def _col2im_kernel(cols, stride, out):
-    """``out[n, i*s + a, j*s + b, c] += cols[n, i, j, a, b, c]``, offsets ``(a, b)`` in row-major order
-    (the order of the NumPy path's passes), one image at a time so that its map stays in cache."""
+def _col2im_kernel(cols, stride, padding, out):
+    """``out[n, i*s + a - p, j*s + b - p, c] += cols[n, i, j, a, b, c]`` where that falls inside ``out``,
+    offsets ``(a, b)`` in row-major order (the order of the NumPy path's passes), one image at a time
+    so that its map stays in cache."""
     n, ho, wo, kh, kw, channels = cols.shape
+    h, w = out.shape[1], out.shape[2]
     for s in range(n):
         out[s] = 0.0
         for a in range(kh):
             for b in range(kw):
                 for i in range(ho):
+                    y = i * stride + a - padding
+                    if y < 0 or y >= h:
+                        continue
                     for j in range(wo):
+                        x = j * stride + b - padding
+                        if x < 0 or x >= w:
+                            continue
                         for c in range(channels):
-                            out[s, i * stride + a, j * stride + b, c] += cols[s, i, j, a, b, c]
+                            out[s, y, x, c] += cols[s, i, j, a, b, c]
