@@ -18,6 +18,7 @@ from . import summary as _summary
 from .files import NPZ_READ_ERRORS, atomic_path
 from .layers import LAYERS, Layer
 from .layers.base import Shape
+from .layers.dense import fuse_dense_relu
 from .layers.pooling import fuse_relu_pooling
 
 FORMAT_VERSION = 2
@@ -97,6 +98,7 @@ class Sequential:
             raise ValueError(f"dtype must be float32 or float64, not {self.dtype}")
         name_layers(self.layers)
         fuse_relu_pooling(self.layers)
+        fuse_dense_relu(self.layers)  # after: a ReLU before a pooling stays the pooling's
         self.metadata: dict[str, Any] = {}
         self._first_with_params = next((i for i, layer in enumerate(self.layers) if layer.param_shapes()), 0)
         self._allocate()

@@ -1,0 +1,69 @@
+"""The compiled passes that fuse two layers while training (dense then ReLU, ReLU then max pooling,
+nn.layers.dense and nn.layers.pooling) change no bit of what training computes: whole trainings with
+them and with the NumPy passes (``nn.jit.ENABLED`` off: the layers computed apart) end with the same
+parameters, bit for bit."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import nn
+import optimizers
+from nn import jit
+
+pytest.importorskip("numba")
+
+
+def _digits():
+    x, y = load_digits(return_X_y=True)
+    return (x / 16.0).astype(np.float32), y
+
+
+def _trained(build, x, y, fused, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(jit, "ENABLED", fused)
+        model = build()
+        optimizer = optimizers.make("adam", learning_rate=0.003)
+        history = nn.fit(model, "cross_entropy", optimizer, nn.Batches(x, y, 32, seed=0), epochs=2)
+        return model, history
+
+
+def _mlp():
+    return nn.mlp([64, 32, 32, 10], activation="ReLU", weight_init="He", seed=1)
+
+
+def _cnn():
+    return nn.convnet((8, 8), 10, filters=[4, 8], hidden=[16], activation="ReLU", weight_init="He", seed=1)
+
+
+@pytest.mark.parametrize("build", [_mlp, _cnn], ids=["mlp", "cnn"])
+def test_training_gives_the_same_bits_with_the_fused_passes_and_without(build, monkeypatch):
+    x, y = _digits()
+    fused, fused_history = _trained(build, x[:600], y[:600], True, monkeypatch)
+    apart, apart_history = _trained(build, x[:600], y[:600], False, monkeypatch)
+    relus = [layer for layer in fused.layers if isinstance(layer, nn.layers.ActivationLayer)]
+    assert relus and all(layer.absorbed_by is not None for layer in relus)  # every ReLU was fused
+    assert all(layer.deferred for layer in relus)  # and the last training pass took the fused path
+    assert np.array_equal(fused.flat_params, apart.flat_params)
+    assert [row["train_loss"] for row in fused_history] == [row["train_loss"] for row in apart_history]
+
+
+def test_dense_relu_fused_pass_equals_the_equations():
+    """``a = max(xW + b, 0)``; backward ``dz = da * (a > 0)``, ``db = sum_n dz``, ``dW = x^T dz``,
+    ``dx = dz W^T``: written out in float64."""
+    from nn.layers import ActivationLayer, Dense
+    from nn.layers.dense import fuse_dense_relu
+
+    rng = np.random.default_rng(3)
+    dense, relu = Dense(5, 4), ActivationLayer("relu")
+    fuse_dense_relu([dense, relu])
+    W, b = rng.normal(size=(5, 4)), rng.normal(size=4)
+    dense.bind({"W": W, "b": b}, {"W": np.zeros((5, 4)), "b": np.zeros(4)})
+    x, da = rng.normal(size=(7, 5)), rng.normal(size=(7, 4))
+    a = relu.forward(dense.forward(x, training=True), training=True).copy()
+    np.testing.assert_allclose(a, np.maximum(x @ W + b, 0), rtol=1e-12)
+    dx = dense.backward(relu.backward(da.copy()))
+    dz = da * (x @ W + b > 0)
+    np.testing.assert_allclose(dense.grads["b"], dz.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(dense.grads["W"], x.T @ dz, rtol=1e-12)
+    np.testing.assert_allclose(dx, dz @ W.T, rtol=1e-12)
