@@ -44,6 +44,8 @@ def test_training_gives_the_same_bits_with_the_fused_passes_and_without(build, m
     relus = [layer for layer in fused.layers if isinstance(layer, nn.layers.ActivationLayer)]
     assert relus and all(layer.absorbed_by is not None for layer in relus)  # every ReLU was fused
     assert all(layer.deferred for layer in relus)  # and the last training pass took the fused path
+    convolutions = [layer for layer in fused.layers if isinstance(layer, nn.layers.Conv2D)]
+    assert all(layer.bias_deferred for layer in convolutions)  # their bias added by the pooling's pass
     assert np.array_equal(fused.flat_params, apart.flat_params)
     assert [row["train_loss"] for row in fused_history] == [row["train_loss"] for row in apart_history]
 

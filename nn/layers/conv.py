@@ -112,6 +112,9 @@ class Conv2D(_PatchLayer):
     from (col2im), cropped by the padding.
     """
 
+    bias_to: Layer | None = None  # a max pooling that adds this bias while training (nn.layers.pooling)
+    bias_deferred = False  # this forward left the bias to that pooling
+
     def param_shapes(self) -> dict[str, Shape]:
         k = self.kernel_size
         return {"W": (k, k, self.in_channels, self.filters), "b": (self.filters,)}
@@ -124,7 +127,10 @@ class Conv2D(_PatchLayer):
         self._cols = cols.reshape(-1, self.patch_size)
         z = self._buffer("z", (n, ho, wo, self.filters), x.dtype)
         np.matmul(self._cols, self.params["W"].reshape(self.patch_size, self.filters), out=z.reshape(-1, self.filters))
-        z += self.params["b"]
+        relu = getattr(self.bias_to, "relu", None)
+        self.bias_deferred = relu is not None and relu.will_defer(training)
+        if not self.bias_deferred:
+            z += self.params["b"]
         return z
 
     def backward(self, dz: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:

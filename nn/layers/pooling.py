@@ -15,12 +15,14 @@ applied to the pooling's gradient gives (the first maximum of ``relu(z)`` is the
 whenever the maximum is positive; otherwise the ReLU's mask zeroes the window either way). The two
 layers stay two layers (names, configurations, saved models, per-layer inspection); only a training
 forward and its backward take the fused path, and only with numba (:func:`fuse_relu_pooling` links
-them; the ReLU passes its input through and its gradient back unchanged).
+them; the ReLU passes its input through and its gradient back unchanged). When the ReLU's input is a
+convolution's output, that convolution's bias is added in the same pass too, to each value before it is
+compared (``z + b``, the sum the convolution would have stored: the same bits), and the convolution
+skips its own pass over the map.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ import numpy as np
 from ..jit import compiled
 from .activation import ActivationLayer
 from .base import Layer, Shape, register
+from .conv import Conv2D
 from .patches import col2im, im2col, output_size
 
 
@@ -44,6 +47,7 @@ class MaxPool2D(Layer):
     def __init__(self, pool_size: int = 2, stride: int | None = None) -> None:
         super().__init__()
         self.relu: ActivationLayer | None = None  # the ReLU this pooling applies itself while training
+        self.bias_from: Conv2D | None = None  # the convolution before that ReLU, whose bias it adds
         self._fused = False
         self.pool_size = int(pool_size)
         self.stride = int(stride) if stride else self.pool_size
@@ -109,10 +113,17 @@ class MaxPool2D(Layer):
         return y
 
     def _forward_relu_tiled(self, z: np.ndarray, ho: int, wo: int) -> np.ndarray:
-        """``y = relu(max over each window of z)`` and the offset of each window's first maximum."""
+        """``y = relu(max over each window of z + b)`` and the offset of each window's first maximum (``b``:
+        the convolution's bias when it left it to this pass, else 0)."""
         y = self._buffer("y", (z.shape[0], ho, wo, z.shape[3]), z.dtype)
         self._offset = self._buffer("offset", y.shape, np.uint8)
-        compiled(_relu_max_pool_forward)(z, y, self._offset, self.pool_size)
+        conv = self.bias_from
+        bias = (
+            conv.params["b"]
+            if conv is not None and conv.bias_deferred
+            else self._buffer("0", y.shape[3:], z.dtype, True)
+        )
+        compiled(_relu_max_pool_forward)(z, bias, y, self._offset, self.pool_size)
         self._y = y
         return y
 
@@ -181,9 +192,10 @@ def _max_pool_backward_tiled(x, y, dy, dx, k):
 
 
 def fuse_relu_pooling(layers: list[Layer]) -> None:
-    """Link every ReLU layer directly followed by a non-overlapping max pooling to that pooling
-    (see the module docstring); the model calls this once, when it is built."""
-    for first, second in itertools.pairwise(layers):
+    """Link every ReLU layer directly followed by a non-overlapping max pooling to that pooling, and a
+    convolution directly before that ReLU to the pooling too (see the module docstring); the model calls
+    this once, when it is built."""
+    for before, first, second in zip([None, *layers], layers, layers[1:]):
         if (
             isinstance(first, ActivationLayer)
             and first.function.name == "ReLU"
@@ -192,10 +204,12 @@ def fuse_relu_pooling(layers: list[Layer]) -> None:
             and second.pool_size <= 16  # the offset is kept in one byte
         ):
             first.absorbed_by, second.relu = second, first
+            if isinstance(before, Conv2D):
+                before.bias_to, second.bias_from = second, before
 
 
-def _relu_max_pool_forward(z, y, offset, k):
-    """``y[n, i, j, c] = relu(max_{a, b} z[n, i*k + a, j*k + b, c])`` and ``offset = a*k + b`` of the first
+def _relu_max_pool_forward(z, bias, y, offset, k):
+    """``y[n, i, j, c] = relu(max_{a, b} z[n, i*k + a, j*k + b, c] + bias[c])`` and ``offset = a*k + b`` of the first
     maximum (row-major). A NaN is kept, as ``np.maximum`` keeps it. The channel loops are innermost
     (contiguous in channels-last arrays) and select rather than branch, so that they vectorise."""
     n, ho, wo, channels = y.shape
@@ -205,13 +219,13 @@ def _relu_max_pool_forward(z, y, offset, k):
         for i in range(ho):
             for j in range(wo):
                 for c in range(channels):
-                    best[c] = z[s, i * k, j * k, c]
+                    best[c] = z[s, i * k, j * k, c] + bias[c]
                     where[c] = 0
                 for a in range(k):
                     for b in range(k):
                         here = a * k + b
                         for c in range(channels):
-                            v, m = z[s, i * k + a, j * k + b, c], best[c]
+                            v, m = z[s, i * k + a, j * k + b, c] + bias[c], best[c]
                             take = (v > m) | ((v != v) & (m == m))
                             best[c] = v if take else m
                             where[c] = here if take else where[c]
