@@ -229,6 +229,15 @@ def targets(by, peak, extras) -> list[str]:
         check("batch 64: epoch time / Keras", f64 / k64, 0.30, True, "x")
     if f64 and s64:
         check("batch 64: epoch time / scikit-learn", f64 / s64, 0.55, True, "x")
+    t256 = _median_epoch(by, "torch", 256)
+    if f256 and t256:
+        check("batch 256: epoch time / PyTorch", f256 / t256, 0.50, True, "x")
+    cnn, torch_cnn = by.get(("ffnn-cnn", CNN_BATCH)), by.get(("torch-cnn", CNN_BATCH))
+    if cnn and torch_cnn:
+        check("CNN epoch / PyTorch's", _epoch_seconds(cnn) / _epoch_seconds(torch_cnn), 0.70, True, "x")
+    floor = extras.get("cnn_profile", {}).get("gemm_floor")
+    if cnn and floor:
+        check("CNN epoch / the floor of its matrix products", _epoch_seconds(cnn) / floor, 1.3, True, "x")
     n = next(iter(by.values()))["n_train"]
     if f256:
         check("batch 256: share of matmul peak", 100 * MLP_FLOPS * n / f256 / 1e9 / peak, 60, False, " %")

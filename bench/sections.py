@@ -81,19 +81,22 @@ def cnn_profile_section(profile: dict, measured_by: str) -> list[str]:
     if "gemm_floor" in profile:
         lines += [
             f"The matrix products alone, the exact ones of this epoch's {profile['batch']}-image steps (each "
-            "convolution's forward, kernel gradient and input gradient as im2col products, each dense layer's "
-            "three; `numpy.matmul` into preallocated float32 arrays, nothing else): "
-            f"**{profile['gemm_floor']:.2f} s** at {profile['gemm_gflops']:.0f} GFLOP/s. No implementation of "
-            "these layers by matrix products can take less than that per epoch.",
+            "convolution's forward `cols W`, kernel gradient `cols^T dz` and patch gradients `dz W^T`, which "
+            "col2im then adds up; each dense layer's three; `numpy.matmul` into preallocated float32 arrays, "
+            f"nothing else): **{profile['gemm_floor']:.2f} s** at {profile['gemm_gflops']:.0f} GFLOP/s. No "
+            "implementation of these layers by these matrix products can take less than that per epoch; the "
+            f"profiled epoch is {total / profile['gemm_floor']:.2f}x it.",
             "",
         ]
     if "torch_epoch" in profile:
         torch_epoch = profile["torch_epoch"]
         lines += [
             f"PyTorch's epoch of the same network, measured in the same command: {torch_epoch:.2f} s; the profiled "
-            f"epoch is {total / torch_epoch:.2f}x it. Half of PyTorch's epoch is {torch_epoch / 2:.2f} s"
+            f"epoch (timers around every layer) is {total / torch_epoch:.2f}x it. 0.7 of PyTorch's epoch is "
+            f"{0.7 * torch_epoch:.2f} s"
             + (
-                f"; the products alone above take {profile['gemm_floor'] / (torch_epoch / 2):.2f}x that."
+                f"; the products alone above take {profile['gemm_floor'] / (0.7 * torch_epoch):.2f}x that, and "
+                f"PyTorch's epoch is {torch_epoch / profile['gemm_floor']:.2f}x their floor."
                 if "gemm_floor" in profile
                 else "."
             ),

@@ -44,8 +44,12 @@ def full_run(args) -> None:
         "profile": epoch_profiles(args.data_dir),
         "whole_process": _whole_process(args),
     }
-    text = report(results, peak, extras, args)
     cnn = measure_cnn_profile(args.data_dir) if args.cnn_epochs else None
+    torch_cnn = next((r for r in results if r["framework"] == "torch-cnn"), None)
+    if cnn is not None and torch_cnn is not None:
+        cnn["torch_epoch"] = statistics.median(torch_cnn["times"])
+    extras["cnn_profile"] = cnn or {}
+    text = report(results, peak, extras, args)
     if cnn is not None:
         text = splice_section(text, CNN_PROFILE_HEADING, cnn_profile_section(cnn, this_command()))
     Path(args.output).write_text(text)
@@ -53,16 +57,14 @@ def full_run(args) -> None:
 
 
 def fastest_rows(args) -> list[dict]:
-    """Every MLP row (--frameworks at --batches) --rounds times, interleaved with the others, and each CNN
-    row once; of each row, the run with the fastest median epoch."""
+    """Every MLP row (--frameworks at --batches) and both CNN rows, --rounds times, interleaved with the
+    others; of each row, the run with the fastest median epoch."""
     runs = [(name, batch, args.epochs) for batch in _batches(args) for name in args.frameworks.split(",")]
     if args.cnn_epochs:
         runs += [(name, CNN_BATCH, args.cnn_epochs) for name in ("ffnn-cnn", "torch-cnn")]
     best = {}
     for round_ in range(args.rounds):
         for name, batch, epochs in runs:
-            if name.endswith("-cnn") and round_:
-                continue  # a CNN epoch is long enough to be stable; one round
             result = run_worker(name, batch, epochs, args.data_dir)
             if result is None:
                 continue

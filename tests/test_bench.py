@@ -227,3 +227,24 @@ def test_splice_section_replaces_or_inserts_before_targets():
     assert added.index("## New") < added.index("## Targets")
     again = sections.splice_section(added, "## New", ["## New", "", "two", ""])
     assert "one" not in again and again.count("## New") == 1 and again.endswith("\n")
+
+
+def test_issue_targets_rows_are_the_ratios_of_the_rows_measured():
+    """The CNN against PyTorch and against the floor of its products, and batch 256 against PyTorch: each
+    the ratio of the medians given, met or missed against its limit."""
+    from bench import report
+
+    def row(framework, batch, seconds):
+        return {"framework": framework, "batch": batch, "times": seconds, "n_train": 54000}
+
+    by = {
+        ("ffnn", 256): row("ffnn", 256, [0.30, 0.40, 0.35]),
+        ("torch", 256): row("torch", 256, [0.60, 0.70, 0.80]),
+        ("ffnn-cnn", 64): row("ffnn-cnn", 64, [9.0]),
+        ("torch-cnn", 64): row("torch-cnn", 64, [12.0]),
+    }
+    extras = {"train_peak_mb": 500.0, "help": 0.3, "cnn_profile": {"gemm_floor": 6.0}}
+    text = "\n".join(report.targets(by, 200.0, extras))
+    assert "| batch 256: epoch time / PyTorch | 0.50x | <= 0.5x | met |" in text  # 0.35 / 0.70
+    assert "| CNN epoch / PyTorch's | 0.75x | <= 0.7x | missed by 0.05x |" in text
+    assert "| CNN epoch / the floor of its matrix products | 1.50x | <= 1.3x | missed by 0.20x |" in text
