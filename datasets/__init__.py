@@ -94,6 +94,20 @@ def _flat_float32(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1).astype(np.float32)
 
 
+def _flat(x: np.ndarray) -> np.ndarray:
+    """Rows as vectors; 8-bit values stay bytes, for :meth:`Preprocessing.apply` to convert to float32 as it
+    scales them (the same numbers, with one pass over the data fewer), other values float32."""
+    return x.reshape(x.shape[0], -1) if x.dtype == np.uint8 else _flat_float32(x)
+
+
+def _fitted(x_train: np.ndarray, scaling: str, permutation: np.ndarray | None, per_feature: bool) -> Preprocessing:
+    """:meth:`Preprocessing.fit` on the training features: 8-bit values as they are for a min-max over all of
+    them or none (their minimum and maximum are those of their float32 copies), as float32 for the others."""
+    if x_train.dtype == np.uint8 and not (Preprocessing.global_minmax(scaling, per_feature) or scaling == "none"):
+        x_train = _flat_float32(x_train)
+    return Preprocessing.fit(x_train, scaling, permutation, per_feature=per_feature)
+
+
 def _as_table(x: np.ndarray) -> np.ndarray:
     """A table's raw cells stay as read (strings, or float64 with NaN): its encoding turns them into features."""
     return x
@@ -181,7 +195,7 @@ def load(
     info, raw, file = _raw(name, data_dir, target, task, image_size, color)
     image_shape = tuple(raw.x_train.shape[1:]) if raw.x_train.ndim > 2 else None
     table = file is not None and file.is_table
-    flatten = _as_table if table else _flat_float32
+    flatten = _as_table if table else _flat
     x_train, y_train, x_val, y_val, val_source, val_notes = _split(
         name, raw, info, file, val_data, val_fraction, seed, target
     )
@@ -204,7 +218,7 @@ def load(
         why = "its class folders" if is_image_folder(name) else why
         notes.append(f"{name}: {info.task} ({why}), {what if info.n_classes else 'a numeric target'}")
     permutation = np.random.default_rng([seed, 2]).permutation(x_train.shape[1]) if permute_pixels else None
-    preprocessing = Preprocessing.fit(x_train, scaling, permutation, per_feature=image_shape is None)
+    preprocessing = _fitted(x_train, scaling, permutation, per_feature=image_shape is None)
     preprocessing.encoding = encoding
     return Dataset(
         info,

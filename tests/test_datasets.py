@@ -126,6 +126,37 @@ def test_load_scales_flattens_and_splits_stratified(tiny_idx):
     np.testing.assert_array_equal(other.x_test, data.x_test)  # the test set never moves
 
 
+def test_loaded_images_are_the_float32_arithmetic_of_their_bytes(tiny_idx):
+    """The loader scales the images' bytes as it converts them (one pass): the numbers are those of
+    converting to float32 first, then subtracting the offset and multiplying by the scale, to the bit."""
+    data = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=1)
+    plain = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.2, seed=1, scaling="none")  # float32 bytes
+    prep = data.preprocessing
+    for scaled, raw in ((data.x_train, plain.x_train), (data.x_val, plain.x_val), (data.x_test, plain.x_test)):
+        expected = raw.copy()
+        expected -= prep.offset
+        expected *= prep.scale
+        assert scaled.dtype == np.float32
+        np.testing.assert_array_equal(scaled.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize("permute", [False, True])
+@pytest.mark.parametrize(("offset", "scale"), [(0.0, 1 / 255), (3.0, 1 / 250), (0.0, 1.0), (-0.5, 0.1)])
+def test_bytes_are_preprocessed_as_their_float32_copies_to_the_bit(permute, offset, scale):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 784), dtype=np.uint8)
+    x.setflags(write=False)  # as the cache's memory-mapped test images are
+    permutation = rng.permutation(784) if permute else None
+    prep = datasets.Preprocessing("minmax", offset, scale, permutation)
+    reference = (x if permutation is None else x[:, permutation]).astype(np.float32)  # as apply() always did
+    reference -= offset
+    reference *= scale
+    for got in (prep.apply(x), prep.apply(x.astype(np.float32))):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got.view(np.uint32), reference.view(np.uint32))
+    assert not np.shares_memory(prep.apply(x), x)
+
+
 def test_no_validation_split_when_fraction_is_zero(tiny_idx):
     data = datasets.load("fashion_mnist", tiny_idx, val_fraction=0.0)
     assert data.x_val is None and data.validation is None and len(data.x_train) == 200
