@@ -97,6 +97,8 @@ class Sequential:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, not {self.dtype}")
         name_layers(self.layers)
+        for layer in self.layers:
+            layer.unlink()
         fuse_relu_pooling(self.layers)
         fuse_dense_relu(self.layers)  # after: a ReLU before a pooling stays the pooling's
         self.metadata: dict[str, Any] = {}

@@ -69,3 +69,21 @@ def test_dense_relu_fused_pass_equals_the_equations():
     np.testing.assert_allclose(dense.grads["b"], dz.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(dense.grads["W"], x.T @ dz, rtol=1e-12)
     np.testing.assert_allclose(dx, dz @ W.T, rtol=1e-12)
+
+
+def test_a_layer_reused_in_another_model_never_keeps_a_stale_partner():
+    """Layers taken into a second model (the first layers of a network, say): each model links its own
+    neighbours when it is built, and a pass is fused only when both sides of a link agree, so each model
+    computes its own layers, in training as in evaluation."""
+    from nn.layers import ActivationLayer, Dense
+
+    rng = np.random.default_rng(2)
+    d1, r1, d2, r2 = Dense(6, 5), ActivationLayer("relu"), Dense(5, 4), ActivationLayer("relu")
+    first = nn.Sequential([d1, r1, d2, r2, Dense(4, 3)], seed=0, dtype=np.float64)
+    second = nn.Sequential([d1, r1, d2], seed=1, dtype=np.float64)  # d2 is its last layer: no ReLU after it
+    x = rng.normal(size=(4, 6))
+    for model in (first, second, first):
+        np.testing.assert_array_equal(model.forward(x, training=True).copy(), model.forward(x))
+    assert d2.relu is None and r2.absorbed_by is d2  # one side only: r2 applies itself in the first model
+    first.forward(x, training=True)
+    assert r1.deferred and not r2.deferred and not d2._fused

@@ -14,6 +14,8 @@ from .base import Layer, register
 class ActivationLayer(Layer):
     """``a = f(z)`` element-wise, any rank; backward ``dz = da * f'(z)``."""
 
+    fusion_links = ("absorbed_by",)
+
     def __init__(self, function: str) -> None:
         super().__init__()
         self.function = activations.get(function)
@@ -34,7 +36,13 @@ class ActivationLayer(Layer):
     def will_defer(self, training: bool) -> bool:
         """Whether a forward pass in this mode leaves the ReLU to the layer that absorbed it: only while
         training, and only with numba (:mod:`nn.jit`), which computes the fused passes."""
-        return training and self.absorbed_by is not None and jit.numba_module() is not None
+        partner = self.absorbed_by
+        return (
+            training
+            and partner is not None
+            and getattr(partner, "relu", None) is self  # both sides of the link agree
+            and jit.numba_module() is not None
+        )
 
     def backward(self, da: np.ndarray, need_input_grad: bool = True) -> np.ndarray:
         if self.deferred:

@@ -35,6 +35,8 @@ class Layer:
     # Rows per evaluation chunk this layer can afford (None: no limit); patch-based layers keep
     # kernel-area times more values per row than their input, so they ask for smaller chunks.
     eval_batch_size: int | None = None
+    # Attributes naming the partner of a pair computed as one pass while training (nn.layers.pooling, .dense).
+    fusion_links: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.name = ""  # set by the model: the prefix of this layer's parameter names
@@ -80,6 +82,12 @@ class Layer:
         if buffer is None:
             buffer = self._buffers[key] = (np.zeros if zeros else np.empty)(shape, dtype=dtype)
         return buffer
+
+    def unlink(self) -> None:
+        """Forget the fused pairs this layer was linked into (:attr:`fusion_links`); a model links its own
+        layers afresh when it is built, so a layer reused in another model never keeps a stale partner."""
+        for name in self.fusion_links:
+            setattr(self, name, None)
 
     def _sum_rows(self, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out[j] = sum_i rows[i, j]`` (a bias gradient) as the product of a vector of ones with

@@ -112,6 +112,7 @@ class Conv2D(_PatchLayer):
     from (col2im), cropped by the padding.
     """
 
+    fusion_links = ("bias_to",)
     bias_to: Layer | None = None  # a max pooling that adds this bias while training (nn.layers.pooling)
     bias_deferred = False  # this forward left the bias to that pooling
 
@@ -127,8 +128,14 @@ class Conv2D(_PatchLayer):
         self._cols = cols.reshape(-1, self.patch_size)
         z = self._buffer("z", (n, ho, wo, self.filters), x.dtype)
         np.matmul(self._cols, self.params["W"].reshape(self.patch_size, self.filters), out=z.reshape(-1, self.filters))
-        relu = getattr(self.bias_to, "relu", None)
-        self.bias_deferred = relu is not None and relu.will_defer(training)
+        pooling = self.bias_to
+        relu = getattr(pooling, "relu", None)
+        self.bias_deferred = (
+            getattr(pooling, "bias_from", None) is self
+            and relu is not None
+            and relu.absorbed_by is pooling
+            and relu.will_defer(training)
+        )
         if not self.bias_deferred:
             z += self.params["b"]
         return z

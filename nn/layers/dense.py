@@ -34,6 +34,7 @@ class Dense(Layer):
     """
 
     decayed = ("W",)
+    fusion_links = ("relu",)
 
     def __init__(self, n_in: int, n_out: int, weight_init: str = "Xavier") -> None:
         super().__init__()
@@ -64,7 +65,7 @@ class Dense(Layer):
         self._x = x
         z = self._buffer("z", (x.shape[0], self.n_out), x.dtype)
         np.matmul(x, self.params["W"], out=z)
-        self._fused = self.relu is not None and self.relu.will_defer(training)
+        self._fused = self.relu is not None and self.relu.absorbed_by is self and self.relu.will_defer(training)
         if self._fused:
             compiled(_bias_relu)(z, self.params["b"])
             self._a = z

@@ -43,6 +43,7 @@ class MaxPool2D(Layer):
     """
 
     eval_batch_size = 512
+    fusion_links = ("relu", "bias_from")
 
     def __init__(self, pool_size: int = 2, stride: int | None = None) -> None:
         super().__init__()
@@ -82,7 +83,7 @@ class MaxPool2D(Layer):
         k, s = self.pool_size, self.stride
         ho, wo = self._output_hw(h, w)
         self._x_shape = x.shape
-        self._fused = training and self.relu is not None and self.relu.deferred
+        self._fused = training and self.relu is not None and self.relu.absorbed_by is self and self.relu.deferred
         if self._fused:
             return self._forward_relu_tiled(x, ho, wo)
         if s == k:
@@ -118,11 +119,10 @@ class MaxPool2D(Layer):
         y = self._buffer("y", (z.shape[0], ho, wo, z.shape[3]), z.dtype)
         self._offset = self._buffer("offset", y.shape, np.uint8)
         conv = self.bias_from
-        bias = (
-            conv.params["b"]
-            if conv is not None and conv.bias_deferred
-            else self._buffer("0", y.shape[3:], z.dtype, True)
-        )
+        if conv is not None and conv.bias_to is self and conv.bias_deferred:
+            bias = conv.params["b"]
+        else:
+            bias = self._buffer("no bias", y.shape[3:], z.dtype, zeros=True)
         compiled(_relu_max_pool_forward)(z, bias, y, self._offset, self.pool_size)
         self._y = y
         return y
