@@ -87,3 +87,20 @@ def test_a_layer_reused_in_another_model_never_keeps_a_stale_partner():
     assert d2.relu is None and r2.absorbed_by is d2  # one side only: r2 applies itself in the first model
     first.forward(x, training=True)
     assert r1.deferred and not r2.deferred and not d2._fused
+
+
+def test_a_one_unit_dense_layer_before_a_relu_keeps_numpys_bias_sum():
+    """np.sum(axis=0) over a single column sums pairwise, not row by row as the fused pass does, so such a
+    layer is left unfused: one step's gradients are the same bits either way."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    grads = []
+    for fused in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(jit, "ENABLED", fused)
+            model = nn.mlp([4, 1, 2], activation="ReLU", weight_init="He", seed=1)
+            nn.default_step(model, nn.losses.for_task("cross_entropy", "classification"), x, y)
+            grads.append(model.flat_grads.copy())
+    assert model.layers[0].relu is None
+    np.testing.assert_array_equal(grads[0].view(np.uint32), grads[1].view(np.uint32))

@@ -68,7 +68,7 @@ def test_dropout_is_random_in_training_and_off_in_evaluation():
     second = dropped.forward(x, training=True).copy()
     assert not np.allclose(first, second)
     layer = dropped.layers[2]
-    hidden = dropped.layers[1]._a
+    hidden = dropped.layers[1].forward(dropped.layers[0].forward(x)).copy()  # the dropout's input
     kept = layer._mask != 0
     assert 0.4 < kept.mean() < 0.6  # about half the units are dropped
     np.testing.assert_allclose(

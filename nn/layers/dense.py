@@ -94,17 +94,19 @@ def fuse_dense_relu(layers: list[Layer]) -> None:
             and isinstance(second, ActivationLayer)
             and second.function.name == "ReLU"
             and second.absorbed_by is None
+            and first.n_out > 1  # np.sum(axis=0) over one column sums pairwise, not row by row
         ):
             first.relu, second.absorbed_by = second, first
 
 
 def _bias_relu(z, b):
-    """``z[n, j] = max(z[n, j] + b[j], 0)`` in place, with ``np.maximum``'s rule (a NaN, and -0, kept)."""
+    """``z[n, j] = max(z[n, j] + b[j], 0)`` in place, as ``np.maximum(v, 0.0)`` gives it: a NaN kept, -0 and
+    +0 both +0."""
     rows, columns = z.shape
     for n in range(rows):
         for j in range(columns):
             v = z[n, j] + b[j]
-            z[n, j] = v if (v >= 0 or v != v) else 0.0
+            z[n, j] = v if (v > 0 or v != v) else 0.0
 
 
 def _relu_grad_bias_sum(da, a, db):

@@ -236,7 +236,9 @@ def _relu_max_pool_forward(z, bias, y, offset, k):
 
 def _relu_max_pool_backward(y, offset, dy, dz, k):
     """``dz[n, i*k + a, j*k + b, c] = dy[n, i, j, c]`` where ``a*k + b`` is the window's offset and
-    ``y[n, i, j, c] > 0``; 0 elsewhere."""
+    ``y[n, i, j, c] > 0``; 0 elsewhere. Bit for bit what ReLU's mask makes of the pooling's gradient: in a
+    window whose pooled value is 0, every ``relu(z)`` is 0, the pooling routes ``dy`` to the first offset
+    and the mask multiplies it by 0, which is -0 for a negative ``dy`` (NaN for an infinite one)."""
     n, ho, wo, channels = dy.shape
     for s in range(n):
         for i in range(ho):
@@ -245,5 +247,8 @@ def _relu_max_pool_backward(y, offset, dy, dz, k):
                     for b in range(k):
                         here = a * k + b
                         for c in range(channels):
-                            hit = offset[s, i, j, c] == here and y[s, i, j, c] > 0
-                            dz[s, i * k + a, j * k + b, c] = dy[s, i, j, c] if hit else 0.0
+                            pooled, d = y[s, i, j, c], dy[s, i, j, c]
+                            if pooled > 0:
+                                dz[s, i * k + a, j * k + b, c] = d if offset[s, i, j, c] == here else 0.0
+                            else:  # 0, or NaN (a NaN window: the pooling routes nothing)
+                                dz[s, i * k + a, j * k + b, c] = d * 0.0 if (pooled == 0 and here == 0) else 0.0
