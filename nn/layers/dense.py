@@ -1,11 +1,12 @@
 """The fully connected (affine) layer.
 
-**Dense then ReLU, fused while training.** A dense layer directly followed by a ReLU layer (every
-hidden layer of the course's networks) applies the ReLU itself in a training forward, in one compiled
+**Dense then ReLU, fused while training.** A dense layer of two units or more directly followed by a
+ReLU layer (every hidden layer of the course's networks) applies the ReLU itself in a training forward, in one compiled
 pass over ``z`` after the product: ``a = max(z + b, 0)``, where NumPy makes two. Its backward then takes
 ``da`` and makes ``dz = da * (a > 0)`` and ``db = sum_n dz_n`` in one pass, where NumPy makes three.
 Both compute what the two layers compute apart, in the same order (the bias sum row by row, as
-``np.sum(axis=0)`` does), so the bits are the same; measured for 256 x 128 float32: 5 and 6 us against
+``np.sum(axis=0)`` adds two columns or more; one column it sums pairwise, hence the two units), so the
+bits are the same; measured for 256 x 128 float32: 5 and 6 us against
 16 and 20 us. The ReLU layer stays a layer (evaluation, inspection, saved models); while training it
 passes its input through and its gradient back (:func:`fuse_dense_relu` links the two).
 """
