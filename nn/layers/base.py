@@ -91,8 +91,8 @@ class Layer:
 
     def _sum_rows(self, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
         """``out[j] = sum_i rows[i, j]`` (a bias gradient) as the product of a vector of ones with
-        ``rows``: BLAS sums a tall float32 array about 4 times faster than ``np.sum(axis=0)``, which walks
-        it column by column, and in blocks, so with less rounding error (measured 50,176 x 32: 0.24 ms
+        ``rows``: BLAS sums a tall float32 array about 4 times faster than ``np.sum(axis=0)``, which adds
+        one narrow row at a time, and in blocks, so with less rounding error (measured 50,176 x 32: 0.24 ms
         against 1.06 ms; largest error against float64 8e-4 against 5e-3)."""
         ones = self._buffers.get(("ones", rows.shape[:1], rows.dtype))
         if ones is None:

@@ -68,15 +68,13 @@ def col2im(cols: np.ndarray, stride: int, out: np.ndarray, padding: int = 0) -> 
     ho, wo, kh, kw = cols.shape[1:5]
     n, h, w, c = out.shape
     p = padding
-    padded = np.zeros((n, h + 2 * p, w + 2 * p, c), out.dtype) if p else out
-    padded.fill(0.0)
+    padded = np.zeros((n, h + 2 * p, w + 2 * p, c), out.dtype)
     for i in range(kh):
         for j in range(kw):
             padded[:, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride, :] += cols[
                 :, :, :, i, j, :
             ]
-    if p:
-        np.copyto(out, padded[:, p : p + h, p : p + w, :])
+    np.copyto(out, padded[:, p : p + h, p : p + w, :])
     return out
 
 
