@@ -13,7 +13,7 @@ flags, the 2026 aliases, the sweep files' keys, the keys of W&B's config,
 ``config.json`` and a saved model's metadata. Every value, wherever it comes
 from, is converted and checked by its field's type (:func:`parse`).
 
-The defaults are the best configuration of the assignment's sweep (docs/results.md),
+The defaults are the best configuration of the assignment's sweep's first run (docs/assignment.md),
 except the optimizer hyperparameters, whose defaults are the optimizers' own (each
 optimizer's ``Hyperparameters`` dataclass): each default exists once.
 """
@@ -93,7 +93,7 @@ class TrackingConfig:
         None,
         "--preset",
         type=click.STRING,
-        help="A named configuration from presets.yaml (e.g. fmnist_top1, the sweep's best); "
+        help="A named configuration from presets.yaml (e.g. fmnist_top1, the best of the sweep's first run); "
         "flags given explicitly override its values.",
     )
     from_sweep: str | None = option(
