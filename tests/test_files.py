@@ -379,6 +379,7 @@ def test_npz_images_train_a_cnn_and_resume(tmp_path):
     assert (folder / "filters.png").is_file() and (folder / "samples.png").is_file()
 
 
+@pytest.mark.slow  # a sweep process
 def test_csv_in_a_sweep_file_and_with_folds(tmp_path):
     census(tmp_path / "adult.csv")
     sweep = write_sweep(
