@@ -16,7 +16,9 @@ CIFAR-10's binary version: :mod:`datasets.cifar10`):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import struct
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -40,6 +42,36 @@ IDX_FILES = {
 
 class DataUnavailable(Exception):
     """No local copy and no way to download: the message says what to do."""
+
+
+# MD5 of each set's label files, decompressed, as published (Fashion-MNIST's README, torchvision's MNIST):
+# the two sets share file names and shapes, so a folder of one given for the other is told apart by its
+# labels, at the cost of hashing 70 KB. Files that match neither (a user's own, a subset) pass.
+KNOWN_LABELS = {
+    "a25bea736e30d166cdddb491f175f624": ("mnist", "training"),
+    "27ae3e4e09519cfbb04c329615203637": ("mnist", "test"),
+    "9018921c3c673c538a1fc5bad174d6f9": ("fashion_mnist", "training"),
+    "15d484375f8d13e6eb1aabb0c3f46965": ("fashion_mnist", "test"),
+}
+
+
+def label_file_md5(labels: np.ndarray) -> str:
+    """The MD5 of the IDX file that holds ``labels`` (its header, then one byte per label): the same
+    digest whether the labels came from an IDX file, Keras' ``mnist.npz`` or the decoded cache."""
+    header = bytes([0, 0, 0x08, 1]) + struct.pack(">I", len(labels))
+    return hashlib.md5(header + np.ascontiguousarray(labels, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def check_identity(raw: RawData, name: str) -> None:
+    """:class:`DataError` if ``raw``'s labels are another known data set's (``-d mnist --data_dir`` on a
+    Fashion-MNIST folder would otherwise train on Fashion-MNIST under MNIST's name)."""
+    for labels in (raw.y_train, raw.y_test):
+        other, split = KNOWN_LABELS.get(label_file_md5(labels), (name, ""))
+        if other != name:
+            raise DataError(
+                f"{raw.source}: holds {other}'s {split} labels, not {name}'s; give -d {other}, or point "
+                f"--data_dir at {name}'s files (a folder holding a '{name.replace('_', '-')}' sub-folder works too)"
+            )
 
 
 def _idx_folder(folder: Path) -> Path | None:
@@ -183,6 +215,7 @@ def idx_or_keras(
     labels checked against ``n_classes``."""
     local = find_local(folder_names, n_classes, data_dir, keras_npz)
     if local is not None:
+        check_identity(local, name)
         return local
     debian = f" or `apt-get install {debian_package}`" if debian_package else ""
     advice = (

@@ -1,6 +1,7 @@
 """Data loading: IDX parsing and checks, search order, scaling, the validation split."""
 
 import gzip
+import hashlib
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import datasets
+from datasets import sources
 from tests.conftest import ROOT, make_idx_folder, real_data_dir, requires_real_data
 from tests.test_cli import run_cli
 
@@ -77,6 +79,44 @@ def test_labels_of_the_keras_archive_are_checked_too(tmp_path, monkeypatch):
     )
     with pytest.raises(datasets.DataError, match=r"mnist.npz \(y_test\): 1 of 10 labels lie outside 0..9 \(e.g. 10\)"):
         datasets.load("mnist", tmp_path, val_fraction=0.0)
+
+
+def test_the_label_fingerprint_is_the_md5_of_the_decompressed_label_file(tmp_path):
+    labels = np.arange(57, dtype=np.uint8) % 10
+    datasets.write_idx(tmp_path / "labels.gz", labels)
+    expected = hashlib.md5(gzip.decompress((tmp_path / "labels.gz").read_bytes())).hexdigest()
+    assert sources.label_file_md5(labels) == expected
+    assert sources.label_file_md5(labels.astype(np.int64)) == expected  # as Keras' archive may hold them
+
+
+@pytest.mark.parametrize("archive", [False, True], ids=["idx folder", "keras npz"])
+def test_another_known_data_sets_labels_are_refused_naming_both(archive, tmp_path, monkeypatch):
+    """The fingerprint of a known set's labels (here the made-up folder's, registered as Fashion-MNIST's)
+    found when MNIST is asked for: refused, naming the folder, both sets and the way out."""
+    folder = make_idx_folder(tmp_path / "fashion-mnist")
+    raw = datasets.DATASETS["fashion_mnist"].load_raw(folder)
+    monkeypatch.setitem(sources.KNOWN_LABELS, sources.label_file_md5(raw.y_train), ("fashion_mnist", "training"))
+    if archive:
+        np.savez(tmp_path / "mnist.npz", x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test)
+    where = tmp_path if archive else folder
+    with pytest.raises(
+        datasets.DataError, match="holds fashion_mnist's training labels, not mnist's; give -d fashion_mnist"
+    ):
+        datasets.load("mnist", where, val_fraction=0.0)
+    assert len(datasets.load("fashion_mnist", folder, val_fraction=0.0).x_train) == len(raw.x_train)
+
+
+@requires_real_data
+@pytest.mark.parametrize(
+    ("name", "folder", "other"), [("mnist", "fashion-mnist", "fashion_mnist"), ("fashion_mnist", "mnist", "mnist")]
+)
+def test_the_real_folder_of_one_set_given_for_the_other_is_exit_2(name, folder, other, tmp_path):
+    for split in ("train", "t10k"):  # the table holds the published MD5 of each decompressed label file
+        path = real_data_dir() / folder / f"{split}-labels-idx1-ubyte.gz"
+        assert sources.KNOWN_LABELS[hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest()][0] == other
+    args = ["-d", name, "--data_dir", str(real_data_dir() / folder), "-e", "1", "-nhl", "1", "-sz", "8"]
+    result = run_cli([*args, "--wandb_mode", "disabled", "--output_dir", "o"], tmp_path)
+    one_line_exit_2(result, f"holds {other}'s training labels, not {name}'s", f"give -d {other}")
 
 
 def _rewrite(path, edit):
