@@ -20,7 +20,7 @@ import json
 
 import click
 
-from experiments.cli import OneLineErrors, fail_on
+from experiments.cli import OneLineErrors, echo, fail_on
 from experiments.options import DatasetName, FiniteFloat
 
 
@@ -87,33 +87,33 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
     except (Exception, KeyboardInterrupt) as error:
         fail_on(error, before="before the evaluation finished")
     rows = report["members"] + ([report["ensemble"]] if "ensemble" in report else [])
-    click.echo(f"{report['dataset']} test set, {report['n_test']} examples")
+    echo(f"{report['dataset']} test set, {report['n_test']} examples")
     for row in rows:
         if not report["task"].classifies:
-            click.echo(f"{row['model']}: RMSE {row['rmse']:.4f} | MAE {row['mae']:.4f} | R² {row['r2']:.4f}")
+            echo(f"{row['model']}: RMSE {row['rmse']:.4f} | MAE {row['mae']:.4f} | R² {row['r2']:.4f}")
             continue
         fgsm = f" | acc under FGSM {row['accuracy_fgsm']:.4f}" if "accuracy_fgsm" in row else ""
-        click.echo(
+        echo(
             f"{row['model']}: accuracy {row['accuracy']:.4f} | loss {row['loss']:.4f} | "
             f"macro F1 {row['macro_f1']:.4f}{fgsm}"
         )
     if "vote" in report:
         vote, split = report["vote"], report["disagreement"]
-        click.echo(f"{vote['model']}: accuracy {vote['accuracy']:.4f} | macro F1 {vote['macro_f1']:.4f}")
+        echo(f"{vote['model']}: accuracy {vote['accuracy']:.4f} | macro F1 {vote['macro_f1']:.4f}")
         worst = sorted(split["by_class"].items(), key=lambda item: -item[1])[:3]
-        click.echo(
+        echo(
             f"the members disagree on {split['fraction']:.1%} of the examples; most on "
             + ", ".join(f"{name} ({share:.0%})" for name, share in worst)
         )
     if "per_class" in report:  # one model's, or the ensemble's
         heading = "per class" if len(report["members"]) == 1 else f"per class, {report['ensemble']['model']}"
-        click.echo(f"{heading}:")
+        echo(f"{heading}:")
         for line in per_class_table(report["per_class"]):
-            click.echo(f"  {line}")
+            echo(f"  {line}")
     if "confusion_matrix_png" in report:
-        click.echo(f"confusion matrix: {report['confusion_matrix_png']}")
+        echo(f"confusion matrix: {report['confusion_matrix_png']}")
     if as_json:
-        click.echo(json.dumps(report))
+        echo(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 
 import click
 
-from experiments.cli import OneLineErrors, add_options, explicit_options, fail, fail_on
+from experiments.cli import OneLineErrors, add_options, echo, explicit_options, fail, fail_on
 
 
 @click.command(
@@ -57,17 +57,17 @@ def cli(ctx: click.Context, resume: str | None, show_summary: bool, **_: object)
         if show_summary:
             from experiments.build import summary_of
 
-            click.echo(summary_of(presets.resolve(explicit)))
+            echo(summary_of(presets.resolve(explicit)))
             sys.exit(0)
         members = [] if resume else presets.ensemble_members(explicit)
         if resume:
-            result = resume_run(resume, explicit, say=click.echo)
+            result = resume_run(resume, explicit, say=echo)
         elif members:
             from experiments.ensemble import train_ensemble
 
-            result = train_ensemble(explicit, members, say=click.echo)
+            result = train_ensemble(explicit, members, say=echo)
         else:
-            result = run(presets.resolve(explicit), say=click.echo)
+            result = run(presets.resolve(explicit), say=echo)
     except (Exception, KeyboardInterrupt) as error:
         fail_on(error)
     done_with_signals()  # everything is written: a stop now must not turn a finished run into a killed one

@@ -70,6 +70,14 @@ def explicit_options(ctx: click.Context) -> dict:
     return {key: value for key, value in ctx.params.items() if ctx.get_parameter_source(key) in given}
 
 
+def echo(line: str) -> None:
+    """One line on standard output, the scripts' ``say``: when the reader of a pipe has gone
+    (``train.py | head -3``) the command goes on silently (:func:`tracking.console.write`)."""
+    from tracking.console import write
+
+    write(sys.stdout, line + "\n")
+
+
 def fail(message: str, exit_code: int = EXIT_FAULT) -> NoReturn:
     """One line on standard error, then exit."""
     click.echo(f"Error: {message}", err=True)

@@ -31,6 +31,8 @@ class Terminated(KeyboardInterrupt):
 def describe_os_error(error: OSError) -> str:
     """One line for a file that could not be written: a full disk says so, and where."""
     where = Path(error.filename).parent if error.filename else "the output folder"
+    if error.errno == errno.EPIPE:
+        return f"a pipe was closed by its reader while writing to it ({error.strerror})"
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"the disk is full: cannot write in {where} ({error.strerror}); free some space, then --resume the run"
     return f"cannot write in {where}: {error.strerror or error}"

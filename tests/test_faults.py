@@ -1,6 +1,7 @@
 """Bad input and faults: one line, the right exit code, never a traceback; nothing computed is lost."""
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -146,6 +147,34 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
         timeout=120,
     )
     assert sweep.returncode == 2 and "Traceback" not in sweep.stderr and "--output_dir" in sweep.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
+def test_a_closed_pipe_on_standard_output_loses_nothing(script, tmp_path):
+    """``train.py | head -1``: the reader is gone before the first line (its end of the pipe closed
+    before the process starts, so every write meets EPIPE). The run still finishes, exit 0, with its
+    folder complete; evaluate.py still writes its report."""
+    if script == "evaluate.py":
+        args = ["-d", "digits", "-e", "1", "-nhl", "1", "-sz", "8", "--wandb_mode", "disabled", "--save_model"]
+        assert run_cli([*args, "--output_dir", "o"], tmp_path).returncode == 0
+        (model,) = (tmp_path / "o").glob("*/model.npz")
+    read, write = os.pipe()
+    os.close(read)
+    command = [str(ROOT / script), str(model), "--json"] if script == "evaluate.py" else [str(ROOT / script)]
+    if script == "train.py":
+        command += ["-d", "digits", "-e", "2", "-nhl", "1", "-sz", "8", "--wandb_mode", "disabled", "--output_dir", "p"]
+    try:
+        done = subprocess.run(
+            [sys.executable, *command], cwd=tmp_path, stdout=write, stderr=subprocess.PIPE, text=True, timeout=300
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    if script == "train.py":
+        (folder,) = (tmp_path / "p").iterdir()
+        assert json.loads((folder / "summary.json").read_text())["status"] == "finished"
+        assert len((folder / "history.csv").read_text().splitlines()) == 3
 
 
 def test_missing_data_folder_says_so(tmp_path):

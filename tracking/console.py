@@ -1,7 +1,9 @@
-"""Progress on the terminal: one line per epoch, a bar inside the epoch on a TTY."""
+"""Progress on the terminal: one line per epoch, a bar inside the epoch on a TTY; output that outlives
+its reader (``train.py | head -3``)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -21,6 +23,24 @@ def format_metrics(metrics: dict, epochs: int) -> str:
                 parts.append(f"{label}{SHORT.get(name, name)} {value:.4f}")
     parts.append(f"{metrics['seconds']:.2f}s")
     return " | ".join(parts)
+
+
+def write(stream, text: str) -> None:
+    """``stream.write(text)``, flushed. When ``stream`` is standard output and the reader of its pipe has
+    gone (``train.py | head -3``: ``BrokenPipeError``), standard output is pointed at the null device and
+    the command goes on: the terminal is one reporter of several, and the run folder and W&B still get
+    everything. Python ignores SIGPIPE, so the closed pipe arrives here as that error."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        if stream is not sys.stdout:
+            raise
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())  # what is still buffered drains there too
+        finally:
+            os.close(null)
 
 
 class ConsoleProgress(nn.Callback):
@@ -57,17 +77,16 @@ class ConsoleProgress(nn.Callback):
         samples = self.n_train * batch / n_batches
         left = elapsed * (n_batches - batch) / batch
         done = int(20 * batch / n_batches)
-        self.stream.write(
+        write(
+            self.stream,
             f"\r\033[Kepoch {epoch}/{self.epochs} [{'#' * done}{'.' * (20 - done)}] "
             f"{batch}/{n_batches} | {samples / elapsed:,.0f} samples/s | "
-            f"loss {self._loss_sum / batch:.4f} | {_clock(left)} left"
+            f"loss {self._loss_sum / batch:.4f} | {_clock(left)} left",
         )
-        self.stream.flush()
 
     def on_epoch_end(self, epoch, metrics):
         prefix = "\r\033[K" if self._drawn else ""
-        self.stream.write(prefix + format_metrics(metrics, self.epochs) + "\n")
-        self.stream.flush()
+        write(self.stream, prefix + format_metrics(metrics, self.epochs) + "\n")
 
 
 def _clock(seconds: float) -> str:
