@@ -9,13 +9,15 @@
 """
 
 import csv
-import sys
 from pathlib import Path
 
+import click
 import numpy as np
 from sklearn.datasets import load_digits, load_wine
 
 
+@click.command(help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="data")
 def main(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     wine = load_wine()
@@ -31,8 +33,8 @@ def main(folder: Path) -> None:
         y=digits.target,
         class_names=[str(d) for d in range(10)],
     )
-    print(f"wrote {folder / 'wine.csv'} and {folder / 'digits.npz'}")
+    click.echo(f"wrote {folder / 'wine.csv'} and {folder / 'digits.npz'}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "data"))
+    main()

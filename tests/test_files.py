@@ -436,3 +436,14 @@ def test_a_truncated_npz_with_a_valid_header_is_one_line(tmp_path):
     cut.write_bytes(whole.read_bytes()[:200])  # the zip's local header survives, the directory does not
     with pytest.raises(datasets.DataFileError, match="not a readable .npz file"):
         datasets.describe(str(cut))
+
+
+def test_the_example_files_script_writes_its_two_files_and_help_writes_nothing(tmp_path):
+    script = [sys.executable, str(ROOT / "examples" / "make_files.py")]
+    shown = subprocess.run([*script, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "FOLDER" in shown.stdout and list(tmp_path.iterdir()) == []
+    made = subprocess.run([*script, "d"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["digits.npz", "wine.csv"]
+    with np.load(tmp_path / "d" / "digits.npz") as archive:
+        assert archive["x"].shape == (1797, 8, 8) and archive["x"].max() == 255
