@@ -33,8 +33,21 @@ NAME_PARTS = {  # the short names of run names: the course's short flags where i
     "epsilon": "eps",
     "dropout": "do",
     "seed": "seed",
+    "val_fraction": "vf",
 }
-NAMED_WHEN_CHANGED = ("weight_decay", "weight_init", "epochs", "momentum", "beta", "beta1", "beta2", "epsilon", "seed")
+NAMED_WHEN_CHANGED = (
+    "weight_decay",
+    "weight_init",
+    "epochs",
+    "momentum",
+    "beta",
+    "beta1",
+    "beta2",
+    "epsilon",
+    "seed",
+    "val_fraction",  # the final model of question 7 trains on all of it: not the default run's twin
+    "dtype",
+)
 
 
 def name_part(key: str, value: Any) -> str:
@@ -68,9 +81,11 @@ def sweep_run_name(config: RunConfig, keys: Iterable[str]) -> str:
 
 def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
     """A name that says what the run is, e.g. ``hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001``:
-    the network and optimizer, then what differs from the defaults (weight decay and
-    initialisation, epochs, the optimizer's hyperparameters, the seed, ...), then each active
-    plugin's part."""
+    the network and optimizer, then what differs from the defaults among the options that change
+    what is trained (weight decay and initialisation, epochs, the optimizer's hyperparameters, the
+    seed, the validation fraction, the precision, ...), then each active plugin's part. Options that
+    only add outputs (figures, analyses) are not named; a name taken in the output folder gets
+    ``-2``, ``-3``, ... (:func:`tracking.local.unique_dir`)."""
     model, training, data = config.model, config.training, config.data
     size = model.hidden_size
     size_text = "-".join(map(str, size)) if isinstance(size, tuple) else str(size)

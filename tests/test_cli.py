@@ -156,6 +156,9 @@ def test_run_name_says_what_the_run_is():
     assert naming.run_name(config) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001"
     assert naming.run_name(config.replace(loss="mean_squared_error")).endswith("_mse")
     assert naming.run_name(config.replace(norm="batch", dropout=0.2)).endswith("_batchnorm_do_0.2")
+    # question 7's final model (all of the training split) is not named as the default run it follows
+    assert naming.run_name(config.replace(val_fraction=0.0)) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001_vf_0"
+    assert naming.run_name(config.replace(dtype="float64")).endswith("_dtype_float64")
 
 
 def test_values_injected_by_wandb_win_and_are_coerced():
