@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn.files import NPZ_READ_ERRORS
+from nn.files import NPZ_READ_ERRORS, npz_problem
 
 from .base import DataDir, RawData
 from .cache import read_idx_cached
@@ -112,7 +112,7 @@ def _read_npz(path: Path, n_classes: int) -> RawData:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in IDX_FILES}
     except NPZ_READ_ERRORS as error:  # an unreadable archive, or one without the four arrays (KeyError)
-        raise DataError(f"{path}: cannot be read as the Keras MNIST archive ({error})") from None
+        raise DataError(f"{path}: cannot be read as the Keras MNIST archive ({npz_problem(error)})") from None
     for key in ("y_train", "y_test"):
         check_labels(arrays[key], n_classes, f"{path} ({key})")
     return RawData(**arrays, source=str(path))

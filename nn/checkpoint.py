@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .callbacks import BestWeights
-from .files import NPZ_READ_ERRORS, atomic_path
+from .files import NPZ_READ_ERRORS, atomic_path, npz_problem
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -71,7 +71,7 @@ def metadata(path: str | PathLike[str]) -> dict[str, Any]:
         with np.load(path, allow_pickle=False) as archive:
             header = json.loads(str(archive["__header__"]))
     except NPZ_READ_ERRORS as error:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({npz_problem(error)})") from None
     found = header.get("metadata") if isinstance(header, dict) else None
     return found if isinstance(found, dict) else {}
 
@@ -110,7 +110,7 @@ def restore(
     except CheckpointError:
         raise
     except NPZ_READ_ERRORS as error:  # an unreadable archive, a missing array, bad JSON (a ValueError)
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({npz_problem(error)})") from None
     batches.rng.bit_generator.state = header["batch_rng"]
     model.noise_rng.bit_generator.state = header["noise_rng"]
     best.best_value, best.best_epoch = header["best"]["value"], header["best"]["epoch"]

@@ -35,6 +35,17 @@ NPZ_READ_ERRORS: tuple[type[Exception], ...] = (
 ``archive[name]`` (each seen by flipping bytes of saved archives). JSON errors are ValueErrors."""
 
 
+def npz_problem(error: Exception) -> str:
+    """One of :data:`NPZ_READ_ERRORS` in words for the user: NumPy's own, except where they advise loading
+    the file "unsafely" with pickle, which this tool never does."""
+    text = str(error)
+    if "contains pickled" in text:  # NumPy takes whatever is neither a zip archive nor a .npy array for a pickle
+        return "neither a .npz archive nor a .npy array; pickled data is never loaded"
+    if "allow_pickle" in text:
+        return "it holds object arrays, which are never loaded (allow_pickle=False)"
+    return f"{type(error).__name__}: {error}"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed to ``path`` when the block ends

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import summary as _summary
-from .files import NPZ_READ_ERRORS, atomic_path
+from .files import NPZ_READ_ERRORS, atomic_path, npz_problem
 from .layers import LAYERS, Layer
 from .layers.base import Shape
 from .layers.dense import fuse_dense_relu
@@ -294,7 +294,7 @@ class Sequential:
         except ModelFileError:
             raise
         except _UNREADABLE as error:
-            raise ModelFileError(f"{path}: not a readable model file ({type(error).__name__}: {error})") from None
+            raise ModelFileError(f"{path}: not a readable model file ({npz_problem(error)})") from None
         model.metadata = header.get("metadata") or {}
         return model
 

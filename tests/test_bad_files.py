@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import nn
+from nn import checkpoint
 from tests.conftest import ROOT
 from tests.test_cli import run_cli
 
@@ -193,3 +194,15 @@ def test_a_cell_a_csv_model_cannot_take_is_one_line_naming_the_column_and_line(c
     path = tmp_path / "new.csv"
     path.write_text("\n".join(lines) + "\n")
     one_line(evaluate([saved["csv"], "-d", path], tmp_path), f"{path}: {message}")
+
+
+@pytest.mark.parametrize("content", [b"# a README, not a model\n", b"\x80\x04K\x01."], ids=["text", "pickle"])
+def test_a_file_that_is_no_archive_is_one_line_that_never_advises_unpickling(content, tmp_path):
+    """NumPy takes any file that is neither a zip archive nor a .npy array for a pickle and advises
+    loading it "unsafely"; the user reads what the file is not, and that pickles are never loaded."""
+    (tmp_path / "model.npz").write_bytes(content)
+    line = one_line(evaluate([tmp_path / "model.npz"], tmp_path), "not a readable model file", "never loaded")
+    assert "unsafe" not in line and "allow_pickle=" not in line
+    with pytest.raises(checkpoint.CheckpointError, match="neither a .npz archive nor a .npy array") as caught:
+        checkpoint.metadata(tmp_path / "model.npz")
+    assert "unsafe" not in str(caught.value)
