@@ -12,6 +12,7 @@ and ``--resume`` all convert and check a value the same way
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 from collections.abc import Sequence
@@ -139,8 +140,10 @@ class DatasetName(click.ParamType):
             if not Path(text).is_file():
                 self.fail(f"{text}: no such file.", param, ctx)
             return text
+        close = difflib.get_close_matches(text.lower().replace("-", "_"), self.choices, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]}?" if close else ""
         self.fail(
-            f"{text!r} is not one of {', '.join(self.choices)}, nor a .csv or .npz file, nor a folder.",
+            f"{text!r} is not one of {', '.join(self.choices)}, nor a .csv or .npz file, nor a folder.{hint}",
             param,
             ctx,
         )

@@ -352,3 +352,22 @@ def test_the_signal_handlers_and_the_unraisable_hook_can_be_put_back():
         [signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)],
         sys.unraisablehook,
     ) == before
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"), [("fashion-mnist", "fashion_mnist"), ("mnst", "mnist"), ("cifar", "cifar10")]
+)
+def test_a_misspelt_data_set_is_one_line_naming_the_closest(given, meant, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no folder of that name here
+    line = one_line_error(CliRunner().invoke(train.cli, ["-d", given, "--wandb_mode", "disabled"]))
+    assert line.endswith(f"Did you mean {meant}?"), line
+
+
+def test_a_folder_of_idx_files_given_as_the_data_set_says_how_to_name_it(tmp_path, monkeypatch):
+    from tests.conftest import make_idx_folder
+
+    folder = make_idx_folder(tmp_path / "fashion-mnist")
+    monkeypatch.chdir(tmp_path)
+    line = one_line_error(CliRunner().invoke(train.cli, ["-d", "fashion-mnist", "--wandb_mode", "disabled", "-e", "1"]))
+    assert "Did you mean fashion_mnist?" not in line  # a folder of that name exists: it is taken as one
+    assert f"it holds IDX files: give -d fashion_mnist or -d mnist with --data_dir {folder.name}" in line, line
