@@ -135,6 +135,8 @@ class OneLineErrors(click.Command):
         single = [title for title, records in groups.items() if len(records) == 1 and title != ASSIGNMENT_TITLE]
         if len(single) > 1:  # a heading over one option says nothing its help does not: one group for them all
             groups.setdefault(OTHER_TITLE, []).extend(record for title in single for record in groups.pop(title))
+        other = groups.get(OTHER_TITLE, [])
+        other.sort(key=lambda record: record[0].startswith("-h, --help"))  # stable: --help last, the rest as they were
         for title, records in groups.items():
             if records:
                 with formatter.section(title):

@@ -106,6 +106,8 @@ def test_help_lists_every_flag_and_every_registered_name():
         assert name in result.output, name
     for name in datasets.names():
         assert name in result.output, name
+    options = [line.split()[0] for line in result.output.splitlines() if line.startswith("  -")]
+    assert options[-1] == "-h," and options.count("-h,") == 1  # the last line of the list, as in any tool
 
 
 def test_help_imports_nothing_heavy():
