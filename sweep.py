@@ -4,8 +4,8 @@
 
 reads the same file `wandb sweep` / `wandb agent` use online, runs its trials
 in this process (the data set is loaded once), each as a normal train.py run
-(W&B offline unless you are logged in, grouped under the sweep's name, plus
-local results), and stores the study in a database: an interrupted sweep
+(W&B offline unless you are logged in, in the W&B group named after the study,
+plus local results), and stores the study in a database: an interrupted sweep
 resumes where it stopped (with the same definition), and several workers can
 share one sweep through the same --storage. At the end it prints the best
 trials and the top configurations as commands, and writes the report under
@@ -32,7 +32,7 @@ from pathlib import Path
 import click
 
 from experiments import options, sections
-from experiments.cli import OneLineErrors, fail_on
+from experiments.cli import OneLineErrors, echo, fail_on
 
 
 @click.command(cls=OneLineErrors, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,7 +54,9 @@ from experiments.cli import OneLineErrors, fail_on
     "Give a URL with a password through the environment variable rather than the command line; its "
     "password is masked in everything printed and kept out of W&B's recorded arguments.",
 )
-@click.option("--study", "study_name", default=None, help="Study name; default: the sweep's name (file stem).")
+@click.option(
+    "--study", "study_name", default=None, help="Study name, also its trials' W&B group; default: the sweep's name."
+)
 @click.option(
     "--data_dir",
     "--data-dir",
@@ -122,7 +124,7 @@ def cli(**options):
 
         sys.argv[:] = [scrub(argument, options["storage"]) for argument in sys.argv]
     try:
-        interrupted = work(**options, say=click.echo)
+        interrupted = work(**options, say=echo)
     except (Exception, KeyboardInterrupt) as error:
         fail_on(error, before="before the sweep started")
     if interrupted:

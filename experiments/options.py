@@ -15,7 +15,7 @@ import dataclasses
 import difflib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +140,21 @@ class DatasetName(click.ParamType):
             if not Path(text).is_file():
                 self.fail(f"{text}: no such file.", param, ctx)
             return text
-        close = difflib.get_close_matches(text.lower().replace("-", "_"), self.choices, n=1, cutoff=0.6)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        close = did_you_mean(text.lower().replace("-", "_"), self.choices)
+        hint = f" D{close[1:]}" if close else ""
         self.fail(
             f"{text!r} is not one of {', '.join(self.choices)}, nor a .csv or .npz file, nor a folder.{hint}",
             param,
             ctx,
         )
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``did you mean 'closest'?`` for the name in ``names`` closest to ``name`` (difflib's ratio at
+    least 0.5), else an empty string: for every name a user can misspell (a data set, a sweep key, a
+    metric)."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}?" if close else ""
 
 
 POSITIVE = FiniteFloat(min=0.0, min_open=True)

@@ -21,7 +21,6 @@ score, and what the run's plugins add (cross-validation's ``cv_val_<metric>_mean
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import re
 from pathlib import Path
@@ -32,6 +31,7 @@ import click
 from experiments import config as configuration
 from experiments import options, presets
 from experiments.errors import ConfigError
+from experiments.options import did_you_mean
 from experiments.plugins import active
 from sweeping.fixed_options import LOCATIONS, shared_options
 
@@ -168,8 +168,8 @@ def check_metric(spec, fixed: dict, where: str) -> None:
     families = [name[: -len(FAMILY)] for name in names if name.endswith("/" + FAMILY)]
     if spec.metric in names or any(spec.metric.startswith(f) and spec.metric != f for f in families):
         return
-    close = difflib.get_close_matches(spec.metric, names, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = did_you_mean(spec.metric, names)
+    hint = f"{close} " if close else ""
     if spec.metric.startswith("val_") and config.data.val_fraction <= 0 and config.data.val_data is None:
         hint = "validation scores need --val_fraction above 0 or --val_data; "
     raise ConfigError(
@@ -196,6 +196,13 @@ def check_name(name: str, where: str) -> None:
         )
 
 
+def default_study_name(name: str, from_sweep=None) -> str:
+    """The study (and W&B group) of ``sweep.py`` without ``--study``: the sweep's ``name``, or
+    ``<name>_from_<folder>`` with ``--from_sweep`` (the folder's own name, ``OUTPUT_DIR/<study>``'s
+    ``<study>``)."""
+    return f"{name}_from_{Path(from_sweep).resolve().name}" if from_sweep else name
+
+
 def open_checked(spec, fixed: dict, sweep_file, study_name, from_sweep, storage, output_dir, seed: int, heartbeat: int):
     """The sweep's study, after every check that must pass before a trial: the metric, the study's
     name (default: the file's, plus ``_from_<folder>`` for ``--from_sweep``), the output folder, and
@@ -204,8 +211,7 @@ def open_checked(spec, fixed: dict, sweep_file, study_name, from_sweep, storage,
     from sweeping.locks import database_lock
     from sweeping.storage import open_study
 
-    default_name = f"{spec.name}_from_{Path(from_sweep).resolve().name}" if from_sweep else spec.name
-    study_name = study_name or default_name
+    study_name = study_name or default_study_name(spec.name, from_sweep)
     check_metric(spec, fixed, str(sweep_file))
     check_name(study_name, "--study" if study_name != spec.name else f"{sweep_file}: name")
     check_writable(output_dir, "--output_dir")

@@ -1,6 +1,10 @@
 """The train.py options every trial of a sweep shares: read from the sweep file's ``command`` and
-``--set`` (:func:`fixed_values`, which also checks every swept value before any trial), and listed
-with the file's constants (:func:`shared_options`)."""
+``--set`` (:func:`fixed_values`, which also checks every swept key and value before any trial), and
+listed with the file's constants (:func:`shared_options`).
+
+A name that is not one the sweep can use (a key that is no train.py option here, a metric no run
+reports in :mod:`sweeping.definition`) is refused naming the closest one (:func:`experiments.options.did_you_mean`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import click
 
 from experiments import config as configuration
 from experiments import options
+from experiments.options import did_you_mean
 
 LOCATIONS = ("data_dir", "output_dir", "wandb_mode", "wandb_project", "wandb_entity")
 
@@ -33,7 +38,11 @@ def parse_set(values) -> dict:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not configuration.is_option(key):
-            raise click.BadParameter(f"{item!r}: use KEY=VALUE with a train.py option name", param_hint="'--set'")
+            hint = did_you_mean(key, configuration.FIELDS) if sep else ""
+            raise click.BadParameter(
+                f"{item!r}: use KEY=VALUE with a train.py option name" + (f"; {hint}" if hint else ""),
+                param_hint="'--set'",
+            )
         fixed[key] = configuration.convert(key, value)
     return fixed
 
@@ -64,17 +73,32 @@ def canonical(name: str, value):
     return converted if converted is None or isinstance(converted, (str, int, float, bool)) else value
 
 
+def check_keys(spec, sweep_file) -> None:
+    """Every key the sweep file sweeps or fixes is a train.py option, and each of its values one
+    train.py accepts; else a ``click.BadParameter`` of ``SWEEP_FILE`` naming the file and the key
+    (``parameters.activaton is not a train.py option (did you mean 'activation'?)``,
+    ``parameters.activation: 'relu6' is not one of ...``). Turns the values into :func:`canonical` ones."""
+    problems = []
+    for name in spec.parameters:
+        if not configuration.is_option(name):
+            hint = did_you_mean(name, configuration.FIELDS)
+            problems.append(f"parameters.{name} is not a train.py option" + (f" ({hint})" if hint else ""))
+    if problems:
+        raise click.BadParameter(f"{sweep_file}: " + "; ".join(problems), param_hint="'SWEEP_FILE'")
+    for name, parameter in spec.parameters.items():
+        try:
+            parameter.values = [canonical(name, value) for value in parameter.values]
+        except click.BadParameter as error:
+            raise click.BadParameter(
+                f"{sweep_file}: parameters.{name}: {error.message}", param_hint="'SWEEP_FILE'"
+            ) from None
+
+
 def fixed_values(spec, literal: list[str], overrides, data_dir, wandb_mode: str, sweep_file) -> dict:
     """The train.py options every trial shares; checks every swept key and value first, so a
     value train.py would reject fails here, before any trial. ``--set`` takes a key out of the search;
     ``--set from_sweep=DIR`` starts every trial from that sweep's configurations (:func:`rank_for_preset`)."""
-    unknown = [name for name in spec.parameters if not configuration.is_option(name)]
-    if unknown:
-        raise click.BadParameter(
-            f"{sweep_file}: {', '.join(unknown)} are not train.py options", param_hint="'SWEEP_FILE'"
-        )
-    for name, parameter in spec.parameters.items():
-        parameter.values = [canonical(name, value) for value in parameter.values]
+    check_keys(spec, sweep_file)
     forced = parse_set(overrides)
     for key in forced:
         spec.parameters.pop(key, None)

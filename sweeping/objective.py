@@ -1,8 +1,11 @@
 """One trial of a sweep: the objective Optuna calls (:func:`make_objective`) and the callbacks its
 run hears.
 
-Each trial is a normal :func:`experiments.run.run` (W&B offline unless logged in, grouped under the
-sweep, local results), the data set loaded once per worker (:class:`DataCache`). Optuna's pruner
+Each trial is a normal :func:`experiments.run.run` (W&B offline unless logged in, local results),
+the data set loaded once per worker (:class:`DataCache`). Its W&B group is the Optuna study's name
+(the sweep's name, ``--study``, or ``<name>_from_<folder>`` with ``--from_sweep``): one study is one
+group, so a quick try (``--study quick_try``) never mixes its runs into the real sweep's panels; its
+tags are ``sweep`` and the sweep's name (:func:`sweeping.spec.tags`). Optuna's pruner
 hears the sweep metric every epoch (:class:`Pruning`); Ctrl-C ends the current trial at the next
 mini-batch and re-queues it (:class:`Interrupt`). A trial that cannot run fails with its reason
 (:func:`failed`); one that repeats a finished configuration takes its result without training.
@@ -124,7 +127,7 @@ def make_objective(spec, fixed: dict, cache: DataCache, say, sweep_dir: Path, in
                 config,
                 data=data,
                 callbacks=[pruning, interrupt],
-                group=spec.name,
+                group=trial.study.study_name,  # not spec.name: a --study quick try stays out of the sweep's group
                 tags=spec.tags,
                 say=lambda line: None,
                 progress=False,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from experiments.cli import OneLineErrors, fail
+from experiments.cli import OneLineErrors, echo, fail
 from experiments.errors import ConfigError
 
 RECORD = "sweep_definition"  # the study's user attribute that holds it
@@ -144,4 +144,4 @@ def command(sweep_dir, storage, sweep_file, overrides):
         check_writable(folder, "SWEEP_DIR")
     except (ConfigError, SpecError) as error:
         fail(str(error), 2)
-    report.write(study, spec, fixed, folder, click.echo)
+    report.write(study, spec, fixed, folder, echo)

@@ -36,10 +36,25 @@ from sweeping.fixed_options import shared_options
 from sweeping.panels import last_value
 from sweeping.spec import title as sweep_title
 
+DATA_OPTIONS = ("data_dir",)  # where the data is: train.py --from_sweep never takes it from the trial
 
-def best_command(config: dict, swept: list[str]) -> str:
-    """The ``python train.py ...`` line that repeats a trial's recorded configuration."""
-    return naming.command_line(config, swept)
+
+def data_options(fixed: dict) -> dict:
+    """The options in :data:`DATA_OPTIONS` the sweep ran with (``--data_dir`` when given): every
+    command the report prints carries them, so it runs where the sweep ran (offline too)."""
+    return {key: fixed[key] for key in DATA_OPTIONS if fixed.get(key) is not None}
+
+
+def best_command(config: dict, swept: list[str], fixed: dict | None = None) -> str:
+    """The ``python train.py ...`` line that repeats a trial's recorded configuration, with the
+    sweep's :func:`data_options` (from ``fixed``, the options every trial shared)."""
+    return naming.command_line({**config, **data_options(fixed or {})}, swept)
+
+
+def from_sweep_command(folder: Path, rank: int, fixed: dict) -> str:
+    """``python train.py --from_sweep FOLDER --rank RANK``, with the sweep's :func:`data_options`."""
+    data = [part for key, value in data_options(fixed).items() for part in (f"--{key}", str(value))]
+    return shlex.join(["python", "train.py", "--from_sweep", str(folder), "--rank", str(rank), *data])
 
 
 def _table(rows, headers) -> str:
@@ -469,7 +484,8 @@ FEW_FOR_IMPORTANCE = 20  # below this, importances are mostly noise
 def ranked_configurations(study, spec, fixed: dict, trials, folder: Path) -> list[dict]:
     """Every complete trial (a repeated configuration once), best first by the sweep's metric, with
     its whole configuration (the run folder's ``config.json`` when it is here, else rebuilt from
-    the shared options and the trial's parameters) and the commands that train it again."""
+    the shared options and the trial's parameters) and the commands that train it again, both with
+    the data options the sweep ran with (:func:`data_options`)."""
     import optuna
 
     complete = [
@@ -492,8 +508,8 @@ def ranked_configurations(study, spec, fixed: dict, trials, folder: Path) -> lis
                 "run_name": t.user_attrs.get("run_name", ""),
                 "test_accuracy": t.user_attrs.get("test_accuracy"),
                 "config": config,
-                "command": best_command(config, varying),
-                "from_sweep_command": f"python train.py --from_sweep {shlex.quote(str(folder))} --rank {rank}",
+                "command": best_command(config, varying, fixed),
+                "from_sweep_command": from_sweep_command(folder, rank, fixed),
             }
         )
     return ranked

@@ -14,12 +14,17 @@ Conventions:
 
 * **Which runs a section shows.** Every panel grid's run set is filtered to one
   :class:`Selection`: the runs of a W&B sweep (``wandb agent`` gives its runs the sweep's id) or
-  of a run group (``sweep.py`` groups an offline sweep's trials under the sweep's name, as W&B
-  group ``spec.name``). Q1, Q4–Q7 show question 4's sweep (``sweep.yaml``), Q3 the optimizers'
-  comparison (``sweeps/optimizers.yaml``), Q8 ``sweeps/ce_vs_mse.yaml`` and Q10
-  ``sweeps/mnist_top3.yaml``; without a sweep id a section shows the group named after its sweep
-  file. Q1 and Q7 show one run when ``--best_run`` names it (its id or its name), else the sweep's
-  runs, best first.
+  of a run group (``sweep.py`` puts an offline sweep's trials in the W&B group named after its
+  Optuna study: the sweep's name, ``--study``, or ``<name>_from_<folder>`` with ``--from_sweep``).
+  Q1, Q4–Q7 show question 4's sweep (``sweep.yaml``), Q3 the optimizers' comparison
+  (``sweeps/optimizers.yaml``), Q8 ``sweeps/ce_vs_mse.yaml`` and Q10 ``sweeps/mnist_top3.yaml``.
+  Without a sweep id or a group, Q1, Q3 and Q4–Q7 show the group named after their sweep file's
+  sweep (``fashion_mnist_q4``, ``optimizers``), and Q8 and Q10, which start from question 4's
+  sweep, the group ``<their sweep's name>_from_<G>`` when Q4's runs are the group ``G``
+  (``ce_vs_mse_from_fashion_mnist_q4``: the study ``sweep.py sweeps/ce_vs_mse.yaml --from_sweep
+  OUTPUT_DIR/G`` makes, :func:`from_search`), or their sweep's name (this project's presets) when
+  Q4's runs are a W&B sweep. Q1 and Q7 show one run when ``--best_run`` names it (its id or its
+  name), else the sweep's runs, best first.
 * **Which keys the panels read.** Only keys a run of ``train.py`` logs (the test
   ``tests/test_wandb_report.py`` checks them against a real run): the per-epoch metrics
   (``train_loss``, ``val_accuracy``, ``val_loss``, x-axis ``epoch``), the summary
@@ -335,7 +340,7 @@ def q8_losses(sources: Sources) -> Section:
         shows=[
             "The three best configurations (this project's presets, or with --from_sweep your sweep's ranks "
             "1 to 3), each trained with both losses: ",
-            code(f"python sweep.py {CE_VS_MSE_FILE.relative_to(ROOT)}"),
+            code(producing_command(sources.ce_vs_mse, CE_VS_MSE_FILE)),
             f" ({sources.ce_vs_mse.describe()}). Each loss is drawn on its own scale: their values do not compare.",
         ],
         yours="the comparison in your words; the panels are the evidence",
@@ -349,6 +354,16 @@ def q8_losses(sources: Sources) -> Section:
             wr.BarPlot(title="Test accuracy", metrics=[TEST_ACCURACY], layout=layout()),
         ],
     )
+
+
+def producing_command(runs: Selection, sweep_file: Path) -> str:
+    """The ``sweep.py`` command that makes the group ``runs`` shows: with ``--from_sweep
+    outputs/sweeps/G`` for the group ``<name>_from_<G>`` (:func:`from_search`)."""
+    command = f"python sweep.py {sweep_file.relative_to(ROOT)}"
+    prefix = f"{sweep_name(sweep_file)}_from_"
+    if runs.group and runs.group.startswith(prefix) and runs.group != prefix:
+        command += f" --from_sweep outputs/sweeps/{runs.group.removeprefix(prefix)}"
+    return command
 
 
 def q9_code(sources: Sources) -> Section:
@@ -372,7 +387,7 @@ def q10_mnist(sources: Sources) -> Section:
         shows=[
             "The Fashion-MNIST top three (the presets, or with --from_sweep your sweep's ranks 1 to 3), "
             "unchanged, on MNIST: ",
-            code(f"python sweep.py {MNIST_FILE.relative_to(ROOT)}"),
+            code(producing_command(sources.mnist, MNIST_FILE)),
             f" ({sources.mnist.describe()}).",
         ],
         yours="why these three configurations, and what carried over from Fashion-MNIST",
@@ -427,7 +442,8 @@ def specification(report: wr.Report) -> dict:
 
 
 def sweep_name(path: Path) -> str:
-    """The sweep's name (its file's ``name``, else its stem): the W&B group of its offline trials."""
+    """The sweep's name (its file's ``name``, else its stem): the study, and so the W&B group of the
+    trials, of ``sweep.py PATH`` without ``--study`` or ``--from_sweep``."""
     from sweeping import spec as specs
 
     return specs.load(path)[0].name
@@ -441,14 +457,24 @@ def swept(path: Path) -> tuple[list[str], str]:
     return spec.varying, spec.metric
 
 
-def selection(options: dict, key: str, sweep_file: Path) -> Selection:
+def selection(options: dict, key: str, default_group: str) -> Selection:
     """The runs the options ``<key>_sweep`` and ``<key>_group`` name (one of them at most); with
-    neither, the run group named after ``sweep_file``'s sweep, as sweep.py groups its trials."""
+    neither, the run group ``default_group``."""
     sweep, group = options[f"{key}_sweep"], options[f"{key}_group"]
     if sweep and group:
         flag = "--sweep" if key == "sweep" else f"--{key}_sweep"
         raise click.UsageError(f"give {flag} or --{key}_group, not both")
-    return Selection(sweep=sweep) if sweep else Selection(group=group or sweep_name(sweep_file))
+    return Selection(sweep=sweep) if sweep else Selection(group=group or default_group)
+
+
+def from_search(search: Selection, sweep_file: Path) -> str:
+    """The default group of a sweep that starts from question 4's (Q8's ``ce_vs_mse``, Q10's
+    ``mnist_top3``): when Q4's runs are the group ``G``, ``<its name>_from_<G>``, the study (and
+    group) ``sweep.py SWEEP_FILE --from_sweep OUTPUT_DIR/G`` makes, as docs/wandb-report.md runs it;
+    when they are a W&B sweep (no offline folder to start from), its name alone, the study of this
+    project's presets."""
+    name = sweep_name(sweep_file)
+    return f"{name}_from_{search.group}" if search.group else name
 
 
 # ---------------------------------------------------------------- online
@@ -556,9 +582,23 @@ save it to W&B and print its URL.
 Needs a W&B account and the runs in the project (run the sweeps under `wandb agent`, or upload
 sweep.py's offline runs with `wandb sync`). --dry_run writes the report's specification (JSON)
 without any network or account. Q4-Q7 show the sweep of sweep.yaml: give its W&B sweep id with
---sweep; without it, the run group sweep.py gives its trials (the sweep's name). The same holds for
-the optimizers (Q3), the losses (Q8) and MNIST (Q10). See docs/wandb-report.md.
+--sweep, or the run group of sweep.py's run of it with --sweep_group (sweep.py's W&B group is its
+study's name); default: the group named after the sweep (fashion_mnist_q4, sweep.yaml's name:). Q3
+likewise (default: the group optimizers). Q8 and Q10 start from Q4's sweep: by default they show the group
+ce_vs_mse_from_G and mnist_top3_from_G when Q4's runs are the group G, the studies of `python
+sweep.py sweeps/ce_vs_mse.yaml --from_sweep outputs/sweeps/G` (and mnist_top3.yaml), or the groups
+ce_vs_mse and mnist_top3 (this project's presets) when Q4's runs are a W&B sweep (--sweep).
+--ce_vs_mse_group and --mnist_group override them. See docs/wandb-report.md.
 """
+
+
+def from_search_help(sweep_file: Path) -> str:
+    """What ``--help`` says of :func:`from_search`'s default for ``sweep_file``."""
+    name, where = sweep_name(sweep_file), sweep_file.relative_to(ROOT)
+    return (
+        f"{name}_from_<G> when Q4's runs are the group G (the study of `sweep.py {where} --from_sweep "
+        f"OUTPUT_DIR/G`), {name} (this project's presets) when they are a W&B sweep (--sweep)"
+    )
 
 
 def _name(ctx, param, value):
@@ -572,9 +612,10 @@ def dashed(name: str) -> list[str]:
     return [f"--{name}", *([f"--{name.replace('_', '-')}"] if "_" in name else [])]
 
 
-def runs_options(key: str, questions: str, sweep_file: Path):
+def runs_options(key: str, questions: str, sweep_file: Path, default: str = "its name"):
     """``--<key>_sweep ID`` (``--sweep`` for question 4's) and ``--<key>_group NAME``: the runs of
-    ``sweep_file``, as :func:`selection` reads them."""
+    ``sweep_file``, as :func:`selection` reads them; ``default`` says which group it shows without
+    either."""
     sweep_flag = "sweep" if key == "sweep" else f"{key}_sweep"
     where = sweep_file.relative_to(ROOT)
 
@@ -584,7 +625,8 @@ def runs_options(key: str, questions: str, sweep_file: Path):
             f"{key}_group",
             default=None,
             metavar="NAME",
-            help=f"{questions}: the W&B run group of sweep.py's offline run of {where}; default: its name.",
+            help=f"{questions}: the W&B run group (the study's name) of sweep.py's offline run of {where}; "
+            f"default: {default}.",
         )(function)
         return click.option(
             *dashed(sweep_flag),
@@ -620,10 +662,10 @@ def runs_options(key: str, questions: str, sweep_file: Path):
 @click.option(
     "--title", default=TITLE, metavar="TEXT", show_default=True, help="The report's title (at most 128 characters)."
 )
-@runs_options("sweep", "Q4-Q7", SEARCH_FILE)
+@runs_options("sweep", "Q4-Q7", SEARCH_FILE, "the name of --sweep_file's sweep (sweep.yaml: fashion_mnist_q4)")
 @runs_options("optimizers", "Q3", OPTIMIZERS_FILE)
-@runs_options("ce_vs_mse", "Q8", CE_VS_MSE_FILE)
-@runs_options("mnist", "Q10", MNIST_FILE)
+@runs_options("ce_vs_mse", "Q8", CE_VS_MSE_FILE, from_search_help(CE_VS_MSE_FILE))
+@runs_options("mnist", "Q10", MNIST_FILE, from_search_help(MNIST_FILE))
 @click.option(
     "--best_run",
     "--best-run",
@@ -663,15 +705,15 @@ def command(entity, project, title, dry_run, sweep_file, github, best_run, **run
         raise click.BadParameter("must be 1 to 128 characters", param_hint="'--title'")
     try:
         parameters, metric = swept(Path(sweep_file))
-        search = selection(runs, "sweep", Path(sweep_file))
+        search = selection(runs, "sweep", sweep_name(Path(sweep_file)))
         sources = Sources(
             parameters=parameters,
             metric=metric,
             search=search,
             best=Selection(run=best_run) if best_run else search,
-            optimizers=selection(runs, "optimizers", OPTIMIZERS_FILE),
-            ce_vs_mse=selection(runs, "ce_vs_mse", CE_VS_MSE_FILE),
-            mnist=selection(runs, "mnist", MNIST_FILE),
+            optimizers=selection(runs, "optimizers", sweep_name(OPTIMIZERS_FILE)),
+            ce_vs_mse=selection(runs, "ce_vs_mse", from_search(search, CE_VS_MSE_FILE)),
+            mnist=selection(runs, "mnist", from_search(search, MNIST_FILE)),
             github=github,
         )
     except SpecError as error:

@@ -360,7 +360,7 @@ def test_the_signal_handlers_and_the_unraisable_hook_can_be_put_back():
 def test_a_misspelt_data_set_is_one_line_naming_the_closest(given, meant, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no folder of that name here
     line = one_line_error(CliRunner().invoke(train.cli, ["-d", given, "--wandb_mode", "disabled"]))
-    assert line.endswith(f"Did you mean {meant}?"), line
+    assert line.endswith(f"Did you mean '{meant}'?"), line
 
 
 def test_a_folder_of_idx_files_given_as_the_data_set_says_how_to_name_it(tmp_path, monkeypatch):
@@ -369,5 +369,5 @@ def test_a_folder_of_idx_files_given_as_the_data_set_says_how_to_name_it(tmp_pat
     folder = make_idx_folder(tmp_path / "fashion-mnist")
     monkeypatch.chdir(tmp_path)
     line = one_line_error(CliRunner().invoke(train.cli, ["-d", "fashion-mnist", "--wandb_mode", "disabled", "-e", "1"]))
-    assert "Did you mean fashion_mnist?" not in line  # a folder of that name exists: it is taken as one
+    assert "Did you mean" not in line  # a folder of that name exists: it is taken as one
     assert f"it holds IDX files: give -d fashion_mnist or -d mnist with --data_dir {folder.name}" in line, line

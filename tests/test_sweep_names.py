@@ -54,7 +54,7 @@ def test_a_sweep_file_named_sweep_yaml_gives_its_trials_one_sweep_tag(tmp_path, 
         spec, fixed, objective.DataCache(), lambda line: None, tmp_path, objective.Interrupt()
     )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="maximize", study_name="sweep")  # the W&B group is the study's name
     study.optimize(run_trial, n_trials=1)
     assert study.trials[0].value == 0.5
     assert seen["tags"] == ["sweep"] and seen["group"] == "sweep"

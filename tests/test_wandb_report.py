@@ -147,30 +147,103 @@ def test_one_section_per_question_in_order_each_with_a_place_for_the_students_te
     assert with_panels == {"Q1.", "Q3.", "Q4.", "Q5.", "Q6.", "Q7.", "Q8.", "Q10."}  # Q2, Q9: the code
 
 
-def test_each_grid_shows_the_runs_of_its_sweep(tmp_path):
-    found = {title.split()[0]: grids(blocks) for title, blocks in sections(dry_run(tmp_path)).items()}
-    group = {  # sweep.py groups an offline sweep's trials under the sweep's name
-        name: specs.load(ROOT / path)[0].name
-        for name, path in [
-            ("search", "sweep.yaml"),
-            ("optimizers", "sweeps/optimizers.yaml"),
-            ("ce", "sweeps/ce_vs_mse.yaml"),
-            ("mnist", "sweeps/mnist_top3.yaml"),
-        ]
+QUESTIONS_OF = {  # the sweep file whose runs each panel grid shows
+    "sweep.yaml": ("Q1.", "Q4.", "Q5.", "Q6.", "Q7."),
+    "sweeps/optimizers.yaml": ("Q3.",),
+    "sweeps/ce_vs_mse.yaml": ("Q8.",),
+    "sweeps/mnist_top3.yaml": ("Q10.",),
+}
+
+
+def documented_groups() -> dict[str, str]:
+    """``{sweep file: W&B group}`` of the ``python sweep.py FILE ...`` commands docs/wandb-report.md tells
+    the user to run: the study each makes (``--study``, else sweep.py's default), which sweep.py makes
+    its trials' group."""
+    import shlex
+
+    from sweeping.definition import default_study_name
+
+    groups = {}
+    for line in (ROOT / "docs" / "wandb-report.md").read_text().splitlines():
+        words = shlex.split(line) if line.startswith("python sweep.py ") else []
+        if len(words) < 3 or words[2] not in QUESTIONS_OF:
+            continue
+        given = {words[k]: words[k + 1] for k in range(3, len(words) - 1) if words[k].startswith("--")}
+        name = specs.load(ROOT / words[2])[0].name
+        groups.setdefault(words[2], given.get("--study") or default_study_name(name, given.get("--from_sweep")))
+    return groups
+
+
+def groups_shown(tmp_path, *args) -> dict[str, str]:
+    """``{question: the run group its grid shows}`` of the report ``args`` make."""
+    found = {title.split()[0]: grids(blocks) for title, blocks in sections(dry_run(tmp_path, *args)).items()}
+    shown = {}
+    for question, question_grids in found.items():
+        for grid in question_grids:
+            ((section, key, value),) = filters(grid)
+            assert (section, key) == ("run", "group"), (question, filters(grid))
+            shown[question] = value
+    return shown
+
+
+def test_by_default_each_grid_shows_the_runs_of_the_documented_commands(tmp_path):
+    """docs/wandb-report.md runs Q8's and Q10's sweeps with --from_sweep outputs/sweeps/fashion_mnist_q4:
+    their study, so their group, is ce_vs_mse_from_fashion_mnist_q4; the report finds them there."""
+    groups = documented_groups()
+    assert set(groups) == set(QUESTIONS_OF), groups
+    assert groups["sweeps/ce_vs_mse.yaml"] == "ce_vs_mse_from_fashion_mnist_q4"
+    expected = {question: groups[path] for path, questions in QUESTIONS_OF.items() for question in questions}
+    assert groups_shown(tmp_path) == expected
+
+
+def test_q8_and_q10_follow_the_group_of_q4(tmp_path):
+    shown = groups_shown(tmp_path, "--sweep_group", "quick_try")
+    assert {q: shown[q] for q in ("Q3.", "Q4.", "Q8.", "Q10.")} == {
+        "Q3.": "optimizers",
+        "Q4.": "quick_try",
+        "Q8.": "ce_vs_mse_from_quick_try",
+        "Q10.": "mnist_top3_from_quick_try",
     }
-    expected = {
-        "Q1.": group["search"],
-        "Q3.": group["optimizers"],
-        "Q4.": group["search"],
-        "Q5.": group["search"],
-        "Q6.": group["search"],
-        "Q7.": group["search"],
-        "Q8.": group["ce"],
-        "Q10.": group["mnist"],
-    }
-    for question, name in expected.items():
-        (grid,) = found[question]
-        assert filters(grid) == [("run", "group", name)], question
+    other = tmp_path / "small.yaml"  # another question-4 sweep file: its name is Q4's group
+    other.write_text(
+        "program: train.py\nmethod: random\nmetric: {name: val_accuracy, goal: maximize}\n"
+        "name: small_q4\nparameters:\n  learning_rate: {values: [0.01, 0.001]}\n"
+    )
+    (tmp_path / "other").mkdir()
+    shown = groups_shown(tmp_path / "other", "--sweep_file", str(other))
+    assert (shown["Q4."], shown["Q8."], shown["Q10."]) == (
+        "small_q4",
+        "ce_vs_mse_from_small_q4",
+        "mnist_top3_from_small_q4",
+    )
+
+
+def test_with_a_wandb_sweep_for_q4_q8_and_q10_default_to_their_sweeps_names(tmp_path):
+    found = {title.split()[0]: grids(blocks) for title, blocks in sections(dry_run(tmp_path, "--sweep", "abc")).items()}
+    assert filters(found["Q8."][0]) == [("run", "group", "ce_vs_mse")]
+    assert filters(found["Q10."][0]) == [("run", "group", "mnist_top3")]
+
+
+def test_the_group_options_override_the_defaults(tmp_path):
+    shown = groups_shown(tmp_path, "--sweep_group", "q4", "--ce_vs_mse_group", "ce_vs_mse", "--mnist_group", "m")
+    assert (shown["Q4."], shown["Q8."], shown["Q10."]) == ("q4", "ce_vs_mse", "m")
+
+
+def test_q8_and_q10_name_the_command_that_made_their_runs(tmp_path):
+    found = {title.split()[0]: blocks for title, blocks in sections(dry_run(tmp_path)).items()}
+    for question, path in (("Q8.", "sweeps/ce_vs_mse.yaml"), ("Q10.", "sweeps/mnist_top3.yaml")):
+        text = " ".join(text_of(block) for block in found[question])
+        assert f"python sweep.py {path} --from_sweep outputs/sweeps/fashion_mnist_q4" in text, text
+    found = {title.split()[0]: blocks for title, blocks in sections(dry_run(tmp_path, "--sweep", "abc")).items()}
+    assert "python sweep.py sweeps/ce_vs_mse.yaml (run group ce_vs_mse)" in " ".join(map(text_of, found["Q8."]))
+
+
+def test_help_says_the_default_groups():
+    result = CliRunner(env=NO_WANDB_ENV).invoke(command, ["--help"], terminal_width=200)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0
+    assert "ce_vs_mse_from_<G> when Q4's runs are the group G" in text
+    assert "mnist_top3_from_<G> when Q4's runs are the group G" in text
 
 
 def test_sweep_id_best_run_and_github_options(tmp_path):
