@@ -71,11 +71,12 @@ def explicit_options(ctx: click.Context) -> dict:
 
 
 def echo(line: str) -> None:
-    """One line on standard output, the scripts' ``say``: when the reader of a pipe has gone
-    (``train.py | head -3``) the command goes on silently (:func:`tracking.console.write`)."""
+    """One line on standard output, the scripts' ``say``: standard output that cannot be written
+    (``train.py | head -3``, ``> /dev/full``, ``>&-``) does not stop the command
+    (:func:`tracking.console.write`)."""
     from tracking.console import write
 
-    write(sys.stdout, line + "\n")
+    write(None, line + "\n")
 
 
 def fail(message: str, exit_code: int = EXIT_FAULT) -> NoReturn:

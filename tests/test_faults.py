@@ -149,32 +149,63 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     assert sweep.returncode == 2 and "Traceback" not in sweep.stderr and "--output_dir" in sweep.stderr
 
 
+def _closed_pipe():
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line: every write meets EPIPE
+    return write
+
+
+STDOUTS = {  # standard output a user's shell may hand over, and what stderr says of it
+    "closed pipe (| head -1)": (_closed_pipe, ""),
+    "full device (> /dev/full)": (lambda: os.open("/dev/full", os.O_WRONLY), "warning: standard output cannot"),
+    "no stdout (>&-)": (None, ""),
+    "ASCII terminal": (subprocess.PIPE, ""),
+}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("stdout", STDOUTS)
 @pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
-def test_a_closed_pipe_on_standard_output_loses_nothing(script, tmp_path):
-    """``train.py | head -1``: the reader is gone before the first line (its end of the pipe closed
-    before the process starts, so every write meets EPIPE). The run still finishes, exit 0, with its
-    folder complete; evaluate.py still writes its report."""
+def test_standard_output_that_cannot_be_written_loses_nothing(script, stdout, tmp_path):
+    """Standard output that is gone, full, absent or cannot encode the output's non-ASCII characters
+    (a folder named ``données``, evaluate's ``R²``): the run still finishes, exit 0, its folder complete;
+    evaluate.py still scores, exit 0. Only a failure other than a gone reader says so, once."""
+    opened, said = STDOUTS[stdout]
+    out = tmp_path / "données"
     if script == "evaluate.py":
-        args = ["-d", "digits", "-e", "1", "-nhl", "1", "-sz", "8", "--wandb_mode", "disabled", "--save_model"]
+        args = ["-d", "diabetes", "-l", "mean_squared_error", "-e", "1", "-nhl", "1", "-sz", "8", "--save_model"]
+        args += ["--wandb_mode", "disabled"]
         assert run_cli([*args, "--output_dir", "o"], tmp_path).returncode == 0
         (model,) = (tmp_path / "o").glob("*/model.npz")
-    read, write = os.pipe()
-    os.close(read)
-    command = [str(ROOT / script), str(model), "--json"] if script == "evaluate.py" else [str(ROOT / script)]
-    if script == "train.py":
-        command += ["-d", "digits", "-e", "2", "-nhl", "1", "-sz", "8", "--wandb_mode", "disabled", "--output_dir", "p"]
+        command = [str(ROOT / script), str(model), "--output_dir", str(out)]
+    else:
+        command = [str(ROOT / script), "-d", "digits", "-e", "2", "-nhl", "1", "-sz", "8", "--wandb_mode", "disabled"]
+        command += ["--output_dir", str(out)]
+    handle = opened() if callable(opened) else opened
+    environment = {**os.environ, "PYTHONIOENCODING": "ascii"} if stdout == "ASCII terminal" else None
+    kept = {"pass_fds": ()} if handle is not None else {"preexec_fn": lambda: os.close(1)}
     try:
         done = subprocess.run(
-            [sys.executable, *command], cwd=tmp_path, stdout=write, stderr=subprocess.PIPE, text=True, timeout=300
+            [sys.executable, *command],
+            cwd=tmp_path,
+            stdout=handle if handle is not None else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            env=environment,
+            **kept,
         )
     finally:
-        os.close(write)
-    assert done.returncode == 0 and done.stderr == "", done.stderr
+        if isinstance(handle, int) and handle > 2:
+            os.close(handle)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(said) and len(done.stderr.splitlines()) == (1 if said else 0), done.stderr
     if script == "train.py":
-        (folder,) = (tmp_path / "p").iterdir()
+        (folder,) = out.iterdir()
         assert json.loads((folder / "summary.json").read_text())["status"] == "finished"
         assert len((folder / "history.csv").read_text().splitlines()) == 3
+    if stdout == "ASCII terminal":  # every line written, the non-ASCII ones included
+        assert ("R²" if script == "evaluate.py" else "données") in done.stdout, done.stdout
 
 
 def test_missing_data_folder_says_so(tmp_path):

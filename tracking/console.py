@@ -3,9 +3,13 @@ its reader (``train.py | head -3``)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 import time
+
+import click
 
 import nn
 
@@ -26,21 +30,37 @@ def format_metrics(metrics: dict, epochs: int) -> str:
 
 
 def write(stream, text: str) -> None:
-    """``stream.write(text)``, flushed. When ``stream`` is standard output and the reader of its pipe has
-    gone (``train.py | head -3``: ``BrokenPipeError``), standard output is pointed at the null device and
-    the command goes on: the terminal is one reporter of several, and the run folder and W&B still get
-    everything. Python ignores SIGPIPE, so the closed pipe arrives here as that error."""
+    """``text`` on ``stream`` (``None``: standard output, looked up now), flushed, through ``click.echo``
+    (which copes with a terminal that cannot encode ``R²``; ``color=True``: the bar's escapes are only
+    ever written to a terminal). Standard output that cannot be written does not stop the command: the
+    terminal is one reporter of several, and the run folder and W&B still get everything. When the
+    reader of its pipe has gone (``train.py | head -3``; Python ignores SIGPIPE, so it arrives as
+    ``BrokenPipeError``) the rest goes to the null device silently; any other failure (``> /dev/full``)
+    says so once on standard error first. No standard output at all (``>&-``) writes nothing."""
     try:
-        stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        if stream is not sys.stdout:
+        click.echo(text, file=stream, nl=False, color=True)  # file=None: click's own wrapper of stdout
+    except OSError as error:
+        if stream is not None and stream is not sys.stdout:
             raise
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, sys.stdout.fileno())  # what is still buffered drains there too
-        finally:
-            os.close(null)
+        _silence_stdout(error)
+
+
+def _silence_stdout(error: OSError) -> None:
+    if error.errno != errno.EPIPE:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            print(
+                f"warning: standard output cannot be written ({error.strerror or error}); the run goes on, "
+                "and its folder keeps what it prints",
+                file=sys.stderr,
+                flush=True,
+            )
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.stdout.fileno())  # what is still buffered drains there too, as any later line
+    except (OSError, ValueError, AttributeError):  # no descriptor behind it: a new standard output instead
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - standard output, open for the process's life
+    finally:
+        os.close(null)
 
 
 class ConsoleProgress(nn.Callback):
@@ -52,8 +72,9 @@ class ConsoleProgress(nn.Callback):
     def __init__(
         self, stream=None, bar: bool | None = None, delay: float = 2.0, interval: float = 0.2, clock=time.monotonic
     ):
-        self.stream = stream or sys.stdout
-        self.bar = self.stream.isatty() if bar is None else bar
+        self.stream = stream  # None: standard output, whatever it is when a line is written
+        shown = sys.stdout if stream is None else stream
+        self.bar = bool(shown is not None and shown.isatty()) if bar is None else bar
         self.delay, self.interval, self.clock = delay, interval, clock
         self.epochs = 0
         self._drawn = False
