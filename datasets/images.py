@@ -99,17 +99,16 @@ def list_folder(path: str) -> Listing:
             f"{path}: holds {', '.join(splits_named)}/, the name of a split, not of a class; a folder of splits "
             "needs train/ and test/ (each holding one folder per class); give a validation set with --val_data"
         )
+    if any(train_root.glob("train-images-idx3-ubyte*")) or any(train_root.glob("*/train-images-idx3-ubyte*")):
+        raise DataFileError(
+            f"{train_root}: holds the IDX files of MNIST or Fashion-MNIST, not image folders: "
+            f"give -d fashion_mnist or -d mnist with --data_dir {train_root}"
+        )
     if len(class_names) < 2:
         what = f"one class folder ({class_names[0]})" if class_names else "no class folders"
-        idx = any(train_root.glob("train-images-idx3-ubyte*"))
         raise DataFileError(
-            f"{train_root}: holds {what}; "
-            + (
-                f"it holds IDX files: give -d fashion_mnist or -d mnist with --data_dir {train_root}"
-                if idx
-                else "an image folder holds one sub-folder of .png/.jpg images per class, "
-                "and classification needs at least two"
-            )
+            f"{train_root}: holds {what}; an image folder holds one sub-folder of .png/.jpg images per class, "
+            "and classification needs at least two"
         )
     skipped = [p for p in sorted(train_root.iterdir()) if not p.name.startswith(".") and not p.is_dir()]
     train = _labelled(train_root, class_names, class_names, skipped)

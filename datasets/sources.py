@@ -11,6 +11,9 @@ CIFAR-10's binary version: :mod:`datasets.cifar10`):
 3. Debian's ``/usr/share/datasets/<name>`` (``apt-get install dataset-fashion-mnist``);
 4. ``keras.datasets.<name>.load_data()``, which downloads. Only this step
    imports Keras (and TensorFlow, if Keras uses it), which is slow.
+
+A copy whose labels are the other set's (:data:`KNOWN_LABELS`) is refused at once in the folder
+``--data_dir`` names, and passed over everywhere else.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import hashlib
 import os
 import struct
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,16 +65,19 @@ def label_file_md5(labels: np.ndarray) -> str:
     return hashlib.md5(header + np.ascontiguousarray(labels, dtype=np.uint8).tobytes()).hexdigest()
 
 
-def check_identity(raw: RawData, name: str) -> None:
-    """:class:`DataError` if ``raw``'s labels are another known data set's (``-d mnist --data_dir`` on a
-    Fashion-MNIST folder would otherwise train on Fashion-MNIST under MNIST's name)."""
+def identity_problem(raw: RawData, name: str) -> str | None:
+    """Why ``raw`` is not ``name`` when its labels are another known set's, else ``None``: ``-d mnist
+    --data_dir`` on a Fashion-MNIST folder must not train on Fashion-MNIST under MNIST's name."""
     for labels in (raw.y_train, raw.y_test):
         other, split = KNOWN_LABELS.get(label_file_md5(labels), (name, ""))
         if other != name:
-            raise DataError(
+            if raw.source.endswith(".npz"):  # Keras' archive for this set holds the other one: only a new copy helps
+                return f"{raw.source}: holds {other}'s {split} labels, not {name}'s; delete it to download it again"
+            return (
                 f"{raw.source}: holds {other}'s {split} labels, not {name}'s; give -d {other}, or point "
                 f"--data_dir at {name}'s files (a folder holding a '{name.replace('_', '-')}' sub-folder works too)"
             )
+    return None
 
 
 def _idx_folder(folder: Path) -> Path | None:
@@ -133,24 +139,29 @@ def candidate_roots(data_dir: DataDir = None) -> list[tuple[Path, bool]]:
     return roots
 
 
-def candidate_folders(folder_names: Iterable[str], data_dir: DataDir = None) -> list[Path]:
-    """Each root of :func:`candidate_roots`, then its sub-folders ``folder_names``."""
-    folders = []
-    for root, _ in candidate_roots(data_dir):
-        folders.append(root)
-        folders.extend(root / sub for sub in folder_names)
-    return folders
-
-
 def find_local(
-    folder_names: Iterable[str], n_classes: int, data_dir: DataDir = None, keras_npz: str | None = None
-) -> RawData | None:
-    for folder in candidate_folders(folder_names, data_dir):
-        if _idx_folder(folder):
-            return _read_idx_folder(folder, n_classes)
-        if keras_npz and (folder / keras_npz).is_file():
-            return _read_npz(folder / keras_npz, n_classes)
-    return None
+    name: str, folder_names: Sequence[str], n_classes: int, data_dir: DataDir = None, keras_npz: str | None = None
+) -> tuple[RawData | None, str | None]:
+    """The first local copy of ``name``, in each root of :func:`candidate_roots` and then its
+    sub-folders ``folder_names``; with the reason a copy of the other set was passed over, if one was.
+    That copy is refused at once in the folder ``--data_dir`` names (the user's choice for this run), and
+    passed over elsewhere (``FFNN_DATA_DIR`` or the Keras cache may hold the other set)."""
+    passed_over = None
+    for root, chosen in candidate_roots(data_dir):
+        for folder in (root, *(root / sub for sub in folder_names)):
+            if _idx_folder(folder):
+                raw = _read_idx_folder(folder, n_classes)
+            elif keras_npz and (folder / keras_npz).is_file():
+                raw = _read_npz(folder / keras_npz, n_classes)
+            else:
+                continue
+            problem = identity_problem(raw, name)
+            if problem is None:
+                return raw, passed_over
+            if chosen and data_dir is not None:
+                raise DataError(problem)
+            passed_over = passed_over or problem
+    return None, passed_over
 
 
 @contextlib.contextmanager
@@ -213,13 +224,14 @@ def idx_or_keras(
 ) -> RawData:
     """The loader of an IDX image set: a local copy (see the module docstring), else a download; its
     labels checked against ``n_classes``."""
-    local = find_local(folder_names, n_classes, data_dir, keras_npz)
+    local, passed_over = find_local(name, folder_names, n_classes, data_dir, keras_npz)
     if local is not None:
-        check_identity(local, name)
         return local
     debian = f" or `apt-get install {debian_package}`" if debian_package else ""
     advice = (
         f"Put the four IDX .gz files (train-images-idx3-ubyte.gz, ...) in a folder and pass "
         f"--data_dir FOLDER (or set {ENV_VAR}; a '{folder_names[0]}' sub-folder works too){debian}."
     )
+    if passed_over:
+        advice += f" Passed over: {passed_over.split(';')[0]}."
     return download(name, advice)

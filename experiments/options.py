@@ -140,6 +140,8 @@ class DatasetName(click.ParamType):
             if not Path(text).is_file():
                 self.fail(f"{text}: no such file.", param, ctx)
             return text
+        if any(mark in text for mark in ("/", "\\")) or text.startswith((".", "~")):  # meant as a path
+            self.fail(f"{text}: no such file or folder.", param, ctx)
         close = did_you_mean(text.lower().replace("-", "_"), self.choices)
         hint = f" D{close[1:]}" if close else ""
         self.fail(

@@ -43,6 +43,8 @@ def npz_problem(error: Exception) -> str:
         return "neither a .npz archive nor a .npy array; pickled data is never loaded"
     if "allow_pickle" in text:
         return "it holds object arrays, which are never loaded (allow_pickle=False)"
+    if "context manager" in text:  # np.load gave one array: a bare .npy file
+        return "a single .npy array, not a .npz archive"
     return f"{type(error).__name__}: {error}"
 
 

@@ -206,3 +206,9 @@ def test_a_file_that_is_no_archive_is_one_line_that_never_advises_unpickling(con
     with pytest.raises(checkpoint.CheckpointError, match="neither a .npz archive nor a .npy array") as caught:
         checkpoint.metadata(tmp_path / "model.npz")
     assert "unsafe" not in str(caught.value)
+
+
+def test_a_bare_npy_array_given_as_a_model_is_one_line_saying_so(tmp_path):
+    np.save(tmp_path / "weights.npy", np.zeros((3, 3)))
+    line = one_line(evaluate([tmp_path / "weights.npy"], tmp_path), "not a readable model file")
+    assert "a single .npy array, not a .npz archive" in line and "context manager" not in line, line

@@ -99,11 +99,40 @@ def test_another_known_data_sets_labels_are_refused_naming_both(archive, tmp_pat
     if archive:
         np.savez(tmp_path / "mnist.npz", x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test)
     where = tmp_path if archive else folder
-    with pytest.raises(
-        datasets.DataError, match="holds fashion_mnist's training labels, not mnist's; give -d fashion_mnist"
-    ):
+    advice = "delete it to download it again" if archive else "give -d fashion_mnist"
+    with pytest.raises(datasets.DataError, match=f"holds fashion_mnist's training labels, not mnist's; {advice}"):
         datasets.load("mnist", where, val_fraction=0.0)
     assert len(datasets.load("fashion_mnist", folder, val_fraction=0.0).x_train) == len(raw.x_train)
+
+
+def test_a_copy_of_the_other_set_outside_data_dir_is_passed_over(tmp_path, monkeypatch):
+    """FFNN_DATA_DIR holds Fashion-MNIST (a standing setting), the Keras cache holds MNIST: -d mnist
+    finds MNIST there; with neither, the failed download's line says what was passed over."""
+    fashion = make_idx_folder(tmp_path / "fashion-mnist")
+    raw = datasets.DATASETS["fashion_mnist"].load_raw(fashion)
+    monkeypatch.setitem(sources.KNOWN_LABELS, sources.label_file_md5(raw.y_train), ("fashion_mnist", "training"))
+    (tmp_path / "keras" / "datasets").mkdir(parents=True)
+    np.savez(
+        tmp_path / "keras" / "datasets" / "mnist.npz",
+        x_train=raw.x_train[:20],
+        y_train=np.arange(20) % 10,
+        x_test=raw.x_test[:10],
+        y_test=np.arange(10),
+    )
+    monkeypatch.setenv(sources.ENV_VAR, str(fashion))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    data = datasets.load("mnist", None, val_fraction=0.0)
+    assert data.source.endswith("mnist.npz") and len(data.x_train) == 20
+
+    def offline(name, advice):
+        raise datasets.DataUnavailable(advice)
+
+    (tmp_path / "keras" / "datasets" / "mnist.npz").unlink()
+    monkeypatch.setattr(sources, "download", offline)
+    with pytest.raises(
+        datasets.DataUnavailable, match=f"Passed over: {fashion}: holds fashion_mnist's training labels"
+    ):
+        datasets.load("mnist", None, val_fraction=0.0)
 
 
 @requires_real_data

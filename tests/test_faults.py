@@ -401,4 +401,14 @@ def test_a_folder_of_idx_files_given_as_the_data_set_says_how_to_name_it(tmp_pat
     monkeypatch.chdir(tmp_path)
     line = one_line_error(CliRunner().invoke(train.cli, ["-d", "fashion-mnist", "--wandb_mode", "disabled", "-e", "1"]))
     assert "Did you mean" not in line  # a folder of that name exists: it is taken as one
-    assert f"it holds IDX files: give -d fashion_mnist or -d mnist with --data_dir {folder.name}" in line, line
+    assert f"{folder.name}: holds the IDX files of MNIST or Fashion-MNIST, not image folders" in line, line
+    assert f"give -d fashion_mnist or -d mnist with --data_dir {folder.name}" in line, line
+    parent = one_line_error(CliRunner().invoke(train.cli, ["-d", ".", "--wandb_mode", "disabled", "-e", "1"]))
+    assert "holds the IDX files of MNIST or Fashion-MNIST" in parent  # a folder of such folders too
+
+
+@pytest.mark.parametrize("path", ["./data/mnist", "data/fashion_mnist", "~/nowhere_at_all"])
+def test_a_data_set_path_that_does_not_exist_says_so_without_guessing_a_name(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = one_line_error(CliRunner().invoke(train.cli, ["-d", path, "--wandb_mode", "disabled"]))
+    assert line.endswith("no such file or folder.") and "Did you mean" not in line, line
