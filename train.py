@@ -33,7 +33,7 @@ from experiments.cli import OneLineErrors, add_options, echo, explicit_options, 
     type=click.Path(file_okay=False),
     default=None,
     help="Continue the run in this run folder from its last checkpoint, with its own configuration "
-    "(only --epochs and --wandb_mode may be given beside it).",
+    "(only --epochs, --wandb_mode and --data_dir may be given beside it).",
 )
 @click.option(
     "--summary",

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from tracking import Reporter
 
 CHECKPOINT = "checkpoint.npz"
-RESUMABLE = ("epochs", "wandb_mode")  # what --resume may change; the rest is the run's own configuration
+RESUMABLE = ("epochs", "wandb_mode", "data_dir")  # what --resume may change; the rest is the run's own configuration
 NOT_FINGERPRINTED = (*RESUMABLE, *NOT_IN_MODEL_FILES, "preset")  # and the paths, the account, a preset's name
 CONFIG_HASH, CONFIG_KEYS = "config_sha256", "config_keys"  # in the checkpoint's metadata
 
@@ -476,10 +476,12 @@ def fail(run: RunContext) -> None:
 
 def resume_config(folder: Path, changes: dict) -> RunConfig:
     """The configuration of the run in ``folder``, with the ``changes`` ``--resume`` allows."""
-    if not (folder / CHECKPOINT).is_file() or not (folder / "config.json").is_file():
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"--resume {folder}: not a run folder (no config.json there)")
+    if not (folder / CHECKPOINT).is_file():
         raise ConfigError(
-            f"--resume {folder}: no {CHECKPOINT} and config.json there (a run folder keeps them "
-            "from its first completed epoch on)"
+            f"--resume {folder}: no {CHECKPOINT} there: the run stopped before its first epoch ended, "
+            "so there is nothing to continue; start it again"
         )
     other = sorted(set(changes) - set(RESUMABLE))
     if other:
@@ -493,6 +495,12 @@ def resume_config(folder: Path, changes: dict) -> RunConfig:
         raise ConfigError(f"--resume {folder}: config.json cannot be read ({error})") from None
     if not isinstance(saved, dict):
         raise ConfigError(f"--resume {folder}: config.json does not hold a configuration")
+    recorded = saved.get("data_dir")
+    if "data_dir" not in changes and isinstance(recorded, str) and not Path(recorded).expanduser().is_dir():
+        raise ConfigError(
+            f"--resume {folder}: the run's data folder {recorded} is not there from here (a relative path is "
+            "read from where the run started); give --data_dir"
+        )
     config = from_saved({**saved, **changes})
     _check_unchanged(folder, config)
     return config

@@ -83,8 +83,24 @@ def test_resume_may_extend_the_epochs_but_not_change_the_run(tmp_path):
     assert [h["epoch"] for h in longer.history] == [1, 2, 3, 4]
     with pytest.raises(ConfigError, match="only --epochs, --wandb_mode.*--learning_rate"):
         resume(first.folder, {"learning_rate": 0.1}, say=say)
-    with pytest.raises(ConfigError, match="no checkpoint.npz"):
+    with pytest.raises(ConfigError, match="not a run folder"):
         resume(tmp_path, {}, say=say)
+    (first.folder / "checkpoint.npz").rename(tmp_path / "kept.npz")
+    with pytest.raises(ConfigError, match="no checkpoint.npz there: the run stopped before its first epoch ended"):
+        resume(first.folder, {}, say=say)
+
+
+def test_a_run_started_with_a_relative_data_dir_resumes_from_elsewhere_given_data_dir(tmp_path, monkeypatch):
+    say = lambda line: None
+    (tmp_path / "a" / "data").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "a")
+    config = presets.resolve({**CONFIG, "epochs": 2, "data_dir": "data", "output_dir": str(tmp_path / "o")})
+    first = run(config, say=say, progress=False)
+    monkeypatch.chdir(tmp_path)  # ./data is not here
+    with pytest.raises(ConfigError, match="data folder data is not there from here .* give --data_dir"):
+        resume(first.folder, {"epochs": 3}, say=say)
+    longer = resume(first.folder, {"epochs": 3, "data_dir": str(tmp_path / "a" / "data")}, say=say, progress=False)
+    assert [h["epoch"] for h in longer.history] == [1, 2, 3]
 
 
 def test_sigterm_keeps_the_best_model_and_resume_continues_it(tmp_path):
