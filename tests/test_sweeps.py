@@ -117,9 +117,13 @@ def test_agent_command_line_runs_train_py(tiny_idx, tmp_path):
     assert config["save_model"] is True and next((tmp_path / "out").glob("*/model.npz"))
 
 
-def test_the_optimizer_sweep_lists_exactly_the_registry():
+def test_the_optimizer_sweep_compares_the_courses_rules_and_only_registered_ones():
+    """Question 3's comparison holds the six rules the assignment names, every name a registered one; a
+    new optimizer is one file and joins the comparison only when the file lists it (W&B needs the values
+    written out)."""
     spec, _ = specs.load(ROOT / "sweeps" / "optimizers.yaml")
-    assert spec.parameters["optimizer"].values == optimizers.names(), "sweeps/optimizers.yaml and the registry differ"
+    values = spec.parameters["optimizer"].values
+    assert {"sgd", "momentum", "nag", "rmsprop", "adam", "nadam"} <= set(values) <= set(optimizers.names())
 
 
 @pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.name)
