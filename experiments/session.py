@@ -5,10 +5,12 @@ and the signals it answers. Nothing here knows the plugins, so a plugin that run
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +81,9 @@ def deferred_stops() -> Iterator[None]:
     keeps its scores): the first SIGTERM or Ctrl-C while the block runs is held and handed to its handler
     when the block is over (the stop it raises is marked: :func:`came_after`); a second one hands both to
     their handlers at once, so it stops the block as it would have without this (even when both came
-    during one long call into C: see :class:`Deliveries`).
+    during one long call into C: see :class:`Deliveries`). SIGTERMs that come together count as one:
+    ``timeout`` sends two at once (to the command, then to its process group), and schedulers send one;
+    a person's second Ctrl-C always counts.
 
     Only signals with a Python handler are held (:func:`stop_on_signals`' own, Python's Ctrl-C, a sweep
     worker's), and only in the main thread (the one signals reach); elsewhere the block runs as it would
@@ -108,16 +112,22 @@ class Held:
     """The handler while :func:`deferred_stops`' block runs: it keeps the first stop and, from the second
     on, hands every stop kept to its own handler, in the order they came."""
 
-    def __init__(self, handlers: dict[int, Callable[[int, Any], Any]], delivered: Callable[[], int]):
+    TOGETHER = 0.1  # seconds: SIGTERMs handled closer than this are one (timeout's second may come just after)
+
+    def __init__(self, handlers: dict[int, Callable[[int, Any], Any]], delivered: Callable[[], list[int]]):
         self.handlers, self.delivered = handlers, delivered
         self.stops: list[int] = []
-        self.seen = 0
+        self.last_term = -math.inf
 
     def __call__(self, signum: int, frame: Any) -> None:
-        merged = max(0, self.delivered() - self.seen - 1)  # others that came during the same call into C
-        self.seen += 1 + merged
-        self.stops += [signum] * (1 + merged)
-        if self.seen > 1:
+        now = time.monotonic()
+        for number in self.delivered() or [signum]:  # every stop since the last call (one call into C hides several)
+            if number == signal.SIGTERM:
+                if now - self.last_term < self.TOGETHER:
+                    continue
+                self.last_term = now
+            self.stops.append(number)
+        if len(self.stops) > 1:
             self.release(frame)
 
     def release(self, frame: Any = None) -> None:
@@ -127,16 +137,15 @@ class Held:
 
 
 class Deliveries:
-    """How many SIGTERMs and SIGINTs the process received while in the ``with`` block. Python's C
-    handler only notes that a signal came and runs the Python handler at the next bytecode, once, however
-    many came in between (during one matrix product of the test pass, say); with a wake-up file
+    """The SIGTERMs and SIGINTs the process received while in the ``with`` block. Python's C handler
+    only notes that a signal came and runs the Python handler at the next bytecode, once, however many
+    came in between (during one matrix product of the test pass, say); with a wake-up file
     (:func:`signal.set_wakeup_fd`) it also writes each signal's number there as it comes: those are
-    counted. Where a wake-up file is set already (an asyncio loop's), it stays, and nothing is counted."""
+    read. Where a wake-up file is set already (an asyncio loop's), it stays, and nothing is read."""
 
     STOPS = (signal.SIGTERM, signal.SIGINT)
 
     def __enter__(self) -> Deliveries:
-        self.received = 0
         self.read_end, self.write_end = os.pipe()
         for end in (self.read_end, self.write_end):
             os.set_blocking(end, False)
@@ -145,11 +154,12 @@ class Deliveries:
             signal.set_wakeup_fd(self.previous)
         return self
 
-    def __call__(self) -> int:
-        """The stops received so far."""
-        with contextlib.suppress(BlockingIOError):
-            self.received += sum(byte in self.STOPS for byte in os.read(self.read_end, 4096))
-        return self.received
+    def __call__(self) -> list[int]:
+        """The stops received since the last call, in the order they came."""
+        try:
+            return [byte for byte in os.read(self.read_end, 4096) if byte in self.STOPS]
+        except BlockingIOError:
+            return []
 
     def __exit__(self, *exc_info: object) -> None:
         if self.previous == -1:
