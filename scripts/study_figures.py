@@ -143,7 +143,16 @@ def curves(folder: Path, out: Path, label_keys, title: str, metrics, log, batch_
 def ensemble(reports, out: Path, title: str) -> None:
     """Members against their ensembles, from ``evaluate.py MODELS --json`` outputs (one file per ensemble;
     the JSON is the output's last line)."""
-    found = [json.loads(Path(path).read_text().strip().splitlines()[-1]) for path in reports]
+    found = []
+    for path in reports:
+        lines = Path(path).read_text().strip().splitlines()
+        try:
+            report = json.loads(lines[-1]) if lines else None
+        except ValueError:
+            report = None
+        if not isinstance(report, dict) or "accuracy" not in (report.get("members") or [{}])[0]:
+            raise click.BadParameter(f"{path}: its last line is not an `evaluate.py --json` report of classifiers")
+        found.append(report)
     study_figures.ensemble_bars(found, out, title)
 
 

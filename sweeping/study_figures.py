@@ -317,7 +317,8 @@ def ensemble_bars(reports: Sequence[dict], out: Path, title: str) -> Path:
     reports = sorted(reports, key=lambda report: len(report["members"]))
     members = reports[-1]["members"]
     names = [f"member {k + 1}" for k in range(len(members))] + [f"ensemble of {len(r['members'])}" for r in reports]
-    values = [m["accuracy"] for m in members] + [r["ensemble"]["accuracy"] for r in reports]
+    # a report of one model has no "ensemble": the ensemble of one is that member
+    values = [m["accuracy"] for m in members] + [r.get("ensemble", r["members"][0])["accuracy"] for r in reports]
     colours = ["tab:grey"] * len(members) + ["tab:blue"] * len(reports)
     fig = new_figure(6.4, 0.32 * len(names) + 1.3)
     ax = fig.add_axes((0.22, 0.14, 0.7, 0.74))

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import click
 import numpy as np
 import pytest
 from conftest import ROOT
@@ -635,11 +636,16 @@ def test_study_stopping_points_keep_both_markers_of_one_epoch(tmp_path, study_fi
 def test_study_ensemble_bars(tmp_path, study_figures):
     members = [{"accuracy": a} for a in (0.879, 0.8835, 0.881)]
     paths = []
-    for k in (2, 3):
-        report = {"members": members[:k], "ensemble": {"accuracy": 0.88 + k / 1000}}
+    for k in (1, 2, 3):  # evaluate.py on one model reports no "ensemble": the ensemble of one is the member
+        report = {"members": members[:k], **({"ensemble": {"accuracy": 0.88 + k / 1000}} if k > 1 else {})}
         path = tmp_path / f"e{k}.txt"
         path.write_text("some text output\n" + json.dumps(report) + "\n")
         paths.append(path)
     fig = study_figures("ensemble", *paths, "--out", tmp_path / "e.png", "--title", "Members and ensembles")
-    check_figure(fig, min_texts=8)
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-2:] == ["ensemble of 2", "ensemble of 3"]
+    check_figure(fig, min_texts=9)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[-3:] == ["ensemble of 1", "ensemble of 2", "ensemble of 3"]
+    assert [t.get_text() for t in fig.axes[0].texts][3] == "0.8790"  # the ensemble of one: member 1
+    (tmp_path / "not.txt").write_text("accuracy 0.9\n")
+    with pytest.raises(click.BadParameter, match="not an `evaluate.py --json` report"):
+        study_figures("ensemble", tmp_path / "not.txt", "--out", tmp_path / "n.png")
