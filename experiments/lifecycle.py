@@ -247,8 +247,9 @@ def _header(run: RunContext) -> str:
             f"{model.kernel_size}, pool {model.pool}, dense {dense} ({run.model.n_params:,} parameters)"
         )
     epochs = config.training.epochs
+    hidden = model.arch != "mlp" or model.hidden_sizes()  # a perceptron has no activation to name
     return (
-        f"{run.name}: {shape} {model.activation}, "
+        f"{run.name}: {shape} {model.activation if hidden else '(no hidden layer)'}, "
         f"{config.training.optimizer} lr {config.learning_rate:g}, batch {config.training.batch_size}, "
         f"{epochs} epoch{'s' if epochs != 1 else ''}, {run.loss.name} on {data.name} ({len(data.x_train)} train / "
         f"{n_val} val / {len(data.x_test)} test, from {data.source})"

@@ -89,10 +89,10 @@ def run_name(config: RunConfig, plugins: Iterable[Any] = PLUGINS) -> str:
     model, training, data = config.model, config.training, config.data
     size = model.hidden_size
     size_text = "-".join(map(str, size)) if isinstance(size, tuple) else str(size)
-    name = (
-        f"hl_{model.num_layers}_sz_{size_text}_bs_{training.batch_size}"
-        f"_ac_{model.activation}_o_{training.optimizer}_lr_{config.learning_rate:g}"
-    )
+    network = f"hl_{model.num_layers}_sz_{size_text}_bs_{training.batch_size}_ac_{model.activation}"
+    if not model.hidden_sizes() and model.arch == "mlp":  # a perceptron: no hidden size, no activation
+        network = f"hl_0_bs_{training.batch_size}"
+    name = f"{network}_o_{training.optimizer}_lr_{config.learning_rate:g}"
     if model.arch != "mlp":
         filters = "-".join(map(str, model.conv_filters()))
         name = f"{model.arch}_f_{filters}_k_{model.kernel_size}_p_{model.pool}_" + name

@@ -161,6 +161,7 @@ def test_run_name_says_what_the_run_is():
     # question 7's final model (all of the training split) is not named as the default run it follows
     assert naming.run_name(config.replace(val_fraction=0.0)) == "hl_3_sz_128_bs_64_ac_ReLU_o_nadam_lr_0.001_vf_0"
     assert naming.run_name(config.replace(dtype="float64")).endswith("_dtype_float64")
+    assert naming.run_name(config.replace(num_layers=0)) == "hl_0_bs_64_o_nadam_lr_0.001"  # no size, no activation
 
 
 def test_values_injected_by_wandb_win_and_are_coerced():
