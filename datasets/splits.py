@@ -4,7 +4,7 @@ Both return index arrays into the training set and, for classification,
 stratify by class (each part keeps the class proportions), with shuffling
 seeded by ``seed``. The hold-out split is scikit-learn's ``train_test_split``
 (``ShuffleSplit`` / ``StratifiedShuffleSplit``) written out in NumPy, index
-for index (``tests/test_datasets.py`` compares the two), so that a plain run
+for index (``tests/test_splits.py`` compares the two), so that a plain run
 does not pay the second it takes to import scikit-learn; k-fold uses
 scikit-learn's ``StratifiedKFold`` / ``KFold``.
 

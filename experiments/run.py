@@ -76,6 +76,7 @@ def run(
 
 def resume(folder, changes: dict, **kwargs) -> RunResult:
     """Continue the run in ``folder`` from its last checkpoint with its own configuration;
-    ``changes`` may raise ``epochs`` or set ``wandb_mode`` (nothing else: the run would change)."""
+    ``changes`` may raise ``epochs``, set ``wandb_mode`` or say where the data is from here
+    (``data_dir``); nothing else, or the run would change."""
     folder = Path(folder)
     return run(lifecycle.resume_config(folder, changes), resume_from=folder, **kwargs)

@@ -1,5 +1,6 @@
 """numba for the few loops NumPy cannot fuse: the Adam family's update, max pooling's backward pass,
-ReLU with pooling while training (:mod:`nn.layers.pooling`) and col2im (:mod:`nn.layers.patches`).
+ReLU with pooling while training (:mod:`nn.layers.pooling`), a dense layer with its ReLU while training
+(:mod:`nn.layers.dense`) and col2im (:mod:`nn.layers.patches`).
 
 **The switch.** ``FFNN_FUSED=0`` in the environment turns the compiled paths off: every caller then
 runs its NumPy path, which gives the same bits. It is read once, when this module is imported, into

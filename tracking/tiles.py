@@ -3,8 +3,9 @@ first-layer weights and filters, activation maps, adversarial examples, saliency
 maximisation.
 
 Each grid is one picture: NumPy tiles each image, scaled up by a whole factor and through its own
-colour scale, and Pillow writes the labels in matplotlib's own font (DejaVu Sans); no Axes, no
-matplotlib import, no resampling. Every file is written through :func:`tracking.files.save_figure`.
+colour scale, and Pillow writes the labels in matplotlib's own font (DejaVu Sans); no Axes and no
+resampling, and grey images without importing matplotlib (another colour map loads
+``matplotlib.colormaps``). Every file is written through :func:`tracking.files.save_figure`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The study plugins: everything that changes a run beyond plain training, one module each.
 
 :data:`PLUGINS` is the registry: adding a study is one module (a :class:`Plugin`
-subclass with its configuration section) and one line here. The order of
+subclass with its configuration section) and two lines here (its import, and its
+instance in the list). The order of
 this list breaks ties between equal priorities and orders the sections of
 ``--help``. Every module imports only what its enabled hooks need, inside
 them, so a run pays for no study it does not use.

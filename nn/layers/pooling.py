@@ -1,7 +1,7 @@
 """Max pooling, channels-last.
 
 The backward pass of non-overlapping windows (the usual 2x2, stride 2) is one compiled loop when numba
-is installed (:func:`_tiled_kernel`; ``FFNN_FUSED=0`` switches it off, as for the optimizers' fused
+is installed (:func:`_max_pool_backward_tiled`; ``FFNN_FUSED=0`` switches it off, as for the optimizers' fused
 update): each window's gradient goes to its first maximum, the other offsets get 0, in one pass over the
 input. The NumPy path does the same with k*k passes of strided views, and took 14 % of a CNN epoch
 (bench/REPORT.md, "Where a CNN epoch goes"). Both give the same values.
