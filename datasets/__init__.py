@@ -266,7 +266,13 @@ def _split(
         return raw.x_train, y_all, given.x, _targets(given.labels, info.task), source, [*given.notes, note]
     if val_fraction <= 0:
         return raw.x_train, y_all, None, None, holdout_source(0, seed, False), []
-    train, val = holdout(y_all, val_fraction, seed, stratify=info.task.classifies)
+    try:
+        train, val = holdout(y_all, val_fraction, seed, stratify=info.task.classifies)
+    except ValueError as error:
+        raise DataFileError(
+            f"{name}: too few training rows for --val_fraction {val_fraction:g}: {error}; lower it, or give "
+            "validation rows with --val_data"
+        ) from None
     source = holdout_source(val_fraction, seed, info.task.classifies)
     return raw.x_train[train], y_all[train], raw.x_train[val], y_all[val], source, []
 

@@ -43,8 +43,13 @@ from nn.tasks import Task
 
 SUFFIXES = (".csv", ".npz")
 TASKS = ("auto", "classification", "regression")
-MISSING = frozenset({"", "?", "NA", "N/A", "NaN", "nan", "NULL", "null", "None"})
+# pandas' default missing-value markers (Excel's #N/A among them), the UCI sets' "?", and the dashes of reports
+MISSING = frozenset(
+    {"", "?", "-", "--", "NA", "N/A", "n/a", "na", "NaN", "nan", "-NaN", "-nan", "NAN", "NULL", "null", "None", "none"}
+    | {"#N/A", "#N/A N/A", "#NA", "<NA>", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN"}
+)
 MAX_CLASSES = 20
+CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: an image's last axis
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 """The largest number a network's float32 input or target can hold (3.4e38)."""
 TEST_FRACTION = 0.2
@@ -115,7 +120,9 @@ class FileData:
         try:
             train, test = holdout(self.labels, TEST_FRACTION, TEST_SEED, stratify=Task(self.task).classifies)
         except ValueError as error:
-            raise DataFileError(f"{self.path}: too few rows for a test split: {error}") from None
+            raise DataFileError(
+                f"{self.path}: too few rows for the fixed test split ({TEST_FRACTION:.0%} of the rows): {error}"
+            ) from None
         how = f"a fixed {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%} split"
         return self.x[train], self.labels[train], self.x[test], self.labels[test], how
 
@@ -183,7 +190,9 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
     if target is None:
         raise DataFileError(f"{path}: say which column to predict with --target (columns: {', '.join(header)})")
     if target not in header:
-        raise DataFileError(f"{path}: --target {target!r} is not a column (columns: {', '.join(header)})")
+        other = next((mark for mark in ";\t|" if len(header) == 1 and mark in header[0]), None)
+        hint = f"; the header looks separated by {other!r}: save the file with commas" if other else ""
+        raise DataFileError(f"{path}: --target {target!r} is not a column (columns: {', '.join(header)}){hint}")
     t = header.index(target)
     present = ~is_missing(table[:, t])
     notes = []
@@ -203,6 +212,9 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
     for name, column in zip(features, parsed):
         if column is not None:
             _check_range(path, name, column)
+    notes += [
+        note for j, name in enumerate(features) if not numeric[j] for note in _text_column_notes(path, name, x[:, j])
+    ]
     target_values = numbers(table[:, t])
     values: np.ndarray = table[:, t] if target_values is None else target_values
     task = _task(path, values, task, target=repr(target))
@@ -210,6 +222,34 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
         _check_range(path, target, values)
     labels, class_names = _labels(path, values, task)
     return FileData(path, task, x, labels, None, None, class_names, tuple(features), numeric, notes)
+
+
+def _text_column_notes(path: str, name: str, cells: np.ndarray) -> list[str]:
+    """What a user may not mean by a text column: one that is numbers but for a few cells (``1,234``,
+    ``45%``, a missing-value marker of its own), or an identifier (every value different), each one-hot
+    encoded into a column of its own."""
+    present = cells[~is_missing(cells)]
+    values, counts = np.unique(present, return_counts=True)
+    wrong = [(value, count) for value, count in zip(values.tolist(), counts.tolist()) if _number(value) is None]
+    n_wrong = sum(count for _, count in wrong)
+    if n_wrong * 5 <= len(present):  # at least four cells in five are numbers
+        examples = ", ".join(repr(value) for value, _ in wrong[:3])
+        return [
+            f"{path}: column {name!r} is read as text categories because {n_wrong} of {len(present)} cells are not "
+            f"numbers (e.g. {examples}); write them as numbers, or leave the cell empty if it means missing"
+        ]
+    formatted = sum(count for value, count in wrong if _number(re.sub(r"[\s,%$€£]", "", value)) is not None)
+    if formatted * 5 >= len(present) * 4:  # 7,247 or 82 %: numbers as a spreadsheet shows them
+        return [
+            f"{path}: column {name!r} looks like formatted numbers (e.g. {wrong[0][0]!r}) and is read as text "
+            "categories; save the numbers without thousands separators, % or currency signs"
+        ]
+    if len(present) > 20 and len(values) == len(present):
+        return [
+            f"{path}: column {name!r} holds a different value in every row (an identifier?): one-hot encoded, it "
+            "gives a column per row that no other row shares; leave it out of the file if it names the rows"
+        ]
+    return []
 
 
 def _csv_table(path: str, text: bool = False) -> tuple[list[str], np.ndarray]:
@@ -226,8 +266,10 @@ def _csv_table(path: str, text: bool = False) -> tuple[list[str], np.ndarray]:
             if first is None:
                 raise DataFileError(f"{path}: the file is empty")
             header = [name.strip() for name in first]
-            if len(set(header)) != len(header) or "" in header:
-                raise DataFileError(f"{path}: the header row needs a distinct, non-empty name for every column")
+            twice = sorted({name for name in header if header.count(name) > 1 and name})
+            if twice or "" in header:
+                which = f" ({', '.join(repr(name) for name in twice)} twice)" if twice else " (an empty one)"
+                raise DataFileError(f"{path}: the header row needs a distinct, non-empty name for every column{which}")
             rows = [row for row in reader if any(cell.strip() for cell in row)]  # blank lines carry nothing
     except UnicodeDecodeError:
         raise DataFileError(f"{path}: not a UTF-8 text file") from None
@@ -345,6 +387,11 @@ def _read_npz(path: str, task: str) -> FileData:
     values = both if both.dtype.kind in "US" else both.astype(np.float64)
     if values.ndim > 1 and values.shape[1] == 1:
         values = values[:, 0]
+    if task == "auto" and _one_hot(values):
+        raise DataFileError(
+            f"{path}: y is one-hot ({values.shape[0]} x {values.shape[1]}, one 1 per row); save the class ids, "
+            "y.argmax(axis=1) (or give --task regression to predict the columns as numbers)"
+        )
     task = _task(path, values, task, target="y")
     if task == "classification" and values.ndim > 1:
         raise DataFileError(f"{path}: y has shape {y.shape}; class labels are one per row")
@@ -354,9 +401,38 @@ def _read_npz(path: str, task: str) -> FileData:
         labels, class_names = _labels(path, values, task)
     own, *parts = np.split(labels, np.cumsum([len(part) for part in ys])[:-1])
     given = dict(zip(extra, parts))
+    if task == "classification":
+        _check_trained_classes(path, own, given, class_names)
     file = FileData(path, task, x, own, extra.get("test"), given.get("test"), class_names, notes=[])
     file.x_val, file.labels_val, file.indexed = extra.get("val"), given.get("val"), names is not None
     return file
+
+
+def _one_hot(values: np.ndarray) -> bool:
+    """Targets that are one-hot rows (0 and 1, one 1 per row, two columns or more): class labels saved
+    the way a softmax output looks, not numbers to predict."""
+    if values.ndim != 2 or values.shape[1] < 2 or values.dtype.kind in "USO":
+        return False
+    return bool(np.isin(values, (0, 1)).all() and (values.sum(axis=1) == 1).all())
+
+
+def _check_trained_classes(path: str, own: np.ndarray, given: dict, class_names: tuple[str, ...]) -> None:
+    """Every class has training examples in ``y``: a class that only ``y_test`` or ``y_val`` holds, or that
+    only ``class_names`` names, could never be predicted; :class:`DataFileError` naming it."""
+    trained = set(np.unique(own).tolist())
+    for part, labels in given.items():
+        unseen = sorted(set(np.unique(labels).tolist()) - trained)
+        if unseen:
+            raise DataFileError(
+                f"{path}: y_{part} holds {_classes([class_names[k] for k in unseen])}, which y has no example of"
+            )
+    untrained = [name for k, name in enumerate(class_names) if k not in trained]
+    if untrained:
+        raise DataFileError(f"{path}: class_names names {_classes(untrained)}, which y has no example of")
+
+
+def _classes(names: list[str]) -> str:
+    return f"class{'es' if len(names) > 1 else ''} {_some(names)}"
 
 
 def _one_channel_dropped(x: np.ndarray) -> np.ndarray:
@@ -420,6 +496,12 @@ def _check_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
                 )
         if x.ndim not in (2, 3, 4):
             raise DataFileError(f"{path}: {x_key} has shape {x.shape}; expected N x F, N x H x W or N x H x W x C")
+        if x.ndim == 4 and x.shape[3] not in CHANNELS:
+            first = f"; channels first? save np.moveaxis({x_key}, 1, -1)" if x.shape[1] in CHANNELS else ""
+            raise DataFileError(
+                f"{path}: {x_key} has shape {x.shape}; images are N x H x W x C, channels last, with C = 1, 3 "
+                f"or 4{first}"
+            )
 
 
 def _named_labels(path: str, values: np.ndarray, names: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

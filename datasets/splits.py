@@ -29,11 +29,13 @@ def holdout(y: np.ndarray, fraction: float, seed: int, stratify: bool = True) ->
         n_classes, n_val = len(np.unique(y)), math.ceil(fraction * len(y))  # scikit-learn rounds the test part up
         if n_val < n_classes or len(y) - n_val < n_classes:
             raise ValueError(
-                f"a validation fraction of {fraction:g} holds out {n_val} of {len(y)} examples; a "
-                f"stratified split needs at least one of each of the {n_classes} classes on both sides"
+                f"{fraction:g} of {len(y)} examples holds out {n_val}; a stratified split needs at least one of "
+                f"each of the {n_classes} classes on both sides"
             )
     n = len(y)
     n_test = math.ceil(fraction * n)
+    if n_test >= n:
+        raise ValueError(f"{fraction:g} of {n} examples holds out {n_test}, which leaves none to train on")
     rng = np.random.RandomState(seed)  # the legacy generator: scikit-learn's check_random_state(int)
     if not stratify:
         permutation = rng.permutation(n)

@@ -52,7 +52,9 @@ def layers_for(config: RunConfig, n_inputs: int, n_outputs: int, image_shape=Non
     if model.arch == "mlp":
         return nn.builders.dense_stack([n_inputs, *model.hidden_sizes(), n_outputs], **common)
     if image_shape is None:
-        raise ValueError("needs an image data set (fashion_mnist, mnist or digits)")
+        raise ValueError(
+            "needs an image data set (fashion_mnist, mnist, cifar10, digits, an image folder or an NPZ of images)"
+        )
     return nn.builders.convnet_layers(
         image_shape,
         n_outputs,

@@ -1,0 +1,98 @@
+"""What students' own files hold, read as they mean it or refused in one line: missing-value markers of
+spreadsheets and R, formatted numbers, identifier columns, other separators, images saved channels first,
+one-hot labels, classes that only the test split or class_names knows, and files too small to split."""
+
+import numpy as np
+import pytest
+
+import datasets
+from datasets import files
+
+
+def write_csv(path, header, rows):
+    path.write_text("\n".join([",".join(header), *(",".join(map(str, row)) for row in rows)]) + "\n")
+    return str(path)
+
+
+def table(n=60, a=lambda i: i % 7 + 0.5):
+    return [[a(i), i % 3, "xyz"[i % 3], "cat" if i % 2 else "dog"] for i in range(n)]
+
+
+@pytest.mark.parametrize("marker", ["-", "n/a", "na", "#N/A", "<NA>", "NULL", "?", ""])
+def test_missing_value_markers_leave_a_numeric_column_numeric(marker, tmp_path):
+    rows = table()
+    rows[3][0] = rows[7][0] = marker
+    data = files.read(write_csv(tmp_path / "m.csv", ["a", "b", "c", "label"], rows), "label")
+    assert data.numeric == (True, True, False)  # a stays numbers: imputed, not one-hot encoded by value
+    assert np.isnan(files.numbers(data.x[:, 0])[[3, 7]]).all()  # missing, to be imputed
+
+
+def test_a_column_of_numbers_but_for_a_few_cells_is_text_and_says_so(tmp_path):
+    rows = table()
+    rows[5][0], rows[9][0] = "12 kg", "unknown"
+    data = files.read(write_csv(tmp_path / "few.csv", ["a", "b", "c", "label"], rows), "label")
+    assert data.numeric[0] is False
+    (note,) = [n for n in data.notes if "'a'" in n]
+    assert "2 of 60 cells are not numbers (e.g. '12 kg', 'unknown')" in note
+
+
+def test_formatted_numbers_and_identifiers_are_named(tmp_path):
+    rows = [[f'"{1000 + 37 * i:,}"', f"{i % 100}%", f"S{i:03d}", "cat" if i % 2 else "dog"] for i in range(60)]
+    data = files.read(write_csv(tmp_path / "f.csv", ["amount", "share", "sid", "label"], rows), "label")
+    notes = " | ".join(data.notes)
+    assert "column 'amount' looks like formatted numbers (e.g. '1,000')" in notes
+    assert "column 'share' looks like formatted numbers" in notes
+    assert "column 'sid' holds a different value in every row (an identifier?)" in notes
+    plain = files.read(write_csv(tmp_path / "p.csv", ["a", "b", "c", "label"], table()), "label")
+    assert plain.notes == []  # a plain file says nothing of the kind
+
+
+def test_a_semicolon_file_and_a_repeated_column_name_say_what_is_wrong(tmp_path):
+    (tmp_path / "semi.csv").write_text("a;b;label\n1;2;cat\n3;4;dog\n")
+    with pytest.raises(files.DataFileError, match="the header looks separated by ';': save the file with commas"):
+        files.read(str(tmp_path / "semi.csv"), "label")
+    with pytest.raises(files.DataFileError, match=r"for every column \('a' twice\)"):
+        files.read(write_csv(tmp_path / "dup.csv", ["a", "a", "c", "label"], table(10)), "label")
+
+
+def test_files_too_small_to_split_say_which_split(tmp_path):
+    with pytest.raises(files.DataFileError, match=r"fixed test split \(20% of the rows\).*leaves none to train on"):
+        datasets.load(write_csv(tmp_path / "one.csv", ["a", "y"], [[1, 0.5]]), target="y", val_fraction=0.0)
+    with pytest.raises(files.DataFileError, match=r"--val_fraction 0.01: .*lower it, or give validation rows"):
+        datasets.load(
+            write_csv(tmp_path / "t.csv", ["a", "b", "c", "label"], table()), target="label", val_fraction=0.01
+        )
+
+
+def npz(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_images_saved_channels_first_are_refused_with_the_fix(tmp_path):
+    rng = np.random.default_rng(0)
+    path = npz(tmp_path / "chw.npz", x=rng.integers(0, 256, (30, 3, 8, 8), dtype=np.uint8), y=np.arange(30) % 3)
+    with pytest.raises(
+        files.DataFileError, match=r"channels last, with C = 1, 3 or 4; channels first\? save np.moveaxis"
+    ):
+        files.read(path)
+    rgba = npz(tmp_path / "rgba.npz", x=rng.integers(0, 256, (30, 8, 8, 4), dtype=np.uint8), y=np.arange(30) % 3)
+    assert files.read(rgba).x.shape == (30, 8, 8, 4)
+
+
+def test_one_hot_labels_are_refused_with_the_fix(tmp_path):
+    labels = np.arange(40) % 3
+    path = npz(tmp_path / "oh.npz", x=np.random.default_rng(0).random((40, 4)), y=np.eye(3)[labels])
+    with pytest.raises(files.DataFileError, match=r"y is one-hot \(40 x 3, one 1 per row\); save the class ids"):
+        files.read(path)
+    assert files.read(path, task="regression").task == "regression"  # three numbers per row, if that is meant
+
+
+def test_a_class_that_training_never_sees_is_refused(tmp_path):
+    x = np.random.default_rng(0).random((40, 4))
+    unseen = npz(tmp_path / "u.npz", x=x, y=np.arange(40) % 3, x_test=x[:10], y_test=np.array([5] + [0] * 9))
+    with pytest.raises(files.DataFileError, match="y_test holds class 5, which y has no example of"):
+        files.read(unseen)
+    named = npz(tmp_path / "n.npz", x=x, y=np.arange(40) % 3, class_names=np.array(["a", "b", "c", "d"]))
+    with pytest.raises(files.DataFileError, match="class_names names class d, which y has no example of"):
+        files.read(named)
