@@ -34,17 +34,23 @@ class Stopper:
 
 
 def optimize(study, spec, fixed: dict, sweep_dir: Path, count: int | None, say) -> int:
-    """Run this worker's trials (``count``, capped by run_cap; none when a grid is exhausted).
+    """Run this worker's trials (``count``, capped by run_cap; none when a grid is exhausted). A worker
+    that has trials left to run but nothing queued (a grid's points all taken) waits, as one without
+    ``count`` does, for the trials of other workers, and runs again any whose worker is gone.
     Returns 0, or the exit code of the signal that stopped it (130 Ctrl-C, 143 SIGTERM; the
     trial in progress is then failed and queued again)."""
     interrupt = Interrupt()
     interrupt.install()
     objective = make_objective(spec, fixed, DataCache(), say, sweep_dir, interrupt)
-    until_done, awaited = count is None, False
+    ran, awaited = [0], False  # this worker's trials: --count N is N of them, a dead worker's retry among them
+
+    def counted(study, trial) -> None:
+        ran[0] += 1
+
     requeue_stale(study)  # a trial whose worker died while no one was watching runs again here
     try:
         while True:
-            budget = trials_left(study, spec, count)
+            budget = trials_left(study, spec, None if count is None else count - ran[0])
             if budget == 0 and awaited:
                 break
             if budget != 0:
@@ -54,10 +60,11 @@ def optimize(study, spec, fixed: dict, sweep_dir: Path, count: int | None, say) 
                         objective,
                         n_trials=budget,
                         catch=(TrialFailed, FloatingPointError, ValueError),
-                        callbacks=[Stopper(spec, interrupt)],
+                        callbacks=[Stopper(spec, interrupt), counted],
                         gc_after_trial=False,
                     )
-            if interrupt.requested or not until_done or target_reached(study, spec):
+            done = count is not None and ran[0] >= count
+            if interrupt.requested or done or target_reached(study, spec):
                 break
             awaited = True
             if not await_silent_workers(study, say):

@@ -146,9 +146,33 @@ def test_two_postgresql_workers_share_a_grid_and_a_third_resumes_it(tmp_path):
 @needs_postgres
 def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     path, name = grid_sweep(tmp_path, epochs=150)  # a few seconds a trial
-    victim = worker(path, POSTGRES, tmp_path, "--heartbeat", "1")
+    killed = killed_in_a_trial(worker(path, POSTGRES, tmp_path, "--heartbeat", "1"), name)
+    survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "1")
+    _out, err = survivor.communicate(timeout=900)
+    assert survivor.returncode == 0, err[-3000:]
+    assert_retried(name, killed)
+
+
+@pytest.mark.slow
+@needs_postgres
+def test_a_worker_with_count_waits_for_a_dead_workers_trial_when_the_grid_has_nothing_else(tmp_path):
+    """--count N: a worker whose grid has nothing queued but has trials of its N left waits, as one without
+    --count does, and runs the dead worker's trial again (it used to leave, the trial left RUNNING)."""
+    path, name = grid_sweep(tmp_path, epochs=150)
+    first = worker(path, POSTGRES, tmp_path, "--count", len(GRID) - 1)
+    assert first.wait(timeout=900) == 0
+    killed = killed_in_a_trial(worker(path, POSTGRES, tmp_path, "--heartbeat", "1", "--count", 1), name)
+    survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "1", "--count", 1)  # nothing queued: the grid is out
+    out, err = survivor.communicate(timeout=900)
+    assert survivor.returncode == 0, err[-3000:]
+    assert f"for trial(s) {killed.number} of other workers" in out + err
+    assert_retried(name, killed)
+
+
+def killed_in_a_trial(victim, name):
+    """``victim`` (a worker) killed once it is inside a trial with its parameters drawn; that trial."""
     deadline = time.time() + 120
-    while time.time() < deadline:  # wait until the victim is inside a trial, its parameters drawn
+    while time.time() < deadline:
         # A trial is RUNNING a moment before its parameters are written; killed in that moment it has none.
         running = [
             t
@@ -161,10 +185,11 @@ def test_a_killed_workers_trial_is_failed_and_retried_by_the_survivor(tmp_path):
     assert running, "the victim never started a trial"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
-    killed = running[0]
-    survivor = worker(path, POSTGRES, tmp_path, "--heartbeat", "1")
-    _out, err = survivor.communicate(timeout=900)
-    assert survivor.returncode == 0, err[-3000:]
+    return running[0]
+
+
+def assert_retried(name, killed):
+    """The killed trial failed, run again with its parameters to the end, and every grid point done."""
     final = {t.number: t for t in trials(POSTGRES, name)}
     assert final[killed.number].state == optuna.trial.TrialState.FAIL  # marked failed once its heartbeat went stale
     retries = [t for t in final.values() if t.system_attrs.get("failed_trial") == killed.number]
