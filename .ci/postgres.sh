@@ -3,6 +3,10 @@
 # socket in a temp folder, exports FFNN_TEST_POSTGRES_URL and sets a trap that stops it and
 # deletes the folder when the calling script exits, whether it passes or fails.
 # initdb refuses to run as root, so the cluster belongs to an unprivileged system user.
+# Strict while it starts the server; the calling shell's own options are put back at the end.
+case $- in *e*) pg_caller_e=-e ;; *) pg_caller_e=+e ;; esac
+case $- in *u*) pg_caller_u=-u ;; *) pg_caller_u=+u ;; esac
+case :$SHELLOPTS: in *:pipefail:*) pg_caller_pipefail=-o ;; *) pg_caller_pipefail=+o ;; esac
 set -euo pipefail
 if ! command -v initdb >/dev/null; then
   found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -32,3 +36,4 @@ as_pg pg_ctl -D "$pg_root/data" -l "$pg_root/server.log" -w \
 as_pg createdb -h "$pg_root" -U ffnn sweeps
 export FFNN_TEST_POSTGRES_URL="postgresql://ffnn@/sweeps?host=$pg_root"
 echo "PostgreSQL $(as_pg postgres --version | awk '{print $3}') on $pg_root (FFNN_TEST_POSTGRES_URL)"
+set "$pg_caller_e" "$pg_caller_u" "$pg_caller_pipefail" pipefail

@@ -24,6 +24,11 @@ class ConfigError(ValueError):
     """A configuration that cannot run: the message is the one line the user sees (exit 2)."""
 
 
+class Fault(RuntimeError):
+    """Something outside the command's control failed while it ran (a sweep's database that stopped
+    answering): the message is the one line the user sees (exit 1)."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (timeout, Slurm, Kubernetes, ``wandb agent``): handled as Ctrl-C is, exit code 143."""
 
@@ -48,7 +53,7 @@ def one_line(error: BaseException, before: str = "before training started") -> t
     (a bug: its traceback is the report). ``before`` names where a stop came (``interrupted before ...``)."""
     if isinstance(error, (ConfigError, datasets.DataFileError, datasets.DataError)):
         return str(error), EXIT_USAGE
-    if isinstance(error, datasets.DataUnavailable):
+    if isinstance(error, (datasets.DataUnavailable, Fault)):
         return str(error), EXIT_FAULT
     if isinstance(error, OSError):
         return describe_os_error(error), EXIT_FAULT

@@ -79,6 +79,15 @@ def worker_seed(seed: int, n_recorded: int) -> int:
     return int(np.random.SeedSequence([seed, n_recorded, os.getpid()]).generate_state(1)[0])
 
 
+def _hint(url: str) -> str:
+    """The usual fix of a storage URL SQLAlchemy cannot take, for the error's end."""
+    if url.startswith("postgres://"):
+        return "; SQLAlchemy spells the scheme postgresql://"
+    if "://" not in url:
+        return f"; a database file is given as sqlite:///{url}"
+    return ""
+
+
 def open_study(spec, study_name: str, storage: str | None, output_dir: Path, seed: int, heartbeat: int = 30):
     """Create or resume the study (a grid enqueues its points once); returns ``(study, storage URL)``."""
     import optuna
@@ -102,7 +111,9 @@ def open_study(spec, study_name: str, storage: str | None, output_dir: Path, see
         study = _retrying(create)
     except (SQLAlchemyError, ImportError) as error:
         reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200]
-        raise ConfigError(scrub(f"--storage {url}: cannot open the study database ({reason})", url)) from None
+        raise ConfigError(
+            scrub(f"--storage {url}: cannot open the study database ({reason}){_hint(url)}", url)
+        ) from None
     study.sampler = spec.sampler(worker_seed(seed, recorded(study)))
     beat_before_taking(study)
     if url.startswith("sqlite"):

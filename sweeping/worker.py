@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from experiments.errors import Fault
+from sweeping.masking import scrub
+
 
 def work(
     sweep_file,
@@ -44,8 +47,31 @@ def work(
     redraw.record(study, sweep_file, spec, overrides, data_dir, wandb_mode)  # for `sweep.py report`
     say("\n".join(describe(spec, study_name, study, url)))
     sweep_dir = Path(output_dir) / study_name
-    interrupted = engine.optimize(study, spec, fixed, sweep_dir, count, say)
-    if interrupted:
-        say("interrupted: the trial in progress is recorded as failed and will be run again")
-    report.write(study, spec, fixed, sweep_dir, say)
+    try:
+        interrupted = engine.optimize(study, spec, fixed, sweep_dir, count, say)
+        if interrupted:
+            say("interrupted: a trial that was in progress, if any, is recorded as failed and will be run again")
+        report.write(study, spec, fixed, sweep_dir, say)
+    except Exception as error:
+        lost = database_error_in(error)
+        if lost is None:
+            raise
+        raise Fault(
+            f"the sweep's database stopped answering ({scrub(str(lost).splitlines()[0], url)}); the trials it "
+            "recorded are kept: run the same command again to go on"
+        ) from None
     return interrupted
+
+
+def database_error_in(error: BaseException) -> BaseException | None:
+    """The database error in ``error``'s chain, if any: Optuna may raise another error while it handles
+    the one of a lost connection (an ``UnboundLocalError`` in its trial bookkeeping, as of Optuna 4)."""
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, (StorageInternalError, SQLAlchemyError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -164,3 +164,50 @@ def test_a_value_train_py_refuses_names_the_file_and_the_key(tmp_path, parameter
 def test_an_unknown_set_key_names_the_closest_option(tmp_path):
     line = refused(tmp_path, {}, "--set", "activaton=tanh")
     assert "--set" in line and "did you mean 'activation'?" in line
+
+
+# --- a database that stops answering mid-sweep ------------------------------------------------------
+
+
+def test_a_database_lost_mid_sweep_is_one_line_and_keeps_what_it_recorded(tmp_path, stub_runs, monkeypatch):
+    """Optuna, handling a lost connection, raises another error of its own (UnboundLocalError in its trial
+    bookkeeping); the database error in the chain is what the user reads, password masked, exit 1."""
+    from sqlalchemy.exc import OperationalError
+
+    from experiments.errors import EXIT_FAULT, Fault, one_line
+    from sweeping import engine
+
+    def lost(*args, **kwargs):
+        try:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly\nmore"))
+        except OperationalError:
+            raise UnboundLocalError("cannot access local variable 'updated_state'") from None
+
+    monkeypatch.setattr(engine, "optimize", lost)
+    with pytest.raises(Fault) as caught:
+        sweep(tmp_path)
+    message, code = one_line(caught.value)
+    assert code == EXIT_FAULT and "\n" not in message
+    assert message.startswith("the sweep's database stopped answering ((builtins.Exception) server closed")
+    assert message.endswith("run the same command again to go on")
+    monkeypatch.setattr(engine, "optimize", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # any other error is a bug: its traceback is the report
+        sweep(tmp_path, name="other")
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("postgres://ann:s3cret@localhost/sweeps", "; SQLAlchemy spells the scheme postgresql://"),
+        ("out/sweeps.db", "; a database file is given as sqlite:///out/sweeps.db"),
+    ],
+)
+def test_the_usual_misspellings_of_a_storage_url_get_their_fix(given, hint, tmp_path):
+    from experiments.errors import ConfigError
+    from sweeping import spec as specs
+    from sweeping.storage import open_study
+
+    spec, _ = specs.load(write_sweep(tmp_path / "s.yaml", name="s", parameters={"epochs": {"values": [1, 2]}}))
+    with pytest.raises(ConfigError) as caught:
+        open_study(spec, "s", given, tmp_path, 0)
+    assert str(caught.value).endswith(hint) and "s3cret" not in str(caught.value), caught.value
