@@ -601,9 +601,16 @@ def _state_counts(trials) -> str:
 
 
 def _best_trials_table(spec, trials) -> str:
-    """The ten best trials with a value (pruned ones at their last; a repeated configuration once),
-    as a Markdown table of their scores, state, swept values and run."""
-    scored = [t for t in trials if last_value(t) is not None and "duplicate_of" not in t.user_attrs]
+    """The ten best trials that ended, complete or pruned (pruned ones at their last value; a repeated
+    configuration once), as a Markdown table of their scores, state, swept values and run. A trial still
+    running, or failed, is not ranked by the value it reported before it stopped (failed ones are listed
+    with their reasons below the table)."""
+    import optuna
+
+    ended = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    scored = [
+        t for t in trials if t.state in ended and last_value(t) is not None and "duplicate_of" not in t.user_attrs
+    ]
     sign = 1.0 if spec.direction == "maximize" else -1.0
     scored.sort(key=lambda t: sign * last_value(t), reverse=True)
     varying = spec.varying

@@ -348,3 +348,14 @@ def test_the_report_command_redraws_a_sweep_without_training(tiny_sweep, tmp_pat
     assert (moved / "report.md").read_text().replace(str(moved), "SWEEP_DIR") == (
         (folder / "report.md").read_text().replace(str(folder), "SWEEP_DIR")
     )
+
+
+def test_the_best_trials_table_ranks_only_trials_that_ended():
+    """Trial 6 failed after reporting 0.2 and trial 8 is still running at 0.99: neither is ranked by what
+    it reported; the pruned trial 1 is, at its last value (W&B's view); the repeat 5 is not listed twice."""
+    from sweeping import report
+
+    still_running = trial(8, State.RUNNING, 70, None, [0.99], lr=0.07)
+    table = report._best_trials_table(spec_of(), [*mixed_trials(), still_running])
+    numbers = [int(line.split("|")[1]) for line in table.splitlines()[2:]]
+    assert numbers == [1, 7, 3, 4, 0]  # 0.9 (pruned, its last), 0.8, 0.7, 0.6, 0.5
