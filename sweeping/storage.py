@@ -131,12 +131,15 @@ def describe(spec, study_name: str, study, url: str) -> list[str]:
     import optuna
 
     size = spec.grid_size()
-    done = len([t for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING])
+    trials = study.get_trials(deepcopy=False)
+    running = sum(t.state == optuna.trial.TrialState.RUNNING for t in trials)
+    done = sum(t.state not in (optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING) for t in trials)
     return [
         f"{specs.title(study_name)}: {spec.engine}; metric {spec.metric} ({spec.goal})"
         + (f"; hyperband -> successive halving (min_iter {spec.min_iter}, eta {spec.eta})" if spec.min_iter else "")
         + (f"; grid of {size}" if size else "")
         + (f"; run_cap {spec.run_cap}" if spec.run_cap else ""),
         f"storage {masked(url)}"
-        + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else ""),
+        + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else "")
+        + (f" ({running} trial(s) running on other workers)" if running else ""),
     ]
