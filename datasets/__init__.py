@@ -13,6 +13,7 @@ The test set is never used to fit or choose anything.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,6 +194,8 @@ def load(
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     info, raw, file = _raw(name, data_dir, target, task, image_size, color)
+    if file is not None:
+        files.check_trained_classes(file, use_val=val_data is None)
     image_shape = tuple(raw.x_train.shape[1:]) if raw.x_train.ndim > 2 else None
     table = file is not None and file.is_table
     flatten = _as_table if table else _flat
@@ -269,8 +272,10 @@ def _split(
     try:
         train, val = holdout(y_all, val_fraction, seed, stratify=info.task.classifies)
     except ValueError as error:
+        n_classes = len(np.unique(y_all)) if info.task.classifies else 1
+        way = "raise it" if math.ceil(val_fraction * len(y_all)) < n_classes else "lower it"
         raise DataFileError(
-            f"{name}: too few training rows for --val_fraction {val_fraction:g}: {error}; lower it, or give "
+            f"{name}: too few training rows for --val_fraction {val_fraction:g}: {error}; {way}, or give "
             "validation rows with --val_data"
         ) from None
     source = holdout_source(val_fraction, seed, info.task.classifies)

@@ -43,9 +43,10 @@ from nn.tasks import Task
 
 SUFFIXES = (".csv", ".npz")
 TASKS = ("auto", "classification", "regression")
-# pandas' default missing-value markers (Excel's #N/A among them), the UCI sets' "?", and the dashes of reports
+# pandas' default missing-value markers (Excel's #N/A among them) and the UCI sets' "?"; not everyday words
+# such as "none" or "-", which may be a category ("none", "mild", "severe")
 MISSING = frozenset(
-    {"", "?", "-", "--", "NA", "N/A", "n/a", "na", "NaN", "nan", "-NaN", "-nan", "NAN", "NULL", "null", "None", "none"}
+    {"", "?", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None"}
     | {"#N/A", "#N/A N/A", "#NA", "<NA>", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN"}
 )
 MAX_CLASSES = 20
@@ -224,27 +225,36 @@ def _read_csv(path: str, target: str | None, task: str) -> FileData:
     return FileData(path, task, x, labels, None, None, class_names, tuple(features), numeric, notes)
 
 
+FORMATTED = re.compile(r"[+-]?[$€£]?\s?\d[\d,]*(\.\d+)?\s?%?")
+"""A number as a spreadsheet may show it: ``7,247``, ``82%``, ``$12.50``, ``3,5`` (a decimal comma)."""
+SAMPLE = 5000  # distinct values looked at per column: a 100,000-row identifier costs no more than this
+
+
 def _text_column_notes(path: str, name: str, cells: np.ndarray) -> list[str]:
-    """What a user may not mean by a text column: one that is numbers but for a few cells (``1,234``,
-    ``45%``, a missing-value marker of its own), or an identifier (every value different), each one-hot
-    encoded into a column of its own."""
+    """What a user may not mean by a text column: one that is numbers but for a few cells, numbers as a
+    spreadsheet shows them (thousands separators, %, currency, decimal commas), or an identifier (every
+    value different), each one-hot encoded into a column of its own."""
     present = cells[~is_missing(cells)]
     values, counts = np.unique(present, return_counts=True)
+    step = max(1, len(values) // SAMPLE)
+    values, counts = values[::step], counts[::step]
+    total = int(counts.sum())
     wrong = [(value, count) for value, count in zip(values.tolist(), counts.tolist()) if _number(value) is None]
     n_wrong = sum(count for _, count in wrong)
-    if n_wrong * 5 <= len(present):  # at least four cells in five are numbers
+    if wrong and n_wrong * 5 <= total:  # at least four cells in five are numbers
         examples = ", ".join(repr(value) for value, _ in wrong[:3])
         return [
-            f"{path}: column {name!r} is read as text categories because {n_wrong} of {len(present)} cells are not "
-            f"numbers (e.g. {examples}); write them as numbers, or leave the cell empty if it means missing"
+            f"{path}: column {name!r} is read as text categories because {n_wrong * step} of {len(present)} cells "
+            f"are not numbers (e.g. {examples}); write them as numbers, or leave the cell empty if it means missing"
         ]
-    formatted = sum(count for value, count in wrong if _number(re.sub(r"[\s,%$€£]", "", value)) is not None)
-    if formatted * 5 >= len(present) * 4:  # 7,247 or 82 %: numbers as a spreadsheet shows them
+    formatted = sum(count for value, count in wrong if FORMATTED.fullmatch(value))
+    if wrong and formatted * 5 >= total * 4:
         return [
-            f"{path}: column {name!r} looks like formatted numbers (e.g. {wrong[0][0]!r}) and is read as text "
-            "categories; save the numbers without thousands separators, % or currency signs"
+            f"{path}: column {name!r} looks like numbers as a spreadsheet shows them (e.g. {wrong[0][0]!r}) and is "
+            "read as text categories; save plain numbers: no thousands separators, % or currency signs, and a "
+            "decimal point rather than a comma"
         ]
-    if len(present) > 20 and len(values) == len(present):
+    if len(present) > 20 and len(np.unique(present)) == len(present):
         return [
             f"{path}: column {name!r} holds a different value in every row (an identifier?): one-hot encoded, it "
             "gives a column per row that no other row shares; leave it out of the file if it names the rows"
@@ -387,7 +397,7 @@ def _read_npz(path: str, task: str) -> FileData:
     values = both if both.dtype.kind in "US" else both.astype(np.float64)
     if values.ndim > 1 and values.shape[1] == 1:
         values = values[:, 0]
-    if task == "auto" and _one_hot(values):
+    if task != "regression" and _one_hot(values):
         raise DataFileError(
             f"{path}: y is one-hot ({values.shape[0]} x {values.shape[1]}, one 1 per row); save the class ids, "
             "y.argmax(axis=1) (or give --task regression to predict the columns as numbers)"
@@ -401,8 +411,6 @@ def _read_npz(path: str, task: str) -> FileData:
         labels, class_names = _labels(path, values, task)
     own, *parts = np.split(labels, np.cumsum([len(part) for part in ys])[:-1])
     given = dict(zip(extra, parts))
-    if task == "classification":
-        _check_trained_classes(path, own, given, class_names)
     file = FileData(path, task, x, own, extra.get("test"), given.get("test"), class_names, notes=[])
     file.x_val, file.labels_val, file.indexed = extra.get("val"), given.get("val"), names is not None
     return file
@@ -416,19 +424,22 @@ def _one_hot(values: np.ndarray) -> bool:
     return bool(np.isin(values, (0, 1)).all() and (values.sum(axis=1) == 1).all())
 
 
-def _check_trained_classes(path: str, own: np.ndarray, given: dict, class_names: tuple[str, ...]) -> None:
-    """Every class has training examples in ``y``: a class that only ``y_test`` or ``y_val`` holds, or that
-    only ``class_names`` names, could never be predicted; :class:`DataFileError` naming it."""
-    trained = set(np.unique(own).tolist())
+def check_trained_classes(file: FileData, use_val: bool) -> None:
+    """Before training on an NPZ of classes: every class has examples in ``y``. A class that only
+    ``y_test`` (or ``y_val``, when it is used) holds, or that only ``class_names`` names, could never be
+    predicted; :class:`DataFileError` naming it. (Evaluating a saved model reads files without this.)"""
+    if file.is_table or file.task != "classification":
+        return
+    trained = set(np.unique(file.labels).tolist())
+    given = {"test": file.labels_test, "val": file.labels_val if use_val else None}
     for part, labels in given.items():
-        unseen = sorted(set(np.unique(labels).tolist()) - trained)
+        unseen = [] if labels is None else sorted(set(np.unique(labels).tolist()) - trained)
         if unseen:
-            raise DataFileError(
-                f"{path}: y_{part} holds {_classes([class_names[k] for k in unseen])}, which y has no example of"
-            )
-    untrained = [name for k, name in enumerate(class_names) if k not in trained]
+            names = [file.class_names[k] for k in unseen]
+            raise DataFileError(f"{file.path}: y_{part} holds {_classes(names)}, which y has no example of")
+    untrained = [name for k, name in enumerate(file.class_names) if k not in trained]
     if untrained:
-        raise DataFileError(f"{path}: class_names names {_classes(untrained)}, which y has no example of")
+        raise DataFileError(f"{file.path}: class_names names {_classes(untrained)}, which y has no example of")
 
 
 def _classes(names: list[str]) -> str:

@@ -87,12 +87,18 @@ class TableEncoding:
             out[:, starts[numbers]] = np.where(np.isnan(values), fills[None, :], values)
         for j, seen in enumerate(self.categories):
             if seen is not None:
-                column = np.where(is_missing(cells[:, j]), self.fills[j], cells[:, j])
+                # a category the encoding was fitted on is never missing (a model saved before a marker was one)
+                missing = is_missing(cells[:, j]) & ~np.isin(cells[:, j], seen)
+                column = np.where(missing, self.fills[j], cells[:, j])
                 out[:, starts[j] : starts[j] + len(seen)] = column[:, None] == np.asarray(seen, dtype=str)[None, :]
         return out
 
     def count_missing(self, cells: np.ndarray) -> int:
-        return int(is_missing(cells).sum())
+        missing = is_missing(cells)
+        for j, seen in enumerate(self.categories):
+            if seen is not None:
+                missing[:, j] &= ~np.isin(cells[:, j], seen)
+        return int(missing.sum())
 
     def reorder(self, columns: tuple[str, ...] | list[str], cells: np.ndarray, where: str) -> np.ndarray:
         """``cells`` (with the named ``columns``) in this encoding's column order; a file whose columns

@@ -83,7 +83,9 @@ def deferred_stops() -> Iterator[None]:
     their handlers at once, so it stops the block as it would have without this (even when both came
     during one long call into C: see :class:`Deliveries`). SIGTERMs that come together count as one:
     ``timeout`` sends two at once (to the command, then to its process group), and schedulers send one;
-    a person's second Ctrl-C always counts.
+    a person's second Ctrl-C always counts. "Together" is under 0.1 s apart, or during one call into C,
+    where their arrival times are not known: two SIGTERMs seconds apart during one long matrix product
+    are one stop too (a second Ctrl-C, or SIGKILL, still ends it).
 
     Only signals with a Python handler are held (:func:`stop_on_signals`' own, Python's Ctrl-C, a sweep
     worker's), and only in the main thread (the one signals reach); elsewhere the block runs as it would

@@ -141,5 +141,5 @@ def describe(spec, study_name: str, study, url: str) -> list[str]:
         + (f"; run_cap {spec.run_cap}" if spec.run_cap else ""),
         f"storage {masked(url)}"
         + (f" (resuming: {done} trials already run, {len(waiting(study))} queued)" if done else "")
-        + (f" ({running} trial(s) running on other workers)" if running else ""),
+        + (f" ({running} trial(s) marked running: other workers', or a dead worker's to run again)" if running else ""),
     ]

@@ -44,34 +44,37 @@ def work(
     study, url, study_name = definition.open_checked(
         spec, fixed, sweep_file, study_name, from_sweep, storage, output_dir, seed, heartbeat
     )
-    redraw.record(study, sweep_file, spec, overrides, data_dir, wandb_mode)  # for `sweep.py report`
-    say("\n".join(describe(spec, study_name, study, url)))
-    sweep_dir = Path(output_dir) / study_name
     try:
+        redraw.record(study, sweep_file, spec, overrides, data_dir, wandb_mode)  # for `sweep.py report`
+        say("\n".join(describe(spec, study_name, study, url)))
+        sweep_dir = Path(output_dir) / study_name
         interrupted = engine.optimize(study, spec, fixed, sweep_dir, count, say)
         if interrupted:
             say("interrupted: a trial that was in progress, if any, is recorded as failed and will be run again")
         report.write(study, spec, fixed, sweep_dir, say)
     except Exception as error:
-        lost = database_error_in(error)
+        lost = connection_lost_in(error)
         if lost is None:
             raise
+        reason = (str(getattr(lost, "orig", None) or lost).strip().splitlines() or [type(lost).__name__])[0]
         raise Fault(
-            f"the sweep's database stopped answering ({scrub(str(lost).splitlines()[0], url)}); the trials it "
-            "recorded are kept: run the same command again to go on"
+            f"the sweep's database stopped answering ({scrub(reason, url)}); the trials it recorded are kept: "
+            "run the same command again to go on"
         ) from None
     return interrupted
 
 
-def database_error_in(error: BaseException) -> BaseException | None:
-    """The database error in ``error``'s chain, if any: Optuna may raise another error while it handles
-    the one of a lost connection (an ``UnboundLocalError`` in its trial bookkeeping, as of Optuna 4)."""
-    from optuna.exceptions import StorageInternalError
-    from sqlalchemy.exc import SQLAlchemyError
+def connection_lost_in(error: BaseException) -> BaseException | None:
+    """The innermost lost-connection error in ``error``'s chain (SQLAlchemy's ``OperationalError``,
+    ``InterfaceError`` or ``DisconnectionError``), if any: Optuna may raise another error while it
+    handles it (an ``UnboundLocalError`` in its trial bookkeeping, as of Optuna 4). Other database
+    errors (a schema that does not match) are not a connection lost: running again would not help. An
+    error raised ``from None`` (a one-line ``ConfigError``) ends the chain."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
-    seen: BaseException | None = error
+    found, seen = None, error
     while seen is not None:
-        if isinstance(seen, (StorageInternalError, SQLAlchemyError)):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+        if isinstance(seen, (OperationalError, InterfaceError, DisconnectionError)):
+            found = seen
+        seen = seen.__cause__ if seen.__cause__ is not None else None if seen.__suppress_context__ else seen.__context__
+    return found

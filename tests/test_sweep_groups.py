@@ -172,7 +172,7 @@ def test_an_unknown_set_key_names_the_closest_option(tmp_path):
 def test_a_database_lost_mid_sweep_is_one_line_and_keeps_what_it_recorded(tmp_path, stub_runs, monkeypatch):
     """Optuna, handling a lost connection, raises another error of its own (UnboundLocalError in its trial
     bookkeeping); the database error in the chain is what the user reads, password masked, exit 1."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     from experiments.errors import EXIT_FAULT, Fault, one_line
     from sweeping import engine
@@ -181,18 +181,22 @@ def test_a_database_lost_mid_sweep_is_one_line_and_keeps_what_it_recorded(tmp_pa
         try:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly\nmore"))
         except OperationalError:
-            raise UnboundLocalError("cannot access local variable 'updated_state'") from None
+            raise UnboundLocalError("cannot access local variable 'updated_state'")  # noqa: B904 - as Optuna does
 
     monkeypatch.setattr(engine, "optimize", lost)
     with pytest.raises(Fault) as caught:
         sweep(tmp_path)
     message, code = one_line(caught.value)
     assert code == EXIT_FAULT and "\n" not in message
-    assert message.startswith("the sweep's database stopped answering ((builtins.Exception) server closed")
-    assert message.endswith("run the same command again to go on")
-    monkeypatch.setattr(engine, "optimize", lambda *a, **k: 1 / 0)
-    with pytest.raises(ZeroDivisionError):  # any other error is a bug: its traceback is the report
-        sweep(tmp_path, name="other")
+    assert message == (
+        "the sweep's database stopped answering (server closed the connection unexpectedly); the trials it "
+        "recorded are kept: run the same command again to go on"
+    )
+    for other, name in ((ZeroDivisionError, "other"), (IntegrityError, "schema")):
+        error = other("x") if other is ZeroDivisionError else other("INSERT", {}, Exception("duplicate key"))
+        monkeypatch.setattr(engine, "optimize", lambda *a, error=error, **k: (_ for _ in ()).throw(error))
+        with pytest.raises(other):  # a bug, or a database error that running again would not mend: traceback
+            sweep(tmp_path, name=name)
 
 
 @pytest.mark.parametrize(
@@ -211,3 +215,20 @@ def test_the_usual_misspellings_of_a_storage_url_get_their_fix(given, hint, tmp_
     with pytest.raises(ConfigError) as caught:
         open_study(spec, "s", given, tmp_path, 0)
     assert str(caught.value).endswith(hint) and "s3cret" not in str(caught.value), caught.value
+
+
+def test_an_error_raised_from_none_is_not_taken_for_a_lost_connection():
+    """A ConfigError raised ``from None`` while opening the database (a bad URL: exit 2) stays itself."""
+    from sqlalchemy.exc import OperationalError
+
+    from experiments.errors import ConfigError
+    from sweeping.worker import connection_lost_in
+
+    try:
+        try:
+            raise OperationalError("connect", {}, Exception("could not translate host name"))
+        except OperationalError:
+            raise ConfigError("--storage ...: cannot open the study database") from None
+    except ConfigError as error:
+        assert connection_lost_in(error) is None
+        assert isinstance(connection_lost_in(error.__context__), OperationalError)
