@@ -205,16 +205,8 @@ def load(
     x_train, x_val, x_test = flatten(x_train), None if x_val is None else flatten(x_val), flatten(raw.x_test)
     encoding, notes = None, list(file.notes) if file else []
     if table:
-        assert file is not None and file.columns is not None and file.numeric is not None
-        encoding = TableEncoding.fit(x_train, file.columns, file.numeric)
-        imputed = sum(encoding.count_missing(x) for x in (x_train, x_val, x_test) if x is not None)
-        if imputed:
-            notes.append(
-                f"{name}: {imputed:,} missing cells imputed (numbers: the training median; "
-                "categories: the most frequent training value)"
-            )
-        x_train, x_test = encoding.transform(x_train), encoding.transform(x_test)
-        x_val = None if x_val is None else encoding.transform(x_val)
+        assert file is not None
+        encoding, (x_train, x_val, x_test) = _encoded(name, file, (x_train, x_val, x_test), notes)
     if file is not None:
         what = f"{info.n_classes} classes ({', '.join(info.class_names[:8])}{' ...' if info.n_classes > 8 else ''})"
         why = "inferred from the target; --task overrides" if task == "auto" else "--task"
@@ -237,6 +229,20 @@ def load(
         (*notes, *val_notes),
         val_source,
     )
+
+
+def _encoded(name: str, file: FileData, splits: tuple, notes: list[str]) -> tuple[TableEncoding, tuple]:
+    """A table's encoding fitted on the training split (the first of ``splits``) and every split encoded;
+    how many cells were imputed is added to ``notes``."""
+    assert file.columns is not None and file.numeric is not None
+    encoding = TableEncoding.fit(splits[0], file.columns, file.numeric)
+    imputed = sum(encoding.count_missing(x) for x in splits if x is not None)
+    if imputed:
+        notes.append(
+            f"{name}: {imputed:,} missing cells imputed (numbers: the training median; "
+            "categories: the most frequent training value)"
+        )
+    return encoding, tuple(None if x is None else encoding.transform(x) for x in splits)
 
 
 def _split(
