@@ -186,13 +186,21 @@ def test_set(member: Member, dataset: str, data_dir, all_rows: bool = False) -> 
     return inputs, raw.y_test
 
 
+def _color(meta: dict) -> str:
+    """The colour an image folder is read in for a saved model: its own ``--color``, or with ``auto`` the
+    one it was trained in (a grey folder tested by an RGB model is read as RGB, as Keras'
+    ``color_mode="rgb"`` reads it)."""
+    color, shape = meta.get("config", {}).get("color", "auto"), meta.get("image_shape")
+    if color != "auto" or not shape:
+        return color
+    return "rgb" if len(shape) == 3 and shape[-1] == 3 else "grey" if len(shape) == 2 else color
+
+
 def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarray, np.ndarray]:
     meta, config = member.meta, member.meta.get("config", {})
     encoding = member.prep.encoding
     try:
-        file = datasets.read_file(
-            path, config.get("target"), meta["task"], config.get("image_size"), config.get("color", "auto")
-        )
+        file = datasets.read_file(path, config.get("target"), meta["task"], config.get("image_size"), _color(meta))
         if file.is_table and encoding is not None:
             file.require_numbers(name for name, numeric in zip(encoding.columns, encoding.numeric) if numeric)
     except datasets.DataFileError as error:

@@ -505,3 +505,28 @@ def test_cifar10_downloads_through_keras_with_only_the_network_replaced(tmp_path
             np.testing.assert_array_equal(row, images[k])
         np.testing.assert_array_equal(got["test"], images[5])
         assert got["labels"] == [3, 3, 1, 5] and got["test_label"] == 9
+
+
+def test_a_grey_folder_is_tested_by_an_rgb_model_in_rgb(tmp_path):
+    """evaluate.py reads a folder in the colour its model was trained in (``--color auto``): a grey folder
+    given to an RGB model is read as RGB, each grey value on all three channels, as Pillow's convert does."""
+    write_folder(tmp_path / "pets", per_class=10)
+    assert train(["-d", "pets", "-e", "1", *QUIET, "--output_dir", "o", "--save_model"], tmp_path).exit_code == 0
+    model = only_folder(tmp_path / "o") / "model.npz"
+    rng = np.random.default_rng(1)
+    for k, name in enumerate(CLASSES):
+        (tmp_path / "grey" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(image(rng, k, grey=True)).save(tmp_path / "grey" / name / f"{i}.png")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), str(model), "-d", str(tmp_path / "grey"), "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0.0 <= report["members"][0]["accuracy"] <= 1.0
+    grey = datasets.read_file(str(tmp_path / "grey"), color="rgb").x
+    assert grey.shape[-1] == 3 and (grey[..., 0] == grey[..., 2]).all()  # what the model was given
