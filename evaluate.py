@@ -88,6 +88,8 @@ def cli(models, dataset, data_dir, fgsm_eps, output_dir, all_rows, as_json):
         fail_on(error, before="before the evaluation finished")
     rows = report["members"] + ([report["ensemble"]] if "ensemble" in report else [])
     echo(f"{report['dataset']} test set, {report['n_test']} examples")
+    for note in report["notes"]:
+        echo(note)
     for row in rows:
         if not report["task"].classifies:
             echo(f"{row['model']}: RMSE {row['rmse']:.4f} | MAE {row['mae']:.4f} | R² {row['r2']:.4f}")

@@ -100,6 +100,19 @@ class TableEncoding:
                 missing[:, j] &= ~np.isin(cells[:, j], seen)
         return int(missing.sum())
 
+    def unseen(self, cells: np.ndarray) -> dict[str, tuple[int, str]]:
+        """For each categorical column, how many present cells hold a category the encoding was not
+        fitted on (they encode as all zeros), with one of them: ``{column: (count, example)}``."""
+        found = {}
+        for j, seen in enumerate(self.categories):
+            if seen is None:
+                continue
+            column = cells[:, j]
+            new = ~np.isin(column, seen) & ~is_missing(column)
+            if new.any():
+                found[self.columns[j]] = (int(new.sum()), str(column[new][0]))
+        return found
+
     def reorder(self, columns: tuple[str, ...] | list[str], cells: np.ndarray, where: str) -> np.ndarray:
         """``cells`` (with the named ``columns``) in this encoding's column order; a file whose columns
         differ from the ones the encoding was fitted on is a ``ValueError`` naming the difference."""

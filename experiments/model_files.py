@@ -168,12 +168,15 @@ def load_members(paths) -> list[Member]:
     return members
 
 
-def test_set(member: Member, dataset: str, data_dir, all_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def test_set(
+    member: Member, dataset: str, data_dir, all_rows: bool = False, notes: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(inputs, targets)`` of ``dataset``'s test set (every row with ``all_rows``), as ``member`` takes
-    them: pixels in [0, 1], or raw values; class targets are indices into the model's classes."""
+    them: pixels in [0, 1], or raw values; class targets are indices into the model's classes. What a
+    user should know about the rows (a table's categories the model never saw) is added to ``notes``."""
     meta = member.meta
     if datasets.is_data_file(dataset):
-        return _file_test_set(member, dataset, all_rows)
+        return _file_test_set(member, dataset, all_rows, [] if notes is None else notes)
     if all_rows:
         raise EvaluationError("--all_rows is for data files; a built-in data set is tested on its test set")
     made_for = meta["dataset"]
@@ -196,7 +199,7 @@ def _color(meta: dict) -> str:
     return "rgb" if len(shape) == 3 and shape[-1] == 3 else "grey" if len(shape) == 2 else color
 
 
-def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarray, np.ndarray]:
+def _file_test_set(member: Member, path: str, all_rows: bool, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     meta, config = member.meta, member.meta.get("config", {})
     encoding = member.prep.encoding
     try:
@@ -220,6 +223,11 @@ def _file_test_set(member: Member, path: str, all_rows: bool) -> tuple[np.ndarra
             x = encoding.reorder(file.columns, x, path)
         except ValueError as error:
             raise EvaluationError(str(error)) from None
+        notes += [
+            f"{path}: column {name!r}: {count} of {len(x)} rows hold a category the model never saw (e.g. "
+            f"{example!r}), encoded as none of its categories"
+            for name, (count, example) in encoding.unseen(x).items()
+        ]
     else:
         x = x.reshape(len(x), -1)
         if x.shape[1] != meta["n_features"]:
@@ -353,14 +361,15 @@ def report(
     members = load_members(paths)
     first = members[0]
     dataset = dataset or first.meta["dataset"]
-    inputs, y = test_set(first, dataset, data_dir, all_rows)
+    notes: list[str] = []
+    inputs, y = test_set(first, dataset, data_dir, all_rows, notes)
     task, names = first.task, first.meta["class_names"]
     if fgsm_eps and not (task.classifies and all(m.pixels for m in members)):
         raise EvaluationError("--fgsm_eps attacks pixels: it needs models of 8-bit images")
     outputs = [m.probabilities(inputs) if task.classifies else m.outputs(inputs) for m in members]  # once each
     groups = [("member", [k]) for k in range(len(members))]
     groups += [("ensemble", list(range(len(members))))] if len(members) > 1 else []
-    report: dict = {"dataset": dataset, "task": task, "n_test": len(y), "members": []}
+    report: dict = {"dataset": dataset, "task": task, "n_test": len(y), "members": [], "notes": notes}
     for kind, group in groups:
         entry: dict = {"model": str(members[group[0]].path) if kind == "member" else f"ensemble of {len(group)}"}
         mean = np.mean([outputs[k] for k in group], axis=0)

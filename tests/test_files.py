@@ -319,6 +319,15 @@ def test_csv_run_saves_its_encoding_and_evaluate_reproduces_it(tmp_path):
     refused = evaluate("-d", fewer)
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.strip() == f"Error: {fewer}: its columns differ from the model's (missing workclass)"
+    assert json.loads(same.stdout.splitlines()[-1])["notes"] == []
+    renamed = write_csv(  # every "Self-emp" of the file as "Freelance", a category the model never saw
+        tmp_path / "renamed.csv", rows[0], [[r[0], r[1].replace("Self-emp", "Freelance"), *r[2:]] for r in rows[1:]]
+    )
+    told = evaluate("-d", renamed, "--all_rows")
+    expected = sum("Self-emp" in r[1] for r in rows[1:])
+    note = f"column 'workclass': {expected} of 300 rows hold a category the model never saw (e.g. 'Freelance')"
+    assert told.returncode == 0 and note in told.stdout, told.stdout
+    assert any(note in line for line in json.loads(told.stdout.splitlines()[-1])["notes"])
 
 
 def test_csv_regression_trains_and_evaluates(tmp_path):
