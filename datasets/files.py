@@ -236,7 +236,7 @@ def _text_column_notes(path: str, name: str, cells: np.ndarray) -> list[str]:
     value different), each one-hot encoded into a column of its own."""
     present = cells[~is_missing(cells)]
     values, counts = np.unique(present, return_counts=True)
-    step = max(1, len(values) // SAMPLE)
+    distinct, step = len(values), max(1, len(values) // SAMPLE)
     values, counts = values[::step], counts[::step]
     total = int(counts.sum())
     wrong = [(value, count) for value, count in zip(values.tolist(), counts.tolist()) if _number(value) is None]
@@ -254,7 +254,7 @@ def _text_column_notes(path: str, name: str, cells: np.ndarray) -> list[str]:
             "read as text categories; save plain numbers: no thousands separators, % or currency signs, and a "
             "decimal point rather than a comma"
         ]
-    if len(present) > 20 and len(np.unique(present)) == len(present):
+    if len(present) > 20 and distinct == len(present):
         return [
             f"{path}: column {name!r} holds a different value in every row (an identifier?): one-hot encoded, it "
             "gives a column per row that no other row shares; leave it out of the file if it names the rows"

@@ -87,18 +87,18 @@ class TableEncoding:
             out[:, starts[numbers]] = np.where(np.isnan(values), fills[None, :], values)
         for j, seen in enumerate(self.categories):
             if seen is not None:
-                # a category the encoding was fitted on is never missing (a model saved before a marker was one)
-                missing = is_missing(cells[:, j]) & ~np.isin(cells[:, j], seen)
-                column = np.where(missing, self.fills[j], cells[:, j])
+                column = np.where(self._missing(j, cells[:, j]), self.fills[j], cells[:, j])
                 out[:, starts[j] : starts[j] + len(seen)] = column[:, None] == np.asarray(seen, dtype=str)[None, :]
         return out
 
+    def _missing(self, j: int, column: np.ndarray) -> np.ndarray:
+        """Where column ``j``'s cells are missing: a category the encoding was fitted on never is (a model
+        saved before that value became a missing-value marker keeps reading it as itself)."""
+        seen = self.categories[j]
+        return is_missing(column) if seen is None else is_missing(column) & ~np.isin(column, seen)
+
     def count_missing(self, cells: np.ndarray) -> int:
-        missing = is_missing(cells)
-        for j, seen in enumerate(self.categories):
-            if seen is not None:
-                missing[:, j] &= ~np.isin(cells[:, j], seen)
-        return int(missing.sum())
+        return sum(int(self._missing(j, cells[:, j]).sum()) for j in range(cells.shape[1]))
 
     def unseen(self, cells: np.ndarray) -> dict[str, tuple[int, str]]:
         """For each categorical column, how many present cells hold a category the encoding was not
@@ -108,7 +108,7 @@ class TableEncoding:
             if seen is None:
                 continue
             column = cells[:, j]
-            new = ~np.isin(column, seen) & ~is_missing(column)
+            new = ~np.isin(column, seen) & ~self._missing(j, column)
             if new.any():
                 found[self.columns[j]] = (int(new.sum()), str(column[new][0]))
         return found

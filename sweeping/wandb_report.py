@@ -473,8 +473,9 @@ def from_search(search: Selection, sweep_file: Path) -> str:
     group) ``sweep.py SWEEP_FILE --from_sweep OUTPUT_DIR/G`` makes, as docs/wandb-report.md runs it;
     when they are a W&B sweep (no offline folder to start from), its name alone, the study of this
     project's presets."""
-    name = sweep_name(sweep_file)
-    return f"{name}_from_{search.group}" if search.group else name
+    from sweeping.definition import default_study_name
+
+    return default_study_name(sweep_name(sweep_file), search.group)
 
 
 # ---------------------------------------------------------------- online
