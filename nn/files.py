@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 import tokenize
 import zipfile
 import zlib
@@ -48,19 +48,34 @@ def npz_problem(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _new_temporary(target: Path, suffix: str | None) -> Path:
+    """A new empty file ``.<name>.<8 random hex digits><suffix>`` beside ``target``, mode 0666 less the
+    umask (as any file the run writes). Its name is chosen before it exists, so a stop (SIGTERM raises in
+    Python code) that lands as it is made still finds it to remove (``tempfile.mkstemp`` names its file
+    only when it returns, and one run in a few hundred left one behind)."""
+    tail = target.suffix if suffix is None else suffix
+    while True:
+        temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}{tail}"
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temporary
+        except FileExistsError:  # another writer's: never touched, another name drawn
+            continue
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed to ``path`` when the block ends
     without an exception, removed otherwise. ``suffix`` (default: ``path``'s own) keeps writers
     that add or check an extension (``np.savez``, ``savefig``) from renaming the file."""
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix if suffix is None else suffix
-    )
-    os.close(handle)
+    temporary = _new_temporary(target, suffix)  # no call between here and the try: a stop cannot land between
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would make results private to their writer
-        yield Path(temporary)
+        yield temporary
         os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -68,9 +83,3 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         if isinstance(error, OSError) and not error.filename and error.errno:
             raise OSError(error.errno, error.strerror, str(target)) from error  # say which file
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

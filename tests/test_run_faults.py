@@ -436,3 +436,32 @@ def test_the_sweep_report_replaces_its_files_and_never_rewrites_them_in_place(tm
     assert json.loads((folder / "best.json").read_text())["trial"] == 7
     assert (folder / "report.md").read_text().startswith("# Sweep synthetic")
     assert not dotfiles(folder)
+
+
+def test_a_stop_that_lands_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """SIGTERM raises wherever Python code runs; here it lands right after the temporary file is made
+    (simulated in the os.close that follows): the file is removed, the target untouched."""
+    import nn.files
+
+    real_close, calls = os.close, []
+
+    def interrupted_close(descriptor):
+        real_close(descriptor)
+        calls.append(descriptor)
+        if len(calls) == 1:
+            raise Terminated
+
+    monkeypatch.setattr(nn.files.os, "close", interrupted_close)
+    with pytest.raises(Terminated), atomic_path(tmp_path / "history.csv") as temporary:
+        temporary.write_text("never")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_path(tmp_path / "history.csv") as temporary:  # the next write is whole, under a fresh name
+        temporary.write_text("epoch\n1\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["history.csv"]
+    assert (tmp_path / "history.csv").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

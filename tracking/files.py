@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}(?P<suffix>\.[^.]*)?")
-"""The name :func:`atomic_path` gives a temporary file (``tempfile.mkstemp``: ``.<name>.<8 random
-characters><suffix of name>``, e.g. ``.checkpoint.npz.k2x9_a0q.npz``)."""
+"""The name :func:`atomic_path` gives a temporary file (``.<name>.<8 random characters><suffix of
+name>``, e.g. ``.checkpoint.npz.3fa9c01e.npz``; older versions, through ``tempfile.mkstemp``, used
+letters, digits and ``_``)."""
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
